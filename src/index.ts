@@ -1,0 +1,9 @@
+/** tsbpf: a pure-TypeScript loader for clang-compiled BPF objects. */
+export * from './errors.js';
+export * from './spec/index.js';
+export { Btf, parseBtfExt } from './btf/index.js';
+export type * from './btf/types.js';
+export { parseElf } from './elf/index.js';
+export type { ElfFile, ElfSection, ElfSymbol, ElfRel, ElfRelSection } from './elf/types.js';
+export { decode, encode, disassemble } from './asm/index.js';
+export type { Instruction, Reference } from './asm/types.js';

@@ -1,0 +1,255 @@
+/**
+ * loadCollectionSpec: bytes of a clang-compiled BPF object -> CollectionSpec.
+ * Pure: no syscalls; the only I/O is reading the file when given a path.
+ */
+import { readFileSync } from 'node:fs';
+import { Btf, parseBtfExt } from '../btf/index.js';
+import type { BtfExt } from '../btf/types.js';
+import { parseElf } from '../elf/index.js';
+import type { ElfFile, ElfSection, ElfSymbol } from '../elf/types.js';
+import { SHN_UNDEF, STB_LOCAL, STT_FUNC, STT_SECTION } from '../elf/types.js';
+import { SpecError, TsbpfError } from '../errors.js';
+import { parseBtfMapDef } from './btf-maps.js';
+import { collectFunctions, isExecSection, relocateFunctions, type Func, type SymbolResolver } from './functions.js';
+import { collectDataMaps, collectKconfigMap, collectLegacyMaps } from './data-maps.js';
+import { linkProgram } from './link.js';
+import { attachTarget, sectionDef } from './sections.js';
+import type { CollectionSpec, MapSpec, ProgramSpec } from './types.js';
+
+const BPF_F_SLEEPABLE = 1 << 4;
+const BPF_F_XDP_HAS_FRAGS = 1 << 5;
+
+/** A map defined inside a map section, with its byte range. */
+interface MapRange { name: string; offset: number; size: number; values?: { offset: number; holds: 'program' | 'map' } }
+
+export interface LoadSpecOptions {
+  /** Name used in error messages when parsing bytes (default '<buffer>'). */
+  file?: string;
+}
+
+function readObject(input: string | Uint8Array, opts: LoadSpecOptions): { bytes: Uint8Array; file: string } {
+  if (typeof input !== 'string') return { bytes: input, file: opts.file ?? '<buffer>' };
+  try {
+    return { bytes: readFileSync(input), file: input };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
+    throw new SpecError(`cannot read object: ${why}`, { file: input }, { cause: e });
+  }
+}
+
+function cString(data: Uint8Array): string {
+  const end = data.indexOf(0);
+  return Buffer.from(data.buffer, data.byteOffset, end < 0 ? data.length : end).toString('latin1');
+}
+
+/** Reads a BPF object (path or bytes) into an editable CollectionSpec. Throws TsbpfError. */
+export function loadCollectionSpec(input: string | Uint8Array, opts: LoadSpecOptions = {}): CollectionSpec {
+  const { bytes, file } = readObject(input, opts);
+  try {
+    return buildSpec(parseElf(bytes, file));
+  } catch (e) {
+    if (e instanceof TsbpfError) throw TsbpfError.wrap(e, { file });
+    // Anything else is a bug in tsbpf; surface it as a TsbpfError that says so.
+    throw new SpecError(`internal error while reading the object: ${(e as Error)?.message ?? e}`, { file }, { cause: e });
+  }
+}
+
+function buildSpec(elf: ElfFile): CollectionSpec {
+  const file = elf.file;
+  const warnings: string[] = [];
+
+  const btfSec = elf.sectionByName('.BTF');
+  const btf = btfSec && btfSec.size > 0 ? Btf.parse(btfSec.data, { file, section: '.BTF' }) : undefined;
+  const extSec = elf.sectionByName('.BTF.ext');
+  let ext: BtfExt | undefined;
+  if (extSec && extSec.size > 0) {
+    if (!btf) throw new SpecError('object has .BTF.ext but no .BTF', { file, section: '.BTF.ext' });
+    ext = parseBtfExt(extSec.data, btf, { file });
+  }
+
+  const licSec = elf.sectionByName('license');
+  const license = licSec ? cString(licSec.data) : '';
+  const verSec = elf.sectionByName('version');
+  let kernelVersion = 0;
+  if (verSec) {
+    if (verSec.size !== 4) throw new SpecError(`'version' section must be 4 bytes, not ${verSec.size}`, { file, section: 'version' });
+    kernelVersion = new DataView(verSec.data.buffer, verSec.data.byteOffset, 4).getUint32(0, true);
+  }
+
+  // ---- maps ----
+  const maps = new Map<string, MapSpec>();
+  const ranges = new Map<ElfSection, MapRange[]>();
+  const addMap = (m: MapSpec, ctx: { section: string; offset?: number }) => {
+    if (maps.has(m.name)) throw new SpecError(`map '${m.name}' is defined twice`, { file, ...ctx, symbol: m.name });
+    maps.set(m.name, m);
+  };
+
+  const btfMapsSec = elf.sectionByName('.maps');
+  if (btfMapsSec && btfMapsSec.size > 0) {
+    if (!btf) throw new SpecError('.maps section needs BTF to be understood: compile with -g', { file, section: '.maps' });
+    const ds = btf.datasecByName('.maps');
+    if (!ds) throw new SpecError('BTF has no DATASEC for .maps', { file, section: '.maps' });
+    const list: MapRange[] = [];
+    for (const v of ds.vars) {
+      const vt = btf.typeById(v.type);
+      if (vt.kind !== 'var') throw new SpecError(`.maps DATASEC entry is a ${vt.kind}, expected a VAR`, { file, section: '.maps', typeId: v.type });
+      const sym = symbolIn(elf, btfMapsSec, vt.name);
+      const offset = sym ? sym.value : v.offset;
+      const size = sym && sym.size > 0 ? sym.size : v.size;
+      const ctx = { file, section: '.maps', offset };
+      if (offset + size > btfMapsSec.size) throw new SpecError(`map '${vt.name}' (offset ${offset}, size ${size}) runs past the end of .maps (${btfMapsSec.size} bytes)`, { ...ctx, symbol: vt.name });
+      const def = parseBtfMapDef(btf, vt.type, vt.name, ctx);
+      addMap(def.spec, ctx);
+      list.push({ name: vt.name, offset, size, values: def.values });
+    }
+    ranges.set(btfMapsSec, list);
+  }
+  const legacySec = elf.sectionByName('maps');
+  if (legacySec && legacySec.size > 0) {
+    const list: MapRange[] = [];
+    for (const { spec, offset, size } of collectLegacyMaps(elf, legacySec)) {
+      addMap(spec, { section: 'maps', offset });
+      list.push({ name: spec.name, offset, size });
+    }
+    ranges.set(legacySec, list);
+  }
+  const dataMaps = collectDataMaps(elf, btf);
+  for (const m of dataMaps.values()) addMap(m, { section: m.section });
+  const kconfig = collectKconfigMap(btf, file);
+  if (kconfig) addMap(kconfig, { section: '.kconfig' });
+
+  // ---- functions and their relocations ----
+  const funcs = collectFunctions(elf);
+  const resolver: SymbolResolver = {
+    mapAt(section, offset) {
+      const list = ranges.get(section);
+      if (!list) return undefined;
+      const r = list.find((m) => offset >= m.offset && offset < m.offset + Math.max(m.size, 1));
+      if (!r) throw new SpecError(`reference to offset ${offset} of ${section.name}, where no map is defined`, { file, section: section.name, offset });
+      return r.name;
+    },
+    dataMap(section) {
+      const m = dataMaps.get(section.name);
+      return m?.name;
+    },
+    externRef(sym) {
+      const v = kconfig?.variables?.get(sym.name);
+      if (v) return { kind: 'map', name: '.kconfig', value: true, offset: v.offset };
+      return { kind: 'extern', name: sym.name };
+    },
+  };
+  relocateFunctions(elf, funcs, resolver);
+
+  // ---- programs ----
+  const programs = new Map<string, ProgramSpec>();
+  const skipped = new Set<string>();
+  for (const f of funcs.values()) {
+    const sec = f.section;
+    if (sec.name === '.text') continue;
+    const def = sectionDef(sec.name);
+    if (!def) {
+      if (!skipped.has(sec.name)) warnings.push(`section '${sec.name}': no program type is known for this section name; its programs are skipped (as libbpf does)`);
+      skipped.add(sec.name);
+      continue;
+    }
+    if (f.bind === STB_LOCAL) {
+      throw new SpecError(`program '${f.name}' is static: libbpf (and tsbpf) need programs to be global functions`, { file, section: sec.name, symbol: f.name, offset: f.slot * 8 });
+    }
+    const linked = linkProgram(f, funcs, ext, file);
+    const target = attachTarget(sec.name);
+    const p: ProgramSpec = {
+      name: f.name,
+      section: sec.name.startsWith('?') ? sec.name.slice(1) : sec.name,
+      type: def.progType,
+      flags: (def.sleepable ? BPF_F_SLEEPABLE : 0) | (def.xdpFrags ? BPF_F_XDP_HAS_FRAGS : 0),
+      sleepable: def.sleepable,
+      autoload: def.autoload,
+      instructions: linked.instructions,
+      subprograms: linked.subprograms,
+      license,
+      kernelVersion,
+      funcInfo: linked.funcInfo,
+      lineInfo: linked.lineInfo,
+      coreRelos: linked.coreRelos,
+    };
+    if (def.attachType !== undefined) p.attachType = def.attachType;
+    if (target) p.attachTo = target;
+    if (btf) p.btf = btf;
+    programs.set(f.name, p);
+  }
+  for (const sec of elf.sections) {
+    if (isExecSection(sec) && ![...funcs.values()].some((f) => f.section === sec)) {
+      warnings.push(`section '${sec.name}' has code but no function symbols; it is skipped`);
+    }
+  }
+
+  // ---- statically initialised slots ----
+  fillContents(elf, ranges, maps, programs, funcs);
+
+  return { file, maps, programs, license, kernelVersion, btf, warnings };
+}
+
+function symbolIn(elf: ElfFile, sec: ElfSection, name: string): ElfSymbol | undefined {
+  return elf.symbols.find((s) => s.shndx === sec.index && s.name === name && s.type !== STT_SECTION);
+}
+
+function fillContents(
+  elf: ElfFile, ranges: Map<ElfSection, MapRange[]>, maps: Map<string, MapSpec>,
+  programs: Map<string, ProgramSpec>, funcs: Map<string, Func>,
+): void {
+  const file = elf.file;
+  for (const rs of elf.relocations) {
+    const list = ranges.get(rs.target);
+    if (!list) continue;
+    for (const rel of rs.entries) {
+      const ctx = { file, section: rs.target.name, offset: rel.offset };
+      const sym = elf.symbols[rel.symbol]!;
+      const range = list.find((m) => rel.offset >= m.offset && rel.offset < m.offset + m.size);
+      if (!range) throw new SpecError(`relocation against '${sym.name}' outside of any map definition`, ctx);
+      const map = maps.get(range.name)!;
+      const mctx = { ...ctx, symbol: range.name };
+      if (!range.values) throw new SpecError(`map '${range.name}': relocation against '${sym.name}' inside the definition; only __array(values) slots can be initialised`, mctx);
+      const rel0 = rel.offset - range.offset - range.values.offset;
+      if (rel0 < 0) throw new SpecError(`map '${range.name}': relocation against '${sym.name}' lies before the 'values' member`, mctx);
+      if (rel0 % 8 !== 0) throw new SpecError(`map '${range.name}': relocation against '${sym.name}' at byte ${rel0} of 'values' is not on an 8-byte slot boundary`, mctx);
+      const slot = rel0 / 8;
+      if (slot >= map.maxEntries) throw new SpecError(`map '${range.name}': .values slot ${slot} (-> '${sym.name}') is at or beyond max_entries ${map.maxEntries}`, mctx);
+      let value: string;
+      if (range.values.holds === 'program') {
+        const sec = sym.shndx !== SHN_UNDEF && sym.shndx < elf.sections.length ? elf.sections[sym.shndx]! : undefined;
+        if (sym.type === STT_FUNC && sec?.name === '.text') throw new SpecError(`map '${range.name}': slot ${slot} points at '${sym.name}', a subprogram in .text, not a program`, mctx);
+        if (!programs.has(sym.name)) {
+          const why = funcs.has(sym.name) ? `a function in a section that is not a program (${sec?.name})` : 'a symbol in no program';
+          throw new SpecError(`map '${range.name}': slot ${slot} points at '${sym.name}', ${why}`, mctx);
+        }
+        value = sym.name;
+      } else {
+        const inner = sym.shndx < elf.sections.length ? ranges.get(elf.sections[sym.shndx]!)?.find((m) => m.offset === sym.value) : undefined;
+        if (!inner || sym.type === STT_SECTION) throw new SpecError(`map '${range.name}': slot ${slot} points at '${sym.name}', which is not a map in .maps`, mctx);
+        value = inner.name;
+      }
+      map.contents ??= [];
+      if (map.contents.some((c) => c.key === slot)) throw new SpecError(`map '${range.name}': slot ${slot} is initialised twice`, mctx);
+      map.contents.push({ key: slot, value });
+    }
+  }
+  for (const map of maps.values()) {
+    if (!map.contents) continue;
+    map.contents.sort((a, b) => a.key - b.key);
+    if (map.type !== 'prog_array') continue;
+    const first = map.contents[0];
+    if (!first) continue;
+    const owner = programs.get(first.value)!;
+    for (const c of map.contents) {
+      const p = programs.get(c.value)!;
+      if (p.type !== owner.type) {
+        throw new SpecError(
+          `prog array '${map.name}': slot ${c.key} holds '${p.name}' of type ${p.type}, but slot ${first.key} holds '${owner.name}' of type ${owner.type}; a prog array only takes programs of one type`,
+          { file, section: '.maps', symbol: map.name },
+        );
+      }
+    }
+  }
+}
+

@@ -1,0 +1,205 @@
+/**
+ * Functions of the executable sections, with the relocations that touch them turned into
+ * instruction references (map, data, call, callback, extern). Like libbpf, the kind of a
+ * relocation is decided by the instruction's opcode and the section of the target
+ * symbol, not by the relocation type.
+ */
+import { decode } from '../asm/index.js';
+import type { Instruction } from '../asm/types.js';
+import { SpecError } from '../errors.js';
+import type { ElfFile, ElfRel, ElfSection, ElfSymbol } from '../elf/types.js';
+import { SHF_EXECINSTR, SHN_ABS, SHN_COMMON, SHN_UNDEF, STB_LOCAL, STT_FUNC, STT_SECTION, SHT_PROGBITS } from '../elf/types.js';
+
+export const OP_LD_IMM64 = 0x18;
+export const OP_CALL = 0x85;
+export const BPF_PSEUDO_MAP_FD = 1;
+export const BPF_PSEUDO_MAP_VALUE = 2;
+export const BPF_PSEUDO_FUNC = 4;
+export const BPF_PSEUDO_CALL = 1;
+export const BPF_PSEUDO_KFUNC_CALL = 2;
+
+export interface Func {
+  name: string;
+  section: ElfSection;
+  /** Offset in the section, in 8-byte slots. */
+  slot: number;
+  /** Length in slots. */
+  slots: number;
+  bind: number;
+  insns: Instruction[];
+  /** Slot (relative to the function) of each instruction. */
+  insnSlots: number[];
+  /** Names of functions this one calls or takes the address of, in instruction order. */
+  callees: string[];
+}
+
+/** How a relocation target is classified; supplied by the collection builder. */
+export interface SymbolResolver {
+  /** Map defined at this byte offset of a map section ('.maps' or 'maps'), if any. */
+  mapAt(section: ElfSection, offset: number): string | undefined;
+  /** Name of the data map backing this section ('.rodata', '.bss', ...), if it is one. */
+  dataMap(section: ElfSection): string | undefined;
+  /** An extern (.kconfig variable, ksym, kfunc) by symbol. */
+  externRef(sym: ElfSymbol): Instruction['reference'];
+}
+
+export function isExecSection(s: ElfSection): boolean {
+  return s.type === SHT_PROGBITS && (s.flags & SHF_EXECINSTR) !== 0 && s.size > 0;
+}
+
+/** Collects every STT_FUNC symbol of an executable section, decoded. */
+export function collectFunctions(elf: ElfFile): Map<string, Func> {
+  const funcs = new Map<string, Func>();
+  for (const sym of elf.symbols) {
+    if (sym.type !== STT_FUNC || sym.shndx === SHN_UNDEF || sym.shndx >= elf.sections.length) continue;
+    const sec = elf.sections[sym.shndx]!;
+    if (!isExecSection(sec)) continue;
+    const ctx = { file: elf.file, section: sec.name, symbol: sym.name, offset: sym.value };
+    if (sym.value % 8 !== 0 || sym.size % 8 !== 0 || sym.size === 0) {
+      throw new SpecError(`function '${sym.name}' is not a whole number of 8-byte instructions (offset ${sym.value}, size ${sym.size})`, ctx);
+    }
+    if (sym.value + sym.size > sec.size) {
+      throw new SpecError(`function '${sym.name}' (offset ${sym.value}, size ${sym.size}) runs past the end of its section (${sec.size} bytes)`, ctx);
+    }
+    if (funcs.has(sym.name)) {
+      throw new SpecError(`function '${sym.name}' is defined twice`, ctx);
+    }
+    const insns = decode(sec.data.subarray(sym.value, sym.value + sym.size), { file: elf.file, section: sec.name });
+    const insnSlots: number[] = [];
+    let s = 0;
+    for (const i of insns) { insnSlots.push(s); s += i.opcode === OP_LD_IMM64 ? 2 : 1; }
+    funcs.set(sym.name, {
+      name: sym.name, section: sec, slot: sym.value / 8, slots: sym.size / 8, bind: sym.bind,
+      insns, insnSlots, callees: [],
+    });
+  }
+  return funcs;
+}
+
+function funcAtSlot(funcs: Map<string, Func>, sec: ElfSection, slot: number): Func | undefined {
+  for (const f of funcs.values()) if (f.section === sec && f.slot === slot) return f;
+  return undefined;
+}
+
+function insnIndex(f: Func, slot: number): number {
+  // binary search in insnSlots
+  let lo = 0, hi = f.insnSlots.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1, v = f.insnSlots[mid]!;
+    if (v === slot) return mid;
+    if (v < slot) lo = mid + 1; else hi = mid - 1;
+  }
+  return -1;
+}
+
+/**
+ * Applies the relocations of every function's section, and resolves relocation-free
+ * pc-relative calls inside a section, recording `reference` on the instructions and
+ * `callees` on the functions.
+ */
+export function relocateFunctions(elf: ElfFile, funcs: Map<string, Func>, resolver: SymbolResolver): void {
+  const bySection = new Map<ElfSection, Func[]>();
+  for (const f of funcs.values()) {
+    const l = bySection.get(f.section) ?? [];
+    l.push(f); bySection.set(f.section, l);
+  }
+  for (const l of bySection.values()) l.sort((a, b) => a.slot - b.slot);
+
+  const relsBySection = new Map<ElfSection, ElfRel[]>();
+  for (const r of elf.relocations) {
+    if (isExecSection(r.target)) relsBySection.set(r.target, [...(relsBySection.get(r.target) ?? []), ...r.entries]);
+  }
+
+  for (const [sec, list] of bySection) {
+    const relocated = new Set<Instruction>();
+    for (const rel of relsBySection.get(sec) ?? []) {
+      const ctx = { file: elf.file, section: sec.name, offset: rel.offset };
+      if (rel.offset % 8 !== 0) throw new SpecError('relocation is not on an instruction boundary', ctx);
+      const slot = rel.offset / 8;
+      const f = list.find((fn) => slot >= fn.slot && slot < fn.slot + fn.slots);
+      if (!f) throw new SpecError('relocation outside of any function', ctx);
+      const idx = insnIndex(f, slot - f.slot);
+      if (idx < 0) throw new SpecError(`relocation in the middle of an instruction of '${f.name}'`, { ...ctx, symbol: f.name });
+      const insn = f.insns[idx]!;
+      const sym = elf.symbols[rel.symbol]!;
+      applyRelocation(elf, funcs, resolver, f, insn, sym, { ...ctx, symbol: sym.name || f.name });
+      relocated.add(insn);
+    }
+    // pc-relative bpf-to-bpf calls that the compiler resolved inside the section.
+    for (const f of list) {
+      f.insns.forEach((insn, i) => {
+        if (relocated.has(insn)) return;
+        const pseudoCall = insn.opcode === OP_CALL && insn.src === BPF_PSEUDO_CALL;
+        const pseudoFunc = insn.opcode === OP_LD_IMM64 && insn.src === BPF_PSEUDO_FUNC;
+        if (!pseudoCall && !pseudoFunc) return;
+        const target = f.slot + f.insnSlots[i]! + insn.imm + 1;
+        const callee = funcAtSlot(funcs, sec, target);
+        if (!callee) {
+          throw new SpecError(`call at instruction ${f.insnSlots[i]} of '${f.name}' targets slot ${target}, which is not the start of a function`, { file: elf.file, section: sec.name, symbol: f.name, offset: (f.slot + f.insnSlots[i]!) * 8 });
+        }
+        insn.reference = { kind: pseudoCall ? 'call' : 'func', name: callee.name };
+        f.callees.push(callee.name);
+      });
+    }
+  }
+}
+
+function applyRelocation(
+  elf: ElfFile, funcs: Map<string, Func>, resolver: SymbolResolver,
+  f: Func, insn: Instruction, sym: ElfSymbol, ctx: { file: string; section: string; offset: number; symbol: string },
+): void {
+  const isLd = insn.opcode === OP_LD_IMM64;
+  const isCall = insn.opcode === OP_CALL;
+  if (!isLd && !isCall) {
+    throw new SpecError(`relocation against '${sym.name}' on an instruction (opcode 0x${insn.opcode.toString(16)}) that is neither ld_imm64 nor call`, ctx);
+  }
+  if (sym.shndx === SHN_UNDEF) {
+    const ref = resolver.externRef(sym);
+    if (!ref) throw new SpecError(`relocation against undefined symbol '${sym.name}' that is not a .kconfig/.ksyms extern`, ctx);
+    insn.reference = ref;
+    if (isCall) insn.src = BPF_PSEUDO_KFUNC_CALL;
+    if (isLd && ref.kind === 'map' && ref.value) {
+      // a .kconfig variable: a load of the .kconfig map's value at its offset.
+      insn.src = BPF_PSEUDO_MAP_VALUE;
+      insn.imm = ref.offset ?? 0;
+      insn.imm64 = BigInt(insn.imm);
+    }
+    return;
+  }
+  if (sym.shndx === SHN_ABS || sym.shndx === SHN_COMMON || sym.shndx >= elf.sections.length) {
+    throw new SpecError(`relocation against symbol '${sym.name}' in no section (shndx 0x${sym.shndx.toString(16)})`, ctx);
+  }
+  const target = elf.sections[sym.shndx]!;
+  if (isExecSection(target)) {
+    // bpf-to-bpf call (call imm is pc-relative, -1 for a named symbol) or a callback address.
+    const slot = isCall ? sym.value / 8 + insn.imm + 1 : (sym.value + insn.imm) / 8;
+    if (!Number.isInteger(slot)) throw new SpecError(`function address of '${sym.name}' is not on an instruction boundary`, ctx);
+    const callee = funcAtSlot(funcs, target, slot);
+    if (!callee) throw new SpecError(`${isCall ? 'call' : 'function pointer'} to '${sym.name}' +${slot * 8 - sym.value} is not the start of a function in ${target.name}`, ctx);
+    if (isCall && insn.src !== BPF_PSEUDO_CALL) throw new SpecError(`call to function '${callee.name}' is not a bpf-to-bpf call (src_reg ${insn.src})`, ctx);
+    if (callee.section.name !== '.text' && callee.bind !== STB_LOCAL && callee.section !== f.section) {
+      throw new SpecError(`'${f.name}' calls '${callee.name}', which is a program (section ${callee.section.name}), not a subprogram in .text`, ctx);
+    }
+    insn.reference = { kind: isCall ? 'call' : 'func', name: callee.name };
+    if (isLd) insn.src = BPF_PSEUDO_FUNC;
+    f.callees.push(callee.name);
+    return;
+  }
+  if (isCall) throw new SpecError(`call relocated against '${sym.name}' in non-executable section ${target.name}`, ctx);
+  const off = (sym.type === STT_SECTION ? 0 : sym.value) + insn.imm;
+  const mapName = resolver.mapAt(target, sym.type === STT_SECTION ? insn.imm : sym.value);
+  if (mapName !== undefined) {
+    insn.reference = { kind: 'map', name: mapName };
+    insn.src = BPF_PSEUDO_MAP_FD;
+    return;
+  }
+  const data = resolver.dataMap(target);
+  if (data !== undefined) {
+    insn.reference = { kind: 'map', name: data, value: true, offset: off };
+    insn.src = BPF_PSEUDO_MAP_VALUE;
+    insn.imm = off;
+    insn.imm64 = BigInt(off);
+    return;
+  }
+  throw new SpecError(`relocation against '${sym.name}' in section ${target.name}, which holds no map, data or code`, ctx);
+}

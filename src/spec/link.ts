@@ -1,0 +1,92 @@
+/**
+ * Linking a program: subprograms appended depth-first (libbpf's bpf_object__reloc_code
+ * order), then every bpf-to-bpf call and callback address patched to the new layout.
+ */
+import type { Instruction } from '../asm/types.js';
+import type { BtfExt, CoreRelo, FuncInfo, LineInfo } from '../btf/types.js';
+import { SpecError } from '../errors.js';
+import { OP_LD_IMM64, type Func } from './functions.js';
+
+export interface LinkedProgram {
+  instructions: Instruction[];
+  subprograms: string[];
+  funcInfo: FuncInfo[];
+  lineInfo: LineInfo[];
+  coreRelos: CoreRelo[];
+}
+
+function cloneInsn(i: Instruction): Instruction {
+  const c: Instruction = { opcode: i.opcode, dst: i.dst, src: i.src, off: i.off, imm: i.imm };
+  if (i.imm64 !== undefined) c.imm64 = i.imm64;
+  if (i.reference) c.reference = { ...i.reference };
+  return c;
+}
+
+/** Slot (8-byte unit) of every instruction in a flat list. */
+export function instructionSlots(insns: Instruction[]): number[] {
+  const slots = new Array<number>(insns.length);
+  let s = 0;
+  for (let i = 0; i < insns.length; i++) { slots[i] = s; s += insns[i]!.opcode === OP_LD_IMM64 ? 2 : 1; }
+  return slots;
+}
+
+/**
+ * Re-patches every call / callback immediate from `reference` and the `symbol` marks on
+ * function starts. Run again after editing a linked instruction list.
+ */
+export function fixupCalls(insns: Instruction[], where: { file?: string; symbol?: string } = {}): void {
+  const slots = instructionSlots(insns);
+  const starts = new Map<string, number>();
+  insns.forEach((insn, i) => { if (insn.symbol !== undefined) starts.set(insn.symbol, slots[i]!); });
+  insns.forEach((insn, i) => {
+    const ref = insn.reference;
+    if (!ref || (ref.kind !== 'call' && ref.kind !== 'func')) return;
+    const target = starts.get(ref.name);
+    if (target === undefined) throw new SpecError(`call to '${ref.name}' but no such function is linked in`, { ...where, offset: slots[i]! * 8 });
+    insn.imm = target - slots[i]! - 1;
+    if (insn.opcode === OP_LD_IMM64) insn.imm64 = BigInt.asUintN(64, BigInt(insn.imm));
+  });
+}
+
+function rebase<T extends { insnOff: number }>(records: T[] | undefined, f: Func, base: number, out: T[]): void {
+  if (!records) return;
+  for (const r of records) {
+    if (r.insnOff >= f.slot && r.insnOff < f.slot + f.slots) out.push({ ...r, insnOff: r.insnOff - f.slot + base });
+  }
+}
+
+export function linkProgram(entry: Func, funcs: Map<string, Func>, ext: BtfExt | undefined, file: string): LinkedProgram {
+  const order: Func[] = [];
+  const seen = new Set<string>();
+  const visit = (f: Func) => {
+    seen.add(f.name);
+    order.push(f);
+    for (const name of f.callees) {
+      if (seen.has(name)) continue;
+      const callee = funcs.get(name);
+      if (!callee) throw new SpecError(`'${f.name}' calls unknown function '${name}'`, { file, section: f.section.name, symbol: f.name });
+      visit(callee);
+    }
+  };
+  visit(entry);
+
+  const instructions: Instruction[] = [];
+  const funcInfo: FuncInfo[] = [], lineInfo: LineInfo[] = [], coreRelos: CoreRelo[] = [];
+  let slot = 0;
+  for (const f of order) {
+    const secName = f.section.name;
+    rebase(ext?.funcInfo.get(secName), f, slot, funcInfo);
+    rebase(ext?.lineInfo.get(secName), f, slot, lineInfo);
+    rebase(ext?.coreRelos.get(secName), f, slot, coreRelos);
+    f.insns.forEach((insn, i) => {
+      const c = cloneInsn(insn);
+      if (i === 0) c.symbol = f.name;
+      instructions.push(c);
+    });
+    slot += f.slots;
+  }
+  fixupCalls(instructions, { file, symbol: entry.name });
+  const byOff = <T extends { insnOff: number }>(a: T, b: T) => a.insnOff - b.insnOff;
+  funcInfo.sort(byOff); lineInfo.sort(byOff); coreRelos.sort(byOff);
+  return { instructions, subprograms: order.slice(1).map((f) => f.name), funcInfo, lineInfo, coreRelos };
+}

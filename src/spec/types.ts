@@ -1,0 +1,100 @@
+import type { Instruction } from '../asm/types.js';
+import type { Btf } from '../btf/index.js';
+import type { CoreRelo, FuncInfo, LineInfo } from '../btf/types.js';
+
+/** LIBBPF_PIN_* as in the `pinning` member of a BTF map definition. */
+export const PIN_NONE = 0;
+export const PIN_BY_NAME = 1;
+
+/** One statically initialised slot of a prog array or map-in-map: key -> program or inner map name. */
+export interface MapContent { key: number; value: string }
+
+/** A variable of a global data section (.data, .rodata, .bss, .kconfig, ...). */
+export interface DataVariable {
+  name: string;
+  /** Byte offset inside the section's value. */
+  offset: number;
+  size: number;
+  /** BTF type id of the variable's type (0 without BTF). */
+  type: number;
+  /** 'static' | 'global' | 'extern' (from BTF linkage, or the ELF symbol binding without BTF). */
+  linkage: 'static' | 'global' | 'extern';
+}
+
+export interface MapSpec {
+  /** Name in the object: the `.maps` variable, the legacy `maps` symbol, or the section name of a data map ('.rodata'). */
+  name: string;
+  /** Kernel map type name, lowercase without BPF_MAP_TYPE_: 'prog_array', 'hash', ... */
+  type: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  /** BPF_F_* map flags. */
+  flags: number;
+  numaNode: number;
+  /** LIBBPF_PIN_NONE (0) or LIBBPF_PIN_BY_NAME (1). */
+  pinning: number;
+  /** map_extra (bloom filter hash count, arena address). */
+  mapExtra: bigint;
+  /** BTF type ids of key and value when declared with __type() (0 otherwise). */
+  keyType: number;
+  valueType: number;
+  /** Where the definition came from. */
+  kind: 'btf' | 'legacy' | 'data';
+  /** ELF section holding the definition ('.maps', 'maps', '.rodata', ...). */
+  section: string;
+  /** The inner map template of a map-in-map. */
+  innerMap?: MapSpec;
+  /** prog array / map-in-map: statically initialised slots. */
+  contents?: MapContent[];
+  /** Data maps: the initial value (one entry at key 0), zeros for .bss. */
+  data?: Uint8Array;
+  /** Data maps: the variables inside `data`, by name. */
+  variables?: Map<string, DataVariable>;
+  /** Data maps that the loader freezes (.rodata*, .kconfig) before programs are verified. */
+  readOnly?: boolean;
+  /** Legacy definitions: bytes after the 5 standard fields (iproute2 id / pinning / inner_id / inner_idx). */
+  extra?: Uint8Array;
+}
+
+export interface ProgramSpec {
+  /** The function's symbol name. */
+  name: string;
+  /** ELF section name, as written in SEC() (without a leading '?'). */
+  section: string;
+  /** Kernel program type name, lowercase without BPF_PROG_TYPE_: 'xdp', 'kprobe', ... */
+  type: string;
+  /** Expected attach type name, lowercase without BPF_ ('trace_fentry'), when the SEC() table sets one. */
+  attachType?: string;
+  /** Attach target from the section name ('do_sys_open' for 'kprobe/do_sys_open'). */
+  attachTo?: string;
+  /** BPF_F_SLEEPABLE / BPF_F_XDP_HAS_FRAGS from the SEC() table. */
+  flags: number;
+  sleepable: boolean;
+  /** false for `SEC("?...")` sections: not loaded unless asked for. */
+  autoload: boolean;
+  /** The program with its subprograms appended (depth-first), calls and callbacks patched. */
+  instructions: Instruction[];
+  /** Subprograms appended after the entry, in order. */
+  subprograms: string[];
+  license: string;
+  kernelVersion: number;
+  /** func_info / line_info / CO-RE records, re-based to `instructions` (offsets in 8-byte slots). */
+  funcInfo: FuncInfo[];
+  lineInfo: LineInfo[];
+  coreRelos: CoreRelo[];
+  /** The object's BTF (shared by all programs of the collection), when it has one. */
+  btf?: Btf;
+}
+
+export interface CollectionSpec {
+  /** The path given, or '<buffer>'. */
+  file: string;
+  maps: Map<string, MapSpec>;
+  programs: Map<string, ProgramSpec>;
+  license: string;
+  kernelVersion: number;
+  btf?: Btf;
+  /** Sections skipped as libbpf skips them (unknown executable sections), with the reason. */
+  warnings: string[];
+}
