@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ksyms: typed .ksyms externs (kernel per-cpu variables with BTF). libbpf
+ * finds the VAR in vmlinux BTF and emits ld_imm64 src_reg BPF_PSEUDO_BTF_ID
+ * (imm = BTF id, next imm = BTF object fd, 0 for vmlinux); the kernel then
+ * resolves the address with kallsyms_lookup_name, so loading FAILS (ENOENT,
+ * "ldimm64 failed to find the address for kernel symbol") on kernels built
+ * without CONFIG_KALLSYMS_ALL. Debian's kernels have it.
+ *   runqueues        struct rq, via bpf_per_cpu_ptr(&runqueues, 0)
+ *   bpf_prog_active  int, via bpf_this_cpu_ptr
+ *   maybe_missing    __weak, absent from every kernel: resolves to 0
+ *   ksym_rawtp (raw_tp/sys_enter): copies what it reads into .bss. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+extern const struct rq runqueues __ksym;
+extern const int bpf_prog_active __ksym;
+extern const int tsbpf_maybe_missing __ksym __weak;
+
+u32 nr_running0;
+int prog_active;
+u32 missing_is_null;
+
+SEC("raw_tp/sys_enter")
+int ksym_rawtp(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct rq *rq = bpf_per_cpu_ptr(&runqueues, 0);
+	const int *active = bpf_this_cpu_ptr(&bpf_prog_active);
+
+	if (rq)
+		nr_running0 = rq->nr_running;
+	prog_active = *active;
+	missing_is_null = &tsbpf_maybe_missing == NULL;
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Builds every bpf-objs/*.bpf.c into bpf-objs/*.bpf.o, reproducibly.
+#
+#   scripts/build-bpf-objs.sh            rebuild the committed objects in place
+#   scripts/build-bpf-objs.sh --check    build into a temp dir; exit 1 naming every
+#                                        committed .o that differs, is missing or has
+#                                        no source (what CI runs)
+#   scripts/build-bpf-objs.sh --vmlinux  also regenerate bpf-objs/vmlinux.h from the
+#                                        running kernel's BTF (normally it stays
+#                                        committed so builds do not depend on the kernel)
+#
+# Reproducibility: we always run from the repository root, name sources by relative
+# path and map the root out of debug info (-ffile-prefix-map), so the bytes depend only
+# on the sources, vmlinux.h, libbpf-dev's headers and the clang-19 build (its version
+# string is in .comment and DWARF). Checked on Debian 12, clang 19 from apt.llvm.org.
+#
+# Per-file exceptions (flags_for below): nobtf.bpf.c is built without -g (no .BTF).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+CLANG=${CLANG:-clang-19}
+OBJDIR=bpf-objs
+
+die() { echo "build-bpf-objs: $*" >&2; exit 1; }
+
+ensure_tools() {
+  local missing=()
+  command -v "$CLANG" >/dev/null 2>&1 || missing+=("clang-19")
+  [ -f /usr/include/bpf/bpf_helpers.h ] || missing+=("libbpf-dev")
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "build-bpf-objs: installing clang-19 llvm-19 libbpf-dev (missing: ${missing[*]})" >&2
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y clang-19 llvm-19 libbpf-dev
+    command -v "$CLANG" >/dev/null 2>&1 || die "$CLANG still not found after apt-get install"
+    [ -f /usr/include/bpf/bpf_helpers.h ] || die "libbpf-dev headers still missing after apt-get install"
+  else
+    die "missing ${missing[*]}: install clang-19 and libbpf-dev (apt-get install -y clang-19 llvm-19 libbpf-dev), or run as root with apt-get to have this script do it"
+  fi
+}
+
+# Common flags. -I bpf-objs finds vmlinux.h; <bpf/bpf_helpers.h> etc come from
+# libbpf-dev in /usr/include.
+COMMON=(-O2 -target bpf -D__TARGET_ARCH_x86 -I "$OBJDIR"
+        -ffile-prefix-map="$ROOT"=. -fdebug-prefix-map="$ROOT"=.
+        -Wall -Wno-unused-function -Werror)
+
+flags_for() {
+  case "$1" in
+    nobtf) ;;             # no -g: no .BTF / .BTF.ext (that is what it tests)
+    *) printf '%s\n' -g ;;
+  esac
+}
+
+# build OUTDIR: compiles every source into OUTDIR/<name>.bpf.o
+build() {
+  local out=$1 src name flags
+  for src in "$OBJDIR"/*.bpf.c; do
+    name=$(basename "$src" .bpf.c)
+    mapfile -t flags < <(flags_for "$name")
+    LC_ALL=C "$CLANG" "${flags[@]}" "${COMMON[@]}" -c "$src" -o "$out/$name.bpf.o" \
+      || die "compiling $src failed"
+  done
+}
+
+mode=build
+for arg in "$@"; do
+  case "$arg" in
+    --check) mode=check ;;
+    --vmlinux) regen_vmlinux=1 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    *) die "unknown argument: $arg" ;;
+  esac
+done
+
+ensure_tools
+
+if [ "${regen_vmlinux:-0}" = 1 ]; then
+  command -v bpftool >/dev/null 2>&1 || die "bpftool not found (needed for --vmlinux)"
+  bpftool btf dump file /sys/kernel/btf/vmlinux format c > "$OBJDIR/vmlinux.h"
+  echo "build-bpf-objs: regenerated $OBJDIR/vmlinux.h from /sys/kernel/btf/vmlinux"
+fi
+
+if [ "$mode" = build ]; then
+  build "$OBJDIR"
+  echo "build-bpf-objs: built $(ls "$OBJDIR"/*.bpf.c | wc -l) objects in $OBJDIR/"
+  exit 0
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpf-objs-check.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+build "$tmp"
+stale=()
+for obj in "$tmp"/*.bpf.o; do
+  name=$(basename "$obj")
+  if [ ! -f "$OBJDIR/$name" ]; then
+    stale+=("$OBJDIR/$name (not committed)")
+  elif ! cmp -s "$obj" "$OBJDIR/$name"; then
+    stale+=("$OBJDIR/$name (differs from a rebuild of ${name%.o}.c)")
+  fi
+done
+for obj in "$OBJDIR"/*.bpf.o; do
+  [ -e "$obj" ] || continue
+  [ -f "$OBJDIR/$(basename "$obj" .o).c" ] || stale+=("$obj (no source)")
+done
+if [ ${#stale[@]} -gt 0 ]; then
+  echo "build-bpf-objs --check: stale objects (run scripts/build-bpf-objs.sh and commit):" >&2
+  printf '  %s\n' "${stale[@]}" >&2
+  echo "  ($("$CLANG" --version | head -1))" >&2
+  exit 1
+fi
+echo "build-bpf-objs --check: all $(ls "$OBJDIR"/*.bpf.o | wc -l) objects match their sources"

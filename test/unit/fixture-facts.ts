@@ -1,0 +1,264 @@
+// Expected facts about every fixture in bpf-objs/, written from the C sources and from
+// llvm-objdump-19 -dr / llvm-readelf-19 -S -s -r / bpftool (loadall + map dump) on the
+// committed objects: an oracle independent of our own ELF/BTF parser. Plain data only.
+//
+// Conventions:
+// - ProgramFact.type / attachType: libbpf 1.x SEC() table, lowercased, without BPF_PROG_TYPE_
+//   / BPF_ prefix ("xdp" has expected attach type BPF_XDP; socket/tc/classifier/kprobe/
+//   uretprobe/raw_tp set none; tp_btf/* is tracing + trace_raw_tp).
+// - insns: instructions of the program's own symbol PLUS every .text function reachable from
+//   it through BPF_PSEUDO_CALL (with or without a relocation) and through ld_imm64 of a .text
+//   address (callbacks for bpf_loop / bpf_for_each_map_elem), each appended once; ld_imm64
+//   counts as ONE instruction. subprograms: the appended names in depth-first order of first
+//   call (for these fixtures identical to libbpf's append order, which scans the growing
+//   buffer).
+// - MapFact.type: lowercased without BPF_MAP_TYPE_. maxEntries 0 on a perf_event_array means
+//   "not given": libbpf sets it to the number of possible CPUs at creation.
+// - Global data (.data, .rodata, .bss, .rodata.str1.1, .kconfig): named by ELF section, array,
+//   keySize 4, valueSize = section size, maxEntries 1. flags are what libbpf creates them with:
+//   BPF_F_MMAPABLE (0x400), plus BPF_F_RDONLY_PROG (0x80) for .rodata* and .kconfig.
+//   .kconfig has no ELF section: its size (10) is libbpf's layout of the externs (4-byte ones
+//   first, then bools). libbpf's kernel-side names are "<first 8 chars of object name up to
+//   the first dot>.<section>" (e.g. "global_d.rodata", "kconfig.kconfig"), but a section name
+//   with a second dot is used as-is (".rodata.str1.1").
+// - innerMap: the name libbpf gives the inner-map template ("<outer>.inner"); the template is
+//   `struct inner_map` (array, 4 x u32 -> u32).
+// - contents: statically initialised slots; value = program name (prog_array) or inner map name.
+// - pinning 1 = LIBBPF_PIN_BY_NAME. mapExtra for bloom_filter = number of hash functions.
+
+export interface ProgramFact {
+  name: string;
+  section: string;
+  type: string;
+  attachType?: string;
+  /** after appending all reachable subprograms from .text, counting ld_imm64 as ONE instruction */
+  insns: number;
+  /** names appended, depth-first order of first call */
+  subprograms: string[];
+}
+
+export interface MapFact {
+  name: string;
+  type: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags?: number;
+  pinning?: number;
+  mapExtra?: number;
+  innerMap?: string;
+  contents?: Array<{ key: number; value: string }>;
+}
+
+export interface FixtureFact {
+  file: string;
+  programs: ProgramFact[];
+  maps: MapFact[];
+  license: string;
+  btf: boolean;
+}
+
+export const fixtures: Record<string, FixtureFact> = {
+  tailcall_uretprobe: {
+    file: 'bpf-objs/tailcall_uretprobe.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'handle_odd', section: 'uretprobe', type: 'kprobe', insns: 17, subprograms: [] },
+      { name: 'handle_even', section: 'uretprobe', type: 'kprobe', insns: 17, subprograms: [] },
+      { name: 'uretprobe_entry', section: 'uretprobe', type: 'kprobe', insns: 9, subprograms: [] },
+    ],
+    maps: [
+      { name: 'jmp_table', type: 'prog_array', keySize: 4, valueSize: 4, maxEntries: 1024, contents: [{ key: 135, value: 'handle_odd' }, { key: 146, value: 'handle_even' }] },
+      { name: 'events', type: 'perf_event_array', keySize: 4, valueSize: 4, maxEntries: 0 },
+    ],
+  },
+  tailcall_xdp: {
+    file: 'bpf-objs/tailcall_xdp.bpf.o',
+    license: 'Dual MIT/GPL',
+    btf: true,
+    programs: [
+      { name: 'xdp_target', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 2, subprograms: [] },
+      { name: 'xdp_entry', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 5, subprograms: [] },
+    ],
+    maps: [
+      { name: 'xdp_progs', type: 'prog_array', keySize: 4, valueSize: 4, maxEntries: 1 },
+    ],
+  },
+  tailcall_kprobe: {
+    file: 'bpf-objs/tailcall_kprobe.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'handle_read', section: 'kprobe', type: 'kprobe', insns: 11, subprograms: [] },
+      { name: 'handle_write', section: 'kprobe', type: 'kprobe', insns: 10, subprograms: [] },
+      { name: 'handle_open', section: 'kprobe', type: 'kprobe', insns: 11, subprograms: [] },
+      { name: 'syscall_dispatch', section: 'kprobe/x64_sys_call', type: 'kprobe', insns: 5, subprograms: [] },
+    ],
+    maps: [
+      { name: 'syscall_table', type: 'prog_array', keySize: 4, valueSize: 4, maxEntries: 1024, contents: [{ key: 0, value: 'handle_read' }, { key: 1, value: 'handle_write' }, { key: 2, value: 'handle_open' }, { key: 257, value: 'handle_open' }] },
+      { name: 'syscall_counts', type: 'array', keySize: 4, valueSize: 8, maxEntries: 1024 },
+    ],
+  },
+  tailcall_rawtp: {
+    file: 'bpf-objs/tailcall_rawtp.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'handle_io', section: 'raw_tp', type: 'raw_tracepoint', insns: 5, subprograms: [] },
+      { name: 'handle_open', section: 'raw_tp', type: 'raw_tracepoint', insns: 5, subprograms: [] },
+      { name: 'handle_close', section: 'raw_tp', type: 'raw_tracepoint', insns: 5, subprograms: [] },
+      { name: 'handle_ignore', section: 'raw_tp', type: 'raw_tracepoint', insns: 6, subprograms: [] },
+      { name: 'sys_enter_dispatch', section: 'raw_tp/sys_enter', type: 'raw_tracepoint', insns: 5, subprograms: [] },
+    ],
+    maps: [
+      { name: 'sys_enter_table', type: 'prog_array', keySize: 4, valueSize: 4, maxEntries: 300, contents: [{ key: 0, value: 'handle_io' }, { key: 1, value: 'handle_io' }, { key: 2, value: 'handle_open' }, { key: 3, value: 'handle_close' }, { key: 17, value: 'handle_io' }, { key: 18, value: 'handle_io' }, { key: 24, value: 'handle_ignore' }, { key: 35, value: 'handle_ignore' }, { key: 39, value: 'handle_ignore' }, { key: 186, value: 'handle_ignore' }, { key: 257, value: 'handle_open' }] },
+      { name: '.bss', type: 'array', keySize: 4, valueSize: 32, maxEntries: 1, flags: 0x400 },
+    ],
+  },
+  tailcall_run: {
+    file: 'bpf-objs/tailcall_run.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'ret_10', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 2, subprograms: [] },
+      { name: 'ret_11', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 2, subprograms: [] },
+      { name: 'ret_12', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 2, subprograms: [] },
+      { name: 'ret_13', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 2, subprograms: [] },
+      { name: 'tail_loop', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 18, subprograms: [] },
+      { name: 'run_entry', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 23, subprograms: [] },
+    ],
+    maps: [
+      { name: 'run_table', type: 'prog_array', keySize: 4, valueSize: 4, maxEntries: 8, contents: [{ key: 0, value: 'ret_10' }, { key: 1, value: 'ret_11' }, { key: 2, value: 'ret_12' }, { key: 3, value: 'ret_13' }, { key: 5, value: 'tail_loop' }] },
+      { name: 'loop_count', type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 },
+    ],
+  },
+  map_in_map: {
+    file: 'bpf-objs/map_in_map.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'lookup_arr', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 27, subprograms: [] },
+      { name: 'lookup_hash', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 27, subprograms: [] },
+      { name: 'seed', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 22, subprograms: [] },
+    ],
+    maps: [
+      { name: 'inner_a', type: 'array', keySize: 4, valueSize: 4, maxEntries: 4 },
+      { name: 'inner_b', type: 'array', keySize: 4, valueSize: 4, maxEntries: 4 },
+      { name: 'outer_arr', type: 'array_of_maps', keySize: 4, valueSize: 4, maxEntries: 4, innerMap: 'outer_arr.inner', contents: [{ key: 0, value: 'inner_a' }, { key: 2, value: 'inner_b' }] },
+      { name: 'outer_hash', type: 'hash_of_maps', keySize: 4, valueSize: 4, maxEntries: 8, innerMap: 'outer_hash.inner', contents: [{ key: 1, value: 'inner_b' }, { key: 5, value: 'inner_a' }] },
+    ],
+  },
+  global_data: {
+    file: 'bpf-objs/global_data.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'const_ret', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 13, subprograms: [] },
+      { name: 'count_ret', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 20, subprograms: [] },
+      { name: 'table_ret', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 19, subprograms: [] },
+    ],
+    maps: [
+      { name: '.rodata', type: 'array', keySize: 4, valueSize: 53, maxEntries: 1, flags: 0x480 },
+      { name: '.data', type: 'array', keySize: 4, valueSize: 16, maxEntries: 1, flags: 0x400 },
+      { name: '.bss', type: 'array', keySize: 4, valueSize: 12, maxEntries: 1, flags: 0x400 },
+      { name: '.rodata.str1.1', type: 'array', keySize: 4, valueSize: 11, maxEntries: 1, flags: 0x480 },
+    ],
+  },
+  bpf2bpf: {
+    file: 'bpf-objs/bpf2bpf.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'calls_xdp', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 14, subprograms: ['sum_sq', 'square'] },
+      { name: 'loop_sock', section: 'socket', type: 'socket_filter', insns: 23, subprograms: ['loop_cb', 'square'] },
+      { name: 'foreach_tc', section: 'tc', type: 'sched_cls', insns: 33, subprograms: ['elem_cb', 'sum_sq', 'square'] },
+    ],
+    maps: [
+      { name: 'vals', type: 'array', keySize: 4, valueSize: 4, maxEntries: 4 },
+    ],
+  },
+  legacy_maps: {
+    file: 'bpf-objs/legacy_maps.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'count_packets', section: 'classifier', type: 'sched_cls', insns: 38, subprograms: [] },
+      { name: 'xdp_legacy', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 19, subprograms: [] },
+    ],
+    maps: [
+      { name: 'pkt_total', type: 'array', keySize: 4, valueSize: 8, maxEntries: 2 },
+      { name: 'proto_counts', type: 'hash', keySize: 4, valueSize: 8, maxEntries: 256, flags: 1 },
+    ],
+  },
+  core: {
+    file: 'bpf-objs/core.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'on_switch_btf', section: 'tp_btf/sched_switch', type: 'tracing', attachType: 'trace_raw_tp', insns: 55, subprograms: [] },
+      { name: 'on_switch_raw', section: 'raw_tp/sched_switch', type: 'raw_tracepoint', insns: 66, subprograms: [] },
+    ],
+    maps: [
+      { name: '.bss', type: 'array', keySize: 4, valueSize: 56, maxEntries: 1, flags: 0x400 },
+    ],
+  },
+  kconfig: {
+    file: 'bpf-objs/kconfig.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'kconfig_ret', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 20, subprograms: [] },
+      { name: 'ksym_rawtp', section: 'raw_tp/sys_enter', type: 'raw_tracepoint', insns: 9, subprograms: [] },
+    ],
+    maps: [
+      { name: '.bss', type: 'array', keySize: 4, valueSize: 12, maxEntries: 1, flags: 0x400 },
+      { name: '.kconfig', type: 'array', keySize: 4, valueSize: 10, maxEntries: 1, flags: 0x480 },
+    ],
+  },
+  ksyms: {
+    file: 'bpf-objs/ksyms.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'ksym_rawtp', section: 'raw_tp/sys_enter', type: 'raw_tracepoint', insns: 21, subprograms: [] },
+    ],
+    maps: [
+      { name: '.bss', type: 'array', keySize: 4, valueSize: 12, maxEntries: 1, flags: 0x400 },
+    ],
+  },
+  map_types: {
+    file: 'bpf-objs/map_types.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'use_all', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 93, subprograms: [] },
+    ],
+    maps: [
+      { name: 'hash_map', type: 'hash', keySize: 4, valueSize: 8, maxEntries: 128 },
+      { name: 'array_map', type: 'array', keySize: 4, valueSize: 8, maxEntries: 16 },
+      { name: 'percpu_hash', type: 'percpu_hash', keySize: 8, valueSize: 4, maxEntries: 64 },
+      { name: 'percpu_array', type: 'percpu_array', keySize: 4, valueSize: 8, maxEntries: 4 },
+      { name: 'lru_hash', type: 'lru_hash', keySize: 4, valueSize: 4, maxEntries: 1024 },
+      { name: 'ringbuf', type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: 262144 },
+      { name: 'perf_events', type: 'perf_event_array', keySize: 4, valueSize: 4, maxEntries: 0 },
+      { name: 'lpm_trie', type: 'lpm_trie', keySize: 8, valueSize: 4, maxEntries: 256, flags: 1 },
+      { name: 'queue', type: 'queue', keySize: 0, valueSize: 4, maxEntries: 32 },
+      { name: 'stack', type: 'stack', keySize: 0, valueSize: 8, maxEntries: 32 },
+      { name: 'bloom', type: 'bloom_filter', keySize: 0, valueSize: 4, maxEntries: 100, mapExtra: 3 },
+      { name: 'tsbpf_pinned', type: 'hash', keySize: 4, valueSize: 4, maxEntries: 8, pinning: 1 },
+    ],
+  },
+  nobtf: {
+    file: 'bpf-objs/nobtf.bpf.o',
+    license: 'GPL',
+    btf: false,
+    programs: [
+      { name: 'sock_nobtf', section: 'socket', type: 'socket_filter', insns: 10, subprograms: ['add3'] },
+      { name: 'xdp_nobtf', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 10, subprograms: ['add3'] },
+    ],
+    maps: [
+      { name: '.data', type: 'array', keySize: 4, valueSize: 4, maxEntries: 1, flags: 0x400 },
+    ],
+  },
+};
