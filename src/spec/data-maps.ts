@@ -11,6 +11,8 @@ import { MAP_TYPE_NAMES } from '../kernel/enums.js';
 import type { DataVariable, MapSpec } from './types.js';
 
 const BPF_F_RDONLY_PROG = 1 << 7;
+/** libbpf marks global data maps mmapable (kernel 5.5+); the loader drops it where unsupported. */
+const BPF_F_MMAPABLE = 1 << 10;
 /** Largest global data section accepted (the kernel caps array values far lower unless mmapable). */
 const MAX_DATA_SECTION = 256 << 20;
 
@@ -64,7 +66,7 @@ export function collectDataMaps(elf: ElfFile, btf: Btf | undefined): Map<string,
     }
     const m: MapSpec = {
       name: sec.name, type: 'array', keySize: 4, valueSize: sec.size, maxEntries: 1,
-      flags: kind === 'rodata' ? BPF_F_RDONLY_PROG : 0, numaNode: 0, pinning: 0, mapExtra: 0n,
+      flags: BPF_F_MMAPABLE | (kind === 'rodata' ? BPF_F_RDONLY_PROG : 0), numaNode: 0, pinning: 0, mapExtra: 0n,
       keyType: 0, valueType: ds?.id ?? 0, kind: 'data', section: sec.name, data, variables,
     };
     if (kind === 'rodata') m.readOnly = true;
@@ -106,7 +108,7 @@ export function collectKconfigMap(btf: Btf | undefined, file: string): MapSpec |
     off += e.size;
   }
   return {
-    name: '.kconfig', type: 'array', keySize: 4, valueSize: off, maxEntries: 1, flags: BPF_F_RDONLY_PROG,
+    name: '.kconfig', type: 'array', keySize: 4, valueSize: off, maxEntries: 1, flags: BPF_F_MMAPABLE | BPF_F_RDONLY_PROG,
     numaNode: 0, pinning: 0, mapExtra: 0n, keyType: 0, valueType: ds.id, kind: 'data', section: '.kconfig',
     data: new Uint8Array(off), variables, readOnly: true,
   };

@@ -44,7 +44,8 @@ export function fixupCalls(insns: Instruction[], where: { file?: string; symbol?
     const target = starts.get(ref.name);
     if (target === undefined) throw new SpecError(`call to '${ref.name}' but no such function is linked in`, { ...where, offset: slots[i]! * 8 });
     insn.imm = target - slots[i]! - 1;
-    if (insn.opcode === OP_LD_IMM64) insn.imm64 = BigInt.asUintN(64, BigInt(insn.imm));
+    // the second slot of a function-address ld_imm64 stays 0 (libbpf sets only insn[0].imm)
+    if (insn.opcode === OP_LD_IMM64) insn.imm64 = BigInt(insn.imm >>> 0);
   });
 }
 

@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// Thin entry point: the CLI lives in src/cli and is compiled to dist/ by `npm install`.
+import { main } from '../dist/cli/main.js';
+
+process.exitCode = main(process.argv.slice(2));

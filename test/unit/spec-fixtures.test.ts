@@ -1,0 +1,56 @@
+// Every fixture object read into a CollectionSpec and compared with facts taken
+// independently (from the C sources, llvm-objdump and bpftool) in fixture-facts.ts.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decode, encode, loadCollectionSpec } from '../../src/index.js';
+import { fixtures } from './fixture-facts.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+for (const [name, fx] of Object.entries(fixtures)) {
+  test(`fixture ${name}: programs, maps and contents`, () => {
+    const spec = loadCollectionSpec(path.join(root, fx.file));
+    assert.is(spec.license, fx.license, 'license');
+    assert.is(spec.btf !== undefined, fx.btf, 'has BTF');
+    assert.equal([...spec.programs.keys()].sort(), fx.programs.map((p) => p.name).sort(), 'program names');
+    for (const pf of fx.programs) {
+      const p = spec.programs.get(pf.name)!;
+      assert.is(p.section, pf.section, `${pf.name}: section`);
+      assert.is(p.type, pf.type, `${pf.name}: type`);
+      assert.is(p.attachType, pf.attachType, `${pf.name}: attach type`);
+      assert.is(p.instructions.length, pf.insns, `${pf.name}: instructions after linking`);
+      assert.equal(p.subprograms, pf.subprograms, `${pf.name}: subprograms`);
+      // the linked program encodes, and decodes back to the same instructions
+      const again = decode(encode(p.instructions));
+      assert.is(again.length, p.instructions.length, `${pf.name}: encode/decode keeps the count`);
+      // every bpf-to-bpf call lands on the first instruction of a linked function
+      const slots: number[] = []; let s = 0;
+      for (const i of p.instructions) { slots.push(s); s += i.opcode === 0x18 ? 2 : 1; }
+      p.instructions.forEach((i, k) => {
+        const ref = i.reference;
+        if (!ref || (ref.kind !== 'call' && ref.kind !== 'func')) return;
+        const target = slots.indexOf(slots[k]! + i.imm + 1);
+        assert.ok(target >= 0, `${pf.name}: call at ${k} lands inside an instruction`);
+        assert.is(p.instructions[target]!.symbol, ref.name, `${pf.name}: call at ${k} lands on ${ref.name}`);
+      });
+      if (pf.subprograms.length) assert.ok(p.funcInfo.length >= 1 + pf.subprograms.length || !fx.btf, `${pf.name}: func_info for each function`);
+    }
+    assert.equal([...spec.maps.keys()].sort(), fx.maps.map((m) => m.name).sort(), 'map names');
+    for (const mf of fx.maps) {
+      const m = spec.maps.get(mf.name)!;
+      assert.is(m.type, mf.type, `${mf.name}: type`);
+      assert.is(m.keySize, mf.keySize, `${mf.name}: key size`);
+      assert.is(m.valueSize, mf.valueSize, `${mf.name}: value size`);
+      assert.is(m.maxEntries, mf.maxEntries, `${mf.name}: max entries`);
+      if (mf.flags !== undefined) assert.is(m.flags, mf.flags, `${mf.name}: flags`);
+      if (mf.pinning !== undefined) assert.is(m.pinning, mf.pinning, `${mf.name}: pinning`);
+      if (mf.mapExtra !== undefined) assert.is(m.mapExtra, BigInt(mf.mapExtra), `${mf.name}: map_extra`);
+      if (mf.innerMap !== undefined) assert.is(m.innerMap?.name, mf.innerMap, `${mf.name}: inner map`);
+      assert.equal(m.contents ?? [], mf.contents ?? [], `${mf.name}: contents`);
+    }
+  });
+}
+
+test.run();
