@@ -71,3 +71,7 @@ export interface ElfFile {
   relocations: ElfRelSection[];
   sectionByName(name: string): ElfSection | undefined;
 }
+
+// --- added with the parser (src/elf/parse.ts)
+export const SHN_LORESERVE = 0xff00, SHN_XINDEX = 0xffff;
+export const STV_DEFAULT = 0, STV_INTERNAL = 1, STV_HIDDEN = 2, STV_PROTECTED = 3;

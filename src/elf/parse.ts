@@ -1,0 +1,37 @@
+import { readSectionTable } from './elfy-adapter.js';
+import { findSymtab, parseSymbols } from './symbols.js';
+import { parseRelSection } from './relocations.js';
+import { SHT_REL, type ElfFile, type ElfRelSection, type ElfSection, type ElfSymbol } from './types.js';
+import { viewOf } from './read.js';
+
+/**
+ * Parses an ELF64 little-endian EM_BPF relocatable object. Section bytes are views into
+ * `bytes` (no copies), so do not mutate `bytes` while the result is in use. Throws
+ * ElfError for anything malformed or unsupported.
+ */
+export function parseElf(bytes: Uint8Array, file = '<buffer>'): ElfFile {
+  const { sections } = readSectionTable(bytes, file);
+  const dv = viewOf(bytes);
+  const symtab = findSymtab(sections, file);
+  const symbols: ElfSymbol[] = symtab ? parseSymbols(symtab, sections, bytes, dv, file) : [];
+  const relocations: ElfRelSection[] = [];
+  for (const s of sections) {
+    if (s.type === SHT_REL) relocations.push(parseRelSection(s, sections, symbols, symtab?.index, dv, file));
+  }
+  let byName: Map<string, ElfSection> | undefined;
+  return {
+    file,
+    bytes,
+    sections,
+    symbols,
+    relocations,
+    sectionByName(name: string): ElfSection | undefined {
+      if (!byName) {
+        byName = new Map();
+        // First section of a name wins (index 0's '' included, harmlessly).
+        for (const s of sections) if (!byName.has(s.name)) byName.set(s.name, s);
+      }
+      return byName.get(name);
+    },
+  };
+}
