@@ -12,7 +12,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const objs = readdirSync(path.join(root, 'bpf-objs')).filter((f) => f.endsWith('.bpf.o')).sort()
   .map((f) => ({ name: f, bytes: readFileSync(path.join(root, 'bpf-objs', f)) }));
 
-const N = Number(process.env.FUZZ_N ?? 10000);
+const N = Number(process.env.FUZZ_N ?? 30000);
 const SEED = Number(process.env.FUZZ_SEED ?? 0x7b9f2);
 const BUDGET_MS = Number(process.env.FUZZ_BUDGET_MS ?? 60000);
 

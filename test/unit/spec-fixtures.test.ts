@@ -35,7 +35,16 @@ for (const [name, fx] of Object.entries(fixtures)) {
         assert.ok(target >= 0, `${pf.name}: call at ${k} lands inside an instruction`);
         assert.is(p.instructions[target]!.symbol, ref.name, `${pf.name}: call at ${k} lands on ${ref.name}`);
       });
-      if (pf.subprograms.length) assert.ok(p.funcInfo.length >= 1 + pf.subprograms.length || !fx.btf, `${pf.name}: func_info for each function`);
+      if (fx.btf) {
+        // func_info: one record per linked function, the first at instruction 0, each on a function start
+        assert.is(p.funcInfo.length, 1 + pf.subprograms.length, `${pf.name}: func_info per function`);
+        const starts = p.instructions.map((i, k) => (i.symbol ? slots[k] : -1)).filter((x) => x! >= 0);
+        assert.equal(p.funcInfo.map((f) => f.insnOff), starts, `${pf.name}: func_info offsets are the function starts`);
+        assert.ok(p.lineInfo.length > 0 && p.lineInfo[0]!.insnOff === 0, `${pf.name}: line_info starts at 0`);
+        assert.ok(p.lineInfo.every((l) => l.insnOff < s), `${pf.name}: line_info inside the program`);
+      } else {
+        assert.is(p.funcInfo.length, 0);
+      }
     }
     assert.equal([...spec.maps.keys()].sort(), fx.maps.map((m) => m.name).sort(), 'map names');
     for (const mf of fx.maps) {

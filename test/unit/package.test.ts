@@ -1,0 +1,36 @@
+// What a user of the package sees: `import ... from 'tsbpf'` (the compiled dist/ through
+// package.json "exports") and `node bin/load.js`.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const node = (args: string[]) => spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
+
+test("import { loadCollectionSpec } from 'tsbpf' works from the compiled package", () => {
+  const r = node(['--input-type=module', '-e',
+    "import { loadCollectionSpec, TsbpfError } from 'tsbpf'; const s = loadCollectionSpec('bpf-objs/tailcall_uretprobe.bpf.o'); console.log(JSON.stringify(s.maps.get('jmp_table').contents), typeof TsbpfError)"]);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout.trim(), '[{"key":135,"value":"handle_odd"},{"key":146,"value":"handle_even"}] function');
+});
+
+test('node bin/load.js reports the tail-call table; --json; exit 2 on a bad object', () => {
+  const r = node(['bin/load.js', 'bpf-objs/tailcall_uretprobe.bpf.o']);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /jmp_table: \[135\] -> handle_odd, \[146\] -> handle_even/);
+  const j = node(['bin/load.js', '--json', 'bpf-objs/tailcall_run.bpf.o']);
+  assert.is(j.status, 0, j.stderr);
+  const doc = JSON.parse(j.stdout);
+  assert.equal(doc.objects[0].tailCalls.find((t: { slot: number }) => t.slot === 5), { map: 'run_table', slot: 5, program: 'tail_loop' });
+  const bad = node(['bin/load.js', 'package.json']);
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /^load: package\.json.*bad magic: not an ELF file/);
+  assert.not.match(bad.stderr, /\n\s+at /, 'no stack trace');
+  const missing = node(['bin/load.js', 'nope.o']);
+  assert.is(missing.status, 2);
+  assert.match(missing.stderr, /nope\.o: cannot read object: no such file/);
+});
+
+test.run();
