@@ -1,0 +1,102 @@
+/**
+ * `.BTF.ext`: func_info, line_info and CO-RE relocation records per ELF section.
+ *
+ * Layout (libbpf's struct btf_ext_header): magic u16, version u8, flags u8, hdr_len u32,
+ * func_info_off/len, line_info_off/len, and core_relo_off/len when hdr_len >= 32; all
+ * offsets relative to the end of the header. Each sub-section is a u32 record size,
+ * then per ELF section { sec_name_off u32, num_info u32, num_info records }.
+ * Instruction offsets are bytes in the file and 8-byte slots here.
+ */
+import { BtfError } from '../errors.js';
+import type { Btf } from './btf.js';
+import type { BtfExt, CoreRelo, FuncInfo, LineInfo } from './types.js';
+
+const EXT_MIN_HDR = 8;
+const FUNC_INFO_MIN = 8, LINE_INFO_MIN = 16, CORE_RELO_MIN = 16;
+
+export interface BtfExtParseOptions { file?: string }
+
+export function parseBtfExt(bytes: Uint8Array, btf: Btf, opts: BtfExtParseOptions = {}): BtfExt {
+  const fail = (detail: string, offset?: number) => new BtfError(detail, { file: opts.file, section: '.BTF.ext', offset });
+  if (bytes.length < EXT_MIN_HDR) throw fail(`.BTF.ext is ${bytes.length} bytes, too short for a header`);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = v.getUint16(0, true);
+  let le: boolean;
+  if (magic === 0xeb9f) le = true;
+  else if (magic === 0x9feb) le = false;
+  else throw fail(`bad magic 0x${magic.toString(16).padStart(4, '0')}, expected 0xeb9f`, 0);
+  if (v.getUint8(2) !== 1) throw fail(`unsupported .BTF.ext version ${v.getUint8(2)}, expected 1`, 2);
+  const hdrLen = v.getUint32(4, le);
+  if (hdrLen < EXT_MIN_HDR) throw fail(`hdr_len ${hdrLen} is smaller than the ${EXT_MIN_HDR}-byte minimum`, 4);
+  if (hdrLen > bytes.length) throw fail(`hdr_len ${hdrLen} runs ${hdrLen - bytes.length} bytes past the end of the ${bytes.length}-byte .BTF.ext`, 4);
+  const data = bytes.length - hdrLen;
+
+  const str = (off: number, what: string, at: number): string => {
+    if (off >= btf.stringsLength) throw fail(`${what} offset ${off} is out of range (BTF string section is ${btf.stringsLength} bytes)`, at);
+    return btf.string(off);
+  };
+  const typeId = (id: number, what: string, at: number): number => {
+    if (id >= btf.length) throw fail(`${what} references type id ${id}, but the last BTF type id is ${btf.length - 1}`, at);
+    return id;
+  };
+
+  /** Walk one sub-section; `rec(secName, at)` reads one record at byte `at`. */
+  function subsection<T>(label: string, fieldOff: number, minRec: string, minSize: number,
+    rec: (sec: string, at: number) => T): Map<string, T[]> {
+    const out = new Map<string, T[]>();
+    if (hdrLen < fieldOff + 8) return out;
+    const off = v.getUint32(fieldOff, le), len = v.getUint32(fieldOff + 4, le);
+    if (len === 0) return out;
+    if (off % 4 !== 0) throw fail(`${label} offset ${off} is not 4-byte aligned`, fieldOff);
+    if (off + len > data) throw fail(`${label} (offset ${off} + length ${len}) runs ${off + len - data} bytes past the end of the ${data} bytes after the header`, fieldOff);
+    if (len < 4) throw fail(`${label} is ${len} bytes, too short for its record size`, hdrLen + off);
+    let p = hdrLen + off;
+    const end = p + len;
+    const recSize = v.getUint32(p, le);
+    if (recSize < minSize) throw fail(`${label} rec_size ${recSize} is smaller than the ${minSize}-byte ${minRec}`, p);
+    if (recSize % 4 !== 0) throw fail(`${label} rec_size ${recSize} is not a multiple of 4`, p);
+    p += 4;
+    while (p < end) {
+      if (end - p < 8) throw fail(`${label}: truncated section header (${end - p} bytes left, 8 needed)`, p);
+      const nameOff = v.getUint32(p, le), num = v.getUint32(p + 4, le);
+      const sec = str(nameOff, `${label} section name`, p);
+      if (num === 0) throw fail(`${label} for section '${sec}' has no records`, p + 4);
+      p += 8;
+      if (num * recSize > end - p) {
+        throw fail(`${label} for section '${sec}': ${num} records of ${recSize} bytes run ${num * recSize - (end - p)} bytes past the end of ${label}`, p - 4);
+      }
+      let list = out.get(sec);
+      if (!list) out.set(sec, (list = []));
+      for (let k = 0; k < num; k++, p += recSize) list.push(rec(sec, p));
+    }
+    return out;
+  }
+
+  const insn = (label: string, sec: string, at: number): number => {
+    const off = v.getUint32(at, le);
+    if (off % 8 !== 0) throw fail(`${label} record for section '${sec}': insn_off ${off} is not a multiple of 8 (the instruction size)`, at);
+    return off / 8;
+  };
+
+  const funcInfo = subsection<FuncInfo>('func_info', 8, 'bpf_func_info', FUNC_INFO_MIN, (sec, at) => ({
+    insnOff: insn('func_info', sec, at),
+    typeId: typeId(v.getUint32(at + 4, le), `func_info record for section '${sec}'`, at + 4),
+  }));
+  const lineInfo = subsection<LineInfo>('line_info', 16, 'bpf_line_info', LINE_INFO_MIN, (sec, at) => {
+    const fileNameOff = v.getUint32(at + 4, le), lineOff = v.getUint32(at + 8, le), lineCol = v.getUint32(at + 12, le);
+    return {
+      insnOff: insn('line_info', sec, at),
+      fileNameOff, lineOff,
+      fileName: str(fileNameOff, `line_info for section '${sec}': file name`, at + 4),
+      line: str(lineOff, `line_info for section '${sec}': line`, at + 8),
+      lineNum: lineCol >>> 10, column: lineCol & 0x3ff,
+    };
+  });
+  const coreRelos = subsection<CoreRelo>('core_relo', 24, 'bpf_core_relo', CORE_RELO_MIN, (sec, at) => ({
+    insnOff: insn('core_relo', sec, at),
+    typeId: typeId(v.getUint32(at + 4, le), `core_relo record for section '${sec}'`, at + 4),
+    accessStr: str(v.getUint32(at + 8, le), `core_relo for section '${sec}': access string`, at + 8),
+    kind: v.getUint32(at + 12, le),
+  }));
+  return { funcInfo, lineInfo, coreRelos };
+}
