@@ -13,6 +13,7 @@ import { parseBtfMapDef } from './btf-maps.js';
 import { collectFunctions, isExecSection, relocateFunctions, type Func, type SymbolResolver } from './functions.js';
 import { collectDataMaps, collectKconfigMap, collectLegacyMaps } from './data-maps.js';
 import { linkProgram } from './link.js';
+import { symbolsIn } from './symbols.js';
 import { attachTarget, sectionDef } from './sections.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from './types.js';
 
@@ -144,10 +145,12 @@ function buildSpec(elf: ElfFile): CollectionSpec {
   // ---- programs ----
   const programs = new Map<string, ProgramSpec>();
   const skipped = new Set<string>();
+  const defs = new Map<string, ReturnType<typeof sectionDef>>();
   for (const f of funcs.values()) {
     const sec = f.section;
     if (sec.name === '.text') continue;
-    const def = sectionDef(sec.name);
+    if (!defs.has(sec.name)) defs.set(sec.name, sectionDef(sec.name));
+    const def = defs.get(sec.name);
     if (!def) {
       if (!skipped.has(sec.name)) warnings.push(`section '${sec.name}': no program type is known for this section name; its programs are skipped (as libbpf does)`);
       skipped.add(sec.name);
@@ -191,7 +194,7 @@ function buildSpec(elf: ElfFile): CollectionSpec {
 }
 
 function symbolIn(elf: ElfFile, sec: ElfSection, name: string): ElfSymbol | undefined {
-  return elf.symbols.find((s) => s.shndx === sec.index && s.name === name && s.type !== STT_SECTION);
+  return symbolsIn(elf, sec.index).find((s) => s.name === name);
 }
 
 function fillContents(

@@ -5,9 +5,10 @@
 import type { Btf } from '../btf/index.js';
 import type { BtfType } from '../btf/types.js';
 import type { ElfFile, ElfSection } from '../elf/types.js';
-import { SHF_EXECINSTR, SHT_NOBITS, SHT_PROGBITS, STB_LOCAL, STT_FILE, STT_SECTION } from '../elf/types.js';
+import { SHF_EXECINSTR, SHT_NOBITS, SHT_PROGBITS, STB_LOCAL } from '../elf/types.js';
 import { SpecError } from '../errors.js';
 import { MAP_TYPE_NAMES } from '../kernel/enums.js';
+import { symbolsIn } from './symbols.js';
 import type { DataVariable, MapSpec } from './types.js';
 
 const BPF_F_RDONLY_PROG = 1 << 7;
@@ -47,7 +48,7 @@ export function collectDataMaps(elf: ElfFile, btf: Btf | undefined): Map<string,
     const data = kind === 'bss' ? new Uint8Array(sec.size) : Uint8Array.from(sec.data);
     const variables = new Map<string, DataVariable>();
     const ds = btf?.datasecByName(sec.name);
-    const symbols = elf.symbols.filter((s) => s.shndx === sec.index && s.type !== STT_SECTION && s.type !== STT_FILE && s.name !== '');
+    const symbols = symbolsIn(elf, sec.index);
     if (btf && ds) {
       for (const v of ds.vars) {
         const vt = btf.typeById(v.type);
@@ -121,9 +122,7 @@ export function collectKconfigMap(btf: Btf | undefined, file: string): MapSpec |
  */
 export function collectLegacyMaps(elf: ElfFile, sec: ElfSection): Array<{ spec: MapSpec; offset: number; size: number }> {
   if (sec.type === SHT_NOBITS) throw new SpecError('legacy maps section has no bytes (NOBITS)', { file: elf.file, section: sec.name });
-  const syms = elf.symbols
-    .filter((s) => s.shndx === sec.index && s.type !== STT_SECTION && s.type !== STT_FILE && s.name !== '')
-    .sort((a, b) => a.value - b.value);
+  const syms = [...symbolsIn(elf, sec.index)].sort((a, b) => a.value - b.value);
   if (syms.length === 0) throw new SpecError('legacy maps section has no map symbols', { file: elf.file, section: sec.name });
   const even = Math.floor(sec.size / syms.length);
   const dv = new DataView(sec.data.buffer, sec.data.byteOffset, sec.data.byteLength);

@@ -76,9 +76,15 @@ export function collectFunctions(elf: ElfFile): Map<string, Func> {
   return funcs;
 }
 
+const starts = new WeakMap<Map<string, Func>, Map<string, Func>>();
 function funcAtSlot(funcs: Map<string, Func>, sec: ElfSection, slot: number): Func | undefined {
-  for (const f of funcs.values()) if (f.section === sec && f.slot === slot) return f;
-  return undefined;
+  let byStart = starts.get(funcs);
+  if (!byStart) {
+    byStart = new Map();
+    for (const f of funcs.values()) byStart.set(`${f.section.index}:${f.slot}`, f);
+    starts.set(funcs, byStart);
+  }
+  return byStart.get(`${sec.index}:${slot}`);
 }
 
 function insnIndex(f: Func, slot: number): number {
@@ -107,7 +113,9 @@ export function relocateFunctions(elf: ElfFile, funcs: Map<string, Func>, resolv
 
   const relsBySection = new Map<ElfSection, ElfRel[]>();
   for (const r of elf.relocations) {
-    if (isExecSection(r.target)) relsBySection.set(r.target, [...(relsBySection.get(r.target) ?? []), ...r.entries]);
+    if (!isExecSection(r.target)) continue;
+    const l = relsBySection.get(r.target);
+    relsBySection.set(r.target, l ? [...l, ...r.entries] : r.entries);
   }
 
   for (const [sec, list] of bySection) {
