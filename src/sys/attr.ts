@@ -1,0 +1,104 @@
+import { TsbpfError } from '../errors.js';
+import type { Field, Layout } from './layout.js';
+import { addressOf } from './syscall.js';
+
+/** What a field of each kind accepts. */
+export type FieldValue = number | bigint | string | Uint8Array | ArrayBufferView | null | undefined;
+
+export type AttrValues<F extends string> = { readonly [K in F]?: FieldValue };
+
+/** An encoded attr plus every buffer its pointer fields reference (keep it until the call returns). */
+export interface Attr {
+  readonly bytes: Uint8Array;
+  readonly refs: readonly ArrayBufferView[];
+}
+
+function viewOf(v: ArrayBufferView): Uint8Array {
+  return v instanceof Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+function isZero(v: FieldValue): boolean {
+  return v === undefined || v === null || v === 0 || v === 0n || v === '';
+}
+
+/**
+ * Encode `values` into the attr (or info struct) described by `l`. Pointer fields take a
+ * buffer (its address is written; the buffer is returned in `refs`), a bigint address or
+ * null; char arrays take a string (truncated to leave a NUL) or bytes.
+ */
+export function encodeAttr<F extends string>(l: Layout<F>, values: AttrValues<F>): Attr {
+  let size = l.size;
+  for (const k in values) {
+    const f = (l.fields as Record<string, Field>)[k];
+    if (!f) throw new TsbpfError(`${l.name}: no attr field '${k}'`);
+    if (f.since && !isZero(values[k])) size = Math.max(size, f.off + f.size);
+  }
+  const bytes = new Uint8Array(size);
+  const dv = new DataView(bytes.buffer);
+  const refs: ArrayBufferView[] = [];
+  for (const k in values) {
+    const v = values[k];
+    if (v === undefined || v === null) continue;
+    const f = (l.fields as Record<string, Field>)[k]!;
+    if (f.off + f.size > size) continue; // a newer field left at zero
+    switch (f.kind) {
+      case 'u32':
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < -0x8000_0000 || v > 0xffff_ffff)
+          throw new TsbpfError(`${l.name}.${k}: ${String(v)} is not a 32-bit integer`);
+        dv.setUint32(f.off, v >>> 0, true);
+        break;
+      case 'u64':
+        if (typeof v === 'number') {
+          if (!Number.isSafeInteger(v) || v < 0) throw new TsbpfError(`${l.name}.${k}: ${v} is not a u64`);
+          dv.setBigUint64(f.off, BigInt(v), true);
+        } else if (typeof v === 'bigint') dv.setBigUint64(f.off, BigInt.asUintN(64, v), true);
+        else throw new TsbpfError(`${l.name}.${k}: expected a number or bigint`);
+        break;
+      case 'ptr':
+        if (typeof v === 'bigint') dv.setBigUint64(f.off, v, true);
+        else if (typeof v === 'object' && ArrayBuffer.isView(v)) {
+          if (v.byteLength > 0) {
+            dv.setBigUint64(f.off, addressOf(v), true);
+            refs.push(v);
+          }
+        } else throw new TsbpfError(`${l.name}.${k}: expected a buffer, an address or null`);
+        break;
+      case 'bytes': {
+        const src = typeof v === 'string' ? Buffer.from(v, 'latin1') : typeof v === 'object' && ArrayBuffer.isView(v) ? viewOf(v) : undefined;
+        if (!src) throw new TsbpfError(`${l.name}.${k}: expected a string or bytes`);
+        const n = Math.min(src.length, typeof v === 'string' ? f.size - 1 : f.size);
+        bytes.set(src.subarray(0, n), f.off);
+        break;
+      }
+    }
+  }
+  return { bytes, refs };
+}
+
+/** Read a u32 field back (kernel outputs: retval, duration, info_len, next_id, count...). */
+export function readU32<F extends string>(l: Layout<F>, bytes: Uint8Array, name: F): number {
+  const f = (l.fields as Record<string, Field>)[name]!;
+  if (f.off + 4 > bytes.length) return 0;
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(f.off, true);
+}
+
+/** Read a u64 / ptr field back. */
+export function readU64<F extends string>(l: Layout<F>, bytes: Uint8Array, name: F): bigint {
+  const f = (l.fields as Record<string, Field>)[name]!;
+  if (f.off + 8 > bytes.length) return 0n;
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(f.off, true);
+}
+
+/** Read a char[N] field as a string up to its first NUL. */
+export function readString<F extends string>(l: Layout<F>, bytes: Uint8Array, name: F): string {
+  const f = (l.fields as Record<string, Field>)[name]!;
+  const b = bytes.subarray(f.off, f.off + f.size);
+  const z = b.indexOf(0);
+  return Buffer.from(b.subarray(0, z < 0 ? b.length : z)).toString('latin1');
+}
+
+/** Read a byte-array field. */
+export function readBytes<F extends string>(l: Layout<F>, bytes: Uint8Array, name: F): Uint8Array {
+  const f = (l.fields as Record<string, Field>)[name]!;
+  return bytes.slice(f.off, f.off + f.size);
+}

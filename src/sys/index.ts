@@ -1,0 +1,5 @@
+export { bpf, closeFd, commandName, sysBpfNumber, addressOf } from './syscall.js';
+export { SyscallError, errnoName, errnoNumber, errnoDescription, syscallHint } from './error.js';
+export { encodeAttr, readU32, readU64, readString, readBytes } from './attr.js';
+export type { Attr, AttrValues, FieldValue } from './attr.js';
+export * as layouts from './layout.js';

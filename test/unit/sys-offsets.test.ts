@@ -1,0 +1,169 @@
+// The attr/info tables in src/sys/layout.ts against <linux/bpf.h>: a C probe compiled
+// with gcc prints offsetof/sizeof of every field the tables use. Fields newer than the
+// header (`since` set) are excluded: the header cannot know them. Also the errno table
+// against <asm-generic/errno*.h> and the hint mapping.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  ALL_LAYOUTS, PROG_INFO_GPL_WORD, PROG_INFO_SIZE, MAP_INFO_SIZE,
+} from '../../src/sys/layout.js';
+import { ERRNO } from '../../src/sys/errno.js';
+import { SyscallError, errnoName, errnoNumber, syscallHint } from '../../src/sys/error.js';
+import { TsbpfError } from '../../src/errors.js';
+import { encodeAttr } from '../../src/sys/attr.js';
+import { MAP_CREATE, PROG_LOAD } from '../../src/sys/layout.js';
+
+const HEADER = '/usr/include/linux/bpf.h';
+const gcc = spawnSync('gcc', ['--version'], { encoding: 'utf8' });
+const haveGcc = gcc.status === 0 && existsSync(HEADER);
+if (!haveGcc) console.log(`# sys-offsets: SKIPPING the offsetof probe: ${gcc.status !== 0 ? 'gcc not found' : HEADER + ' missing (install linux-libc-dev)'}`);
+
+function probe(): Map<string, [number, number]> {
+  const lines: string[] = [];
+  for (const l of ALL_LAYOUTS) {
+    const base = `${l.ctype}`;
+    for (const [name, f] of Object.entries(l.fields)) {
+      if (f.since) continue;
+      const m = `${l.member}${name}`;
+      lines.push(`  printf("%s %zu %zu\\n", "${l.name}.${name}", offsetof(${base}, ${m}), sizeof(((${base} *)0)->${m}));`);
+    }
+  }
+  const src = `#include <stdio.h>
+#include <stddef.h>
+#include <linux/bpf.h>
+int main(void) {
+${lines.join('\n')}
+  printf("sizeof.bpf_prog_info %zu 0\\n", sizeof(struct bpf_prog_info));
+  printf("sizeof.bpf_map_info %zu 0\\n", sizeof(struct bpf_map_info));
+  printf("gpl_word %zu 0\\n", offsetof(struct bpf_prog_info, ifindex) + sizeof(__u32));
+  printf("after_gpl %zu 0\\n", offsetof(struct bpf_prog_info, netns_dev));
+  return 0;
+}
+`;
+  const dir = mkdtempSync(path.join(tmpdir(), 'tsbpf-probe-'));
+  try {
+    writeFileSync(path.join(dir, 'p.c'), src);
+    const cc = spawnSync('gcc', ['-o', path.join(dir, 'p'), path.join(dir, 'p.c')], { encoding: 'utf8' });
+    if (cc.status !== 0) throw new Error(`probe did not compile:\n${cc.stderr}`);
+    const run = spawnSync(path.join(dir, 'p'), { encoding: 'utf8' });
+    const out = new Map<string, [number, number]>();
+    for (const line of run.stdout.trim().split('\n')) {
+      const [k, o, s] = line.split(' ');
+      out.set(k!, [Number(o), Number(s)]);
+    }
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+(haveGcc ? test : test.skip)('attr and info tables match offsetof/sizeof from <linux/bpf.h>', () => {
+  const got = probe();
+  let checked = 0;
+  for (const l of ALL_LAYOUTS) {
+    for (const [name, f] of Object.entries(l.fields)) {
+      if (f.since) continue;
+      const h = got.get(`${l.name}.${name}`);
+      assert.ok(h, `${l.name}.${name} missing from probe output`);
+      assert.equal([f.off, f.size], h, `${l.name}.${name}: table [off,size] vs header`);
+      checked++;
+    }
+  }
+  assert.ok(checked > 120, `checked ${checked} fields`);
+  assert.is(got.get('sizeof.bpf_prog_info')![0], PROG_INFO_SIZE);
+  assert.is(got.get('sizeof.bpf_map_info')![0], MAP_INFO_SIZE);
+  assert.is(got.get('gpl_word')![0], PROG_INFO_GPL_WORD);
+  assert.is(got.get('after_gpl')![0], PROG_INFO_GPL_WORD + 4);
+});
+
+test('fields newer than the header sit after the header fields and do not overlap them', () => {
+  for (const l of ALL_LAYOUTS) {
+    const fields = Object.entries(l.fields);
+    for (const [name, f] of fields) {
+      if (!f.since) continue;
+      assert.ok(f.off >= l.size, `${l.name}.${name} (since ${f.since}) overlaps the header fields`);
+      assert.ok(/^\d+\.\d+$/.test(f.since), f.since);
+    }
+  }
+});
+
+test('attr size: end of the last header field, grown only when a newer field is set', () => {
+  assert.is(MAP_CREATE.size, 72);
+  assert.is(PROG_LOAD.size, 140);
+  assert.is(encodeAttr(MAP_CREATE, { map_type: 2 }).bytes.length, 72);
+  assert.is(encodeAttr(MAP_CREATE, { map_token_fd: 0 }).bytes.length, 72);
+  assert.is(encodeAttr(MAP_CREATE, { map_token_fd: 5 }).bytes.length, 80);
+  const a = encodeAttr(MAP_CREATE, { map_type: 2, key_size: 4, map_name: 'a_very_long_map_name_indeed', map_extra: 0x1_0000_0002n });
+  const dv = new DataView(a.bytes.buffer, a.bytes.byteOffset);
+  assert.is(dv.getUint32(0, true), 2);
+  assert.is(dv.getUint32(4, true), 4);
+  assert.is(Buffer.from(a.bytes.subarray(28, 44)).toString('latin1'), 'a_very_long_map\0');
+  assert.is(dv.getBigUint64(64, true), 0x1_0000_0002n);
+});
+
+test('errno table matches <asm-generic/errno-base.h> and <asm-generic/errno.h>', () => {
+  const files = ['/usr/include/asm-generic/errno-base.h', '/usr/include/asm-generic/errno.h'].filter(existsSync);
+  if (files.length < 2) { console.log('# sys-offsets: errno headers missing, checking a few by hand'); }
+  let n = 0;
+  for (const f of files) {
+    for (const m of readFileSync(f, 'utf8').matchAll(/^#define\s+(E[A-Z0-9]+)\s+(\d+)/gm)) {
+      assert.is(ERRNO[Number(m[2])]?.[0], m[1], `errno ${m[2]}`);
+      n++;
+    }
+  }
+  if (files.length === 2) assert.ok(n > 120);
+  assert.is(errnoName(1), 'EPERM');
+  assert.is(errnoName(2), 'ENOENT');
+  assert.is(errnoName(7), 'E2BIG');
+  assert.is(errnoName(13), 'EACCES');
+  assert.is(errnoName(22), 'EINVAL');
+  assert.is(errnoName(28), 'ENOSPC');
+  assert.is(errnoName(524), 'ENOTSUPP');
+  assert.is(errnoName(9999), 'E9999');
+  assert.is(errnoNumber('EBADF'), 9);
+  assert.is(errnoNumber('ENOPE'), undefined);
+});
+
+test('hints a person can act on', () => {
+  assert.match(syscallHint('BPF_PROG_LOAD', 'EPERM'), /CAP_BPF/);
+  assert.match(syscallHint('BPF_MAP_CREATE', 'EPERM'), /RLIMIT_MEMLOCK/);
+  assert.match(syscallHint('BPF_MAP_CREATE', 'EPERM'), /CAP_PERFMON|CAP_NET_ADMIN/);
+  assert.match(syscallHint('BPF_MAP_UPDATE_ELEM', 'EPERM'), /frozen/);
+  assert.match(syscallHint('BPF_MAP_CREATE', 'E2BIG'), /older|too big/);
+  assert.match(syscallHint('BPF_OBJ_GET', 'ENOENT'), /pin path/);
+  assert.match(syscallHint('BPF_MAP_LOOKUP_ELEM', 'ENOENT'), /no such element/i);
+  assert.match(syscallHint('BPF_PROG_LOAD', 'ENOSPC'), /log/);
+  assert.match(syscallHint('BPF_PROG_LOAD', 'EACCES'), /verifier/);
+  assert.match(syscallHint('BPF_OBJ_PIN', 'EACCES'), /bpffs|permission/);
+  assert.match(syscallHint('BPF_MAP_UPDATE_ELEM', 'EBADF'), /file descriptor/);
+  assert.match(syscallHint('BPF_PROG_LOAD', 'EINVAL'), /name/);
+  assert.ok(syscallHint('BPF_MAP_CREATE', 'EWHATEVER').length > 0);
+});
+
+test('SyscallError carries command, errno, code and hint; survives TsbpfError.wrap', () => {
+  const e = SyscallError.from('BPF_MAP_UPDATE_ELEM', 1);
+  assert.instance(e, TsbpfError);
+  assert.instance(e, SyscallError);
+  assert.is(e.name, 'SyscallError');
+  assert.is(e.command, 'BPF_MAP_UPDATE_ELEM');
+  assert.is(e.errno, 1);
+  assert.is(e.code, 'EPERM');
+  assert.match(e.hint, /frozen/);
+  assert.match(e.message, /BPF_MAP_UPDATE_ELEM failed: EPERM \(1, Operation not permitted\)/);
+  const w = TsbpfError.wrap(e, { symbol: 'my_map' }) as SyscallError;
+  assert.instance(w, SyscallError);
+  assert.is(w.symbol, 'my_map');
+  assert.is(w.command, 'BPF_MAP_UPDATE_ELEM');
+  assert.is(w.code, 'EPERM');
+  assert.is(w.errno, 1);
+  assert.is(w.hint, e.hint);
+  const n = SyscallError.from('BPF_PROG_LOAD', 524);
+  assert.is(n.code, 'ENOTSUPP');
+  assert.is(n.errno, 524);
+});
+
+test.run();
