@@ -13,6 +13,7 @@ import { parseBtfMapDef } from './btf-maps.js';
 import { collectFunctions, isExecSection, relocateFunctions, type Func, type SymbolResolver } from './functions.js';
 import { collectDataMaps, collectKconfigMap, collectLegacyMaps } from './data-maps.js';
 import { linkProgram } from './link.js';
+import { fixupDatasecs } from './btf-fixup.js';
 import { symbolsIn } from './symbols.js';
 import { attachTarget, sectionDef } from './sections.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from './types.js';
@@ -119,6 +120,7 @@ function buildSpec(elf: ElfFile): CollectionSpec {
   for (const m of dataMaps.values()) addMap(m, { section: m.section });
   const kconfig = collectKconfigMap(btf, file);
   if (kconfig) addMap(kconfig, { section: '.kconfig' });
+  if (btf) fixupDatasecs(btf, elf, kconfig);
 
   // ---- functions and their relocations ----
   const funcs = collectFunctions(elf);

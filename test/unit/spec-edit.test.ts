@@ -67,4 +67,27 @@ test('callbacks are ld_imm64 with BPF_PSEUDO_FUNC pointing at the callback', () 
   assert.is(cb!.reference!.name, 'loop_cb');
 });
 
+
+test('DATASEC sizes and variable offsets are fixed up from the ELF as libbpf does', async () => {
+  for (const name of ['global_data', 'tailcall_run', 'kconfig', 'map_in_map']) {
+    const spec = loadCollectionSpec(obj(name));
+    const btf = spec.btf!;
+    for (const m of spec.maps.values()) {
+      if (m.kind !== 'data') continue;
+      const ds = btf.datasecByName(m.section);
+      if (!ds) { assert.match(m.section, /^\.rodata\.str/, 'only string sections lack a DATASEC'); continue; }
+      assert.is(ds.size, m.valueSize, `${name} ${m.section}: DATASEC size`);
+      for (const v of ds.vars) {
+        const vt = btf.typeById(v.type);
+        assert.is(v.offset, m.variables!.get(vt.name)!.offset, `${name} ${m.section} ${vt.name}: offset`);
+      }
+      assert.equal(ds.vars.map((v) => v.offset), [...ds.vars.map((v) => v.offset)].sort((a, b) => a - b));
+    }
+    const maps = btf.datasecByName('.maps');
+    if (maps) assert.ok(maps.size > 0, `${name}: .maps DATASEC size`);
+    // and the fixed-up BTF still encodes and parses
+    const { Btf } = await import('../../src/btf/index.js');
+    assert.ok(Btf.parse(btf.encode()).datasecByName('.maps') || !maps);
+  }
+});
 test.run();
