@@ -1,0 +1,108 @@
+/**
+ * Pure preparation for the kernel (no syscalls): kernel-safe names, instructions with
+ * map fds patched in, func_info / line_info records, BTF rewritten for BPF_BTF_LOAD.
+ */
+import { encode } from '../asm/index.js';
+import type { Instruction } from '../asm/types.js';
+import type { Btf } from '../btf/index.js';
+import type { FuncInfo, LineInfo } from '../btf/types.js';
+import { TsbpfError } from '../errors.js';
+import type { MapSpec, ProgramSpec } from '../spec/types.js';
+
+const BPF_OBJ_NAME_LEN = 16;
+const BPF_PSEUDO_MAP_FD = 1;
+const BPF_PSEUDO_MAP_VALUE = 2;
+
+function sanitize(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.]/g, '_');
+}
+
+/** The object's name as libbpf takes it: the file's basename up to its first '.'. */
+export function objectName(file: string): string {
+  const base = file.slice(file.lastIndexOf('/') + 1);
+  const dot = base.indexOf('.');
+  return dot > 0 ? base.slice(0, dot) : base || 'buffer';
+}
+
+/**
+ * The name the kernel is given for a map (15 characters at most). Global data maps are
+ * named as libbpf names them: up to 8 characters of the object name + the section
+ * ('global_d.rodata'); a section with a second dot keeps its own name ('.rodata.str1.1').
+ */
+export function kernelMapName(objName: string, m: MapSpec): string {
+  if (m.kind !== 'data') return sanitize(m.name).slice(0, BPF_OBJ_NAME_LEN - 1);
+  const real = m.section;
+  const sfx = Math.max(7, real.length);
+  const pfx = real.indexOf('.', 1) >= 0 ? 0 : Math.max(0, Math.min(BPF_OBJ_NAME_LEN - sfx - 1, objName.length));
+  return sanitize((objName.slice(0, pfx) + real).slice(0, BPF_OBJ_NAME_LEN - 1));
+}
+
+export function kernelProgName(p: ProgramSpec): string {
+  return sanitize(p.name).slice(0, BPF_OBJ_NAME_LEN - 1);
+}
+
+/**
+ * Copies the program's instructions with every map reference resolved to an fd:
+ * `ld_imm64 rX, map` -> src BPF_PSEUDO_MAP_FD, imm = fd; a data reference ->
+ * BPF_PSEUDO_MAP_VALUE, imm = fd, second imm = offset. Returns the encoded bytes.
+ */
+export function patchInstructions(p: ProgramSpec, mapFd: (name: string) => number | undefined, file: string): Uint8Array {
+  const out: Instruction[] = p.instructions.map((insn, i) => {
+    const ref = insn.reference;
+    if (!ref) return insn;
+    if (ref.kind === 'extern') {
+      throw new TsbpfError(`program '${p.name}' uses extern '${ref.name}' (.ksyms / kfunc): not supported by this loader yet`, { file, section: p.section, symbol: p.name, offset: i });
+    }
+    if (ref.kind !== 'map') return insn;
+    const fd = mapFd(ref.name);
+    if (fd === undefined) throw new TsbpfError(`program '${p.name}' references map '${ref.name}', which was not created`, { file, section: p.section, symbol: p.name });
+    const c: Instruction = { ...insn };
+    if (ref.value) {
+      c.src = BPF_PSEUDO_MAP_VALUE;
+      c.imm = fd;
+      c.imm64 = (BigInt(ref.offset ?? 0) << 32n) | BigInt(fd >>> 0);
+    } else {
+      c.src = BPF_PSEUDO_MAP_FD;
+      c.imm = fd;
+      c.imm64 = BigInt(fd >>> 0);
+    }
+    return c;
+  });
+  return encode(out);
+}
+
+export function funcInfoBytes(records: FuncInfo[]): Uint8Array {
+  const b = new Uint8Array(records.length * 8);
+  const dv = new DataView(b.buffer);
+  records.forEach((r, i) => { dv.setUint32(i * 8, r.insnOff, true); dv.setUint32(i * 8 + 4, r.typeId, true); });
+  return b;
+}
+
+export function lineInfoBytes(records: LineInfo[]): Uint8Array {
+  const b = new Uint8Array(records.length * 16);
+  const dv = new DataView(b.buffer);
+  records.forEach((r, i) => {
+    dv.setUint32(i * 16, r.insnOff, true);
+    dv.setUint32(i * 16 + 4, r.fileNameOff, true);
+    dv.setUint32(i * 16 + 8, r.lineOff, true);
+    dv.setUint32(i * 16 + 12, ((r.lineNum & 0x3fffff) << 10 | (r.column & 0x3ff)) >>> 0, true);
+  });
+  return b;
+}
+
+/**
+ * The object's BTF as the kernel accepts it: extern VARs (.kconfig, .ksyms) become
+ * global allocated variables, extern FUNCs (kfunc prototypes) static — as libbpf does.
+ * Works on a copy of the types through setType; returns the encoded bytes.
+ */
+export function btfForKernel(btf: Btf): Uint8Array {
+  for (let id = 1; id < btf.length; id++) {
+    const kind = btf.kindOf(id);
+    if (kind !== 'var' && kind !== 'func') continue;
+    const t = btf.typeById(id);
+    if ((t.kind === 'var' || t.kind === 'func') && t.linkage === 2) {
+      btf.setType(id, { ...t, linkage: t.kind === 'var' ? 1 : 0 });
+    }
+  }
+  return btf.encode();
+}
