@@ -11,6 +11,7 @@
  * Decoded types are shared with the cache: treat them as read-only, and use `setType`
  * (on a copy) to change one. `encode()` writes the (possibly changed) BTF back.
  */
+import * as BufferModule from 'node:buffer';
 import { BtfError, type ErrorContext } from '../errors.js';
 import type { BtfKindName, BtfMember, BtfType } from './types.js';
 import { BTF_HEADER_SIZE, BTF_MAGIC, BTF_TYPE_SIZE, KIND_NAMES, KIND_NUMBERS, extraSize, kindHasVlen } from './kinds.js';
@@ -67,6 +68,8 @@ export class Btf {
   private addedStrLen = 0;
   private strText: string | undefined;
   private strAscii = true;
+  /** Decoded own strings by offset relative to strBase (created by loadStrings). */
+  private strCache: Map<number, string> | undefined;
   private strIndex: Map<string, number> | undefined;
   /** name -> id, or ids when several types share the name. */
   private nameIndex: Map<string, number | number[]> | undefined;
@@ -157,11 +160,16 @@ export class Btf {
     if (offset < this.strBase && this.base) return this.base.string(offset);
     const rel = offset - this.strBase;
     if (Number.isInteger(rel) && rel >= 0 && rel < this.strLen) {
-      const text = this.strText ?? this.loadStrings();
+      // Decoded strings are cached by offset: member and parameter names repeat a lot.
+      const cache = this.strCache ?? this.loadStrings();
+      const hit = cache.get(rel);
+      if (hit !== undefined) return hit;
+      const text = this.strText!;
       const end = text.indexOf('\0', rel); // found: the section ends with NUL (checked in parse)
-      const s = text.slice(rel, end);
-      if (this.strAscii || !/[\x80-\xff]/.test(s)) return s;
-      return new TextDecoder().decode(this.bytes.subarray(this.strStart + rel, this.strStart + end));
+      let s = text.slice(rel, end);
+      if (!this.strAscii && !isAsciiText(s)) s = utf8.decode(this.bytes.subarray(this.strStart + rel, this.strStart + end));
+      cache.set(rel, s);
+      return s;
     }
     const added = this.addedStrByOff.get(offset);
     if (added !== undefined) return added;
@@ -237,7 +245,27 @@ export class Btf {
 
   /** The DATASEC called `name` (e.g. '.maps', '.rodata'). */
   datasecByName(name: string): (BtfType & { kind: 'datasec' }) | undefined {
-    return this.typeByName(name, 'datasec') as (BtfType & { kind: 'datasec' }) | undefined;
+    type Ds = BtfType & { kind: 'datasec' };
+    // Same answer as typeByName(name, 'datasec') (base first, then own ids in order), but
+    // only DATASEC names are compared: no name index over every type.
+    if (name === '') return undefined; // unnamed types are in no name index
+    if (this.nameIndex) return this.typeByName(name, 'datasec') as Ds | undefined;
+    const b = this.base?.datasecByName(name);
+    if (b) return b;
+    const kinds = this.kinds, offsets = this.offsets, w = this.w;
+    const overridden = this.overrides.size > 0;
+    for (let i = 0; i < this.origCount; i++) {
+      const id = this.firstId + i;
+      if (overridden) {
+        const o = this.overrides.get(id);
+        if (o) { if (o.kind === 'datasec' && o.name === name) return o as Ds; continue; }
+      }
+      if (kinds[i] !== 15) continue;
+      const nameOff = w[offsets[i]!]!;
+      if (nameOff !== 0 && this.string(nameOff) === name) return this.typeById(id) as Ds;
+    }
+    for (const t of this.added) if (t.kind === 'datasec' && t.name === name) return t as Ds;
+    return undefined;
   }
 
   /** Id of the type under typedef / const / volatile / restrict / type_tag (`id` itself if none). */
@@ -444,18 +472,18 @@ export class Btf {
     return new BtfError(detail, { file: this.file, section: this.section, ...ctx });
   }
 
-  private loadStrings(): string {
+  private loadStrings(): Map<number, string> {
     const b = this.bytes.subarray(this.strStart, this.strStart + this.strLen);
-    const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
-    this.strAscii = !/[\x80-\xff]/.test(text);
-    this.strText = text;
-    return text;
+    this.strText = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+    this.strAscii = isAsciiBytes(b);
+    return this.strCache = new Map();
   }
 
   private buildStrIndex(): Map<string, number> {
     const idx = new Map<string, number>();
     if (this.strLen > 0) {
-      const text = this.strText ?? this.loadStrings();
+      if (this.strText === undefined) this.loadStrings();
+      const text = this.strText!;
       for (let p = 0; p < text.length;) {
         const e = text.indexOf('\0', p);
         const off = this.strBase + p;
@@ -485,31 +513,33 @@ export class Btf {
     return idx;
   }
 
+  /** Byte offset in `bytes` of word `q` of the type section, for messages. */
+  private at(q: number): number { return this.typeStart + q * 4; }
+
   /** Name at string offset `off`, for a field of type `id` at word `q`. */
   private name(off: number, id: number, q: number, what: string): string {
     if (off >= this.stringsLength) {
-      throw this.err(`${what} name offset ${off} is out of range (string section is ${this.stringsLength} bytes)`, { typeId: id, offset: this.typeStart + q * 4 });
+      throw this.err(`${what} name offset ${off} is out of range (string section is ${this.stringsLength} bytes)`, { typeId: id, offset: this.at(q) });
     }
     return this.string(off);
   }
 
   /** Check a type id referenced by type `id` at word `q`. */
   private ref(tid: number, id: number, q: number): number {
-    if (tid >= this.length) throw this.err(`references type id ${tid}, but the last type id is ${this.length - 1}`, { typeId: id, offset: this.typeStart + q * 4 });
+    if (tid >= this.length) throw this.err(`references type id ${tid}, but the last type id is ${this.length - 1}`, { typeId: id, offset: this.at(q) });
     return tid;
   }
 
   private decode(id: number, i: number): BtfType {
     const w = this.w;
     const o = this.offsets[i]!;
-    const at = (q: number) => this.typeStart + q * 4; // byte offset for messages
     const info = w[o + 1]!;
     const kind = this.kinds[i]!;
     const vlen = info & 0xffff;
     const kflag = info >>> 31 === 1;
     const st = w[o + 2]!;
     const name = this.string(w[o]!); // range checked in parse
-    if (vlen !== 0 && !kindHasVlen(kind)) throw this.err(`vlen ${vlen} on a ${KIND_NAMES[kind]} record, expected 0`, { typeId: id, offset: at(o) });
+    if (vlen !== 0 && !kindHasVlen(kind)) throw this.err(`vlen ${vlen} on a ${KIND_NAMES[kind]} record, expected 0`, { typeId: id, offset: this.at(o) });
     const p = o + 3;
     switch (kind) {
       case 1: {
@@ -573,7 +603,7 @@ export class Btf {
       }
     }
     /* c8 ignore next */
-    throw this.err(`unknown BTF kind ${kind}`, { typeId: id, offset: at(o) });
+    throw this.err(`unknown BTF kind ${kind}`, { typeId: id, offset: this.at(o) });
   }
 
   /** Say why scanTypes stopped at record `n` (word `pos`). */
@@ -748,6 +778,19 @@ function scanTypes(w: Uint32Array, typeLen: number, strTotal: number, offsets: U
   offsets[n] = pos;
   if ((typeLen & 3) !== 0) return ~n; // 1-3 stray bytes after the last record
   return n;
+}
+
+const utf8 = new TextDecoder();
+
+/** True when every byte is below 0x80 (Node's buffer.isAscii when there is one). */
+const isAsciiBytes: (b: Uint8Array) => boolean = typeof (BufferModule as { isAscii?: unknown }).isAscii === 'function'
+  ? (b) => b.length === 0 || (BufferModule as unknown as { isAscii(b: Uint8Array): boolean }).isAscii(b)
+  : (b) => { for (let i = 0; i < b.length; i++) if (b[i]! >= 0x80) return false; return true; };
+
+/** True when every char code of a latin1-decoded string is below 0x80. */
+function isAsciiText(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  return true;
 }
 
 const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;

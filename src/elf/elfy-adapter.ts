@@ -98,6 +98,17 @@ export function asBuffer(bytes: Uint8Array): Buffer {
 
 const MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 
+/**
+ * One elfy parser for every call (parseHeader sets its byte order and word size each
+ * time). Its mapFlags is shadowed: sh_flags are read raw (defect 3), so the name map
+ * elfy would build for every section is never used.
+ */
+const PARSER = new elfy.Parser();
+const NO_FLAGS: Record<string, boolean> = Object.freeze({}) as Record<string, boolean>;
+PARSER.mapFlags = () => NO_FLAGS;
+/** Handed to parseSection as the file: its `data` slice of any section is then empty. */
+const NO_DATA = Buffer.alloc(0);
+
 function hex(bytes: Uint8Array, n: number): string {
   return Array.from(bytes.subarray(0, n), (b) => b.toString(16).padStart(2, '0')).join(' ');
 }
@@ -159,15 +170,21 @@ export function readSectionTable(bytes: Uint8Array, file: string): SectionTable 
   }
 
   // --- elfy: header + section header entries (program headers skipped on purpose)
+  // parseSections(buf, header) is sliceChunks + parseSection(entry, header, buf) per entry;
+  // called here piecewise so that elfy neither slices each section's data out of `buf`
+  // (we make our own views, defect 2) nor maps sh_flags to names (read raw, defect 3):
+  // parseSection gets an empty buffer for the data and our parser's mapFlags is a no-op.
   const buf = asBuffer(bytes);
-  const parser = new elfy.Parser();
-  let raw: elfy.ElfySection[];
+  const parser = PARSER;
+  const raw: elfy.ElfySection[] = new Array(shnum);
   try {
-    raw = parser.parseSections(buf, parser.parseHeader(buf));
+    const header = parser.parseHeader(buf);
+    const chunks = parser.sliceChunks(buf, header.shoff, header.shnum, header.shentsize);
+    if (chunks.length !== shnum) throw err(`elfy returned ${chunks.length} section headers, e_shnum says ${shnum}`);
+    for (let i = 0; i < shnum; i++) raw[i] = parser.parseSection(chunks[i]!, header, NO_DATA);
   } catch (e) {
     throw wrapElfyError(e, file);
   }
-  if (raw.length !== shnum) throw err(`elfy returned ${raw.length} section headers, e_shnum says ${shnum}`);
 
   // --- raw fields elfy gets wrong (see the list above)
   const sections: ElfSection[] = new Array(shnum);

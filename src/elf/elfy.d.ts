@@ -19,6 +19,9 @@ declare module 'elfy' {
     interface ElfyParser {
       parseHeader(buf: Buffer): ElfyHeader;
       parseSections(buf: Buffer, header: ElfyHeader): ElfySection[];
+      sliceChunks(buf: Buffer, off: number, count: number, size: number): Buffer[];
+      parseSection(section: Buffer, header: ElfyHeader, buf: Buffer): ElfySection;
+      mapFlags(value: number, map: Record<number, string>): Record<string, boolean>;
       resolveStr(strtab: Buffer, off: number): string;
       readUInt64(buf: Buffer, off: number): number;
     }

@@ -57,6 +57,11 @@ export interface ElfRelSection {
   section: ElfSection;
   /** The section its entries patch (sh_info), e.g. '.maps'. */
   target: ElfSection;
+  /**
+   * Parsed and checked when the object is parsed for targets that matter to loading
+   * (executable sections, '.maps' / 'maps', '.struct_ops*'); for the others (.debug_*,
+   * .BTF, .BTF.ext, ...) on first access, which may then throw ElfError.
+   */
   entries: ElfRel[];
 }
 

@@ -338,6 +338,28 @@ test('malformed: r_offset beyond the target section (names REL section and offse
   throwsElf(() => parseElf(d.bytes), /r_offset 9223372036854775808 .* beyond the end of target section \.maps/);
 });
 
+test('REL entries of sections libbpf ignores (.rel.BTF.ext, .rel.debug_*) are checked on first access of entries', () => {
+  const b = sample();
+  b.setRel('.BTF.ext', 0, 'offset', 4096);
+  const f = parseElf(b.bytes); // no error yet: .BTF.ext is not executable, not .maps / maps / .struct_ops*
+  const rs = f.relocations.find((r) => r.section.name === '.rel.BTF.ext')!;
+  assert.is(rs.target.name, '.BTF.ext');
+  const e = throwsElf(() => rs.entries, /section \.rel\.BTF\.ext, offset 0 \(0x0\): relocation #0: r_offset 4096 .* beyond the end of target section \.BTF\.ext \(16 bytes\)/);
+  assert.is(e.offset, 0);
+  throwsElf(() => rs.entries, /r_offset 4096/); // not cached when it failed
+  const c = sample();
+  c.setRel('.BTF.ext', 0, 'sym', 42);
+  throwsElf(() => parseElf(c.bytes).relocations[2]!.entries, /section \.rel\.BTF\.ext.*symbol index 42 is out of range \(7 symbols\)/);
+  // Header checks stay eager for every REL section.
+  const d = sample();
+  d.setSection('.rel.BTF.ext', 'entsize', 24);
+  throwsElf(() => parseElf(d.bytes), /section \.rel\.BTF\.ext: REL section sh_entsize is 24, expected 16/);
+  // Good entries read the same lazily, and are cached.
+  const g = parseElf(sample().bytes).relocations[2]!;
+  assert.is(g.entries.length, 1);
+  assert.is(g.entries, g.entries);
+});
+
 test('r_offset exactly at the end of the target is accepted', () => {
   const b = sample();
   b.setRel('.maps', 0, 'offset', 32); // last 8 bytes
