@@ -3,3 +3,6 @@ export { SyscallError, errnoName, errnoNumber, errnoDescription, syscallHint } f
 export { encodeAttr, readU32, readU64, readString, readBytes } from './attr.js';
 export type { Attr, AttrValues, FieldValue } from './attr.js';
 export * as layouts from './layout.js';
+export { Fd, rawFd, setFdDebug, leakedFdCount } from './fd.js';
+export type { FdLike } from './fd.js';
+export * from './api.js';
