@@ -15,7 +15,7 @@ import {
 } from '../kernel/enums.js';
 import { TsbpfError } from '../errors.js';
 import { encodeAttr, readU32, readU64, readString, readBytes } from './attr.js';
-import { bpf } from './syscall.js';
+import { bpf, bpfErrno, checkErrno, addressOf } from './syscall.js';
 import { SyscallError } from './error.js';
 import { rawFd, type FdLike } from './fd.js';
 import {
@@ -89,58 +89,60 @@ export function mapCreate(o: MapCreateOptions): number {
   return bpf(BPF_MAP_CREATE, a.bytes);
 }
 
-/** BPF_MAP_LOOKUP_ELEM into `value`; false when the key is absent (ENOENT). */
-export function mapLookup(fd: FdLike, key: Bytes, value: Bytes, flags = 0): boolean {
-  const a = encodeAttr(MAP_ELEM, { map_fd: rawFd(fd), key, value, flags });
-  try {
-    bpf(BPF_MAP_LOOKUP_ELEM, a.bytes);
-    return true;
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) return false;
-    throw e;
-  }
+// The *_ELEM commands are the hot path (lookups in loops): one reused attr, no object
+// per call, no Error for ENOENT. Safe because bpf() is synchronous and nothing else can
+// run between filling the attr and the call.
+const elem = new Uint8Array(MAP_ELEM.size);
+const elemView = new DataView(elem.buffer);
+const ENOENT = 2;
+
+function ptrOf(b: Bytes | null): bigint {
+  return b && b.byteLength > 0 ? addressOf(b) : 0n;
+}
+
+function elemCall(cmd: number, fd: FdLike, key: Bytes | null, value: Bytes | null, flags: number | bigint): number {
+  elemView.setUint32(MAP_ELEM.fields.map_fd.off, rawFd(fd), true);
+  elemView.setBigUint64(MAP_ELEM.fields.key.off, ptrOf(key), true);
+  elemView.setBigUint64(MAP_ELEM.fields.value.off, ptrOf(value), true);
+  elemView.setBigUint64(MAP_ELEM.fields.flags.off, BigInt(flags), true);
+  return bpfErrno(cmd, elem);
+}
+
+/** BPF_MAP_LOOKUP_ELEM into `value` (flags: BPF_F_LOCK); false when the key is absent (ENOENT). */
+export function mapLookup(fd: FdLike, key: Bytes | null, value: Bytes, flags = 0): boolean {
+  const r = elemCall(BPF_MAP_LOOKUP_ELEM, fd, key, value, flags);
+  if (r === -ENOENT) return false;
+  checkErrno(BPF_MAP_LOOKUP_ELEM, r);
+  return true;
 }
 
 /** BPF_MAP_LOOKUP_AND_DELETE_ELEM (queues/stacks: key null); false on ENOENT. */
 export function mapLookupAndDelete(fd: FdLike, key: Bytes | null, value: Bytes, flags = 0): boolean {
-  const a = encodeAttr(MAP_ELEM, { map_fd: rawFd(fd), key, value, flags });
-  try {
-    bpf(BPF_MAP_LOOKUP_AND_DELETE_ELEM, a.bytes);
-    return true;
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) return false;
-    throw e;
-  }
+  const r = elemCall(BPF_MAP_LOOKUP_AND_DELETE_ELEM, fd, key, value, flags);
+  if (r === -ENOENT) return false;
+  checkErrno(BPF_MAP_LOOKUP_AND_DELETE_ELEM, r);
+  return true;
 }
 
 /** BPF_MAP_UPDATE_ELEM (flags: BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK). Key null for queues/stacks. */
 export function mapUpdate(fd: FdLike, key: Bytes | null, value: Bytes, flags = BPF_ANY): void {
-  const a = encodeAttr(MAP_ELEM, { map_fd: rawFd(fd), key, value, flags });
-  bpf(BPF_MAP_UPDATE_ELEM, a.bytes);
+  checkErrno(BPF_MAP_UPDATE_ELEM, elemCall(BPF_MAP_UPDATE_ELEM, fd, key, value, flags));
 }
 
 /** BPF_MAP_DELETE_ELEM; false when the key was absent (ENOENT). */
 export function mapDelete(fd: FdLike, key: Bytes): boolean {
-  const a = encodeAttr(MAP_ELEM, { map_fd: rawFd(fd), key });
-  try {
-    bpf(BPF_MAP_DELETE_ELEM, a.bytes);
-    return true;
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) return false;
-    throw e;
-  }
+  const r = elemCall(BPF_MAP_DELETE_ELEM, fd, key, null, 0);
+  if (r === -ENOENT) return false;
+  checkErrno(BPF_MAP_DELETE_ELEM, r);
+  return true;
 }
 
 /** BPF_MAP_GET_NEXT_KEY (key null: the first key) into `next`; false when there is none. */
 export function mapGetNextKey(fd: FdLike, key: Bytes | null, next: Bytes): boolean {
-  const a = encodeAttr(MAP_ELEM, { map_fd: rawFd(fd), key, next_key: next });
-  try {
-    bpf(BPF_MAP_GET_NEXT_KEY, a.bytes);
-    return true;
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) return false;
-    throw e;
-  }
+  const r = elemCall(BPF_MAP_GET_NEXT_KEY, fd, key, next, 0);
+  if (r === -ENOENT) return false;
+  checkErrno(BPF_MAP_GET_NEXT_KEY, r);
+  return true;
 }
 
 /** BPF_MAP_FREEZE: no more writes from user space. */

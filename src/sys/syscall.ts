@@ -28,8 +28,9 @@ interface Libc {
   // `long syscall(long number, ...)` is variadic in C. On the Linux ABIs above integer and
   // pointer arguments of a variadic call travel exactly like fixed ones (and glibc's
   // syscall() is an assembly stub that only moves registers), so it is bound with a fixed
-  // prototype: koffi then parses no per-call type arguments.
-  syscall: (nr: number, cmd: number, attr: Uint8Array, size: number) => number;
+  // prototype: koffi then parses no per-call type arguments. The attr goes as its address
+  // (a u64 from koffi.address), which is cheaper than koffi's `void *` marshalling.
+  syscall: (nr: number, cmd: number, attr: bigint, size: number) => number;
   close: (fd: number) => number;
 }
 
@@ -42,7 +43,7 @@ function bind(): Libc {
   const lib = koffi.load('libc.so.6');
   libc = {
     nr,
-    syscall: lib.func('long syscall(long nr, long cmd, void *attr, long size)') as Libc['syscall'],
+    syscall: lib.func('long syscall(long nr, long cmd, uint64_t attr, long size)') as Libc['syscall'],
     close: lib.func('int close(int fd)') as Libc['close'],
   };
   return libc;
@@ -53,19 +54,43 @@ export function commandName(cmd: number): string {
   return BPF_CMD_NAMES[cmd] ?? `BPF_CMD_${cmd}`;
 }
 
-/** Calls per command since start (cheap counters, for tests and benchmarks). */
-export const callCounts = new Map<number, number>();
+let lastAttr: Uint8Array | undefined;
+let lastAddr = 0n;
+
+/**
+ * The kernel call itself: bpf(cmd, attr, attr.length) returning the result (>= 0) or
+ * -errno. Never throws for kernel errors; `bpf()` is the throwing form. Wrappers that
+ * treat an errno as an answer (ENOENT: no such key) use this to skip building an Error.
+ */
+export function bpfErrno(cmd: number, attr: Uint8Array): number {
+  const c = libc ?? bind();
+  let addr: bigint;
+  if (attr === lastAttr) addr = lastAddr;
+  else {
+    addr = koffi.address(attr);
+    lastAttr = attr;
+    lastAddr = addr;
+  }
+  // `attr` (and what its pointer fields reference, held by the caller) stays reachable
+  // until this synchronous call returns.
+  const r = c.syscall(c.nr, cmd, addr, attr.length);
+  return r === -1 ? -koffi.errno() : r;
+}
+
+/** Throw the SyscallError for a negative bpfErrno() result; pass other results through. */
+export function checkErrno(cmd: number, r: number): number {
+  if (r < 0) throw SyscallError.from(commandName(cmd), -r);
+  return r;
+}
 
 /**
  * bpf(cmd, attr, attr.length). Returns the kernel's result (an fd for commands that
- * create or open objects, else 0); throws SyscallError on -1. The kernel writes its
- * outputs back into `attr`.
+ * create or open objects, else 0); throws SyscallError (command name, errno name, hint)
+ * on failure. The kernel writes its outputs back into `attr`.
  */
 export function bpf(cmd: number, attr: Uint8Array): number {
-  const c = libc ?? bind();
-  callCounts.set(cmd, (callCounts.get(cmd) ?? 0) + 1);
-  const r = c.syscall(c.nr, cmd, attr, attr.length);
-  if (r === -1) throw SyscallError.from(commandName(cmd), koffi.errno());
+  const r = bpfErrno(cmd, attr);
+  if (r < 0) throw SyscallError.from(commandName(cmd), -r);
   return r;
 }
 
@@ -75,7 +100,20 @@ export function closeFd(fd: number): void {
   if (c.close(fd) === -1) throw SyscallError.from('close', koffi.errno());
 }
 
+// Base address per ArrayBuffer. V8 never moves an ArrayBuffer's backing store once it is
+// off the JS heap (reading `.buffer` moves a small on-heap typed array off it for good), so
+// the address can be cached; a detached buffer has byteLength 0 and is never asked for.
+const bases = new WeakMap<ArrayBufferLike, bigint>();
+
 /** The address of a buffer's first byte, to put in an attr's pointer field. */
 export function addressOf(buf: ArrayBufferView): bigint {
-  return koffi.address(buf);
+  const ab = buf.buffer; // materializes on-heap typed arrays before their address is taken
+  let base = bases.get(ab);
+  if (base === undefined) {
+    // koffi takes typed arrays and Buffers, not DataViews.
+    const u8 = buf instanceof Uint8Array ? buf : new Uint8Array(ab, buf.byteOffset, buf.byteLength);
+    base = koffi.address(u8) - BigInt(buf.byteOffset);
+    bases.set(ab, base);
+  }
+  return buf.byteOffset === 0 ? base : base + BigInt(buf.byteOffset);
 }
