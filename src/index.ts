@@ -7,3 +7,5 @@ export { parseElf } from './elf/index.js';
 export type { ElfFile, ElfSection, ElfSymbol, ElfRel, ElfRelSection } from './elf/types.js';
 export { decode, encode, disassemble } from './asm/index.js';
 export type { Instruction, Reference } from './asm/types.js';
+export * from './load/index.js';
+export { SyscallError, Fd } from './sys/index.js';

@@ -1,0 +1,318 @@
+/**
+ * Collection.load: CollectionSpec -> kernel objects.
+ *   1. BTF: sanitised for this kernel and loaded (a failure is not fatal: maps and
+ *      programs then go without BTF, as libbpf does);
+ *   2. maps: pinned-by-name maps reused when compatible; inner map templates before their
+ *      outer maps; global data written and .rodata / .kconfig frozen before any program
+ *      is verified;
+ *   3. programs: map fds patched in, loaded with the verifier log strategy;
+ *   4. map-in-map slots and prog arrays filled from `contents`, after everything exists.
+ * A failure at any step closes every fd opened and removes every pin made so far.
+ *
+ * Kernel fact: a prog array is emptied when its last user reference goes (last fd
+ * closed and not pinned), even if a program using it stays attached. Keep the
+ * Collection open, or pin the prog array, for as long as the tail calls must work.
+ */
+import { existsSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { release } from 'node:os';
+import path from 'node:path';
+import { TsbpfError, type ErrorContext } from '../errors.js';
+import { MAP_TYPES } from '../kernel/enums.js';
+import { loadCollectionSpec } from '../spec/collection.js';
+import { sectionDef } from '../spec/sections.js';
+import type { CollectionSpec, MapSpec, ProgramSpec } from '../spec/types.js';
+import { PIN_BY_NAME } from '../spec/types.js';
+import { btfLoad, Fd, mapCreate, mapFreeze, mapInfo, mapUpdate, objGet, objPin, SyscallError } from '../sys/index.js';
+import { sanitizeBtf } from './features.js';
+import { BpfMap, numPossibleCpus, Program } from './objects.js';
+import { funcInfoBytes, kernelMapName, kernelProgName, lineInfoBytes, objectName, patchInstructions } from './prepare.js';
+import { loadWithLog, type LoadLogOptions } from './verifier.js';
+
+export interface LoadOptions extends LoadLogOptions {
+  /** Directory for maps with pinning = LIBBPF_PIN_BY_NAME (default /sys/fs/bpf). */
+  pinRoot?: string;
+  /** Load only these programs (default: every program whose section allows autoload). */
+  programs?: string[];
+  /** Do not load the object's BTF at all (maps and programs go without it). */
+  noBtf?: boolean;
+}
+
+/** Where a load stands, for error messages and tests ('maps', 'programs', ...). */
+export type LoadStage = 'btf' | 'maps' | 'programs' | 'contents';
+
+/** No map type can use BTF key/value types for these (libbpf sends none). */
+const NO_BTF_VALUE = new Set([
+  'perf_event_array', 'cgroup_array', 'stack_trace', 'array_of_maps', 'hash_of_maps', 'devmap',
+  'devmap_hash', 'cpumap', 'xskmap', 'sockmap', 'sockhash', 'queue', 'stack', 'ringbuf', 'user_ringbuf',
+  'prog_array',
+]);
+
+function u32(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n >>> 0, true);
+  return b;
+}
+
+/** LINUX_VERSION_CODE of the running kernel (kprobes on old kernels check it). */
+function kernelVersionCode(): number {
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release());
+  if (!m) return 0;
+  return (Number(m[1]) << 16) + (Number(m[2]) << 8) + Math.min(Number(m[3] ?? 0), 255);
+}
+
+export class Collection {
+  readonly maps: Map<string, BpfMap>;
+  readonly programs: Map<string, Program>;
+  readonly spec: CollectionSpec;
+  /** The object's BTF in the kernel, if it loaded. */
+  readonly btfFd?: Fd;
+  /** What BTF sanitisation changed for this kernel. */
+  readonly btfChanges: string[];
+
+  private constructor(spec: CollectionSpec, maps: Map<string, BpfMap>, programs: Map<string, Program>, btfFd: Fd | undefined, btfChanges: string[]) {
+    this.spec = spec;
+    this.maps = maps;
+    this.programs = programs;
+    if (btfFd) this.btfFd = btfFd;
+    this.btfChanges = btfChanges;
+  }
+
+  /** Reads the object at `file` and loads it. */
+  static loadFile(file: string, opts: LoadOptions = {}): Collection {
+    return Collection.load(loadCollectionSpec(file), opts);
+  }
+
+  /** Loads a spec into the kernel. On failure nothing is left behind. */
+  static load(spec: CollectionSpec, opts: LoadOptions = {}): Collection {
+    const owned: Array<{ close(): void }> = [];
+    const pinnedNow: string[] = [];
+    const file = spec.file;
+    let stage: LoadStage = 'btf';
+    try {
+      // ---- 1. BTF
+      let btfFd: Fd | undefined;
+      let funcInfo = false;
+      let btfChanges: string[] = [];
+      if (spec.btf && !opts.noBtf) {
+        const s = sanitizeBtf(spec.btf);
+        btfChanges = s.changes;
+        try {
+          btfFd = new Fd(btfLoad(s.bytes), `btf of ${file}`);
+          owned.push(btfFd);
+          funcInfo = s.funcInfo;
+        } catch (e) {
+          if (!(e instanceof SyscallError) || e.code === 'EPERM') throw e;
+          btfChanges.push(`BTF rejected by the kernel (${e.code}): loading without BTF`);
+        }
+      }
+
+      // ---- 2. maps
+      stage = 'maps';
+      const objName = objectName(file);
+      const maps = new Map<string, BpfMap>();
+      const reused = new Set<string>();
+      const create = (m: MapSpec, innerFd?: Fd): { fd: Fd; maxEntries: number; reused: boolean } => {
+        const ctx: ErrorContext = { file, section: m.section, symbol: m.name };
+        let maxEntries = m.maxEntries;
+        if (m.type === 'perf_event_array' && maxEntries === 0) maxEntries = numPossibleCpus();
+        const kname = kernelMapName(objName, m);
+        const pinPath = m.pinning === PIN_BY_NAME ? path.join(opts.pinRoot ?? '/sys/fs/bpf', m.name) : undefined;
+        if (pinPath && existsSync(pinPath)) {
+          const fd = new Fd(objGet(pinPath), `map ${m.name} (pinned)`);
+          owned.push(fd);
+          const info = mapInfo(fd);
+          const want = { type: MAP_TYPES[m.type as keyof typeof MAP_TYPES], keySize: m.keySize, valueSize: m.valueSize, maxEntries, flags: m.flags };
+          const diffs = (Object.keys(want) as Array<keyof typeof want>).filter((k) => info[k] !== want[k]).map((k) => `${k} ${info[k]} (pinned) vs ${want[k]} (object)`);
+          if (diffs.length) throw new TsbpfError(`map '${m.name}' pinned at ${pinPath} does not match the object: ${diffs.join(', ')}`, ctx);
+          return { fd, maxEntries, reused: true };
+        }
+        const base = {
+          type: m.type as keyof typeof MAP_TYPES, keySize: m.keySize, valueSize: m.valueSize, maxEntries,
+          flags: m.flags, name: kname, numaNode: m.numaNode, mapExtra: m.mapExtra,
+          ...(innerFd ? { innerMapFd: innerFd } : {}),
+        };
+        const withBtf = btfFd && !NO_BTF_VALUE.has(m.type) && (m.keyType || m.valueType)
+          ? { ...base, btfFd, btfKeyTypeId: m.keyType, btfValueTypeId: m.valueType } : undefined;
+        let raw: number;
+        try {
+          raw = mapCreate(withBtf ?? base);
+        } catch (e) {
+          if (!withBtf || !(e instanceof SyscallError) || e.code === 'EPERM') throw TsbpfError.wrap(e, ctx);
+          try { raw = mapCreate(base); } catch (e2) { throw TsbpfError.wrap(e2, ctx); }
+        }
+        const fd = new Fd(raw, `map ${m.name}`);
+        owned.push(fd);
+        if (pinPath) {
+          pinChecked(fd, pinPath, ctx);
+          pinnedNow.push(pinPath);
+        }
+        return { fd, maxEntries, reused: false };
+      };
+      const order = [...spec.maps.values()].sort((a, b) => Number(!!a.innerMap) - Number(!!b.innerMap));
+      for (const m of order) {
+        let innerFd: Fd | undefined;
+        if (m.innerMap) {
+          innerFd = create({ ...m.innerMap, pinning: 0 }).fd;
+        }
+        const { fd, maxEntries, reused: wasReused } = create(m, innerFd);
+        if (innerFd) innerFd.close(); // the template is only needed at creation
+        const bm = new BpfMap(m, fd, kernelMapName(objName, m), maxEntries, btfFd ? spec.btf : undefined);
+        if (wasReused) { reused.add(m.name); bm.pinnedAt = path.join(opts.pinRoot ?? '/sys/fs/bpf', m.name); }
+        else if (m.pinning === PIN_BY_NAME) bm.pinnedAt = path.join(opts.pinRoot ?? '/sys/fs/bpf', m.name);
+        maps.set(m.name, bm);
+        if (m.kind === 'data' && !wasReused) {
+          try {
+            if (m.data && m.data.some((b) => b !== 0)) mapUpdate(fd, u32(0), m.data);
+            if (m.readOnly) mapFreeze(fd);
+          } catch (e) { throw TsbpfError.wrap(e, { file, section: m.section, symbol: m.name }); }
+        }
+      }
+      // map-in-map slots: the inner maps exist now
+      for (const bm of maps.values()) {
+        if (reused.has(bm.name) || !bm.spec.innerMap || !bm.spec.contents) continue;
+        for (const c of bm.spec.contents) {
+          const inner = maps.get(c.value);
+          if (!inner) throw new TsbpfError(`map '${bm.name}' slot ${c.key} names map '${c.value}', which is not in the collection`, { file, symbol: bm.name });
+          try { bm.update(c.key, u32(inner.fd.value)); } catch (e) { throw TsbpfError.wrap(e, { file, section: '.maps', symbol: `${bm.name}[${c.key}]` }); }
+        }
+      }
+
+      // ---- 3. programs
+      stage = 'programs';
+      const wanted = opts.programs ? new Set(opts.programs) : undefined;
+      if (wanted) for (const n of wanted) if (!spec.programs.has(n)) throw new TsbpfError(`no program '${n}' in the object (have: ${[...spec.programs.keys()].join(', ')})`, { file });
+      const programs = new Map<string, Program>();
+      const kver = kernelVersionCode();
+      for (const p of spec.programs.values()) {
+        if (wanted ? !wanted.has(p.name) : !p.autoload) continue;
+        programs.set(p.name, loadProgram(p, maps, btfFd, funcInfo, kver, opts, file, owned));
+      }
+
+      // ---- 4. prog arrays
+      stage = 'contents';
+      for (const bm of maps.values()) {
+        if (bm.type !== 'prog_array' || !bm.spec.contents?.length) continue;
+        let owner: Program | undefined;
+        for (const c of bm.spec.contents) {
+          const p = programs.get(c.value);
+          if (!p) {
+            if (spec.programs.has(c.value)) continue; // not loaded (autoload off / not selected): slot stays empty
+            throw new TsbpfError(`prog array '${bm.name}' slot ${c.key} names program '${c.value}', which is not in the object`, { file, symbol: bm.name });
+          }
+          owner ??= p;
+          if (p.type !== owner.type) {
+            throw new TsbpfError(`prog array '${bm.name}': slot ${c.key} holds '${p.name}' of type ${p.type}, but '${owner.name}' (type ${owner.type}) already owns the array; a prog array only takes programs of one type`, { file, section: '.maps', symbol: bm.name });
+          }
+          try { bm.update(c.key, u32(p.fd.value)); } catch (e) { throw TsbpfError.wrap(e, { file, section: '.maps', symbol: `${bm.name}[${c.key}] -> ${p.name}` }); }
+        }
+      }
+      return new Collection(spec, maps, programs, btfFd, btfChanges);
+    } catch (e) {
+      for (const o of owned.reverse()) { try { o.close(); } catch { /* closing what we opened: nothing more to do */ } }
+      for (const p of pinnedNow) { try { unlinkSync(p); } catch { /* already gone */ } }
+      if (e instanceof TsbpfError) {
+        if (e.file === undefined) throw TsbpfError.wrap(e, { file });
+        throw e;
+      }
+      throw new TsbpfError(`loading failed at stage '${stage}': ${(e as Error)?.message ?? e}`, { file }, { cause: e });
+    }
+  }
+
+  /**
+   * Pins every program and map under `dir` (created if missing), libbpf's
+   * bpf_object__pin layout: `dir/<map name>` and `dir/<program name>`.
+   * Maps already pinned by name stay where they are.
+   */
+  pin(dir: string): string[] {
+    mkdirSync(dir, { recursive: true });
+    const done: string[] = [];
+    try {
+      for (const m of this.maps.values()) {
+        if (m.pinnedAt) continue;
+        const p = path.join(dir, m.kernelName);
+        m.pin(p); done.push(p);
+      }
+      for (const p of this.programs.values()) {
+        const at = path.join(dir, p.name);
+        p.pin(at); done.push(at);
+      }
+    } catch (e) {
+      for (const p of done) { try { unlinkSync(p); } catch { /* gone */ } }
+      throw e;
+    }
+    return done;
+  }
+
+  /** Removes the pins `pin(dir)` made (and pinned-by-name maps of this collection when `all`). */
+  unpin(all = false): void {
+    for (const m of this.maps.values()) if (all || m.spec.pinning !== PIN_BY_NAME) m.unpin();
+    for (const p of this.programs.values()) p.unpin();
+  }
+
+  /** Closes every fd. Prog arrays that are not pinned are emptied by the kernel. */
+  close(): void {
+    for (const p of this.programs.values()) p.close();
+    for (const m of this.maps.values()) m.close();
+    this.btfFd?.close();
+  }
+}
+
+function pinChecked(fd: Fd, pinPath: string, ctx: ErrorContext): void {
+  const dir = path.dirname(pinPath);
+  if (!existsSync(dir)) throw new TsbpfError(`pin directory ${dir} does not exist (is bpffs mounted? mount -t bpf bpf /sys/fs/bpf)`, ctx);
+  try {
+    objPin(fd, pinPath);
+  } catch (e) {
+    throw TsbpfError.wrap(e, ctx);
+  }
+}
+
+function loadProgram(
+  p: ProgramSpec, maps: Map<string, BpfMap>, btfFd: Fd | undefined, funcInfo: boolean, kver: number,
+  opts: LoadOptions, file: string, owned: Array<{ close(): void }>,
+): Program {
+  const ctx: ErrorContext = { file, section: p.section, symbol: p.name };
+  if (p.coreRelos.length) {
+    throw new TsbpfError(`program '${p.name}' has ${p.coreRelos.length} CO-RE relocations; CO-RE is not supported by this loader yet`, ctx);
+  }
+  const def = sectionDef(p.section);
+  if (def?.attachBtf) {
+    throw new TsbpfError(`program '${p.name}' (${p.section}) needs an attach target BTF id; not supported by this loader yet`, ctx);
+  }
+  const insns = patchInstructions(p, (n) => maps.get(n)?.fd.value, file);
+  const withInfo = btfFd && funcInfo && p.funcInfo.length > 0;
+  const base = {
+    type: p.type as never,
+    insns,
+    license: p.license,
+    name: kernelProgName(p),
+    flags: p.flags,
+    kernVersion: p.kernelVersion || kver,
+    ...(p.attachType ? { expectedAttachType: p.attachType as never } : {}),
+    ...(withInfo ? {
+      btfFd,
+      funcInfo: { recSize: 8, data: funcInfoBytes(p.funcInfo), count: p.funcInfo.length },
+      ...(p.lineInfo.length ? { lineInfo: { recSize: 16, data: lineInfoBytes(p.lineInfo), count: p.lineInfo.length } } : {}),
+    } : {}),
+  };
+  const t0 = performance.now();
+  let r: { fd: number; log?: string };
+  try {
+    r = loadWithLog(base, p, opts, ctx);
+  } catch (e) {
+    // libbpf: an optional expected attach type is dropped when the kernel refuses it
+    if (def?.expectedAttachTypeOptional && p.attachType && e instanceof TsbpfError && /EINVAL/.test(e.message)) {
+      const { expectedAttachType: _drop, ...rest } = base as typeof base & { expectedAttachType?: never };
+      void _drop;
+      r = loadWithLog(rest, p, opts, ctx);
+    } else throw e;
+  }
+  const fd = new Fd(r.fd, `prog ${p.name}`);
+  owned.push(fd);
+  return new Program(p, fd, performance.now() - t0, r.log);
+}
+
+/** Lists what is pinned under a directory (for tests and the CLI). */
+export function pinnedUnder(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir).sort() : [];
+}

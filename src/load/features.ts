@@ -1,0 +1,135 @@
+/**
+ * Kernel feature probes (cached per process) and BTF sanitisation for kernels that lack
+ * a BTF kind, as libbpf does (bpf_object__sanitize_btf). The probes load tiny BTF
+ * blobs; nothing else is created.
+ */
+import { Btf } from '../btf/index.js';
+import type { BtfType } from '../btf/types.js';
+import { btfLoad, closeFd, SyscallError } from '../sys/index.js';
+
+export type BtfFeature = 'btf' | 'func' | 'globalFunc' | 'datasec' | 'float' | 'declTag' | 'typeTag' | 'enum64';
+export const BTF_FEATURES: readonly BtfFeature[] = ['btf', 'func', 'globalFunc', 'datasec', 'float', 'declTag', 'typeTag', 'enum64'];
+
+const info = (kind: number, vlen = 0, kflag = 0) => ((kflag << 31) | (kind << 24) | vlen) >>> 0;
+const INT32 = [0, info(1), 4, (1 << 24) | 32]; // "int"-less signed 32-bit int (name added below)
+
+/** Raw BTF: header + type words + strings ('\0' first). */
+function blob(types: number[], strings: string): Uint8Array {
+  const t = new Uint8Array(new Uint32Array(types).buffer);
+  const s = Buffer.from(strings, 'latin1');
+  const out = new Uint8Array(24 + t.length + s.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint16(0, 0xeb9f, true); out[2] = 1; out[3] = 0;
+  dv.setUint32(4, 24, true);
+  dv.setUint32(8, 0, true); dv.setUint32(12, t.length, true);
+  dv.setUint32(16, t.length, true); dv.setUint32(20, s.length, true);
+  out.set(t, 24); out.set(s, 24 + t.length);
+  return out;
+}
+
+// Strings: "\0int\0x\0.data\0tag\0"  offsets: int=1 x=5 .data=7 tag=13
+const STR = '\0int\0x\0.data\0tag\0';
+const PROBES: Record<BtfFeature, () => Uint8Array> = {
+  btf: () => blob([1, info(1), 4, (1 << 24) | 32], STR),
+  func: () => blob([...INT32, 0, info(13, 0), 1, 5, info(12, 0), 2], STR),
+  globalFunc: () => blob([...INT32, 0, info(13, 0), 1, 5, info(12, 1), 2], STR),
+  datasec: () => blob([...INT32, 5, info(14), 1, 1, 7, info(15, 1), 4, 2, 0, 4], STR),
+  float: () => blob([1, info(16), 4], STR),
+  declTag: () => blob([...INT32, 5, info(14), 1, 0, 13, info(17), 2, 0xffffffff], STR),
+  typeTag: () => blob([...INT32, 13, info(18), 1, 0, info(2), 2], STR),
+  enum64: () => blob([1, info(19, 1), 8, 5, 0, 1], STR),
+};
+
+const cache = new Map<BtfFeature, boolean>();
+/** Features the caller pretends are missing (to exercise sanitisation). */
+let forcedMissing = new Set<BtfFeature>();
+
+/** Does the running kernel accept this BTF feature? Probed once per process. */
+export function hasBtfFeature(f: BtfFeature): boolean {
+  if (forcedMissing.has(f)) return false;
+  let v = cache.get(f);
+  if (v === undefined) {
+    try {
+      closeFd(btfLoad(PROBES[f]()));
+      v = true;
+    } catch (e) {
+      if (!(e instanceof SyscallError)) throw e;
+      if (e.code === 'EPERM') throw e; // no privileges: not a missing feature
+      v = false;
+    }
+    cache.set(f, v);
+  }
+  return v;
+}
+
+/** For tests and old-kernel emulation: treat these features as missing. */
+export function forceMissingBtfFeatures(features: Iterable<BtfFeature>): void {
+  forcedMissing = new Set(features);
+}
+
+/** All probe answers (probing what has not been probed yet). */
+export function btfFeatures(): Record<BtfFeature, boolean> {
+  return Object.fromEntries(BTF_FEATURES.map((f) => [f, hasBtfFeature(f)])) as Record<BtfFeature, boolean>;
+}
+
+export interface SanitizedBtf {
+  bytes: Uint8Array;
+  /** Whether func_info / line_info may be sent with programs. */
+  funcInfo: boolean;
+  /** What was rewritten, for reports. */
+  changes: string[];
+}
+
+/**
+ * The object's BTF, rewritten for this kernel on a private copy: extern VARs / FUNCs get
+ * a linkage the kernel accepts, and each kind the kernel lacks is replaced as libbpf
+ * replaces it (VAR -> INT, DATASEC -> STRUCT, FUNC_PROTO -> ENUM, FUNC -> TYPEDEF,
+ * global FUNC -> static, FLOAT -> STRUCT, TYPE_TAG -> CONST, DECL_TAG -> INT,
+ * ENUM64 -> UNION).
+ */
+export function sanitizeBtf(src: Btf): SanitizedBtf {
+  const btf = Btf.parse(src.encode());
+  const has = btfFeatures();
+  const changes = new Set<string>();
+  const int8 = (t: BtfType, name = ''): BtfType => ({ id: t.id, name, kind: 'int', size: 1, encoding: 0, bitOffset: 0, bits: 8 });
+  let enum64Placeholder: Map<number, number> | undefined;
+  const count = btf.length;
+  for (let id = 1; id < count; id++) {
+    const t = btf.typeById(id);
+    let r: BtfType | undefined;
+    if ((t.kind === 'var' || t.kind === 'func') && t.linkage === 2) {
+      r = { ...t, linkage: t.kind === 'var' ? 1 : 0 };
+      changes.add('extern linkage');
+    }
+    const cur = r ?? t;
+    if (!has.datasec && cur.kind === 'var') { r = int8(cur, cur.name); changes.add('VAR -> INT'); }
+    else if (!has.datasec && cur.kind === 'datasec') {
+      r = {
+        id, kind: 'struct', name: cur.name.replace(/\./g, '_'), size: cur.size,
+        members: cur.vars.map((v) => ({ name: btf.typeById(v.type).name, type: v.type, bitOffset: v.offset * 8, bitfieldSize: 0 })),
+      };
+      changes.add('DATASEC -> STRUCT');
+    } else if (!has.func && cur.kind === 'func_proto') {
+      r = { id, kind: 'enum', name: '', size: 4, signed: false, values: cur.params.map((p) => ({ name: p.name, value: p.type })) };
+      changes.add('FUNC_PROTO -> ENUM');
+    } else if (!has.func && cur.kind === 'func') { r = { id, kind: 'typedef', name: cur.name, type: cur.type }; changes.add('FUNC -> TYPEDEF'); }
+    else if (!has.globalFunc && cur.kind === 'func' && cur.linkage !== 0) { r = { ...cur, linkage: 0 }; changes.add('global FUNC -> static'); }
+    else if (!has.float && cur.kind === 'float') { r = { id, kind: 'struct', name: '', size: cur.size, members: [] }; changes.add('FLOAT -> STRUCT'); }
+    else if (!has.typeTag && cur.kind === 'type_tag') { r = { id, kind: 'const', name: '', type: cur.type }; changes.add('TYPE_TAG -> CONST'); }
+    else if (!has.declTag && cur.kind === 'decl_tag') { r = int8(cur); changes.add('DECL_TAG -> INT'); }
+    else if (!has.enum64 && cur.kind === 'enum' && cur.signed) { r = { ...cur, signed: false }; changes.add('ENUM kflag cleared'); }
+    else if (!has.enum64 && cur.kind === 'enum64') {
+      enum64Placeholder ??= new Map();
+      let ph = enum64Placeholder.get(cur.size);
+      if (ph === undefined) {
+        ph = btf.addType({ id: 0, kind: 'int', name: '', size: cur.size, encoding: 0, bitOffset: 0, bits: cur.size * 8 });
+        enum64Placeholder.set(cur.size, ph);
+      }
+      const type = ph;
+      r = { id, kind: 'union', name: cur.name, size: cur.size, members: cur.values.map((v) => ({ name: v.name, type, bitOffset: 0, bitfieldSize: 0 })) };
+      changes.add('ENUM64 -> UNION');
+    }
+    if (r) btf.setType(id, r);
+  }
+  return { bytes: btf.encode(), funcInfo: has.func, changes: [...changes] };
+}

@@ -1,0 +1,225 @@
+/**
+ * Loaded objects: a BpfMap and a Program own one fd each and have close(). Their
+ * methods are thin: the syscalls live in src/sys.
+ */
+import { readFileSync, unlinkSync } from 'node:fs';
+import type { Btf } from '../btf/index.js';
+import { TsbpfError } from '../errors.js';
+import type { MapSpec, ProgramSpec } from '../spec/types.js';
+import {
+  Fd, mapDelete, mapGetNextKey, mapInfo, mapLookup, mapUpdate, objPin, progInfo, progTestRun,
+  BPF_ANY, type MapInfo, type ProgInfo, type ProgTestRunResult,
+} from '../sys/index.js';
+import { decodeValue, encodeValue, type Value } from './values.js';
+
+let possibleCpus: number | undefined;
+/** Number of possible CPUs (/sys/devices/system/cpu/possible), as per-CPU maps size their values. */
+export function numPossibleCpus(): number {
+  if (possibleCpus === undefined) {
+    const text = readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim();
+    let n = 0;
+    for (const part of text.split(',')) {
+      const [a, b] = part.split('-').map(Number);
+      n += b === undefined ? 1 : b! - a! + 1;
+    }
+    possibleCpus = n;
+  }
+  return possibleCpus;
+}
+
+const PERCPU = new Set(['percpu_hash', 'percpu_array', 'lru_percpu_hash', 'percpu_cgroup_storage']);
+
+export type KeyLike = Uint8Array | number | bigint | Value;
+
+export class BpfMap {
+  readonly name: string;
+  /** The name the kernel knows it by (15 chars at most). */
+  readonly kernelName: string;
+  readonly spec: MapSpec;
+  readonly fd: Fd;
+  readonly type: string;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  /** Where it is pinned, if it is. */
+  pinnedAt?: string;
+  /** The object's BTF, when key/value types are known. */
+  readonly btf?: Btf;
+
+  constructor(spec: MapSpec, fd: Fd, kernelName: string, maxEntries: number, btf?: Btf) {
+    this.name = spec.name;
+    this.kernelName = kernelName;
+    this.spec = spec;
+    this.fd = fd;
+    this.type = spec.type;
+    this.keySize = spec.keySize;
+    this.valueSize = spec.valueSize;
+    this.maxEntries = maxEntries;
+    if (btf) this.btf = btf;
+  }
+
+  get perCpu(): boolean { return PERCPU.has(this.type); }
+
+  /** Bytes of one lookup result: per-CPU maps return one 8-byte-aligned value per possible CPU. */
+  get valueBytes(): number {
+    return this.perCpu ? Math.ceil(this.valueSize / 8) * 8 * numPossibleCpus() : this.valueSize;
+  }
+
+  private keyBytes(key: KeyLike): Uint8Array {
+    if (key instanceof Uint8Array) {
+      if (key.length !== this.keySize) throw new TsbpfError(`map '${this.name}': key is ${key.length} bytes, the map's keys are ${this.keySize}`);
+      return key;
+    }
+    if (this.btf && this.spec.keyType) return encodeValue(this.btf, this.spec.keyType, key as Value, this.keySize);
+    if ((typeof key === 'number' || typeof key === 'bigint') && [1, 2, 4, 8].includes(this.keySize)) {
+      const b = new Uint8Array(this.keySize);
+      const dv = new DataView(b.buffer);
+      if (this.keySize === 8) dv.setBigUint64(0, BigInt(key), true);
+      else if (this.keySize === 4) dv.setUint32(0, Number(key), true);
+      else if (this.keySize === 2) dv.setUint16(0, Number(key), true);
+      else dv.setUint8(0, Number(key));
+      return b;
+    }
+    throw new TsbpfError(`map '${this.name}': give the key as a Buffer of ${this.keySize} bytes`);
+  }
+
+  /** Raw lookup: the value bytes, or undefined when the key is absent. */
+  lookupBytes(key: KeyLike): Buffer | undefined {
+    const v = Buffer.alloc(this.valueBytes);
+    return mapLookup(this.fd, this.keyBytes(key), v) ? v : undefined;
+  }
+
+  /** Lookup decoded through BTF when the map has a value type (per-CPU maps: one value per CPU). */
+  lookup(key: KeyLike): Value | Value[] | undefined {
+    const raw = this.lookupBytes(key);
+    if (raw === undefined) return undefined;
+    return this.decode(raw);
+  }
+
+  private decode(raw: Buffer): Value | Value[] {
+    const one = (b: Uint8Array): Value => (this.btf && this.spec.valueType ? decodeValue(this.btf, this.spec.valueType, b) : Buffer.from(b));
+    if (!this.perCpu) return one(raw);
+    const stride = Math.ceil(this.valueSize / 8) * 8;
+    const out: Value[] = [];
+    for (let c = 0; c * stride < raw.length; c++) out.push(one(raw.subarray(c * stride, c * stride + this.valueSize)));
+    return out;
+  }
+
+  private valueBuf(value: Uint8Array | Value | Value[]): Uint8Array {
+    if (value instanceof Uint8Array) return value;
+    if (this.perCpu && Array.isArray(value)) {
+      const stride = Math.ceil(this.valueSize / 8) * 8;
+      const out = new Uint8Array(this.valueBytes);
+      (value as Value[]).forEach((v, c) => out.set(this.valueBuf1(v), c * stride));
+      return out;
+    }
+    return this.valueBuf1(value as Value);
+  }
+
+  private valueBuf1(value: Value): Uint8Array {
+    if (value instanceof Uint8Array) return value;
+    if (this.btf && this.spec.valueType) return encodeValue(this.btf, this.spec.valueType, value, this.valueSize);
+    if ((typeof value === 'number' || typeof value === 'bigint') && [4, 8].includes(this.valueSize)) return this.keyBytesOf(value, this.valueSize);
+    throw new TsbpfError(`map '${this.name}': give the value as a Buffer of ${this.valueSize} bytes`);
+  }
+
+  private keyBytesOf(v: number | bigint, size: number): Uint8Array {
+    const b = new Uint8Array(size);
+    const dv = new DataView(b.buffer);
+    if (size === 8) dv.setBigUint64(0, BigInt.asUintN(64, BigInt(v)), true); else dv.setUint32(0, Number(v) >>> 0, true);
+    return b;
+  }
+
+  /** BPF_MAP_UPDATE_ELEM (flags: BPF_ANY 0, BPF_NOEXIST 1, BPF_EXIST 2). */
+  update(key: KeyLike, value: Uint8Array | Value | Value[], flags = BPF_ANY): void {
+    mapUpdate(this.fd, this.keyBytes(key), this.valueBuf(value), flags);
+  }
+
+  /** Deletes a key; false when it was not there. */
+  delete(key: KeyLike): boolean {
+    return mapDelete(this.fd, this.keyBytes(key));
+  }
+
+  /** Every key, as Buffers. */
+  *keys(): IterableIterator<Buffer> {
+    let prev: Uint8Array | null = null;
+    for (;;) {
+      const next = Buffer.alloc(this.keySize);
+      if (!mapGetNextKey(this.fd, prev, next)) return;
+      yield next;
+      prev = next;
+    }
+  }
+
+  /** Every [key, value] pair; values decoded as in lookup(). Keys deleted meanwhile are skipped. */
+  *entries(): IterableIterator<[Buffer, Value | Value[]]> {
+    for (const k of this.keys()) {
+      const v = this.lookupBytes(k);
+      if (v !== undefined) yield [k, this.decode(v)];
+    }
+  }
+
+  info(): MapInfo { return mapInfo(this.fd); }
+
+  pin(path: string): void {
+    objPin(this.fd, path);
+    this.pinnedAt = path;
+  }
+
+  unpin(): void {
+    if (!this.pinnedAt) return;
+    try { unlinkSync(this.pinnedAt); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
+    delete this.pinnedAt;
+  }
+
+  close(): void { this.fd.close(); }
+}
+
+export interface TestRunOptions {
+  data?: Uint8Array;
+  ctx?: Uint8Array;
+  repeat?: number;
+  flags?: number;
+}
+
+export class Program {
+  readonly name: string;
+  readonly spec: ProgramSpec;
+  readonly fd: Fd;
+  readonly type: string;
+  /** The verifier log, when the load asked for it (alwaysLog). */
+  readonly verifierLog?: string;
+  /** Milliseconds BPF_PROG_LOAD took (all attempts). */
+  readonly loadMs: number;
+  pinnedAt?: string;
+
+  constructor(spec: ProgramSpec, fd: Fd, loadMs: number, log?: string) {
+    this.name = spec.name;
+    this.spec = spec;
+    this.fd = fd;
+    this.type = spec.type;
+    this.loadMs = loadMs;
+    if (log !== undefined) this.verifierLog = log;
+  }
+
+  /** BPF_PROG_TEST_RUN: { retval, duration (ns per run), dataOut, ctxOut }. */
+  testRun(o: TestRunOptions = {}): ProgTestRunResult {
+    return progTestRun(this.fd, { data: o.data ?? null, ctx: o.ctx ?? null, repeat: o.repeat ?? 0, flags: o.flags ?? 0 });
+  }
+
+  /** The kernel's view: ids, tag, verified instructions, xlated / jited length, map ids. */
+  info(): ProgInfo { return progInfo(this.fd); }
+
+  pin(path: string): void {
+    objPin(this.fd, path);
+    this.pinnedAt = path;
+  }
+
+  unpin(): void {
+    if (!this.pinnedAt) return;
+    try { unlinkSync(this.pinnedAt); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
+    delete this.pinnedAt;
+  }
+
+  close(): void { this.fd.close(); }
+}

@@ -1,0 +1,142 @@
+/**
+ * Map keys and values as JS data, decoded and encoded through BTF:
+ * integers of up to 4 bytes and enums are numbers, 8-byte integers and pointers bigints,
+ * bool booleans, floats numbers, char arrays strings, other arrays JS arrays, structs and
+ * unions objects keyed by member name. Without BTF a value stays a Buffer.
+ */
+import type { Btf } from '../btf/index.js';
+import { BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED } from '../btf/types.js';
+import { TsbpfError } from '../errors.js';
+
+export type Value = number | bigint | boolean | string | Value[] | { [name: string]: Value } | Buffer;
+
+function readInt(dv: DataView, off: number, size: number, signed: boolean): number | bigint {
+  switch (size) {
+    case 1: return signed ? dv.getInt8(off) : dv.getUint8(off);
+    case 2: return signed ? dv.getInt16(off, true) : dv.getUint16(off, true);
+    case 4: return signed ? dv.getInt32(off, true) : dv.getUint32(off, true);
+    case 8: return signed ? dv.getBigInt64(off, true) : dv.getBigUint64(off, true);
+    default: {
+      let v = 0n;
+      for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(dv.getUint8(off + i));
+      return signed ? BigInt.asIntN(size * 8, v) : v;
+    }
+  }
+}
+
+function writeInt(dv: DataView, off: number, size: number, v: number | bigint | boolean, what: string): void {
+  let n: bigint;
+  if (typeof v === 'boolean') n = v ? 1n : 0n;
+  else if (typeof v === 'number') {
+    if (!Number.isInteger(v)) throw new TsbpfError(`${what}: ${v} is not an integer`);
+    n = BigInt(v);
+  } else if (typeof v === 'bigint') n = v;
+  else throw new TsbpfError(`${what}: expected a number, got ${typeof v}`);
+  const bits = BigInt(size * 8);
+  if (n >= 1n << bits || n < -(1n << (bits - 1n))) throw new TsbpfError(`${what}: ${v} does not fit in ${size} bytes`);
+  let u = BigInt.asUintN(size * 8, n);
+  for (let i = 0; i < size; i++) { dv.setUint8(off + i, Number(u & 0xffn)); u >>= 8n; }
+}
+
+export function decodeValue(btf: Btf, typeId: number, bytes: Uint8Array): Value {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const walk = (id: number, off: number, depth: number): Value => {
+    if (depth > 32) throw new TsbpfError('BTF value nesting too deep', { typeId: id });
+    const t = btf.typeById(btf.resolve(id));
+    switch (t.kind) {
+      case 'int': {
+        if (t.encoding & BTF_INT_BOOL) return dv.getUint8(off) !== 0;
+        const v = readInt(dv, off, t.size, (t.encoding & BTF_INT_SIGNED) !== 0);
+        return typeof v === 'bigint' && t.size <= 4 ? Number(v) : v;
+      }
+      case 'enum': return readInt(dv, off, t.size, t.signed) as number;
+      case 'enum64': return readInt(dv, off, t.size, t.signed);
+      case 'ptr': return dv.getBigUint64(off, true);
+      case 'float': return t.size === 4 ? dv.getFloat32(off, true) : t.size === 8 ? dv.getFloat64(off, true) : Buffer.from(bytes.subarray(off, off + t.size));
+      case 'array': {
+        const elem = btf.typeById(btf.resolve(t.type));
+        const esz = btf.sizeof(t.type);
+        if (elem.kind === 'int' && esz === 1 && (elem.encoding & BTF_INT_CHAR || elem.name === 'char')) {
+          const raw = bytes.subarray(off, off + t.nelems);
+          const end = raw.indexOf(0);
+          return Buffer.from(raw.subarray(0, end < 0 ? raw.length : end)).toString('utf8');
+        }
+        const out: Value[] = [];
+        for (let i = 0; i < t.nelems; i++) out.push(walk(t.type, off + i * esz, depth + 1));
+        return out;
+      }
+      case 'struct': case 'union': {
+        const o: { [k: string]: Value } = {};
+        t.members.forEach((m, i) => {
+          const name = m.name || `_${i}`;
+          if (m.bitfieldSize) {
+            // little-endian: bit k of the struct is bit (k & 7) of byte (k >> 3)
+            let v = 0n;
+            for (let b = 0; b < m.bitfieldSize; b++) {
+              const bit = m.bitOffset + b;
+              if ((dv.getUint8(off + (bit >> 3)) >> (bit & 7)) & 1) v |= 1n << BigInt(b);
+            }
+            o[name] = m.bitfieldSize > 32 ? v : Number(v);
+          } else {
+            o[name] = walk(m.type, off + m.bitOffset / 8, depth + 1);
+          }
+        });
+        return o;
+      }
+      case 'datasec': {
+        const o: { [k: string]: Value } = {};
+        for (const v of t.vars) o[btf.typeById(v.type).name] = walk(btf.typeById(v.type).kind === 'var' ? (btf.typeById(v.type) as { type: number }).type : v.type, off + v.offset, depth + 1);
+        return o;
+      }
+      default:
+        return Buffer.from(bytes.subarray(off, off + btf.sizeof(id)));
+    }
+  };
+  return walk(typeId, 0, 0);
+}
+
+export function encodeValue(btf: Btf, typeId: number, value: Value, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  const walk = (id: number, off: number, v: Value, what: string, depth: number): void => {
+    if (depth > 32) throw new TsbpfError('BTF value nesting too deep', { typeId: id });
+    if (Buffer.isBuffer(v) || v instanceof Uint8Array) { out.set(v as Uint8Array, off); return; }
+    const t = btf.typeById(btf.resolve(id));
+    switch (t.kind) {
+      case 'int': case 'enum': case 'enum64':
+        writeInt(dv, off, t.size, v as number | bigint | boolean, what); return;
+      case 'ptr': writeInt(dv, off, 8, v as bigint, what); return;
+      case 'float':
+        if (typeof v !== 'number') throw new TsbpfError(`${what}: expected a number`);
+        if (t.size === 4) dv.setFloat32(off, v, true); else dv.setFloat64(off, v, true);
+        return;
+      case 'array': {
+        const esz = btf.sizeof(t.type);
+        if (typeof v === 'string') {
+          const b = Buffer.from(v, 'utf8');
+          if (b.length > t.nelems) throw new TsbpfError(`${what}: string of ${b.length} bytes does not fit in char[${t.nelems}]`);
+          out.set(b, off); return;
+        }
+        if (!Array.isArray(v)) throw new TsbpfError(`${what}: expected an array`);
+        if (v.length > t.nelems) throw new TsbpfError(`${what}: ${v.length} elements, the array holds ${t.nelems}`);
+        v.forEach((e, i) => walk(t.type, off + i * esz, e, `${what}[${i}]`, depth + 1));
+        return;
+      }
+      case 'struct': case 'union': {
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new TsbpfError(`${what}: expected an object`);
+        const obj = v as { [k: string]: Value };
+        for (const k of Object.keys(obj)) {
+          const m = t.members.find((x, i) => (x.name || `_${i}`) === k);
+          if (!m) throw new TsbpfError(`${what}: no member '${k}' in ${t.kind} ${t.name || '(anon)'}`);
+          if (m.bitfieldSize) throw new TsbpfError(`${what}.${k}: writing bitfields is not supported; pass a Buffer`);
+          walk(m.type, off + m.bitOffset / 8, obj[k]!, `${what}.${k}`, depth + 1);
+        }
+        return;
+      }
+      default:
+        throw new TsbpfError(`${what}: cannot encode a ${t.kind} from JS; pass a Buffer`);
+    }
+  };
+  walk(typeId, 0, value, 'value', 0);
+  return out;
+}

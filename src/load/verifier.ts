@@ -1,0 +1,123 @@
+/**
+ * Program loading with the verifier log strategy of libbpf / cilium: first without a log
+ * (fast), then on failure with log level 1 (or the level asked for), growing the buffer
+ * on ENOSPC; a rejection becomes a VerifierError naming the program, the failing
+ * instruction and its C source line.
+ */
+import { disassemble } from '../asm/index.js';
+import type { Instruction } from '../asm/types.js';
+import { TsbpfError, type ErrorContext } from '../errors.js';
+import type { ProgramSpec } from '../spec/types.js';
+import { progLoadDetailed, SyscallError, type ProgLoadOptions } from '../sys/index.js';
+
+const MIN_LOG = 64 * 1024;
+const MAX_LOG = 256 * 1024 * 1024 - 1; // the kernel's limit (UINT_MAX >> 2 since 5.x; 16M before)
+
+export class VerifierError extends TsbpfError {
+  /** The program's name. */
+  readonly program: string;
+  /** The whole verifier log. */
+  readonly log: string;
+  /** The errno the kernel returned (EACCES, EINVAL, ...). */
+  readonly errnoName: string;
+  /** Slot of the instruction the verifier stopped at, when the log says. */
+  readonly insn?: number;
+  /** `file:line: source` of that instruction, from line_info. */
+  readonly source?: string;
+
+  constructor(detail: string, ctx: ErrorContext & { program?: string; log?: string; errnoName?: string; insn?: number; source?: string } = {}, options?: { cause?: unknown }) {
+    super(detail, ctx, options);
+    this.program = ctx.program ?? ctx.symbol ?? '';
+    this.log = ctx.log ?? '';
+    this.errnoName = ctx.errnoName ?? '';
+    if (ctx.insn !== undefined) this.insn = ctx.insn;
+    if (ctx.source !== undefined) this.source = ctx.source;
+  }
+
+  /** The last `n` non-empty lines of the log. */
+  tail(n = 10): string[] {
+    return this.log.split('\n').filter((l) => l.trim() !== '').slice(-n);
+  }
+}
+
+function cstr(buf: Uint8Array): string {
+  const end = buf.indexOf(0);
+  return Buffer.from(buf.buffer, buf.byteOffset, end < 0 ? buf.length : end).toString('utf8');
+}
+
+/** Slot -> instruction, for a linked program. */
+function instructionAtSlot(insns: Instruction[], slot: number): Instruction | undefined {
+  let s = 0;
+  for (const i of insns) {
+    if (s === slot) return i;
+    s += i.opcode === 0x18 ? 2 : 1;
+    if (s > slot) return undefined;
+  }
+  return undefined;
+}
+
+/** `file:line: text` of the line_info record covering `slot`. */
+export function sourceLine(p: ProgramSpec, slot: number): string | undefined {
+  let best: ProgramSpec['lineInfo'][number] | undefined;
+  for (const l of p.lineInfo) if (l.insnOff <= slot && (!best || l.insnOff >= best.insnOff)) best = l;
+  if (!best) return undefined;
+  return `${best.fileName}:${best.lineNum}: ${best.line.trim()}`;
+}
+
+/** The instruction the verifier was looking at when it gave up: the last `N: (..)` line. */
+export function failingSlot(log: string): number | undefined {
+  const lines = log.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = /^(\d+): \([0-9a-f]{2}\)/.exec(lines[i]!);
+    if (m) return Number(m[1]);
+  }
+  return undefined;
+}
+
+export interface LoadLogOptions {
+  /** Verifier log level for the retry (default 1), or for the first try with `alwaysLog`. */
+  logLevel?: number;
+  /** First log buffer size (default 64 KiB); doubled on ENOSPC. */
+  logSize?: number;
+  /** Ask for the log on the first try too (and keep it on success). */
+  alwaysLog?: boolean;
+}
+
+/**
+ * BPF_PROG_LOAD with the log strategy. Returns the fd and (with alwaysLog) the log.
+ * A SyscallError that is not a verdict (EPERM, E2BIG, ...) is rethrown as it is.
+ */
+export function loadWithLog(o: ProgLoadOptions, p: ProgramSpec, opts: LoadLogOptions, ctx: ErrorContext): { fd: number; log?: string } {
+  const level = opts.logLevel ?? 1;
+  if (!opts.alwaysLog) {
+    try {
+      return { fd: progLoadDetailed({ ...o, logLevel: 0, logBuf: null }).fd };
+    } catch (e) {
+      if (!(e instanceof SyscallError)) throw e;
+      if (e.code === 'EPERM' || e.code === 'E2BIG' || e.code === 'EFAULT' || e.code === 'ENOMEM') throw TsbpfError.wrap(e, ctx);
+    }
+  }
+  let size = Math.max(opts.logSize ?? MIN_LOG, 256);
+  for (;;) {
+    const buf = new Uint8Array(size);
+    try {
+      const r = progLoadDetailed({ ...o, logLevel: level, logBuf: buf });
+      return { fd: r.fd, log: cstr(buf) };
+    } catch (e) {
+      if (!(e instanceof SyscallError)) throw e;
+      if (e.code === 'ENOSPC' && size < MAX_LOG) { size = Math.min(size * 4, MAX_LOG); continue; }
+      const log = cstr(buf);
+      if (!log) throw TsbpfError.wrap(e, ctx);
+      const slot = failingSlot(log);
+      const insn = slot === undefined ? undefined : instructionAtSlot(p.instructions, slot);
+      const source = slot === undefined ? undefined : sourceLine(p, slot);
+      const tail = log.split('\n').filter((l) => l.trim()).slice(-6).map((l) => `    ${l}`).join('\n');
+      const at = slot === undefined ? '' : `\n  at instruction ${slot}${insn ? `: ${disassemble(insn)}` : ''}${source ? `\n  source: ${source}` : ''}`;
+      throw new VerifierError(
+        `verifier rejected program '${p.name}' (${e.code})${at}\n  verifier log (last lines):\n${tail}`,
+        { ...ctx, program: p.name, log, errnoName: e.code, insn: slot, source },
+        { cause: e },
+      );
+    }
+  }
+}
