@@ -3,6 +3,11 @@
 import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdirSync, existsSync, unlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { leakedFdCount } from '../../src/sys/index.js';
 import {
   bpf, Fd, SyscallError, mapCreate, mapLookup, mapUpdate, mapDelete, mapGetNextKey, mapFreeze,
   mapLookupBatch, mapUpdateBatch, mapDeleteBatch, progLoad, progTestRun, progInfo, mapInfo,
@@ -328,6 +333,36 @@ test('overhead: ns per bpf() call (map lookup in a loop)', () => {
     console.log(`# sys overhead: mapLookup ${wrapped.toFixed(0)} ns/call, bpf() with a prebuilt attr ${raw.toFixed(0)} ns/call`);
     assert.ok(wrapped < 100_000);
   } finally { m.close(); }
+});
+
+test('without privileges (setpriv drops every capability): EPERM with the CAP_BPF hint', () => {
+  const setpriv = spawnSync('setpriv', ['--version']);
+  if (setpriv.status !== 0) { console.log('# sys: setpriv missing, EPERM case not run'); return; }
+  const sys = fileURLToPath(new URL('../../src/sys/index.ts', import.meta.url));
+  const code = `import('${sys}').then((s) => { try { s.mapCreate({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 }); console.log('CREATED'); } catch (e) { console.log(JSON.stringify({ command: e.command, code: e.code, hint: e.hint })); } })`;
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all',
+    process.execPath, '--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', cwd: fileURLToPath(new URL('../..', import.meta.url)) });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  assert.ok(line.startsWith('{'), `child printed: ${r.stdout} ${r.stderr}`);
+  const e = JSON.parse(line) as { command: string; code: string; hint: string };
+  assert.is(e.command, 'BPF_MAP_CREATE');
+  assert.is(e.code, 'EPERM');
+  assert.match(e.hint, /CAP_BPF/);
+});
+
+test('Fd safety net: a leaked Fd is closed by the garbage collector', async () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const before = fdCount();
+  const leaked0 = leakedFdCount();
+  (() => { for (let i = 0; i < 3; i++) arrayMap(1, 'tsbpf_leak'); })();
+  assert.is(fdCount(), before + 3);
+  for (let i = 0; i < 50 && leakedFdCount() < leaked0 + 3; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.is(leakedFdCount(), leaked0 + 3);
+  assert.is(fdCount(), before);
 });
 
 uvuTest.run();
