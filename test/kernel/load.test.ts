@@ -1,0 +1,328 @@
+// Loading the fixtures into the running kernel and running them with BPF_PROG_TEST_RUN.
+// Needs root (or CAP_BPF + CAP_PERFMON + CAP_NET_ADMIN): skipped with a message
+// otherwise, except under CI=true where the tests must run.
+import { test as uvuTest } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  Collection, copySpec, forceMissingBtfFeatures, loadCollectionSpec, sanitizeBtf, setVariable, SyscallError,
+  TsbpfError, VerifierError, type CollectionSpec,
+} from '../../src/index.js';
+import { allIds, btfLoad, closeFd, progGetFdById, progTestRun, Fd } from '../../src/sys/index.js';
+
+const isRoot = process.getuid?.() === 0;
+const run = isRoot || process.env.CI === 'true';
+if (!run) console.log('# load (kernel): SKIPPED: not root (bpf(2) needs root or CAP_BPF); CI=true forces these tests to run');
+const test = run ? uvuTest : uvuTest.skip;
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const obj = (n: string) => path.join(root, 'bpf-objs', `${n}.bpf.o`);
+const pinRoot = `/sys/fs/bpf/tsbpf-test-${process.pid}`;
+
+function packet(first: number, len = 64): Uint8Array {
+  const d = new Uint8Array(len);
+  d[0] = first;
+  return d;
+}
+
+/** Replaces the first 8-byte instruction of a program by a read through r9, which nothing
+ * initialised (the verifier must refuse it); returns its slot. Keeps every slot in place. */
+function breakProgram(spec: CollectionSpec, name: string): number {
+  const p = spec.programs.get(name)!;
+  let slot = 0;
+  for (let i = 0; i < p.instructions.length; i++) {
+    const insn = p.instructions[i]!;
+    if (insn.opcode !== 0x18) {
+      p.instructions[i] = { opcode: 0x61, dst: 0, src: 9, off: 0, imm: 0, ...(insn.symbol ? { symbol: insn.symbol } : {}) };
+      return slot;
+    }
+    slot += 2;
+  }
+  throw new Error(`${name}: no 8-byte instruction`);
+}
+
+function fdCount(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/** Fixtures the running kernel can load, with why others cannot. */
+const NEEDS: Record<string, string> = {
+  ksyms: 'typed .ksyms need CONFIG_KALLSYMS_ALL data symbols (and ksym support: the CO-RE issue)',
+};
+
+test.before(() => {
+  if (run) mkdirSync(pinRoot, { recursive: true });
+});
+test.after(() => {
+  if (run) rmSync(pinRoot, { recursive: true, force: true });
+});
+
+test('every fixture the kernel can load loads, with every program accepted', () => {
+  const loaded: string[] = [];
+  for (const f of readdirSync(path.join(root, 'bpf-objs')).filter((x) => x.endsWith('.bpf.o')).sort()) {
+    const name = f.replace(/\.bpf\.o$/, '');
+    if (NEEDS[name]) { console.log(`  (${name}: not loaded here: ${NEEDS[name]})`); continue; }
+    const c = Collection.loadFile(path.join(root, 'bpf-objs', f), { pinRoot });
+    try {
+      const spec = loadCollectionSpec(path.join(root, 'bpf-objs', f));
+      assert.equal([...c.programs.keys()].sort(), [...spec.programs.values()].filter((p) => p.autoload).map((p) => p.name).sort(), `${name}: programs`);
+      for (const p of c.programs.values()) {
+        const info = p.info();
+        assert.ok(info.id > 0 && info.xlatedProgLen > 0, `${name}/${p.name}: kernel has it`);
+        assert.is(info.typeName, p.type === 'sched_cls' ? 'sched_cls' : p.type, `${name}/${p.name}: type`);
+      }
+      assert.is(c.maps.size, spec.maps.size, `${name}: maps`);
+      loaded.push(name);
+    } finally {
+      c.unpin(true);
+      c.close();
+    }
+  }
+  assert.ok(loaded.length >= 12, `loaded ${loaded.join(', ')}`);
+});
+
+test('tail calls: each filled slot jumps to its handler, an empty slot falls through, the self-chain stops at 33', () => {
+  const c = Collection.loadFile(obj('tailcall_run'));
+  try {
+    const entry = c.programs.get('run_entry')!;
+    const expect: Record<number, number> = { 0: 10, 1: 11, 2: 12, 3: 13, 4: 99, 5: 33, 6: 99, 7: 99, 8: 99, 200: 99 };
+    for (const [k, want] of Object.entries(expect)) {
+      assert.is(entry.testRun({ data: packet(Number(k)) }).retval, want, `slot ${k}`);
+    }
+    // the kernel's table holds exactly the slots the object declared
+    assert.equal([...c.maps.get('run_table')!.keys()].map((k) => k.readUInt32LE(0)), [0, 1, 2, 3, 5]);
+  } finally { c.close(); }
+});
+
+test('the uretprobe table (slots 135 and 146) and the xdp 1-slot table are filled as declared', () => {
+  const c = Collection.loadFile(obj('tailcall_uretprobe'));
+  try {
+    assert.equal([...c.maps.get('jmp_table')!.keys()].map((k) => k.readUInt32LE(0)), [135, 146]);
+  } finally { c.close(); }
+  const x = Collection.loadFile(obj('tailcall_xdp'));
+  try {
+    const entry = x.programs.get('xdp_entry')!;
+    assert.is(entry.testRun({ data: packet(0) }).retval, 2, 'empty slot: falls through to XDP_PASS');
+    x.maps.get('xdp_progs')!.update(0, Buffer.from(new Uint32Array([x.programs.get('xdp_target')!.fd.value]).buffer));
+    assert.is(entry.testRun({ data: packet(0) }).retval, 3, 'filled by hand: XDP_TX from the target');
+  } finally { x.close(); }
+});
+
+test('map-in-map: slots reach the right inner maps, gaps are empty', () => {
+  const c = Collection.loadFile(obj('map_in_map'));
+  try {
+    c.maps.get('inner_a')!.update(0, 7);
+    c.maps.get('inner_b')!.update(0, 9);
+    const arr = c.programs.get('lookup_arr')!, hash = c.programs.get('lookup_hash')!;
+    assert.is(arr.testRun({ data: packet(0) }).retval, 1007);
+    assert.is(arr.testRun({ data: packet(2) }).retval, 1009);
+    assert.is(arr.testRun({ data: packet(1) }).retval, 200);
+    assert.is(hash.testRun({ data: packet(1) }).retval, 1009);
+    assert.is(hash.testRun({ data: packet(5) }).retval, 1007);
+    assert.is(hash.testRun({ data: packet(2) }).retval, 201);
+  } finally { c.close(); }
+});
+
+test('.rodata constants: the default, and a value set on the spec before load; .rodata is frozen', () => {
+  const c = Collection.loadFile(obj('global_data'));
+  try {
+    assert.is(c.programs.get('const_ret')!.testRun({ data: packet(0) }).retval, 32);
+    const count = c.programs.get('count_ret')!;
+    assert.equal([1, 2, 3].map(() => count.testRun({ data: packet(0) }).retval), [6, 7, 8]);
+    assert.is(c.programs.get('table_ret')!.testRun({ data: packet(3) }).retval, 7);
+    const ro = c.maps.get('.rodata')!;
+    assert.throws(() => ro.update(0, Buffer.alloc(ro.valueSize)), (e: unknown) => e instanceof SyscallError && e.code === 'EPERM');
+    // BTF-typed view of the data maps
+    const data = c.maps.get('.data')!.lookup(0) as Record<string, unknown>;
+    assert.is(data.counter, 8);
+  } finally { c.close(); }
+  const spec = loadCollectionSpec(obj('global_data'));
+  setVariable(spec, 'scale', 5);
+  const c2 = Collection.load(spec);
+  try {
+    assert.is(c2.programs.get('const_ret')!.testRun({ data: packet(0) }).retval, 52);
+  } finally { c2.close(); }
+});
+
+test('bpf-to-bpf calls and callbacks compute the right results', () => {
+  const c = Collection.loadFile(obj('bpf2bpf'));
+  try {
+    assert.is(c.programs.get('calls_xdp')!.testRun({ data: packet(0) }).retval, 25);
+    assert.is(c.programs.get('loop_sock')!.testRun({ data: packet(0) }).retval, 49);
+    assert.is(c.programs.get('foreach_tc')!.testRun({ data: packet(0) }).retval, 106);
+    const info = c.programs.get('foreach_tc')!.info();
+    assert.ok(info.verifiedInsns > 0, 'verified instructions reported');
+    assert.is(info.mapIds.length, 1, 'uses the vals map');
+    assert.ok(info.nrFuncInfo >= 3, 'func_info sent for the subprograms');
+  } finally { c.close(); }
+  const n = Collection.loadFile(obj('nobtf'));
+  try {
+    assert.is(n.programs.get('sock_nobtf')!.testRun({ data: packet(0) }).retval, 30);
+    assert.is(n.programs.get('xdp_nobtf')!.testRun({ data: packet(0) }).retval, 11);
+  } finally { n.close(); }
+});
+
+test('the legacy SEC("maps") object loads and its maps work', () => {
+  const c = Collection.loadFile(obj('legacy_maps'));
+  try {
+    assert.is(c.maps.get('proto_counts')!.info().typeName, 'hash');
+    assert.is(c.maps.get('pkt_total')!.info().maxEntries, 2);
+  } finally { c.close(); }
+});
+
+test('map operations: update, lookup, keys, entries, delete; per-CPU values as arrays', () => {
+  const c = Collection.loadFile(obj('map_types'), { pinRoot });
+  try {
+    const h = c.maps.get('hash_map')!;
+    h.update(1, Buffer.from(new BigUint64Array([42n]).buffer));
+    h.update(2, Buffer.from(new BigUint64Array([43n]).buffer));
+    assert.is(h.lookup(1), 42n);
+    assert.equal([...h.keys()].map((k) => k.readUInt32LE(0)).sort(), [1, 2]);
+    assert.equal([...h.entries()].map(([, v]) => v).sort(), [42n, 43n]);
+    assert.ok(h.delete(1));
+    assert.not.ok(h.delete(1));
+    assert.is(h.lookup(1), undefined);
+    const pc = c.maps.get('percpu_array')!;
+    const vals = pc.lookup(0) as unknown[];
+    assert.ok(Array.isArray(vals) && vals.length >= 1, 'one value per possible CPU');
+    pc.update(0, vals.map((_, i) => BigInt(i + 1)));
+    assert.equal(pc.lookup(0), vals.map((_, i) => BigInt(i + 1)));
+  } finally { c.unpin(true); c.close(); }
+});
+
+test('a pinned-by-name map is reused by a second load; a mismatch is a clear error', () => {
+  const a = Collection.loadFile(obj('map_types'), { pinRoot });
+  const pinned = a.maps.get('tsbpf_pinned')!;
+  assert.is(pinned.pinnedAt, `${pinRoot}/tsbpf_pinned`);
+  pinned.update(3, 333);
+  a.close();
+  const b = Collection.loadFile(obj('map_types'), { pinRoot });
+  try {
+    assert.is(b.maps.get('tsbpf_pinned')!.lookup(3), 333);
+    assert.is(b.maps.get('tsbpf_pinned')!.info().id, b.maps.get('tsbpf_pinned')!.info().id);
+  } finally { b.close(); }
+  const spec = loadCollectionSpec(obj('map_types'));
+  spec.maps.get('tsbpf_pinned')!.maxEntries = 99;
+  assert.throws(() => Collection.load(spec, { pinRoot }), /map 'tsbpf_pinned' pinned at .* does not match the object: maxEntries 8 \(pinned\) vs 99 \(object\)/);
+  rmSync(`${pinRoot}/tsbpf_pinned`);
+});
+
+test('a prog array is emptied when its last user reference goes, and keeps jumping when pinned', () => {
+  for (const pin of [false, true]) {
+    const c = Collection.loadFile(obj('tailcall_run'));
+    const entry = c.programs.get('run_entry')!;
+    // an extra reference to the entry program only (like an attached program)
+    const extra = new Fd(progGetFdById(entry.info().id), 'extra');
+    const pinAt = `${pinRoot}/run_table`;
+    if (pin) c.maps.get('run_table')!.pin(pinAt);
+    c.close();
+    try {
+      const r = progTestRun(extra, { data: packet(1) }).retval;
+      assert.is(r, pin ? 11 : 99, pin ? 'pinned: slot 1 still jumps' : 'not pinned: emptied, falls through');
+    } finally {
+      extra.close();
+      if (pin) rmSync(pinAt);
+    }
+  }
+});
+
+test('collection.pin(dir) pins every program and map; unpin removes them', () => {
+  const c = Collection.loadFile(obj('tailcall_run'));
+  const dir = `${pinRoot}/pinall`;
+  try {
+    const paths = c.pin(dir);
+    assert.equal(readdirSync(dir).sort(), ['loop_count', 'ret_10', 'ret_11', 'ret_12', 'ret_13', 'run_entry', 'run_table', 'tail_loop']);
+    assert.is(paths.length, 8);
+    c.unpin();
+    assert.equal(readdirSync(dir), []);
+  } finally { c.close(); rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('a rejected program gives a VerifierError with its log, the failing instruction and the C source line', () => {
+  const spec = loadCollectionSpec(obj('global_data'));
+  const slot = breakProgram(spec, 'const_ret');
+  try {
+    Collection.load(spec);
+    assert.unreachable('loaded');
+  } catch (e) {
+    assert.instance(e, VerifierError);
+    const v = e as VerifierError;
+    assert.is(v.program, 'const_ret');
+    assert.match(v.log, /R9 !read_ok/);
+    assert.is(v.insn, slot);
+    assert.match(v.source ?? '', /global_data\.bpf\.c:\d+: \S/);
+    assert.match(v.message, /verifier rejected program 'const_ret' \(EACCES\)/);
+    assert.match(v.message, new RegExp(`at instruction ${slot}: r0 = \\*\\(u32 \\*\\)\\(r9 \\+0\\)`));
+    assert.ok(v.tail(3).length > 0);
+  }
+});
+
+function snapshot() {
+  return { fds: fdCount(), progs: allIds('prog').length, maps: allIds('map').length };
+}
+
+test('a load that fails at any stage leaves no fd, program or map behind', () => {
+  const cases: Array<[string, (s: CollectionSpec) => void, RegExp]> = [
+    ['maps', (s) => { s.maps.get('loop_count')!.valueSize = 0; }, /EINVAL/],
+    ['programs', (s) => { breakProgram(s, 'tail_loop'); }, /verifier rejected program 'tail_loop'/],
+    ['contents (kernel refuses the slot)', (s) => { s.maps.get('run_table')!.maxEntries = 4; }, /run_table\[5\]/],
+    ['contents (mixed types)', (s) => { s.programs.get('ret_12')!.type = 'socket_filter'; s.programs.get('ret_12')!.attachType = undefined; }, /slot 2 holds 'ret_12' of type socket_filter/],
+  ];
+  const base = loadCollectionSpec(obj('tailcall_run'));
+  for (const [stage, edit, re] of cases) {
+    const spec = copySpec(base);
+    edit(spec);
+    const before = snapshot();
+    assert.throws(() => Collection.load(spec), (e: unknown) => e instanceof TsbpfError && re.test((e as Error).message), stage);
+    assert.equal(snapshot(), before, `${stage}: fds, programs and maps as before`);
+  }
+});
+
+test('BTF sanitisation for an old kernel: features forced off, the kernel accepts the result and programs load', () => {
+  const spec = loadCollectionSpec(obj('bpf2bpf'));
+  // Kernels without DATASEC / FLOAT / tags / ENUM64 but with BTF functions (5.2 .. 5.15 era)
+  forceMissingBtfFeatures(['datasec', 'float', 'declTag', 'typeTag', 'enum64']);
+  try {
+    const s = sanitizeBtf(spec.btf!);
+    assert.ok(s.changes.includes('DATASEC -> STRUCT') && s.changes.includes('VAR -> INT'), s.changes.join(', '));
+    assert.ok(s.funcInfo);
+    closeFd(btfLoad(s.bytes));
+    const c = Collection.load(spec);
+    try {
+      assert.ok(c.btfFd, 'BTF loaded');
+      assert.is(c.programs.get('calls_xdp')!.testRun({ data: packet(0) }).retval, 25);
+      assert.is(c.programs.get('loop_sock')!.testRun({ data: packet(0) }).retval, 49);
+    } finally { c.close(); }
+  } finally {
+    forceMissingBtfFeatures([]);
+  }
+  // Kernels without BTF functions at all: FUNC -> TYPEDEF, FUNC_PROTO -> ENUM, no func_info
+  forceMissingBtfFeatures(['datasec', 'func', 'globalFunc', 'float', 'declTag', 'typeTag', 'enum64']);
+  try {
+    const s = sanitizeBtf(spec.btf!);
+    assert.ok(s.changes.includes('FUNC -> TYPEDEF') && s.changes.includes('FUNC_PROTO -> ENUM'), s.changes.join(', '));
+    assert.not.ok(s.funcInfo);
+    closeFd(btfLoad(s.bytes));
+    const c = Collection.load(spec, { programs: ['calls_xdp'] });
+    try {
+      assert.is(c.programs.get('calls_xdp')!.testRun({ data: packet(0) }).retval, 25);
+      assert.is(c.programs.get('calls_xdp')!.info().nrFuncInfo, 0, 'no func_info sent');
+    } finally { c.close(); }
+  } finally {
+    forceMissingBtfFeatures([]);
+  }
+});
+
+test('without privileges a load fails with EPERM and says what to do', () => {
+  const r = spawnSync('setpriv', ['--bounding-set=-all', '--inh-caps=-all', '--', process.execPath, '--import', 'tsx', '-e',
+    `import { Collection } from './src/index.ts'; try { Collection.loadFile('bpf-objs/tailcall_run.bpf.o'); console.log('LOADED'); } catch (e) { console.log(e.name + ': ' + e.message); }`],
+  { cwd: root, encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /SyscallError: .*EPERM/);
+  assert.match(r.stdout, /CAP_BPF/);
+});
+
+test.run();
