@@ -11,7 +11,7 @@ import {
   Collection, copySpec, forceMissingBtfFeatures, loadCollectionSpec, sanitizeBtf, setVariable, SyscallError,
   TsbpfError, VerifierError, type CollectionSpec,
 } from '../../src/index.js';
-import { allIds, btfLoad, closeFd, progGetFdById, progTestRun, Fd } from '../../src/sys/index.js';
+import { allIds, btfLoad, closeFd, mapGetFdById, mapInfo, progGetFdById, progInfo, progTestRun, Fd } from '../../src/sys/index.js';
 
 const isRoot = process.getuid?.() === 0;
 const run = isRoot || process.env.CI === 'true';
@@ -53,10 +53,10 @@ const NEEDS: Record<string, string> = {
   ksyms: 'typed .ksyms need CONFIG_KALLSYMS_ALL data symbols (and ksym support: the CO-RE issue)',
 };
 
-test.before(() => {
+uvuTest.before(() => {
   if (run) mkdirSync(pinRoot, { recursive: true });
 });
-test.after(() => {
+uvuTest.after(() => {
   if (run) rmSync(pinRoot, { recursive: true, force: true });
 });
 
@@ -260,8 +260,23 @@ test('a rejected program gives a VerifierError with its log, the failing instruc
   }
 });
 
+/** Our process's fds, and the kernel's program and map ids. */
 function snapshot() {
-  return { fds: fdCount(), progs: allIds('prog').length, maps: allIds('map').length };
+  return { fds: fdCount(), progs: new Set(allIds('prog')), maps: new Set(allIds('map')) };
+}
+
+/** Names of kernel programs / maps created since `before` (other processes may create their own: only names count). */
+function createdSince(before: ReturnType<typeof snapshot>): string[] {
+  const names: string[] = [];
+  for (const id of allIds('prog')) {
+    if (before.progs.has(id)) continue;
+    try { const fd = new Fd(progGetFdById(id)); names.push(`prog ${progInfo(fd).name}`); fd.close(); } catch { /* gone meanwhile */ }
+  }
+  for (const id of allIds('map')) {
+    if (before.maps.has(id)) continue;
+    try { const fd = new Fd(mapGetFdById(id)); names.push(`map ${mapInfo(fd).name}`); fd.close(); } catch { /* gone meanwhile */ }
+  }
+  return names;
 }
 
 test('a load that fails at any stage leaves no fd, program or map behind', () => {
@@ -277,7 +292,10 @@ test('a load that fails at any stage leaves no fd, program or map behind', () =>
     edit(spec);
     const before = snapshot();
     assert.throws(() => Collection.load(spec), (e: unknown) => e instanceof TsbpfError && re.test((e as Error).message), stage);
-    assert.equal(snapshot(), before, `${stage}: fds, programs and maps as before`);
+    assert.is(fdCount(), before.fds, `${stage}: open fds as before`);
+    const ours = new Set([...base.programs.keys(), ...base.maps.keys()].map((n) => n.slice(0, 15)));
+    const left = createdSince(before).filter((n) => ours.has(n.split(' ')[1]!));
+    assert.equal(left, [], `${stage}: no program or map of the object left in the kernel`);
   }
 });
 
@@ -325,4 +343,4 @@ test('without privileges a load fails with EPERM and says what to do', () => {
   assert.match(r.stdout, /CAP_BPF/);
 });
 
-test.run();
+uvuTest.run();
