@@ -68,8 +68,6 @@ export class Btf {
   private addedStrLen = 0;
   private strText: string | undefined;
   private strAscii = true;
-  /** Decoded own strings by offset relative to strBase (created by loadStrings). */
-  private strCache: Map<number, string> | undefined;
   private strIndex: Map<string, number> | undefined;
   /** name -> id, or ids when several types share the name. */
   private nameIndex: Map<string, number | number[]> | undefined;
@@ -160,16 +158,13 @@ export class Btf {
     if (offset < this.strBase && this.base) return this.base.string(offset);
     const rel = offset - this.strBase;
     if (Number.isInteger(rel) && rel >= 0 && rel < this.strLen) {
-      // Decoded strings are cached by offset: member and parameter names repeat a lot.
-      const cache = this.strCache ?? this.loadStrings();
-      const hit = cache.get(rel);
-      if (hit !== undefined) return hit;
-      const text = this.strText!;
+      // No cache by offset: measured on vmlinux, a Map get/set per name costs more than
+      // the slice of the latin1 text it would save.
+      const text = this.strText ?? this.loadStrings();
       const end = text.indexOf('\0', rel); // found: the section ends with NUL (checked in parse)
-      let s = text.slice(rel, end);
-      if (!this.strAscii && !isAsciiText(s)) s = utf8.decode(this.bytes.subarray(this.strStart + rel, this.strStart + end));
-      cache.set(rel, s);
-      return s;
+      const s = text.slice(rel, end);
+      if (this.strAscii || isAsciiText(s)) return s;
+      return utf8.decode(this.bytes.subarray(this.strStart + rel, this.strStart + end));
     }
     const added = this.addedStrByOff.get(offset);
     if (added !== undefined) return added;
@@ -472,18 +467,18 @@ export class Btf {
     return new BtfError(detail, { file: this.file, section: this.section, ...ctx });
   }
 
-  private loadStrings(): Map<number, string> {
+  private loadStrings(): string {
     const b = this.bytes.subarray(this.strStart, this.strStart + this.strLen);
-    this.strText = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+    const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
     this.strAscii = isAsciiBytes(b);
-    return this.strCache = new Map();
+    this.strText = text;
+    return text;
   }
 
   private buildStrIndex(): Map<string, number> {
     const idx = new Map<string, number>();
     if (this.strLen > 0) {
-      if (this.strText === undefined) this.loadStrings();
-      const text = this.strText!;
+      const text = this.strText ?? this.loadStrings();
       for (let p = 0; p < text.length;) {
         const e = text.indexOf('\0', p);
         const off = this.strBase + p;
