@@ -17,7 +17,7 @@ for (const dir of dirs) {
   if (!existsSync(path.join(root, dir))) continue;
   console.log(`\n# ${dir}`);
   const r = spawnSync(process.execPath, ['--import', 'tsx', uvu, dir, '\\.test\\.ts$'], {
-    cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+    cwd: root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' },
     maxBuffer: 256 * 1024 * 1024,
   });
   process.stdout.write(r.stdout);
