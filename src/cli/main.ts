@@ -1,81 +1,80 @@
 /**
- * `node bin/load.js [--json] <object.o>...`
- * Reads each object into a CollectionSpec and reports its programs, maps and
- * statically initialised tail-call tables. (Loading into the kernel, pinning and
- * verifier verdicts come with the loader.)
+ * `node bin/load.js [options] <object.o>...`: load, explain, pin and check BPF objects.
+ * This module imports only the argument parser; the loader, the JUnit writer and the
+ * unpinning code are imported when the run needs them (start-up time is budgeted).
  */
-import { loadCollectionSpec } from '../spec/index.js';
-import type { CollectionSpec } from '../spec/types.js';
-import { TsbpfError } from '../errors.js';
+import { parseArgs, UsageError, USAGE, type CliOptions } from './args.js';
+import type { ObjectResult } from './result.js';
 
-const USAGE = `usage: node bin/load.js [--json] <object.o>...
-
-Reads clang-compiled BPF objects and reports programs, maps and tail-call tables.
-  --json     one JSON document on stdout
-  -h, --help this text
-
-exit codes: 0 every object read; 2 usage error or an object that cannot be read`;
-
-function describe(spec: CollectionSpec) {
-  return {
-    file: spec.file,
-    license: spec.license,
-    programs: [...spec.programs.values()].map((p) => ({
-      name: p.name, section: p.section, type: p.type, ...(p.attachType ? { attachType: p.attachType } : {}),
-      insns: p.instructions.length, subprograms: p.subprograms, autoload: p.autoload,
-    })),
-    maps: [...spec.maps.values()].map((m) => ({
-      name: m.name, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries,
-      flags: m.flags, ...(m.pinning ? { pinning: m.pinning } : {}), ...(m.contents ? { contents: m.contents } : {}),
-    })),
-    tailCalls: [...spec.maps.values()].filter((m) => m.type === 'prog_array')
-      .flatMap((m) => (m.contents ?? []).map((c) => ({ map: m.name, slot: c.key, program: c.value }))),
-    warnings: spec.warnings,
-  };
+function fail(msg: string): number {
+  process.stderr.write(`load: ${msg.split('\n').join(' ')}\n`);
+  return 2;
 }
 
-function pad(s: string, n: number): string { return s.length >= n ? s : s + ' '.repeat(n - s.length); }
-
-function printText(d: ReturnType<typeof describe>): void {
-  const out: string[] = [`${d.file}  (license ${JSON.stringify(d.license)})`, '  programs:'];
-  for (const p of d.programs) {
-    const type = p.attachType ? `${p.type}/${p.attachType}` : p.type;
-    const subs = p.subprograms.length ? `  + ${p.subprograms.join(', ')}` : '';
-    out.push(`    ${pad(p.name, 20)} ${pad(p.section, 22)} ${pad(type, 24)} ${String(p.insns).padStart(5)} insns${subs}${p.autoload ? '' : '  (autoload off)'}`);
-  }
-  out.push('  maps:');
-  for (const m of d.maps) {
-    out.push(`    ${pad(m.name, 20)} ${pad(m.type, 18)} key ${m.keySize} value ${m.valueSize} max ${m.maxEntries}${m.flags ? ` flags 0x${m.flags.toString(16)}` : ''}${m.pinning ? ' pinned by name' : ''}`);
-  }
-  const tables = d.maps.filter((m) => m.type === 'prog_array' || m.contents);
-  if (tables.length) out.push('  statically initialised tables:');
-  for (const m of tables) {
-    out.push(`    ${m.name}: ${m.contents?.length ? m.contents.map((c) => `[${c.key}] -> ${c.value}`).join(', ') : '(empty)'}`);
-  }
-  for (const w of d.warnings) out.push(`  warning: ${w}`);
-  console.log(out.join('\n'));
-}
-
-export function main(argv: string[]): number {
-  const files: string[] = [];
-  let json = false;
-  for (const a of argv) {
-    if (a === '--json') json = true;
-    else if (a === '-h' || a === '--help') { console.log(USAGE); return 0; }
-    else if (a.startsWith('-')) { console.error(`load: unknown option ${a}\n\n${USAGE}`); return 2; }
-    else files.push(a);
-  }
-  if (files.length === 0) { console.error(USAGE); return 2; }
-  const docs = [];
-  for (const f of files) {
-    try {
-      docs.push(describe(loadCollectionSpec(f)));
-    } catch (e) {
-      if (e instanceof TsbpfError) { console.error(`load: ${e.message}`); return 2; }
-      throw e;
+async function run(opts: CliOptions): Promise<number> {
+  const { EnvironmentError, checkPinDir } = await import('./env.js');
+  try {
+    if (opts.unpin !== undefined) {
+      const [{ unpin }, specs] = await Promise.all([import('./unpin.js'), opts.files.length ? import('../spec/collection.js').then((m) => opts.files.map((f) => m.loadCollectionSpec(f))) : []]);
+      for (const l of unpin(opts.unpin, specs)) console.log(l);
+      return 0;
     }
+    if (opts.btf !== undefined) {
+      const { readFileSync } = await import('node:fs');
+      let head: Buffer;
+      try { head = readFileSync(opts.btf).subarray(0, 4); } catch (e) { return fail(`--btf ${opts.btf}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
+      const raw = head.length >= 2 && head.readUInt16LE(0) === 0xeb9f;
+      const elf = head.length === 4 && head.readUInt32BE(0) === 0x7f454c46;
+      if (!raw && !elf) return fail(`--btf ${opts.btf}: not a BTF file (raw BTF starts with magic 0xeb9f, e.g. /sys/kernel/btf/vmlinux) nor an ELF with .BTF`);
+    }
+    if (opts.pin !== undefined) checkPinDir(opts.pin, '--pin');
+    const runP = opts.noLoad ? undefined : import('./run.js'); // fetched while the objects are read
+    const staticMod = await import('./static.js');
+    const specs = staticMod.readSpecs(opts);
+    const results: ObjectResult[] = [];
+    if (opts.noLoad) {
+      for (const s of specs) results.push(staticMod.staticResult(s, opts));
+    } else {
+      const [{ join }, runMod] = await Promise.all([import('node:path'), runP!]);
+      const open: Array<{ close(): void }> = [];
+      try {
+        for (const s of specs) {
+          const pinDir = opts.pin === undefined ? undefined : specs.length > 1 ? join(opts.pin, staticMod.objectStem(s.file)) : opts.pin;
+          const l = runMod.loadObject(s, opts, pinDir);
+          open.push(l);
+          results.push(l.result);
+        }
+      } finally {
+        for (const l of open) l.close();
+      }
+    }
+    if (opts.json) console.log((await import('./report.js')).json(results));
+    else {
+      const { text } = await import('./report.js');
+      console.log(results.map(text).join('\n\n'));
+    }
+    if (opts.junit !== undefined) {
+      const [{ junit }, { writeFileSync }] = await Promise.all([import('./junit.js'), import('node:fs')]);
+      writeFileSync(opts.junit, junit(results));
+    }
+    const bad = results.some((o) => o.error !== undefined || o.programs.some((p) => p.verdict === 'rejected'));
+    return bad ? 1 : 0;
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof EnvironmentError) return fail(e.message);
+    const { TsbpfError } = await import('../errors.js');
+    if (e instanceof TsbpfError) return fail(e.message);
+    throw e;
   }
-  if (json) console.log(JSON.stringify({ objects: docs }, null, 2));
-  else docs.forEach(printText);
-  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let opts: CliOptions;
+  try {
+    opts = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) return fail(`${e.message}`);
+    throw e;
+  }
+  if (opts.help) { console.log(USAGE); return 0; }
+  return run(opts);
 }

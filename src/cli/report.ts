@@ -1,0 +1,86 @@
+/** Text and JSON renderings of ObjectResult. */
+import type { ObjectResult } from './result.js';
+
+function pad(s: string, n: number): string { return s.length >= n ? s : s + ' '.repeat(n - s.length); }
+function lpad(s: string, n: number): string { return s.length >= n ? s : ' '.repeat(n - s.length) + s; }
+
+function slotList(slots: number[]): string {
+  return slots.length > 8 ? `${slots.slice(0, 8).join(', ')}, ... (${slots.length} slots)` : slots.join(', ');
+}
+
+export function text(o: ObjectResult): string {
+  const out: string[] = [`${o.file}  (license ${JSON.stringify(o.license)})`];
+  const w = Math.max(12, ...o.programs.map((p) => p.name.length));
+  const sw = Math.max(10, ...o.programs.map((p) => p.section.length));
+  const tw = Math.max(10, ...o.programs.map((p) => (p.attachType ? p.type.length + 1 + p.attachType.length : p.type.length)));
+  out.push(`${pad('  programs:', 4 + w + sw + tw + 3)}${pad('verdict', 8)} ${lpad('insns', 6)} ${lpad('verified', 8)} ${lpad('load', 10)}`);
+  for (const p of o.programs) {
+    const type = p.attachType ? `${p.type}/${p.attachType}` : p.type;
+    const load = p.loadMs === null ? '' : `${p.loadMs.toFixed(2)} ms`;
+    const extra = [p.id !== undefined ? `id ${p.id}` : '', p.pinnedAt ? `pinned ${p.pinnedAt}` : '', p.verdict === 'skipped' && p.error ? p.error : ''].filter(Boolean).join('  ');
+    out.push(`    ${pad(p.name, w)} ${pad(p.section, sw)} ${pad(type, tw)} ${pad(p.verdict, 8)} ${lpad(String(p.insns), 6)} ${lpad(p.verifiedInsns === null ? '-' : String(p.verifiedInsns), 8)} ${lpad(load, 10)}${extra ? `  ${extra}` : ''}`.trimEnd());
+  }
+  out.push('  maps:');
+  const mw = Math.max(12, ...o.maps.map((m) => m.name.length));
+  for (const m of o.maps) {
+    const extra = [m.flags ? `flags 0x${m.flags.toString(16)}` : '', m.id !== undefined ? `id ${m.id}` : '', m.pinnedAt ? `pinned ${m.pinnedAt}${m.byName ? ` (by name${m.byName === 'reused' ? ', reused' : ''})` : ''}` : ''].filter(Boolean).join('  ');
+    out.push(`    ${pad(m.name, mw)} ${pad(m.type, 17)} key ${m.keySize} value ${m.valueSize} max ${m.maxEntries}${extra ? `  ${extra}` : ''}`);
+  }
+  const arrays = o.maps.filter((m) => m.type === 'prog_array' || m.contents);
+  if (arrays.length) out.push(o.loaded ? '  tail-call tables (slots filled in the kernel):' : '  statically initialised tables:');
+  for (const m of arrays) {
+    const filled = m.type === 'prog_array' ? o.tailCalls.filter((t) => t.map === m.name).map((t) => ({ key: t.slot, value: t.program })) : (m.contents ?? []);
+    out.push(`    ${m.name}: ${filled.length ? filled.map((c) => `[${c.key}] -> ${c.value}`).join(', ') : '(empty)'}`);
+  }
+  if (o.graph.edges.length) {
+    out.push(`  tail calls (found in the instructions${o.loaded ? ' of the loaded programs' : ''}):`);
+    for (const e of o.graph.edges) {
+      const at = `${e.map ?? '?'}[${e.slot}]`;
+      const to = e.to ? (e.slot === '*' ? `${e.to} [${slotList(e.slots ?? [])}]` : e.to) : e.slot === '*' ? '(table empty: falls through)' : '(empty: falls through)';
+      const loop = e.to === e.from ? '  (loops: the kernel stops after 33 tail calls)' : '';
+      out.push(`    ${e.from} -> ${at} -> ${to}${loop}`);
+    }
+  }
+  const notes = [...o.graph.findings, ...o.warnings];
+  if (notes.length) {
+    out.push('  look at:');
+    for (const n of notes) out.push(`    ${n}`);
+  }
+  for (const p of o.programs) {
+    if (p.verdict !== 'rejected') continue;
+    out.push(`  REJECTED ${p.name} (${p.section}, ${p.type}):`);
+    const r = p.rejection;
+    if (r?.insn !== undefined) out.push(`    at insn ${r.insn}: ${r.disasm ?? '?'}`);
+    if (r?.source) out.push(`    source: ${r.source}`);
+    if (r?.tail.length) {
+      out.push('    verifier log (last lines; all of it with --log DIR):');
+      for (const l of r.tail) out.push(`      ${l}`);
+    } else {
+      out.push(`    ${(p.error ?? '').split('\n').join('\n    ')}`);
+    }
+  }
+  if (o.error) out.push(`  NOT LOADED: ${o.error}`);
+  if (o.atExit.length) {
+    out.push('  at exit:');
+    for (const l of o.atExit) out.push(`    ${l}`);
+  }
+  return out.join('\n');
+}
+
+/** The issue's JSON shape. */
+export function json(objects: ObjectResult[]): string {
+  return JSON.stringify({
+    objects: objects.map((o) => ({
+      file: o.file,
+      programs: o.programs.map((p) => ({
+        name: p.name, section: p.section, type: p.type, verdict: p.verdict, insns: p.insns,
+        verifiedInsns: p.verifiedInsns, loadMs: p.loadMs, ...(p.error !== undefined && p.verdict !== 'accepted' ? { error: p.error } : {}),
+      })),
+      maps: o.maps.map((m) => ({
+        name: m.name, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags,
+        ...(m.contents ? { contents: m.contents } : {}),
+      })),
+      tailCalls: o.tailCalls,
+    })),
+  }, null, 2);
+}

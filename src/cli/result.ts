@@ -1,0 +1,56 @@
+/** What the CLI found for one object (types only: rendered as text, JSON and JUnit). */
+import type { TailCallGraph } from './graph.js';
+
+export type Verdict = 'accepted' | 'rejected' | 'skipped';
+
+export interface ProgramResult {
+  name: string;
+  section: string;
+  type: string;
+  attachType?: string;
+  verdict: Verdict;
+  /** Instruction slots (8 bytes each, as the kernel counts), subprograms included. */
+  insns: number;
+  /** Instructions the verifier processed (kernel's verified_insns, or "processed N insns" of a rejection log). */
+  verifiedInsns: number | null;
+  loadMs: number | null;
+  /** Why it was rejected / skipped. */
+  error?: string;
+  /** Kernel program id while loaded. */
+  id?: number;
+  pinnedAt?: string;
+  /** Rejections: the failing instruction, its source line, the last lines of the log. */
+  rejection?: { insn?: number; disasm?: string; source?: string; tail: string[] };
+  /** Full verifier log, when asked for (--log) or on a rejection. */
+  log?: string;
+}
+
+export interface MapResult {
+  name: string;
+  type: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  contents?: Array<{ key: number; value: string }>;
+  id?: number;
+  pinnedAt?: string;
+  /** Pinned by name (LIBBPF_PIN_BY_NAME): 'reused' an existing pin, or 'created' by this run. */
+  byName?: 'reused' | 'created';
+}
+
+export interface ObjectResult {
+  file: string;
+  license: string;
+  loaded: boolean;
+  programs: ProgramResult[];
+  maps: MapResult[];
+  /** Slots filled in the kernel (or, without a load, in the object). */
+  tailCalls: Array<{ map: string; slot: number; program: string }>;
+  graph: TailCallGraph;
+  warnings: string[];
+  /** An error that stopped the whole object from loading (maps, BTF, ...). */
+  error?: string;
+  /** What happens when the CLI exits. */
+  atExit: string[];
+}

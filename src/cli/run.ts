@@ -1,0 +1,204 @@
+/**
+ * Loads one object for the CLI and collects per-program verdicts.
+ *
+ * Collection.load is all-or-nothing, so a rejection is recorded and the load retried
+ * without the rejected program (its prog-array slots then stay empty, as they would
+ * with libbpf's autoload off). Errors that are about the environment (no privileges)
+ * or the object as a whole (a map the kernel refuses) are not program verdicts.
+ */
+import { existsSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { disassemble } from '../asm/disasm.js';
+import { TsbpfError } from '../errors.js';
+import { Collection, type LoadOptions } from '../load/collection.js';
+import { VerifierError } from '../load/verifier.js';
+import type { CollectionSpec, ProgramSpec } from '../spec/types.js';
+import { PIN_BY_NAME } from '../spec/types.js';
+import { SyscallError } from '../sys/error.js';
+import { UsageError, type CliOptions } from './args.js';
+import { EnvironmentError, PIN_ROOT, PRIVILEGE_FIX } from './env.js';
+import { tailCallGraph } from './graph.js';
+import type { ObjectResult, ProgramResult } from './result.js';
+import { instructionAt, objectStem, pinName, selection, staticResult } from './static.js';
+
+function isPermission(e: unknown): e is SyscallError {
+  return e instanceof SyscallError && (e.code === 'EPERM' || (e.code === 'EACCES' && e.command !== 'BPF_PROG_LOAD'));
+}
+
+function rejectionOf(p: ProgramSpec, e: TsbpfError): ProgramResult['rejection'] & { log?: string; processed?: number } {
+  if (e instanceof VerifierError) {
+    const insn = e.insn !== undefined ? instructionAt(p, e.insn) : undefined;
+    const m = /processed (\d+) insns/.exec(e.log);
+    return {
+      ...(e.insn !== undefined ? { insn: e.insn } : {}),
+      ...(insn ? { disasm: disassemble(insn) } : {}),
+      ...(e.source ? { source: e.source } : {}),
+      tail: e.tail(8),
+      log: e.log,
+      ...(m ? { processed: Number(m[1]) } : {}),
+    };
+  }
+  return { tail: [] };
+}
+
+export interface LoadedObject {
+  result: ObjectResult;
+  /** Closes fds and removes what should not outlive the run. */
+  close(): void;
+}
+
+/**
+ * Loads `spec` and returns the report, keeping the collection open until close().
+ * `pinDir`: where to pin (bpftool layout), if pinning.
+ */
+export function loadObject(spec: CollectionSpec, opts: CliOptions, pinDir?: string): LoadedObject {
+  const file = spec.file;
+  const selected = selection(spec, opts);
+  const result = staticResult(spec, opts);
+  const byName = new Map(result.programs.map((p) => [p.name, p]));
+  const want = new Set(selected);
+  const loadOpts: LoadOptions & { targetBtf?: string } = {
+    ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
+    ...(opts.logDir ? { alwaysLog: true, logLevel: opts.logLevel ?? 1 } : {}),
+    ...(opts.btf ? { targetBtf: opts.btf } : {}),
+  };
+  const byNamePins = [...spec.maps.values()].filter((m) => m.pinning === PIN_BY_NAME).map((m) => m.name);
+  const preexisting = new Set(byNamePins.filter((n) => existsSync(path.join(PIN_ROOT, n))));
+
+  let coll: Collection | undefined;
+  for (;;) {
+    try {
+      coll = Collection.load(spec, { ...loadOpts, programs: [...want] });
+      break;
+    } catch (e) {
+      if (isPermission(e)) throw new EnvironmentError(`${file}: ${e.command} failed with ${e.code}: not permitted; ${PRIVILEGE_FIX}`);
+      if (!(e instanceof TsbpfError)) throw e;
+      const p = e instanceof VerifierError ? spec.programs.get(e.program)
+        : e.symbol !== undefined && want.has(e.symbol) && spec.programs.get(e.symbol)?.section === e.section ? spec.programs.get(e.symbol) : undefined;
+      if (!p || !want.has(p.name)) {
+        if (opts.btf && /CO-RE is not supported/.test(e.message)) throw new UsageError('--btf needs CO-RE support in the loader, which this build does not have yet');
+        result.error = e.message;
+        for (const r of result.programs) if (want.has(r.name)) r.error = `not loaded: the object failed to load (${e.detail})`;
+        result.tailCalls = [];
+        result.atExit = ['nothing stays loaded: the object failed to load'];
+        return { result, close() {} };
+      }
+      want.delete(p.name);
+      const r = byName.get(p.name)!;
+      const rej = rejectionOf(p, e);
+      r.verdict = 'rejected';
+      r.error = e.detail;
+      if (rej.log) r.log = rej.log;
+      if (rej.processed !== undefined) r.verifiedInsns = rej.processed;
+      r.rejection = { ...(rej.insn !== undefined ? { insn: rej.insn } : {}), ...(rej.disasm ? { disasm: rej.disasm } : {}), ...(rej.source ? { source: rej.source } : {}), tail: rej.tail };
+    }
+  }
+  result.loaded = true;
+  for (const [name, prog] of coll.programs) {
+    const r = byName.get(name)!;
+    r.verdict = 'accepted';
+    delete r.error;
+    r.loadMs = Math.round(prog.loadMs * 1000) / 1000;
+    try {
+      const info = prog.info();
+      r.verifiedInsns = info.verifiedInsns || null;
+      r.id = info.id;
+    } catch { /* info is best effort */ }
+    if (prog.verifierLog !== undefined) {
+      r.log = prog.verifierLog;
+      const m = /processed (\d+) insns/.exec(prog.verifierLog);
+      if (r.verifiedInsns === null && m) r.verifiedInsns = Number(m[1]);
+    }
+  }
+  for (const r of result.maps) {
+    const m = coll.maps.get(r.name);
+    if (!m) continue;
+    r.maxEntries = m.maxEntries;
+    try { r.id = m.info().id; } catch { /* best effort */ }
+    if (m.pinnedAt) { r.pinnedAt = m.pinnedAt; r.byName = preexisting.has(r.name) ? 'reused' : 'created'; }
+  }
+  // slots really filled: contents whose program loaded
+  result.tailCalls = result.tailCalls.filter((t) => coll!.programs.has(t.program));
+  const filled = new Map<string, Map<number, string>>();
+  for (const t of result.tailCalls) {
+    if (!filled.has(t.map)) filled.set(t.map, new Map());
+    filled.get(t.map)!.set(t.slot, t.program);
+  }
+  for (const m of spec.maps.values()) if (m.type === 'prog_array' && !filled.has(m.name)) filled.set(m.name, new Map());
+  // the graph of what runs: loaded programs against the slots really filled
+  result.graph = tailCallGraph(spec, filled, [...coll.programs.values()].map((p) => p.spec));
+  for (const m of spec.maps.values()) {
+    if (m.type !== 'prog_array') continue;
+    for (const c of m.contents ?? []) {
+      if (!coll.programs.has(c.value)) {
+        const why = byName.get(c.value)?.verdict === 'rejected' ? 'was rejected' : 'was not loaded';
+        result.warnings.push(`${m.name}[${c.key}] -> ${c.value}: ${c.value} ${why}, so the slot is empty and a tail call to it falls through`);
+      }
+    }
+  }
+
+  // ---- pin (bpftool prog loadall OBJ DIR pinmaps DIR/maps)
+  const pinned: string[] = [];
+  if (pinDir) {
+    try {
+      mkdirSync(path.join(pinDir, 'maps'), { recursive: true });
+      for (const [name, prog] of coll.programs) {
+        const at = path.join(pinDir, name);
+        if (existsSync(at)) throw new EnvironmentError(`--pin: ${at} already exists: remove it first (node bin/load.js --unpin ${opts.pin})`);
+        prog.pin(at); pinned.push(at);
+        byName.get(name)!.pinnedAt = at;
+      }
+      for (const r of result.maps) {
+        const m = coll.maps.get(r.name);
+        if (!m || m.pinnedAt) continue;
+        const at = path.join(pinDir, 'maps', pinName(m.kernelName));
+        if (existsSync(at)) throw new EnvironmentError(`--pin: ${at} already exists: remove it first (node bin/load.js --unpin ${opts.pin})`);
+        m.pin(at); pinned.push(at);
+        r.pinnedAt = at;
+      }
+    } catch (e) {
+      for (const p of pinned) { try { unlinkSync(p); } catch { /* gone */ } }
+      coll.close();
+      if (e instanceof EnvironmentError) throw e;
+      if (isPermission(e)) throw new EnvironmentError(`--pin ${pinDir}: ${e.command} failed with ${e.code}; ${PRIVILEGE_FIX}`);
+      throw new EnvironmentError(`--pin ${pinDir}: ${(e as Error).message}`);
+    }
+  }
+
+  // ---- logs
+  if (opts.logDir) {
+    mkdirSync(opts.logDir, { recursive: true });
+    for (const r of result.programs) {
+      if (r.log === undefined) continue;
+      writeFileSync(path.join(opts.logDir, `${objectStem(file)}.${r.name}.log`), r.log);
+    }
+  }
+
+  // ---- what happens at exit
+  const arrays = result.maps.filter((m) => m.type === 'prog_array');
+  const createdByName = result.maps.filter((m) => m.byName === 'created');
+  if (pinDir) {
+    result.atExit.push(`pinned under ${pinDir}: ${coll.programs.size} program(s) at ${pinDir}/<prog>, maps at ${pinDir}/maps/<map>; they stay loaded after exit`);
+    for (const a of arrays) result.atExit.push(`${a.name} keeps its ${result.tailCalls.filter((t) => t.map === a.name).length} filled slot(s) (the pin holds it)`);
+    result.atExit.push(`remove with: node bin/load.js --unpin ${opts.pin}${createdByName.length ? ` ${file}` : ''}`);
+  } else {
+    result.atExit.push(coll.programs.size || coll.maps.size ? 'every program and map is unloaded (the last fds close)' : 'nothing was loaded');
+    for (const a of arrays) {
+      const n = result.tailCalls.filter((t) => t.map === a.name).length;
+      if (n) result.atExit.push(`${a.name}: its ${n} filled slot(s) are emptied by the kernel (a prog array is cleared when its last user reference goes); use --pin DIR to keep them`);
+    }
+  }
+  for (const m of result.maps) {
+    if (m.byName === 'reused') result.atExit.push(`${m.name}: was already pinned at ${m.pinnedAt} (pinning by name) and stays there`);
+    else if (m.byName === 'created') result.atExit.push(pinDir ? `${m.name}: pinned by name at ${m.pinnedAt} and stays there` : `${m.name}: pinned by name at ${m.pinnedAt} by this run; unpinned at exit (use --pin DIR to keep it)`);
+  }
+
+  const c = coll;
+  return {
+    result,
+    close() {
+      if (!pinDir) for (const m of c.maps.values()) if (m.spec.pinning === PIN_BY_NAME && !preexisting.has(m.name)) m.unpin();
+      c.close();
+    },
+  };
+}

@@ -1,0 +1,102 @@
+/** Reading and editing the specs, and the report of an object that is not loaded. No loader imports. */
+import path from 'node:path';
+import { PROG_TYPES } from '../kernel/enums.js';
+import { loadCollectionSpec } from '../spec/collection.js';
+import { setVariable } from '../spec/edit.js';
+import { sectionDef } from '../spec/sections.js';
+import type { CollectionSpec, ProgramSpec } from '../spec/types.js';
+import { parseValue, UsageError, type CliOptions } from './args.js';
+import { tailCallGraph } from './graph.js';
+import type { MapResult, ObjectResult, ProgramResult } from './result.js';
+
+export function slots(p: ProgramSpec): number {
+  let n = 0;
+  for (const i of p.instructions) n += i.opcode === 0x18 ? 2 : 1;
+  return n;
+}
+
+export function instructionAt(p: ProgramSpec, slot: number) {
+  let s = 0;
+  for (const i of p.instructions) {
+    if (s === slot) return i;
+    s += i.opcode === 0x18 ? 2 : 1;
+    if (s > slot) return undefined;
+  }
+  return undefined;
+}
+
+/** Object name for file names: basename without .o and .bpf. */
+export function objectStem(file: string): string {
+  return path.basename(file).replace(/\.o$/, '').replace(/\.bpf$/, '');
+}
+
+/** libbpf's pin-path sanitising (bpftool pinmaps): '.' -> '_'. */
+export function pinName(name: string): string {
+  return name.replace(/\./g, '_');
+}
+
+function applyEdits(spec: CollectionSpec, opts: CliOptions, found: { set: Set<string>; type: Set<string>; only: Set<string> }): void {
+  for (const { name, value } of opts.set) {
+    const has = [...spec.maps.values()].some((m) => m.kind === 'data' && m.variables?.has(name));
+    if (!has && opts.files.length > 1) continue; // checked across objects by the caller
+    setVariable(spec, name, parseValue(value));
+    found.set.add(name);
+  }
+  for (const { program, type } of opts.types) {
+    const p = spec.programs.get(program);
+    if (!p) continue;
+    found.type.add(program);
+    if (Object.prototype.hasOwnProperty.call(PROG_TYPES, type)) {
+      if (p.type !== type) { p.type = type; delete p.attachType; }
+      continue;
+    }
+    const def = sectionDef(type);
+    if (!def) throw new UsageError(`--type ${program}=${type}: '${type}' is neither a program type (${Object.keys(PROG_TYPES).join(', ')}) nor a SEC() name`);
+    p.type = def.progType;
+    if (def.attachType) p.attachType = def.attachType; else delete p.attachType;
+  }
+  for (const n of opts.only) if (spec.programs.has(n)) found.only.add(n);
+}
+
+/** Reads and edits the specs of every object first: nothing is loaded when a file or option is wrong. */
+export function readSpecs(opts: CliOptions): CollectionSpec[] {
+  const found = { set: new Set<string>(), type: new Set<string>(), only: new Set<string>() };
+  const specs = opts.files.map((f) => {
+    const spec = loadCollectionSpec(f);
+    applyEdits(spec, opts, found);
+    return spec;
+  });
+  const where = opts.files.length > 1 ? 'in any of the objects' : `in ${opts.files[0]}`;
+  const programs = () => specs.flatMap((s) => [...s.programs.keys()]).join(', ');
+  for (const { name } of opts.set) {
+    if (!found.set.has(name)) {
+      const vars = specs.flatMap((s) => [...s.maps.values()].flatMap((m) => (m.kind === 'data' ? [...(m.variables?.keys() ?? [])] : [])));
+      throw new UsageError(`--set ${name}: no global variable '${name}' ${where} (have: ${vars.join(', ') || 'none'})`);
+    }
+  }
+  for (const { program } of opts.types) if (!found.type.has(program)) throw new UsageError(`--type ${program}: no program '${program}' ${where} (have: ${programs()})`);
+  for (const n of opts.only) if (!found.only.has(n)) throw new UsageError(`--only ${n}: no program '${n}' ${where} (have: ${programs()})`);
+  return specs;
+}
+
+export function selection(spec: CollectionSpec, opts: CliOptions): Set<string> {
+  return new Set(opts.only.length ? opts.only.filter((n) => spec.programs.has(n)) : [...spec.programs.values()].filter((p) => p.autoload).map((p) => p.name));
+}
+
+/** The report of an object that is not loaded (--no-load, or before the load). */
+export function staticResult(spec: CollectionSpec, opts: CliOptions): ObjectResult {
+  const selected = selection(spec, opts);
+  const programs: ProgramResult[] = [...spec.programs.values()].map((p) => ({
+    name: p.name, section: p.section, type: p.type, ...(p.attachType ? { attachType: p.attachType } : {}),
+    verdict: 'skipped', insns: slots(p), verifiedInsns: null, loadMs: null,
+    ...(selected.has(p.name) ? {} : { error: p.autoload ? 'not selected (--only)' : 'autoload off (SEC("?..."))' }),
+  }));
+  const maps: MapResult[] = [...spec.maps.values()].map((m) => ({
+    name: m.name, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags,
+    ...(m.contents ? { contents: m.contents.map((c) => ({ ...c })) } : {}),
+  }));
+  const tailCalls = [...spec.maps.values()].filter((m) => m.type === 'prog_array')
+    .flatMap((m) => (m.contents ?? []).map((c) => ({ map: m.name, slot: c.key, program: c.value })));
+  return { file: spec.file, license: spec.license, loaded: false, programs, maps, tailCalls, graph: tailCallGraph(spec), warnings: [...spec.warnings], atExit: [] };
+}
+

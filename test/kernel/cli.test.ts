@@ -1,0 +1,181 @@
+// `node bin/load.js` against the kernel: the real bin spawned. Needs root; skipped (with
+// the reason printed) otherwise, except under CI=true where it must run.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const cli = (args: string[], pre: string[] = []) => {
+  const cmd = pre.length ? pre[0]! : process.execPath;
+  const argv = pre.length ? [...pre.slice(1), process.execPath, 'bin/load.js', ...args] : ['bin/load.js', ...args];
+  return spawnSync(cmd, argv, { cwd: root, encoding: 'utf8' });
+};
+const isRoot = process.getuid?.() === 0;
+const run = isRoot || process.env.CI === 'true';
+if (!run) console.log('  skipped test/kernel/cli.test.ts: needs root (run as root, or CI=true to force)');
+const kt = run ? test : test.skip;
+
+// A tail-call object without CO-RE and a program the verifier refuses, built with clang.
+const tmp = mkdtempSync(path.join(tmpdir(), 'tsbpf-cli-'));
+const src = path.join(tmp, 'cli_tc.bpf.c');
+const obj = path.join(tmp, 'cli_tc.bpf.o');
+writeFileSync(src, `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+SEC("xdp") int tc_a(struct xdp_md *ctx) { return XDP_TX; }
+SEC("xdp") int tc_b(struct xdp_md *ctx) { return XDP_DROP; }
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 8);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+	__array(values, int (void *));
+} tc_table SEC(".maps") = { .values = { [2] = (void *)&tc_a, [5] = (void *)&tc_b } };
+SEC("xdp") int tc_entry(struct xdp_md *ctx) { bpf_tail_call(ctx, &tc_table, 5); return XDP_PASS; }
+SEC("xdp") int bad_read(struct xdp_md *ctx)
+{
+	int *p = (int *)(long)ctx->data;
+	return *p; /* no bounds check */
+}
+char LICENSE[] SEC("license") = "GPL";
+`);
+const clang = spawnSync('clang-19', ['-g', '-O2', '-target', 'bpf', `-I/usr/include/${process.arch === 'x64' ? 'x86_64' : 'aarch64'}-linux-gnu`, '-c', src, '-o', obj], { encoding: 'utf8' });
+const haveObj = clang.status === 0;
+if (!haveObj) console.log(`  skipped the clang-built cases: clang-19 failed or is missing (${clang.error?.message ?? clang.stderr.split('\n')[0]})`);
+const ct = run && haveObj ? test : test.skip;
+const good = ['--only', 'tc_a', '--only', 'tc_b', '--only', 'tc_entry'];
+
+kt('every program accepted: exit 0, JSON shape of the issue', () => {
+  const r = cli(['--json', 'bpf-objs/bpf2bpf.bpf.o', 'bpf-objs/nobtf.bpf.o']);
+  assert.is(r.status, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.equal(Object.keys(doc), ['objects']);
+  assert.is(doc.objects.length, 2);
+  const o = doc.objects[0];
+  assert.equal(Object.keys(o), ['file', 'programs', 'maps', 'tailCalls']);
+  for (const p of o.programs) {
+    assert.equal(Object.keys(p), ['name', 'section', 'type', 'verdict', 'insns', 'verifiedInsns', 'loadMs']);
+    assert.is(p.verdict, 'accepted');
+    assert.ok(p.verifiedInsns > 0 && p.loadMs > 0 && p.insns > 0);
+  }
+  assert.equal(Object.keys(o.maps[0]), ['name', 'type', 'keySize', 'valueSize', 'maxEntries', 'flags']);
+});
+
+ct('a rejected program: exit 1, the failing instruction, its C source line, the log tail', () => {
+  const r = cli([obj]);
+  assert.is(r.status, 1, r.stderr);
+  assert.match(r.stdout, /bad_read\s+xdp\s+xdp\/xdp\s+rejected/);
+  assert.match(r.stdout, /at insn 1: r0 = \*\(u32 \*\)\(r1 \+0\)/);
+  assert.match(r.stdout, /source: .*cli_tc\.bpf\.c:16: return \*p;/);
+  assert.match(r.stdout, /invalid access to packet/);
+  assert.match(r.stdout, /tc_entry -> tc_table\[5\] -> tc_b/);
+  assert.match(r.stdout, /tc_table\[2\] -> tc_a: filled, but no tail call in this object reaches it/);
+  const j = JSON.parse(cli(['--json', obj]).stdout);
+  const bad = j.objects[0].programs.find((p: { name: string }) => p.name === 'bad_read');
+  assert.is(bad.verdict, 'rejected');
+  assert.match(bad.error, /verifier rejected program 'bad_read'/);
+  assert.is(bad.verifiedInsns, 2);
+  assert.equal(j.objects[0].tailCalls, [{ map: 'tc_table', slot: 2, program: 'tc_a' }, { map: 'tc_table', slot: 5, program: 'tc_b' }]);
+});
+
+/** Well-formedness: every tag closes in order; attributes quoted; returns the elements. */
+function parseXml(xml: string): Array<{ name: string; attrs: Record<string, string>; text: string }> {
+  const body = xml.replace(/^<\?xml[^?]*\?>\s*/, '');
+  const stack: Array<{ name: string; attrs: Record<string, string>; text: string }> = [];
+  const all: typeof stack = [];
+  const re = /<(\/?)([A-Za-z_][\w.-]*)((?:\s+[\w:.-]+="[^"<]*")*)\s*(\/?)>|([^<]+)/gy;
+  let m: RegExpExecArray | null;
+  let pos = 0;
+  while (pos < body.length && (m = re.exec(body))) {
+    pos = re.lastIndex;
+    if (m[5] !== undefined) {
+      if (/&(?!(amp|lt|gt|quot|apos);)/.test(m[5])) throw new Error(`bad entity in ${m[5]}`);
+      if (stack.length) stack[stack.length - 1]!.text += m[5]; else if (m[5].trim()) throw new Error('text outside the root');
+      continue;
+    }
+    if (m[1]) {
+      const top = stack.pop();
+      if (top?.name !== m[2]) throw new Error(`</${m[2]}> closes <${top?.name}>`);
+      continue;
+    }
+    const attrs: Record<string, string> = {};
+    for (const a of m[3]!.matchAll(/([\w:.-]+)="([^"]*)"/g)) attrs[a[1]!] = a[2]!;
+    const el = { name: m[2]!, attrs, text: '' };
+    all.push(el);
+    if (!m[4]) stack.push(el);
+  }
+  if (pos !== body.length || stack.length) throw new Error(`not well-formed at ${pos}: ${body.slice(pos, pos + 40)}`);
+  return all;
+}
+
+ct('--junit: well-formed XML, one test case per program, the rejection as a failure', () => {
+  const file = path.join(tmp, 'junit.xml');
+  const r = cli(['--junit', file, obj, 'bpf-objs/bpf2bpf.bpf.o']);
+  assert.is(r.status, 1, r.stderr);
+  const els = parseXml(readFileSync(file, 'utf8'));
+  const top = els[0]!;
+  assert.is(top.name, 'testsuites');
+  assert.equal([top.attrs.tests, top.attrs.failures, top.attrs.skipped], ['7', '1', '0']);
+  assert.equal(els.filter((e) => e.name === 'testsuite').map((e) => [e.attrs.tests, e.attrs.failures]), [['4', '1'], ['3', '0']]);
+  assert.is(els.filter((e) => e.name === 'testcase').length, 7);
+  const f = els.filter((e) => e.name === 'failure');
+  assert.is(f.length, 1);
+  assert.match(f[0]!.text, /invalid access to packet/);
+  assert.match(f[0]!.text, /source: .*cli_tc\.bpf\.c:16/);
+});
+
+ct('--pin: bpftool sees the slots filled with the pinned programs; --unpin leaves nothing', () => {
+  const dir = `/sys/fs/bpf/tsbpf-cli-test-${process.pid}`;
+  const r = cli(['--pin', dir, ...good, obj]);
+  assert.is(r.status, 0, r.stderr + r.stdout);
+  assert.equal(readdirSync(dir).sort(), ['maps', 'tc_a', 'tc_b', 'tc_entry']);
+  assert.equal(readdirSync(path.join(dir, 'maps')), ['tc_table']);
+  const dump = JSON.parse(spawnSync('bpftool', ['-j', 'map', 'dump', 'pinned', path.join(dir, 'maps', 'tc_table')], { encoding: 'utf8' }).stdout);
+  const id = (p: string) => JSON.parse(spawnSync('bpftool', ['-j', 'prog', 'show', 'pinned', path.join(dir, p)], { encoding: 'utf8' }).stdout).id;
+  const slots = dump.map((e: { key: string[]; value: string[] }) => [Number.parseInt(e.key[0]!, 16), Buffer.from(e.value.map((b) => Number.parseInt(b, 16))).readUInt32LE(0)]);
+  assert.equal(slots, [[2, id('tc_a')], [5, id('tc_b')]]);
+  // pinning again over the same directory is refused without loading anything twice
+  const again = cli(['--pin', dir, ...good, obj]);
+  assert.is(again.status, 2);
+  assert.match(again.stderr, /already exists/);
+  const u = cli(['--unpin', dir]);
+  assert.is(u.status, 0, u.stderr);
+  assert.ok(!existsSync(dir), 'directory removed');
+  assert.is(cli(['--unpin', dir]).status, 2, 'nothing left to unpin');
+});
+
+kt('maps pinned by name are unpinned at exit unless --pin', () => {
+  const at = '/sys/fs/bpf/tsbpf_pinned';
+  if (existsSync(at)) return; // someone else's pin: leave it alone
+  const r = cli(['bpf-objs/map_types.bpf.o']);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /tsbpf_pinned: pinned by name at \/sys\/fs\/bpf\/tsbpf_pinned by this run; unpinned at exit/);
+  assert.ok(!existsSync(at));
+});
+
+kt('--log DIR: one full log per program; --set and --type errors name what is wrong', () => {
+  const dir = path.join(tmp, 'logs');
+  const r = cli(['--log', dir, 'bpf-objs/bpf2bpf.bpf.o']);
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(readdirSync(dir).sort(), ['bpf2bpf.calls_xdp.log', 'bpf2bpf.foreach_tc.log', 'bpf2bpf.loop_sock.log']);
+  assert.match(readFileSync(path.join(dir, 'bpf2bpf.calls_xdp.log'), 'utf8'), /processed \d+ insns/);
+  const s = cli(['--set', 'nope=1', 'bpf-objs/global_data.bpf.o']);
+  assert.is(s.status, 2);
+  assert.match(s.stderr, /^load: .*no global variable 'nope'/);
+  const t = cli(['--type', 'calls_xdp=socket', '--only', 'calls_xdp', 'bpf-objs/bpf2bpf.bpf.o']);
+  assert.is(t.status, 0, t.stderr + t.stdout);
+  assert.match(t.stdout, /calls_xdp\s+xdp\s+socket_filter\s+accepted/);
+});
+
+kt('no privileges: exit 2, one line that says how to fix it', () => {
+  const r = cli(['bpf-objs/bpf2bpf.bpf.o'], ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all']);
+  if (r.error) return console.log(`  (setpriv unavailable: ${r.error.message})`);
+  assert.is(r.status, 2, r.stderr);
+  assert.is(r.stderr.trim().split('\n').length, 1);
+  assert.match(r.stderr, /EPERM.*run as root, or grant CAP_BPF,CAP_PERFMON,CAP_NET_ADMIN.*setcap/);
+});
+
+test.run();

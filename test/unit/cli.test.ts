@@ -1,0 +1,69 @@
+// `node bin/load.js` cases that need no privileges: usage, unreadable objects, --no-load.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/load.js', ...args], { cwd: root, encoding: 'utf8' });
+const tmp = mkdtempSync(path.join(tmpdir(), 'tsbpf-cli-unit-'));
+const fixture = readFileSync(path.join(root, 'bpf-objs/nobtf.bpf.o'));
+const patched = (name: string, f: (b: Buffer) => void) => { const b = Buffer.from(fixture); f(b); const p = path.join(tmp, name); writeFileSync(p, b); return p; };
+
+function oneLine(r: ReturnType<typeof cli>, re: RegExp) {
+  assert.is(r.status, 2, r.stderr);
+  assert.is(r.stdout, '');
+  assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+  assert.match(r.stderr, re);
+}
+
+test('--help: every option, exit 0', () => {
+  const r = cli('--help');
+  assert.is(r.status, 0);
+  for (const o of ['--pin DIR', '--unpin DIR', '--json', '--junit FILE', '--log DIR', '--log-level N', '--set NAME=VALUE', '--type PROG=TYPE', '--only PROG', '--btf FILE', '--no-load']) assert.ok(r.stdout.includes(o), o);
+});
+
+test('usage errors: exit 2, one line', () => {
+  oneLine(cli(), /^load: no object given/);
+  oneLine(cli('--frobnicate', 'x.o'), /^load: unknown option --frobnicate/);
+  oneLine(cli('--log-level', 'lots', 'x.o'), /^load: --log-level lots: expected a number/);
+  oneLine(cli('--set', 'scale', 'x.o'), /^load: --set scale: expected NAME=VALUE/);
+  oneLine(cli('--only', 'nope', 'bpf-objs/nobtf.bpf.o'), /^load: --only nope: no program 'nope' in bpf-objs\/nobtf\.bpf\.o \(have: sock_nobtf, xdp_nobtf\)/);
+  oneLine(cli('--type', 'sock_nobtf=bogus', 'bpf-objs/nobtf.bpf.o'), /^load: --type sock_nobtf=bogus: 'bogus' is neither a program type/);
+  oneLine(cli('--no-load', '--set', 'nope=3', 'bpf-objs/global_data.bpf.o'), /no global variable 'nope'/);
+  oneLine(cli('--btf', path.join(tmp, 'missing.btf'), 'bpf-objs/nobtf.bpf.o'), /^load: --btf .*missing\.btf: cannot read it \(ENOENT\)/);
+  oneLine(cli('--btf', 'package.json', 'bpf-objs/nobtf.bpf.o'), /^load: --btf package\.json: not a BTF file/);
+  oneLine(cli('--pin', tmp, 'bpf-objs/nobtf.bpf.o'), /^load: --pin .*: not on a bpffs mount/);
+});
+
+test('objects that cannot be read: exit 2, one line each', () => {
+  oneLine(cli('nope.o'), /^load: nope\.o: cannot read object: no such file/);
+  oneLine(cli('package.json'), /^load: package\.json.*bad magic: not an ELF file/);
+  oneLine(cli(tmp), /cannot read object: is a directory/);
+  const trunc = path.join(tmp, 'truncated.o'); writeFileSync(trunc, fixture.subarray(0, 100));
+  oneLine(cli(trunc), /beyond the end of the file/);
+  oneLine(cli(patched('be.o', (b) => { b[5] = 2; })), /big-endian objects are not supported/);
+  oneLine(cli(patched('x86.o', (b) => { b.writeUInt16LE(62, 18); })), /not a BPF object: e_machine is 62/);
+});
+
+test('--no-load: the static report and the JSON shape, without privileges', () => {
+  const r = cli('--no-load', 'bpf-objs/tailcall_uretprobe.bpf.o');
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /jmp_table: \[135\] -> handle_odd, \[146\] -> handle_even/);
+  assert.match(r.stdout, /uretprobe_entry -> jmp_table\[135\] -> handle_odd\n\s+uretprobe_entry -> jmp_table\[146\] -> handle_even/);
+  const j = JSON.parse(cli('--no-load', '--json', 'bpf-objs/tailcall_run.bpf.o').stdout);
+  const o = j.objects[0];
+  assert.equal(Object.keys(o), ['file', 'programs', 'maps', 'tailCalls']);
+  assert.equal(Object.keys(o.programs[0]), ['name', 'section', 'type', 'verdict', 'insns', 'verifiedInsns', 'loadMs']);
+  assert.equal(o.tailCalls.find((t: { slot: number }) => t.slot === 5), { map: 'run_table', slot: 5, program: 'tail_loop' });
+  assert.equal(o.maps.find((m: { name: string }) => m.name === 'run_table').contents.length, 5);
+  const x = cli('--no-load', 'bpf-objs/tailcall_xdp.bpf.o');
+  assert.match(x.stdout, /xdp_entry -> xdp_progs\[0\] -> \(empty: falls through\)/);
+  assert.match(x.stdout, /xdp_progs\[0\]: called by xdp_entry .* nothing fills it/);
+});
+
+test.run();
