@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libbpf-load: the libbpf reference for bench/load.ts.
+ *
+ *   ./libbpf-load [--warm W] [--samples] N file.bpf.o...
+ *
+ * For each object, W warm-up iterations (default max(3, N/10)), then N timed iterations of
+ *   bpf_object__open_file(path)   "open"   (read + parse the ELF, BTF, relocations)
+ *   bpf_object__load(obj)         "load"   (probe, BTF load, maps, relocate, programs: verifier)
+ *   bpf_object__close(obj)        "close"  (closes every fd; the kernel frees asynchronously)
+ * each phase timed with clock_gettime(CLOCK_MONOTONIC), plus getrusage user / system time
+ * over the whole timed loop. libbpf's print callback is silenced (its DEBUG/INFO output
+ * would otherwise be formatted and printed); the last warning is kept and reported when
+ * open or load fails.
+ *
+ * After the timed loop, one more open + load reports what the kernel got, to check that
+ * tsbpf is compared like for like: per program xlated / jited length, verified_insns,
+ * nr_func_info / nr_line_info, btf_id set; the object's BTF fd; the number of maps.
+ *
+ * Output: one JSON document on stdout (median / mean / min / max microseconds; with
+ * --samples also every per-iteration sample, so several runs can be pooled).
+ *
+ * Build: gcc -O2 -o libbpf-load libbpf-load.c -lbpf
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/resource.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+static char last_msg[512];
+static int silent_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level != LIBBPF_WARN)
+		return 0;
+	char buf[512];
+	vsnprintf(buf, sizeof(buf), fmt, args);
+	size_t n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = 0;
+	if (n > 0)
+		memcpy(last_msg, buf, n + 1);
+	return 0;
+}
+
+static double now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static double tv_us(struct timeval tv)
+{
+	return tv.tv_sec * 1e6 + tv.tv_usec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = *s;
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+/* One iteration: open, load, close; phase times into t[3]. Returns 0 or a negative errno. */
+static int run_once(const char *path, double t[3], const char **stage)
+{
+	double t0 = now_us();
+	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	double t1 = now_us();
+	long err = libbpf_get_error(obj);
+	if (err || !obj) {
+		*stage = "open";
+		return err ? (int)err : -errno;
+	}
+	err = bpf_object__load(obj);
+	double t2 = now_us();
+	bpf_object__close(obj);
+	double t3 = now_us();
+	if (err) {
+		*stage = "load";
+		return (int)err;
+	}
+	t[0] = t1 - t0;
+	t[1] = t2 - t1;
+	t[2] = t3 - t2;
+	return 0;
+}
+
+static void stats(const char *name, double *s, int n, int with_samples)
+{
+	double sum = 0;
+	if (with_samples) {
+		printf("\"%s_samples_us\": [", name);
+		for (int i = 0; i < n; i++)
+			printf("%s%.2f", i ? "," : "", s[i]);
+		printf("], ");
+	}
+	for (int i = 0; i < n; i++)
+		sum += s[i];
+	qsort(s, n, sizeof(*s), cmp_double);
+	double median = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	printf("\"%s\": {\"median_us\": %.2f, \"mean_us\": %.2f, \"min_us\": %.2f, \"max_us\": %.2f}", name,
+	       median, sum / n, s[0], s[n - 1]);
+}
+
+/* What the kernel got from one libbpf load of `path`. */
+static void describe(const char *path)
+{
+	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	if (libbpf_get_error(obj) || !obj || bpf_object__load(obj)) {
+		printf("null");
+		if (obj && !libbpf_get_error(obj))
+			bpf_object__close(obj);
+		return;
+	}
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	int nmaps = 0;
+	bpf_object__for_each_map(map, obj) nmaps++;
+	printf("{\"btf_fd\": %s, \"maps\": %d, \"programs\": [", bpf_object__btf_fd(obj) >= 0 ? "true" : "false",
+	       nmaps);
+	int first = 1;
+	bpf_object__for_each_program(prog, obj) {
+		int fd = bpf_program__fd(prog);
+		if (fd < 0)
+			continue;
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		printf("%s{\"name\": ", first ? "" : ", ");
+		first = 0;
+		json_str(bpf_program__name(prog));
+		printf(", \"xlated\": %u, \"jited\": %u, \"verified_insns\": %u, \"nr_func_info\": %u, "
+		       "\"nr_line_info\": %u, \"btf\": %s}",
+		       info.xlated_prog_len, info.jited_prog_len, info.verified_insns, info.nr_func_info,
+		       info.nr_line_info, info.btf_id ? "true" : "false");
+	}
+	printf("]}");
+	bpf_object__close(obj);
+}
+
+int main(int argc, char **argv)
+{
+	int warm = -1, with_samples = 0, a = 1;
+	for (; a < argc && argv[a][0] == '-'; a++) {
+		if (!strcmp(argv[a], "--warm") && a + 1 < argc)
+			warm = atoi(argv[++a]);
+		else if (!strcmp(argv[a], "--samples"))
+			with_samples = 1;
+		else
+			break;
+	}
+	if (argc - a < 2 || atoi(argv[a]) <= 0) {
+		fprintf(stderr, "usage: %s [--warm W] [--samples] N file.bpf.o...\n", argv[0]);
+		return 2;
+	}
+	int n = atoi(argv[a++]);
+	if (warm < 0)
+		warm = n / 10 > 3 ? n / 10 : 3;
+	double *tot = calloc(n, sizeof(double)), *open = calloc(n, sizeof(double));
+	double *load = calloc(n, sizeof(double)), *cls = calloc(n, sizeof(double));
+	libbpf_set_print(silent_print);
+
+	printf("{\n  \"libbpf\": \"%u.%u\",\n  \"n\": %d,\n  \"warm\": %d,\n  \"results\": [", libbpf_major_version(),
+	       libbpf_minor_version(), n, warm);
+	for (int f = a; f < argc; f++) {
+		const char *path = argv[f];
+		const char *stage = "";
+		double t[3];
+		int err = 0;
+		last_msg[0] = 0;
+		for (int i = 0; i < warm && !err; i++)
+			err = run_once(path, t, &stage);
+		struct rusage r0, r1;
+		getrusage(RUSAGE_SELF, &r0);
+		for (int i = 0; i < n && !err; i++) {
+			err = run_once(path, t, &stage);
+			open[i] = t[0];
+			load[i] = t[1];
+			cls[i] = t[2];
+			tot[i] = t[0] + t[1] + t[2];
+		}
+		getrusage(RUSAGE_SELF, &r1);
+		printf("%s\n    {\"file\": ", f == a ? "" : ",");
+		json_str(path);
+		if (err) {
+			printf(", \"ok\": false, \"stage\": \"%s\", \"errno\": %d, \"error\": ", stage, -err);
+			json_str(strerror(-err));
+			printf(", \"message\": ");
+			json_str(last_msg);
+			printf("}");
+			fflush(stdout);
+			continue;
+		}
+		printf(", \"ok\": true, \"n\": %d, \"user_us_per_iter\": %.2f, \"sys_us_per_iter\": %.2f, ", n,
+		       (tv_us(r1.ru_utime) - tv_us(r0.ru_utime)) / n, (tv_us(r1.ru_stime) - tv_us(r0.ru_stime)) / n);
+		stats("total", tot, n, with_samples);
+		printf(", ");
+		stats("open", open, n, with_samples);
+		printf(", ");
+		stats("load", load, n, with_samples);
+		printf(", ");
+		stats("close", cls, n, with_samples);
+		printf(", \"kernel\": ");
+		describe(path);
+		printf("}");
+		fflush(stdout);
+	}
+	printf("\n  ]\n}\n");
+	return 0;
+}

@@ -1,0 +1,400 @@
+/**
+ * Load benchmark: tsbpf against libbpf, measured in the same run (issue 3, "Benchmark").
+ *
+ *   node --import tsx bench/load.ts [--n N] [--rounds R] [--json] [--src] [--tsbpf-only] [obj.bpf.o...]
+ *
+ * Goal: loading the uretprobe tail-call fixture (default object
+ * bpf-objs/tailcall_uretprobe.bpf.o) in process at most 1.0x libbpf's
+ * bpf_object__open_file + bpf_object__load (+ bpf_object__close).
+ *
+ * One iteration, on both sides, is open + load + close of the same object file:
+ *   tsbpf   loadCollectionSpec(path)  ->  Collection.load(spec)  ->  collection.close()
+ *   libbpf  bpf_object__open_file     ->  bpf_object__load       ->  bpf_object__close
+ * (Collection.loadFile(path) is exactly loadCollectionSpec + Collection.load; the two calls
+ * are made separately here so the phases can be timed: "open" = read + parse, "load" =
+ * everything that talks to the kernel, "close" = closing the fds.)
+ *
+ * libbpf side: bench/libbpf-load.c, built with `gcc -O2 ... -lbpf` into
+ * node_modules/.cache/tsbpf-bench/ (as bench/parse.ts builds its reference) and run as a
+ * child process, so the two never compete for a CPU. The kernel's work (verifier, JIT,
+ * RCU-deferred frees after close) dominates and drifts over a run, so the two sides are
+ * interleaved: R rounds (default 3) of [libbpf N/R iterations, tsbpf N/R iterations], each
+ * after its own warm-up, and the medians are taken over the pooled samples.
+ *
+ * Fairness: after timing, one more load on each side is inspected with
+ * BPF_OBJ_GET_INFO_BY_FD and compared per program (xlated length, verified_insns,
+ * nr_func_info, nr_line_info, BTF attached) and per object (BTF loaded, number of maps),
+ * so "same object, same kernel features" is checked, not assumed. Differences are printed.
+ *
+ * tsbpf is measured as shipped: src/ compiled by tsc with the project's tsconfig into the
+ * cache dir (the code to do that is duplicated from bench/parse.ts, which runs its benchmark
+ * on import and so cannot be imported); --src measures src/*.ts through tsx instead.
+ *
+ * Where the time goes: user / system CPU per iteration on both sides (getrusage,
+ * process.cpuUsage; node's is process-wide, so GC and compiler threads count too), and for a
+ * function-level view:
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/load.ts --tsbpf-only
+ *   node --import tsx bench/cpuprofile-top.ts /tmp/prof/*.cpuprofile
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { tmpdir } from 'node:os';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as Tsbpf from '../src/index.js';
+import type * as Sys from '../src/sys/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..');
+
+// ---- options ----
+
+interface Options { n: number; rounds: number; src: boolean; json: boolean; tsbpfOnly: boolean; profile?: string; objects: string[] }
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { n: 300, rounds: 3, src: false, json: false, tsbpfOnly: false, objects: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const num = (name: string) => {
+      const v = Number(a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i]);
+      if (!Number.isInteger(v) || v < 1) die(`${name} must be a positive integer`);
+      return v;
+    };
+    if (a === '--n' || a.startsWith('--n=')) o.n = num('--n');
+    else if (a === '--rounds' || a.startsWith('--rounds=')) o.rounds = num('--rounds');
+    else if (a === '--json') o.json = true;
+    else if (a === '--src') o.src = true;
+    else if (a === '--tsbpf-only') o.tsbpfOnly = true;
+    else if (a === '--profile') { const v = argv[++i]; if (!v) die('--profile needs a file'); o.profile = v; o.tsbpfOnly = true; }
+    else if (a === '-h' || a === '--help') {
+      console.log('usage: node --import tsx bench/load.ts [--n N] [--rounds R] [--json] [--src] [--tsbpf-only] [--profile FILE.cpuprofile] [obj.bpf.o...]');
+      process.exit(0);
+    } else if (a.startsWith('-')) die(`unknown option ${a}`);
+    else o.objects.push(a);
+  }
+  if (o.objects.length === 0) o.objects = [join(root, 'bpf-objs', 'tailcall_uretprobe.bpf.o')];
+  for (const f of o.objects) if (!existsSync(f)) die(`${f}: no such file`);
+  o.rounds = Math.min(o.rounds, o.n);
+  return o;
+}
+
+function die(msg: string): never {
+  console.error(`bench: ${msg}`);
+  process.exit(2);
+}
+
+// ---- the libbpf reference (build code as in bench/parse.ts) ----
+
+interface Stat { median_us: number; mean_us: number; min_us: number; max_us: number }
+interface KernelProg { name: string; xlated: number; jited: number; verified_insns: number; nr_func_info: number; nr_line_info: number; btf: boolean }
+interface KernelView { btf_fd: boolean; maps: number; programs: KernelProg[] }
+interface CResult {
+  file: string; ok: boolean; n?: number;
+  stage?: string; errno?: number; error?: string; message?: string;
+  user_us_per_iter?: number; sys_us_per_iter?: number;
+  total_samples_us?: number[]; open_samples_us?: number[]; load_samples_us?: number[]; close_samples_us?: number[];
+  total?: Stat; kernel?: KernelView | null;
+}
+interface CRun { libbpf: string; n: number; results: CResult[] }
+
+function have(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+function ensureToolchain(): void {
+  const missing: string[] = [];
+  if (!have('gcc')) missing.push('gcc');
+  if (!existsSync('/usr/include/bpf/libbpf.h')) missing.push('libbpf-dev');
+  if (missing.length === 0) return;
+  if (process.getuid?.() === 0 && have('apt-get')) {
+    console.error(`bench: installing ${missing.join(' ')} with apt-get`);
+    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    return;
+  }
+  die(`${missing.join(' and ')} missing and not root: install them (e.g. apt-get install ${missing.join(' ')}) to build bench/libbpf-load.c`);
+}
+
+function buildReference(): string {
+  const src = join(here, 'libbpf-load.c');
+  const hash = createHash('sha256').update(readFileSync(src)).digest('hex').slice(0, 12);
+  const candidates = [join(root, 'node_modules', '.cache', 'tsbpf-bench'), join(tmpdir(), 'tsbpf-bench')];
+  for (const dir of candidates) {
+    const bin = join(dir, `libbpf-load-${hash}`);
+    if (existsSync(bin)) return bin;
+  }
+  ensureToolchain();
+  let lastErr: unknown;
+  for (const dir of candidates) {
+    try {
+      mkdirSync(dir, { recursive: true });
+      const bin = join(dir, `libbpf-load-${hash}`);
+      execFileSync('gcc', ['-O2', '-Wall', '-o', bin, src, '-lbpf'], { stdio: ['ignore', 'inherit', 'inherit'] });
+      return bin;
+    } catch (e) { lastErr = e; }
+  }
+  die(`cannot build ${src}: ${(lastErr as Error).message}`);
+}
+
+function runReference(bin: string, n: number, warm: number, files: string[]): CRun {
+  const out = execFileSync(bin, ['--samples', '--warm', String(warm), String(n), ...files], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return JSON.parse(out) as CRun;
+}
+
+// ---- tsbpf, in process ----
+
+/** Compile src/ with tsc (project settings) into the cache dir, as bench/parse.ts does. */
+function buildTsbpf(useSrc: boolean): { entry: string; how: string } {
+  const srcEntry = { entry: join(root, 'src', 'index.ts'), how: 'src/*.ts through tsx' };
+  if (useSrc) return srcEntry;
+  const out = join(root, 'node_modules', '.cache', 'tsbpf-bench', 'dist');
+  const tsc = join(root, 'node_modules', '.bin', 'tsc');
+  const r = spawnSync(tsc, ['-p', join(root, 'tsconfig.json'), '--outDir', out, '--declaration', 'false', '--sourceMap', 'false', '--incremental', 'false'], { encoding: 'utf8' });
+  const entry = join(out, 'index.js');
+  if (r.error || !existsSync(entry)) {
+    console.error(`bench: tsc failed (${r.error?.message ?? r.stdout.split('\n')[0]}); measuring src/*.ts through tsx instead`);
+    return srcEntry;
+  }
+  if (r.status !== 0) console.error(`bench: tsc reported type errors (${r.stdout.split('\n')[0]}); measuring the JS it emitted anyway`);
+  return { entry, how: 'src compiled by tsc (project tsconfig)' };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function stat(xs: number[]): Stat {
+  return { median_us: median(xs), mean_us: xs.reduce((a, b) => a + b, 0) / xs.length, min_us: Math.min(...xs), max_us: Math.max(...xs) };
+}
+
+interface Samples { total: number[]; open: number[]; load: number[]; close: number[]; userUs: number; sysUs: number; iters: number }
+const emptySamples = (): Samples => ({ total: [], open: [], load: [], close: [], userUs: 0, sysUs: 0, iters: 0 });
+
+/** --profile: V8 CPU profile of the timed tsbpf iterations only (warm-up and setup left out). */
+let profiler: Session | undefined;
+const profiles: object[] = [];
+
+let mod: typeof Tsbpf;
+let sys: typeof Sys;
+
+/**
+ * Iterations redone because BPF_PROG_LOAD returned EAGAIN: the verifier gives up with EAGAIN
+ * when a signal is pending (the SIGPROF of --cpu-prof / --profile does that), and libbpf
+ * retries such loads (up to 5 times) where tsbpf, for now, reports a verifier rejection.
+ */
+let eagainRetries = 0;
+
+function tsbpfOnce(file: string, into?: Samples): void {
+  for (let attempt = 0; ; attempt++) {
+    try { return tsbpfOnceRaw(file, into); } catch (e) {
+      if (attempt < 20 && /\(EAGAIN\)/.test((e as Error).message)) { eagainRetries++; continue; }
+      throw e;
+    }
+  }
+}
+
+function tsbpfOnceRaw(file: string, into?: Samples): void {
+  const t0 = performance.now();
+  const spec = mod.loadCollectionSpec(file);
+  const t1 = performance.now();
+  const c = mod.Collection.load(spec);
+  const t2 = performance.now();
+  c.close();
+  const t3 = performance.now();
+  if (into) {
+    into.open.push((t1 - t0) * 1000);
+    into.load.push((t2 - t1) * 1000);
+    into.close.push((t3 - t2) * 1000);
+    into.total.push((t3 - t0) * 1000);
+  }
+}
+
+/** Warm-up (at least `warm` runs and 300 ms on the first round, so the JIT settles), then n timed runs. */
+function timeTsbpf(file: string, n: number, warm: number, first: boolean, into: Samples): void {
+  const w0 = performance.now();
+  for (let i = 0; i < warm || (first && performance.now() - w0 < 300 && i < 10_000); i++) tsbpfOnce(file);
+  profiler?.post('Profiler.start');
+  const cpu0 = process.cpuUsage();
+  try {
+    for (let i = 0; i < n; i++) tsbpfOnce(file, into);
+  } finally {
+    profiler?.post('Profiler.stop', (err, r) => { if (!err) profiles.push(r.profile); });
+  }
+  const cpu = process.cpuUsage(cpu0);
+  into.userUs += cpu.user;
+  into.sysUs += cpu.system;
+  into.iters += n;
+}
+
+function tsbpfKernelView(file: string): KernelView & { btfChanges: string[] } {
+  const c = mod.Collection.loadFile(file);
+  try {
+    const programs: KernelProg[] = [];
+    for (const p of c.programs.values()) {
+      const i = sys.progInfo(p.fd);
+      programs.push({ name: p.name, xlated: i.xlatedProgLen, jited: i.jitedProgLen, verified_insns: i.verifiedInsns, nr_func_info: i.nrFuncInfo, nr_line_info: i.nrLineInfo, btf: i.btfId !== 0 });
+    }
+    return { btf_fd: c.btfFd !== undefined, maps: c.maps.size, programs, btfChanges: c.btfChanges };
+  } finally { c.close(); }
+}
+
+/** Differences between what the kernel got from libbpf and from tsbpf. */
+function compareKernel(l: KernelView | null | undefined, t: KernelView | undefined): string[] {
+  if (!l || !t) return [];
+  const d: string[] = [];
+  if (l.btf_fd !== t.btf_fd) d.push(`object BTF loaded: libbpf ${l.btf_fd}, tsbpf ${t.btf_fd}`);
+  if (l.maps !== t.maps) d.push(`maps: libbpf ${l.maps}, tsbpf ${t.maps}`);
+  const names = new Set([...l.programs.map((p) => p.name), ...t.programs.map((p) => p.name)]);
+  for (const n of names) {
+    const a = l.programs.find((p) => p.name === n);
+    const b = t.programs.find((p) => p.name === n);
+    if (!a || !b) { d.push(`program ${n}: loaded by ${a ? 'libbpf' : 'tsbpf'} only`); continue; }
+    for (const k of ['xlated', 'verified_insns', 'nr_func_info', 'nr_line_info', 'btf'] as const) {
+      if (a[k] !== b[k]) d.push(`program ${n}: ${k} libbpf ${a[k]}, tsbpf ${b[k]}`);
+    }
+  }
+  return d;
+}
+
+// ---- main ----
+
+interface ObjResult {
+  file: string;
+  tsbpf?: { total: Stat; open: Stat; load: Stat; close: Stat; user_us_per_iter: number; sys_us_per_iter: number; n: number };
+  libbpf?: { total: Stat; open: Stat; load: Stat; close: Stat; user_us_per_iter: number; sys_us_per_iter: number; n: number };
+  ratio?: number;
+  tsbpfError?: string; libbpfError?: string;
+  kernel?: { libbpf?: KernelView | null; tsbpf?: KernelView; btfChanges?: string[]; differences: string[] };
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const built = buildTsbpf(o.src);
+  mod = (await import(pathToFileURL(built.entry).href)) as typeof Tsbpf;
+  sys = (await import(pathToFileURL(join(dirname(built.entry), 'sys', `index${extname(built.entry)}`)).href)) as typeof Sys;
+  const bin = o.tsbpfOnly ? undefined : buildReference();
+  if (o.profile) {
+    o.rounds = 1; // one profile per object
+    profiler = new Session();
+    profiler.connect();
+    profiler.post('Profiler.enable');
+    profiler.post('Profiler.setSamplingInterval', { interval: 1000 });
+  }
+
+  const files = o.objects;
+  const ts = new Map(files.map((f) => [f, emptySamples()]));
+  const lb = new Map(files.map((f) => [f, emptySamples()]));
+  const tsErr = new Map<string, string>();
+  const lbErr = new Map<string, string>();
+  const lbKernel = new Map<string, KernelView | null>();
+  let libbpfVersion = '?';
+
+  // which objects tsbpf can load at all (CO-RE, kfuncs, ... may not be supported yet)
+  for (const f of files) {
+    try { tsbpfOnce(f); } catch (e) { tsErr.set(f, (e as Error).message.split('\n')[0]!); }
+  }
+
+  for (let r = 0; r < o.rounds; r++) {
+    const n = Math.floor(o.n / o.rounds) + (r < o.n % o.rounds ? 1 : 0);
+    const warm = Math.max(3, Math.ceil(n / 10));
+    if (bin) {
+      const c = runReference(bin, n, warm, files);
+      libbpfVersion = c.libbpf;
+      for (const cr of c.results) {
+        if (!cr.ok) { lbErr.set(cr.file, `${cr.stage}: ${cr.message || cr.error}`); continue; }
+        const s = lb.get(cr.file)!;
+        s.total.push(...cr.total_samples_us!); s.open.push(...cr.open_samples_us!);
+        s.load.push(...cr.load_samples_us!); s.close.push(...cr.close_samples_us!);
+        s.userUs += cr.user_us_per_iter! * cr.n!; s.sysUs += cr.sys_us_per_iter! * cr.n!; s.iters += cr.n!;
+        lbKernel.set(cr.file, cr.kernel ?? null);
+      }
+    }
+    for (const f of files) {
+      if (tsErr.has(f)) continue;
+      try { timeTsbpf(f, n, warm, r === 0, ts.get(f)!); } catch (e) { tsErr.set(f, (e as Error).message.split('\n')[0]!); }
+    }
+  }
+
+  if (o.profile) {
+    const out: string[] = [];
+    profiles.forEach((p, i) => {
+      const f = files.length === 1 ? o.profile! : o.profile!.replace(/(\.cpuprofile)?$/, `.${basename(files[i]!, '.bpf.o')}.cpuprofile`);
+      writeFileSync(f, JSON.stringify(p));
+      out.push(f);
+    });
+    console.error(`bench: CPU profile of the timed tsbpf iterations: ${out.join(' ')} (summarise: node --import tsx bench/cpuprofile-top.ts FILE)`);
+  }
+
+  const summarize = (s: Samples) => ({
+    total: stat(s.total), open: stat(s.open), load: stat(s.load), close: stat(s.close),
+    user_us_per_iter: s.userUs / s.iters, sys_us_per_iter: s.sysUs / s.iters, n: s.iters,
+  });
+  const results: ObjResult[] = files.map((f) => {
+    const r: ObjResult = { file: f };
+    const t = ts.get(f)!, l = lb.get(f)!;
+    if (tsErr.has(f)) r.tsbpfError = tsErr.get(f)!; else r.tsbpf = summarize(t);
+    if (lbErr.has(f)) r.libbpfError = lbErr.get(f)!; else if (l.iters) r.libbpf = summarize(l);
+    if (r.tsbpf && r.libbpf) r.ratio = r.tsbpf.total.median_us / r.libbpf.total.median_us;
+    if (!r.tsbpfError) {
+      const tk = tsbpfKernelView(f);
+      const { btfChanges, ...view } = tk;
+      r.kernel = { libbpf: lbKernel.get(f), tsbpf: view, btfChanges, differences: compareKernel(lbKernel.get(f), view) };
+    }
+    return r;
+  });
+
+  const meta = { eagainRetries, node: process.version, tsbpf: built.how, libbpf: libbpfVersion, kernel: spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim(), n: o.n, rounds: o.rounds, platform: `${process.platform}-${process.arch}` };
+  if (o.json) {
+    console.log(JSON.stringify({ ...meta, results }, null, 2));
+    return;
+  }
+
+  const fmt = (us: number | undefined) => us === undefined ? '-' : us >= 10_000 ? `${(us / 1000).toFixed(1)} ms` : us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} us`;
+  const rat = (a?: number, b?: number) => a !== undefined && b ? `${(a / b).toFixed(2)}x` : '-';
+  console.log(`tsbpf load benchmark: node ${meta.node}, libbpf ${meta.libbpf}, kernel ${meta.kernel}, ${meta.platform}`);
+  console.log(`N=${o.n} open+load+close iterations per object and side, in ${o.rounds} interleaved rounds (libbpf, tsbpf, ...); medians over all samples`);
+  console.log(`tsbpf code measured: ${meta.tsbpf}`);
+  if (eagainRetries) console.log(`tsbpf iterations redone after EAGAIN from BPF_PROG_LOAD (signal during verification): ${eagainRetries}`);
+  console.log('');
+  const head = ['object', 'phase', 'tsbpf median', 'libbpf median', 'ratio'];
+  const rows: string[][] = [];
+  for (const r of results) {
+    const name = basename(r.file);
+    if (!r.tsbpf || !r.libbpf) {
+      rows.push([name, 'total', r.tsbpf ? fmt(r.tsbpf.total.median_us) : 'fails', r.libbpf ? fmt(r.libbpf.total.median_us) : o.tsbpfOnly ? '-' : 'fails', '-']);
+      continue;
+    }
+    const t = r.tsbpf, l = r.libbpf;
+    rows.push([name, 'total (open+load+close)', fmt(t.total.median_us), fmt(l.total.median_us), rat(t.total.median_us, l.total.median_us)]);
+    rows.push(['', 'open (read + parse)', fmt(t.open.median_us), fmt(l.open.median_us), rat(t.open.median_us, l.open.median_us)]);
+    rows.push(['', 'load (prepare + syscalls)', fmt(t.load.median_us), fmt(l.load.median_us), rat(t.load.median_us, l.load.median_us)]);
+    rows.push(['', 'close', fmt(t.close.median_us), fmt(l.close.median_us), rat(t.close.median_us, l.close.median_us)]);
+    rows.push(['', 'user CPU / iter (getrusage)', fmt(t.user_us_per_iter), fmt(l.user_us_per_iter), rat(t.user_us_per_iter, l.user_us_per_iter)]);
+    rows.push(['', 'sys CPU / iter (getrusage)', fmt(t.sys_us_per_iter), fmt(l.sys_us_per_iter), rat(t.sys_us_per_iter, l.sys_us_per_iter)]);
+  }
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((t) => t[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd();
+  console.log(line(head));
+  console.log(w.map((n) => '-'.repeat(n)).join('  '));
+  for (const t of rows) console.log(line(t));
+  console.log('');
+  for (const r of results) {
+    const name = basename(r.file);
+    if (r.tsbpfError) console.log(`${name}: tsbpf fails: ${r.tsbpfError}`);
+    if (r.libbpfError) console.log(`${name}: libbpf fails: ${r.libbpfError}`);
+    if (r.ratio !== undefined) console.log(`${name}: total ratio ${r.ratio.toFixed(2)}x (goal: <= 1.00x)`);
+    if (r.kernel) {
+      const progs = r.kernel.tsbpf!.programs;
+      const desc = progs.map((p) => `${p.name} ${p.verified_insns} insns verified, func/line info ${p.nr_func_info}/${p.nr_line_info}`).join('; ');
+      if (r.kernel.libbpf === undefined) console.log(`  kernel view (tsbpf): ${desc}`);
+      else if (r.kernel.differences.length === 0) console.log(`  same kernel work on both sides: BTF ${r.kernel.tsbpf!.btf_fd ? 'loaded' : 'not loaded'}, ${r.kernel.tsbpf!.maps} maps; ${desc}`);
+      else for (const d of r.kernel.differences) console.log(`  DIFFERENT: ${d}`);
+      if (r.kernel.btfChanges?.length) console.log(`  tsbpf BTF sanitisation: ${r.kernel.btfChanges.join('; ')}`);
+    }
+  }
+}
+
+await main();
