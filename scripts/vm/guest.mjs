@@ -6,9 +6,13 @@
 const PREFIX = 'TSBPF_VM_';
 
 export class ConsoleParser {
-  /** @param {string} nonce */
-  constructor(nonce) {
+  /** @param {string} nonce
+   * @param {{ keepAfterExit?: boolean }} [opts] after the exit marker only the kernel's
+   * power-off messages follow: dropped unless keepAfterExit */
+  constructor(nonce, opts = {}) {
     this.nonce = nonce;
+    this.keepAfterExit = !!opts.keepAfterExit;
+    this.exited = false;
     this.pending = '';
     this.re = new RegExp(`${PREFIX}(RUN|EXIT|ERROR):${nonce}(?:=(.*))?$`);
   }
@@ -19,6 +23,7 @@ export class ConsoleParser {
     let text = this.pending + chunk;
     this.pending = '';
     let out = '';
+    if (this.exited && !this.keepAfterExit) return { out, events: [] };
     const events = [];
     let nl;
     while ((nl = text.indexOf('\n')) >= 0) {
@@ -30,7 +35,11 @@ export class ConsoleParser {
       if (m) {
         out += line.slice(0, at);
         if (m[1] === 'RUN') events.push({ type: 'run' });
-        else if (m[1] === 'EXIT') events.push({ type: 'exit', code: Number(m[2]) });
+        else if (m[1] === 'EXIT') {
+          events.push({ type: 'exit', code: Number(m[2]) });
+          this.exited = true;
+          if (!this.keepAfterExit) return { out, events };
+        }
         else events.push({ type: 'error', message: m[2] ?? '' });
       } else {
         out += line + '\n';
@@ -52,7 +61,7 @@ export class ConsoleParser {
 
   /** Whatever is held back at the end of the stream. */
   flush() {
-    const s = this.pending;
+    const s = this.exited && !this.keepAfterExit ? '' : this.pending;
     this.pending = '';
     return s;
   }

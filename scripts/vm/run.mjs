@@ -151,14 +151,13 @@ export async function main(argv) {
   let stdoutOpen = true;
   process.stdout.on('error', () => { stdoutOpen = false; }); // e.g. `| head`: keep running, stop writing
   const write = (s) => { if (s && stdoutOpen) process.stdout.write(s); };
-  const parser = new ConsoleParser(nonce);
+  const parser = new ConsoleParser(nonce, { keepAfterExit: o.verbose });
   const state = { exitCode: undefined, error: undefined, timedOut: false };
   let tRun, tExit, qemuErr = '';
   qemu.stdout.setEncoding('utf8');
   qemu.stdout.on('data', (chunk) => {
     const { out, events } = parser.feed(chunk);
-    // After the exit marker only the kernel's power-off messages follow: not shown.
-    if (tExit === undefined || o.verbose) write(out);
+    write(out);
     for (const ev of events) {
       if (ev.type === 'run') { tRun = Date.now(); times.boot = tRun - tBoot; log(`running (booted in ${secs(times.boot)}): ${o.command.join(' ')}`); }
       else if (ev.type === 'exit') { tExit = Date.now(); state.exitCode = ev.code; }
