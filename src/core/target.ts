@@ -35,8 +35,10 @@ export interface TargetBtfSource {
 }
 
 // Record sizes in u32 words: fixed part per kind and words per vlen entry (func: vlen is linkage).
-const FIXED = [0, 4, 3, 6, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 3, 3, 4, 3, 3];
-const PER_VLEN = [0, 0, 0, 0, 3, 3, 2, 0, 0, 0, 0, 0, 0, 2, 0, 3, 0, 0, 0, 3];
+const FIXED = new Uint8Array(32);
+FIXED.set([0, 4, 3, 6, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 3, 3, 4, 3, 3]);
+const PER_VLEN = new Uint8Array(32);
+PER_VLEN.set([0, 0, 0, 0, 3, 3, 2, 0, 0, 0, 0, 0, 0, 2, 0, 3, 0, 0, 0, 3]);
 
 /** Raw view of one BTF blob for name scans (the module's blob scans its own records; names may live in the base's strings). */
 class RawNames {
@@ -97,14 +99,20 @@ class RawNames {
     for (const ess of todo) this.found.set(ess, []);
     if (want.size === 0) return;
     const w = this.w, end = w.length;
+    // Most records' names are not wanted: a range test on the name offset before the Map.
+    let lo = Infinity, hi = -1;
+    for (const off of want.keys()) { if (off < lo) lo = off; if (off > hi) hi = off; }
     let id = this.firstId;
     for (let pos = 0; pos + 3 <= end; id++) {
       const info = w[pos + 1]!;
       const kind = (info >>> 24) & 0x1f;
-      const ess = want.get(w[pos]!);
-      if (ess !== undefined) this.found.get(ess)!.push({ id, kind });
-      const f = FIXED[kind];
-      if (f === undefined || f === 0) break; // malformed: Btf.parse would have refused it
+      const nameOff = w[pos]!;
+      if (nameOff >= lo && nameOff <= hi) {
+        const ess = want.get(nameOff);
+        if (ess !== undefined) this.found.get(ess)!.push({ id, kind });
+      }
+      const f = FIXED[kind]!;
+      if (f === 0) break; // malformed: Btf.parse would have refused it
       pos += f + (info & 0xffff) * PER_VLEN[kind]!;
     }
   }
