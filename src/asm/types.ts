@@ -7,7 +7,7 @@ export type Reference =
   /** bpf-to-bpf call (src=BPF_PSEUDO_CALL) or ld_imm64 of a function address (src=BPF_PSEUDO_FUNC, callbacks). */
   | { kind: 'call' | 'func'; name: string }
   /** extern (kconfig / ksym) resolved at load time. */
-  | { kind: 'extern'; name: string };
+  | { kind: 'extern'; name: string; weak?: boolean };
 
 export interface Instruction {
   /** The full 8-bit opcode: class | size/source | mode/op. */

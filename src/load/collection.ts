@@ -23,7 +23,10 @@ import { sectionDef } from '../spec/sections.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from '../spec/types.js';
 import { PIN_BY_NAME } from '../spec/types.js';
 import { btfLoad, Fd, mapCreate, mapFreeze, mapInfo, mapUpdate, objGet, objPin, SyscallError } from '../sys/index.js';
+import type { Btf } from '../btf/index.js';
+import { kconfigData } from '../core/index.js';
 import { sanitizeBtf } from './features.js';
+import { attachBtfId, explainCoreFailure, KernelTypes, relocateCore, resolveExterns } from './kernel-refs.js';
 import { BpfMap, numPossibleCpus, Program } from './objects.js';
 import { funcInfoBytes, kernelMapName, kernelProgName, lineInfoBytes, objectName, patchInstructions } from './prepare.js';
 import { loadWithLog, type LoadLogOptions } from './verifier.js';
@@ -35,6 +38,11 @@ export interface LoadOptions extends LoadLogOptions {
   programs?: string[];
   /** Do not load the object's BTF at all (maps and programs go without it). */
   noBtf?: boolean;
+  /**
+   * Kernel types for CO-RE, ksyms, kfuncs and attach targets: a BTF file path (another
+   * kernel's vmlinux BTF) or a parsed Btf. Default: /sys/kernel/btf/vmlinux (+ modules).
+   */
+  targetBtf?: string | Btf;
 }
 
 /** Where a load stands, for error messages and tests ('maps', 'programs', ...). */
@@ -88,6 +96,7 @@ export class Collection {
     const pinnedNow: string[] = [];
     const file = spec.file;
     let stage: LoadStage = 'btf';
+    const types = new KernelTypes(opts.targetBtf);
     try {
       // ---- 1. BTF
       let btfFd: Fd | undefined;
@@ -161,8 +170,13 @@ export class Collection {
         else if (m.pinning === PIN_BY_NAME) bm.pinnedAt = path.join(opts.pinRoot ?? '/sys/fs/bpf', m.name);
         maps.set(m.name, bm);
         if (m.kind === 'data' && !wasReused) {
+          let data = m.data;
+          if (m.name === '.kconfig' && spec.btf && m.variables) {
+            // the values of .kconfig externs come from the running kernel, now
+            data = kconfigData(m.variables.values(), m.valueSize, spec.btf, { weak: (n) => m.variables!.get(n)?.weak ?? false, file });
+          }
           try {
-            if (m.data && m.data.some((b) => b !== 0)) mapUpdate(fd, u32(0), m.data);
+            if (data && data.some((b) => b !== 0)) mapUpdate(fd, u32(0), data);
             if (m.readOnly) mapFreeze(fd);
           } catch (e) { throw TsbpfError.wrap(e, { file, section: m.section, symbol: m.name }); }
         }
@@ -185,7 +199,7 @@ export class Collection {
       const kver = kernelVersionCode();
       for (const p of spec.programs.values()) {
         if (wanted ? !wanted.has(p.name) : !p.autoload) continue;
-        programs.set(p.name, loadProgram(p, maps, btfFd, funcInfo, kver, opts, file, owned));
+        programs.set(p.name, loadProgram(p, maps, btfFd, funcInfo, kver, opts, file, owned, types));
       }
 
       // ---- 4. prog arrays
@@ -269,17 +283,13 @@ function pinChecked(fd: Fd, pinPath: string, ctx: ErrorContext): void {
 
 function loadProgram(
   p: ProgramSpec, maps: Map<string, BpfMap>, btfFd: Fd | undefined, funcInfo: boolean, kver: number,
-  opts: LoadOptions, file: string, owned: Array<{ close(): void }>,
+  opts: LoadOptions, file: string, owned: Array<{ close(): void }>, types: KernelTypes,
 ): Program {
   const ctx: ErrorContext = { file, section: p.section, symbol: p.name };
-  if (p.coreRelos.length) {
-    throw new TsbpfError(`program '${p.name}' has ${p.coreRelos.length} CO-RE relocations; CO-RE is not supported by this loader yet`, ctx);
-  }
   const def = sectionDef(p.section);
-  if (def?.attachBtf) {
-    throw new TsbpfError(`program '${p.name}' (${p.section}) needs an attach target BTF id; not supported by this loader yet`, ctx);
-  }
-  const insns = patchInstructions(p, (n) => maps.get(n)?.fd.value, file);
+  const core = relocateCore(p, types, file);
+  const final: ProgramSpec = { ...p, instructions: resolveExterns(p, core ? core.instructions : p.instructions, types, file) };
+  const insns = patchInstructions(final, (n) => maps.get(n)?.fd.value, file);
   const withInfo = btfFd && funcInfo && p.funcInfo.length > 0;
   const base = {
     type: p.type as never,
@@ -288,6 +298,7 @@ function loadProgram(
     name: kernelProgName(p),
     flags: p.flags,
     kernVersion: p.kernelVersion || kver,
+    ...(def?.attachBtf ? { attachBtfId: attachBtfId(p, types, file) } : {}),
     ...(p.attachType ? { expectedAttachType: p.attachType as never } : {}),
     ...(withInfo ? {
       btfFd,
@@ -298,13 +309,13 @@ function loadProgram(
   const t0 = performance.now();
   let r: { fd: number; log?: string };
   try {
-    r = loadWithLog(base, p, opts, ctx);
+    r = loadWithLog(base, final, opts, ctx, (log) => explainCoreFailure(core, log));
   } catch (e) {
     // libbpf: an optional expected attach type is dropped when the kernel refuses it
     if (def?.expectedAttachTypeOptional && p.attachType && e instanceof TsbpfError && /EINVAL/.test(e.message)) {
       const { expectedAttachType: _drop, ...rest } = base as typeof base & { expectedAttachType?: never };
       void _drop;
-      r = loadWithLog(rest, p, opts, ctx);
+      r = loadWithLog(rest, final, opts, ctx, (log) => explainCoreFailure(core, log));
     } else throw e;
   }
   const fd = new Fd(r.fd, `prog ${p.name}`);

@@ -72,6 +72,42 @@ export function btfFeatures(): Record<BtfFeature, boolean> {
   return Object.fromEntries(BTF_FEATURES.map((f) => [f, hasBtfFeature(f)])) as Record<BtfFeature, boolean>;
 }
 
+/**
+ * `.ksyms` has no ELF section and its externs no storage; the kernel refuses a DATASEC of
+ * size 0. As libbpf does: every variable becomes a 4-byte int, allocated; every function
+ * (kfunc prototype) is replaced in the DATASEC by one dummy int variable, and unnamed
+ * parameters of those functions get the dummy's name.
+ */
+function fixKsymsDatasec(btf: Btf, changes: Set<string>): void {
+  const ds = btf.datasecByName('.ksyms');
+  if (!ds || ds.vars.length === 0) return;
+  let intId = 0;
+  for (let id = 1; id < btf.length && !intId; id++) {
+    if (btf.kindOf(id) !== 'int') continue;
+    const t = btf.typeById(id);
+    if (t.kind === 'int' && t.size === 4 && t.bits === 32 && t.bitOffset === 0) intId = id;
+  }
+  if (!intId) intId = btf.addType({ id: 0, kind: 'int', name: 'int', size: 4, encoding: 1, bitOffset: 0, bits: 32 });
+  let dummy = 0;
+  const vars = ds.vars.map((v, i) => {
+    const t = btf.typeById(v.type);
+    let type = v.type;
+    if (t.kind === 'func') {
+      dummy ||= btf.addType({ id: 0, kind: 'var', name: 'dummy_ksym', type: intId, linkage: 1 });
+      type = dummy;
+      const proto = btf.typeById(t.type);
+      if (proto.kind === 'func_proto' && proto.params.some((p) => !p.name && p.type)) {
+        btf.setType(proto.id, { ...proto, params: proto.params.map((p) => (p.name || !p.type ? p : { ...p, name: 'dummy_ksym' })) });
+      }
+    } else if (t.kind === 'var') {
+      btf.setType(t.id, { ...t, type: intId, linkage: 1 });
+    }
+    return { type, offset: i * 4, size: 4 };
+  });
+  btf.setType(ds.id, { ...ds, size: vars.length * 4, vars });
+  changes.add('.ksyms DATASEC allocated');
+}
+
 export interface SanitizedBtf {
   bytes: Uint8Array;
   /** Whether func_info / line_info may be sent with programs. */
@@ -91,6 +127,7 @@ export function sanitizeBtf(src: Btf): SanitizedBtf {
   const btf = Btf.parse(src.encode());
   const has = btfFeatures();
   const changes = new Set<string>();
+  fixKsymsDatasec(btf, changes);
   const int8 = (t: BtfType, name = ''): BtfType => ({ id: t.id, name, kind: 'int', size: 1, encoding: 0, bitOffset: 0, bits: 8 });
   let enum64Placeholder: Map<number, number> | undefined;
   const count = btf.length;

@@ -87,11 +87,23 @@ export interface LoadLogOptions {
  * BPF_PROG_LOAD with the log strategy. Returns the fd and (with alwaysLog) the log.
  * A SyscallError that is not a verdict (EPERM, E2BIG, ...) is rethrown as it is.
  */
-export function loadWithLog(o: ProgLoadOptions, p: ProgramSpec, opts: LoadLogOptions, ctx: ErrorContext): { fd: number; log?: string } {
+export function loadWithLog(
+  o: ProgLoadOptions, p: ProgramSpec, opts: LoadLogOptions, ctx: ErrorContext,
+  explain?: (log: string) => string | undefined,
+): { fd: number; log?: string } {
   const level = opts.logLevel ?? 1;
+  // The verifier gives up with EAGAIN when a signal arrives: try again, as libbpf does.
+  const attempt = (x: ProgLoadOptions) => {
+    for (let i = 0; ; i++) {
+      try { return progLoadDetailed(x); } catch (e) {
+        if (i < 5 && e instanceof SyscallError && e.code === 'EAGAIN') continue;
+        throw e;
+      }
+    }
+  };
   if (!opts.alwaysLog) {
     try {
-      return { fd: progLoadDetailed({ ...o, logLevel: 0, logBuf: null }).fd };
+      return { fd: attempt({ ...o, logLevel: 0, logBuf: null }).fd };
     } catch (e) {
       if (!(e instanceof SyscallError)) throw e;
       if (e.code === 'EPERM' || e.code === 'E2BIG' || e.code === 'EFAULT' || e.code === 'ENOMEM') throw TsbpfError.wrap(e, ctx);
@@ -101,7 +113,7 @@ export function loadWithLog(o: ProgLoadOptions, p: ProgramSpec, opts: LoadLogOpt
   for (;;) {
     const buf = new Uint8Array(size);
     try {
-      const r = progLoadDetailed({ ...o, logLevel: level, logBuf: buf });
+      const r = attempt({ ...o, logLevel: level, logBuf: buf });
       return { fd: r.fd, log: cstr(buf) };
     } catch (e) {
       if (!(e instanceof SyscallError)) throw e;
@@ -112,7 +124,8 @@ export function loadWithLog(o: ProgLoadOptions, p: ProgramSpec, opts: LoadLogOpt
       const insn = slot === undefined ? undefined : instructionAtSlot(p.instructions, slot);
       const source = slot === undefined ? undefined : sourceLine(p, slot);
       const tail = log.split('\n').filter((l) => l.trim()).slice(-6).map((l) => `    ${l}`).join('\n');
-      const at = slot === undefined ? '' : `\n  at instruction ${slot}${insn ? `: ${disassemble(insn)}` : ''}${source ? `\n  source: ${source}` : ''}`;
+      const why = explain?.(log);
+      const at = (slot === undefined ? '' : `\n  at instruction ${slot}${insn ? `: ${disassemble(insn)}` : ''}${source ? `\n  source: ${source}` : ''}`) + (why ? `\n  ${why}` : '');
       throw new VerifierError(
         `verifier rejected program '${p.name}' (${e.code})${at}\n  verifier log (last lines):\n${tail}`,
         { ...ctx, program: p.name, log, errnoName: e.code, insn: slot, source },

@@ -7,7 +7,7 @@ import { Btf, parseBtfExt } from '../btf/index.js';
 import type { BtfExt } from '../btf/types.js';
 import { parseElf } from '../elf/index.js';
 import type { ElfFile, ElfSection, ElfSymbol } from '../elf/types.js';
-import { SHN_UNDEF, STB_LOCAL, STT_FUNC, STT_SECTION } from '../elf/types.js';
+import { SHN_UNDEF, STB_LOCAL, STB_WEAK, STT_FUNC, STT_SECTION } from '../elf/types.js';
 import { SpecError, TsbpfError } from '../errors.js';
 import { parseBtfMapDef } from './btf-maps.js';
 import { collectFunctions, isExecSection, relocateFunctions, type Func, type SymbolResolver } from './functions.js';
@@ -118,7 +118,7 @@ function buildSpec(elf: ElfFile): CollectionSpec {
   }
   const dataMaps = collectDataMaps(elf, btf);
   for (const m of dataMaps.values()) addMap(m, { section: m.section });
-  const kconfig = collectKconfigMap(btf, file);
+  const kconfig = collectKconfigMap(btf, file, elf);
   if (kconfig) addMap(kconfig, { section: '.kconfig' });
   if (btf) fixupDatasecs(btf, elf, kconfig);
 
@@ -139,7 +139,7 @@ function buildSpec(elf: ElfFile): CollectionSpec {
     externRef(sym) {
       const v = kconfig?.variables?.get(sym.name);
       if (v) return { kind: 'map', name: '.kconfig', value: true, offset: v.offset };
-      return { kind: 'extern', name: sym.name };
+      return { kind: 'extern', name: sym.name, ...(sym.bind === STB_WEAK ? { weak: true } : {}) };
     },
   };
   relocateFunctions(elf, funcs, resolver);

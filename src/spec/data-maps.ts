@@ -5,7 +5,7 @@
 import type { Btf } from '../btf/index.js';
 import type { BtfType } from '../btf/types.js';
 import type { ElfFile, ElfSection } from '../elf/types.js';
-import { SHF_EXECINSTR, SHT_NOBITS, SHT_PROGBITS, STB_LOCAL } from '../elf/types.js';
+import { SHF_EXECINSTR, SHN_UNDEF, SHT_NOBITS, SHT_PROGBITS, STB_LOCAL, STB_WEAK } from '../elf/types.js';
 import { SpecError } from '../errors.js';
 import { MAP_TYPE_NAMES } from '../kernel/enums.js';
 import { symbolsIn } from './symbols.js';
@@ -92,7 +92,7 @@ function alignOf(btf: Btf, id: number, depth = 0): number {
  * The `.kconfig` map: externs of DATASEC .kconfig laid out as libbpf does
  * (cmp_externs: alignment descending, then size ascending, then name; each aligned).
  */
-export function collectKconfigMap(btf: Btf | undefined, file: string): MapSpec | undefined {
+export function collectKconfigMap(btf: Btf | undefined, file: string, elf?: ElfFile): MapSpec | undefined {
   const ds = btf?.datasecByName('.kconfig');
   if (!btf || !ds || ds.vars.length === 0) return undefined;
   const ext = ds.vars.map((v) => {
@@ -105,7 +105,8 @@ export function collectKconfigMap(btf: Btf | undefined, file: string): MapSpec |
   let off = 0;
   for (const e of ext) {
     off = Math.ceil(off / e.align) * e.align;
-    variables.set(e.name, { name: e.name, offset: off, size: e.size, type: e.type, linkage: 'extern' });
+    const weak = elf?.symbols.some((s) => s.name === e.name && s.shndx === SHN_UNDEF && s.bind === STB_WEAK) ?? false;
+    variables.set(e.name, { name: e.name, offset: off, size: e.size, type: e.type, linkage: 'extern', ...(weak ? { weak } : {}) });
     off += e.size;
   }
   return {

@@ -19,6 +19,8 @@ export interface DataVariable {
   type: number;
   /** 'static' | 'global' | 'extern' (from BTF linkage, or the ELF symbol binding without BTF). */
   linkage: 'static' | 'global' | 'extern';
+  /** Externs declared __weak (missing at load: zero instead of an error). */
+  weak?: boolean;
 }
 
 export interface MapSpec {

@@ -5,6 +5,7 @@ import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { release } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -44,6 +45,18 @@ function breakProgram(spec: CollectionSpec, name: string): number {
   throw new Error(`${name}: no 8-byte instruction`);
 }
 
+/** A prog array as the kernel holds it: slot -> name of the program whose id is there. */
+function filledSlots(c: Collection, map: string): Record<number, string> {
+  const byId = new Map([...c.programs.values()].map((p) => [p.info().id, p.name]));
+  const out: Record<number, string> = {};
+  const m = c.maps.get(map)!;
+  for (const k of m.keys()) {
+    const v = m.lookupBytes(k); // the kernel answers a prog array lookup with the program's id
+    if (v) out[k.readUInt32LE(0)] = byId.get(v.readUInt32LE(0)) ?? `id ${v.readUInt32LE(0)}`;
+  }
+  return out;
+}
+
 function fdCount(): number {
   return readdirSync('/proc/self/fd').length;
 }
@@ -76,6 +89,181 @@ test('bpf-to-bpf calls and callbacks compute the right results', () => {
     assert.is(n.programs.get('sock_nobtf')!.testRun({ data: packet(0) }).retval, 30);
     assert.is(n.programs.get('xdp_nobtf')!.testRun({ data: packet(0) }).retval, 11);
   } finally { n.close(); }
+});
+
+test('every fixture the kernel can load loads, with every program accepted', () => {
+  const loaded: string[] = [];
+  for (const f of readdirSync(path.join(root, 'bpf-objs')).filter((x) => x.endsWith('.bpf.o')).sort()) {
+    const name = f.replace(/\.bpf\.o$/, '');
+    if (NEEDS[name]) { console.log(`  (${name}: not loaded here: ${NEEDS[name]})`); continue; }
+    const c = Collection.loadFile(path.join(root, 'bpf-objs', f), { pinRoot });
+    try {
+      const spec = loadCollectionSpec(path.join(root, 'bpf-objs', f));
+      assert.equal([...c.programs.keys()].sort(), [...spec.programs.values()].filter((p) => p.autoload).map((p) => p.name).sort(), `${name}: programs`);
+      for (const p of c.programs.values()) {
+        const info = p.info();
+        assert.ok(info.id > 0 && info.xlatedProgLen > 0, `${name}/${p.name}: kernel has it`);
+        assert.is(info.typeName, p.type === 'sched_cls' ? 'sched_cls' : p.type, `${name}/${p.name}: type`);
+      }
+      assert.is(c.maps.size, spec.maps.size, `${name}: maps`);
+      loaded.push(name);
+    } finally {
+      c.unpin(true);
+      c.close();
+    }
+  }
+  assert.ok(loaded.length >= 12, `loaded ${loaded.join(', ')}`);
+});
+
+test('tail calls: each filled slot jumps to its handler, an empty slot falls through, the self-chain stops at 33', () => {
+  const c = Collection.loadFile(obj('tailcall_run'));
+  try {
+    const entry = c.programs.get('run_entry')!;
+    const expect: Record<number, number> = { 0: 10, 1: 11, 2: 12, 3: 13, 4: 99, 5: 33, 6: 99, 7: 99, 8: 99, 200: 99 };
+    for (const [k, want] of Object.entries(expect)) {
+      assert.is(entry.testRun({ data: packet(Number(k)) }).retval, want, `slot ${k}`);
+    }
+    // the kernel's table holds exactly the slots the object declared, with our programs' ids
+    assert.equal(filledSlots(c, 'run_table'), { 0: 'ret_10', 1: 'ret_11', 2: 'ret_12', 3: 'ret_13', 5: 'tail_loop' });
+  } finally { c.close(); }
+});
+
+test('the uretprobe table (slots 135 and 146) and the xdp 1-slot table are filled as declared', () => {
+  const c = Collection.loadFile(obj('tailcall_uretprobe'));
+  try {
+    assert.equal(filledSlots(c, 'jmp_table'), { 135: 'handle_odd', 146: 'handle_even' });
+  } finally { c.close(); }
+  const x = Collection.loadFile(obj('tailcall_xdp'));
+  try {
+    const entry = x.programs.get('xdp_entry')!;
+    assert.is(entry.testRun({ data: packet(0) }).retval, 2, 'empty slot: falls through to XDP_PASS');
+    x.maps.get('xdp_progs')!.update(0, Buffer.from(new Uint32Array([x.programs.get('xdp_target')!.fd.value]).buffer));
+    assert.is(entry.testRun({ data: packet(0) }).retval, 3, 'filled by hand: XDP_TX from the target');
+  } finally { x.close(); }
+});
+
+test('map-in-map: slots reach the right inner maps, gaps are empty', () => {
+  const c = Collection.loadFile(obj('map_in_map'));
+  try {
+    c.maps.get('inner_a')!.update(0, 7);
+    c.maps.get('inner_b')!.update(0, 9);
+    const arr = c.programs.get('lookup_arr')!, hash = c.programs.get('lookup_hash')!;
+    assert.is(arr.testRun({ data: packet(0) }).retval, 1007);
+    assert.is(arr.testRun({ data: packet(2) }).retval, 1009);
+    assert.is(arr.testRun({ data: packet(1) }).retval, 200);
+    assert.is(hash.testRun({ data: packet(1) }).retval, 1009);
+    assert.is(hash.testRun({ data: packet(5) }).retval, 1007);
+    assert.is(hash.testRun({ data: packet(2) }).retval, 201);
+  } finally { c.close(); }
+});
+
+test('.rodata constants: the default, and a value set on the spec before load; .rodata is frozen', () => {
+  const c = Collection.loadFile(obj('global_data'));
+  try {
+    assert.is(c.programs.get('const_ret')!.testRun({ data: packet(0) }).retval, 32);
+    const count = c.programs.get('count_ret')!;
+    assert.equal([1, 2, 3].map(() => count.testRun({ data: packet(0) }).retval), [6, 7, 8]);
+    assert.is(c.programs.get('table_ret')!.testRun({ data: packet(3) }).retval, 7);
+    const ro = c.maps.get('.rodata')!;
+    assert.throws(() => ro.update(0, Buffer.alloc(ro.valueSize)), (e: unknown) => e instanceof SyscallError && e.code === 'EPERM');
+    // BTF-typed view of the data maps
+    const data = c.maps.get('.data')!.lookup(0) as Record<string, unknown>;
+    assert.is(data.counter, 8);
+  } finally { c.close(); }
+  const spec = loadCollectionSpec(obj('global_data'));
+  setVariable(spec, 'scale', 5);
+  const c2 = Collection.load(spec);
+  try {
+    assert.is(c2.programs.get('const_ret')!.testRun({ data: packet(0) }).retval, 52);
+  } finally { c2.close(); }
+});
+
+test('the legacy SEC("maps") object loads and its maps work', () => {
+  const c = Collection.loadFile(obj('legacy_maps'));
+  try {
+    assert.is(c.maps.get('proto_counts')!.info().typeName, 'hash');
+    assert.is(c.maps.get('pkt_total')!.info().maxEntries, 2);
+  } finally { c.close(); }
+});
+
+test('a prog array is emptied when its last user reference goes, and keeps jumping when pinned', () => {
+  for (const pin of [false, true]) {
+    const c = Collection.loadFile(obj('tailcall_run'));
+    const entry = c.programs.get('run_entry')!;
+    // an extra reference to the entry program only (like an attached program)
+    const extra = new Fd(progGetFdById(entry.info().id), 'extra');
+    const pinAt = `${pinRoot}/run_table`;
+    if (pin) c.maps.get('run_table')!.pin(pinAt);
+    c.close();
+    try {
+      const r = progTestRun(extra, { data: packet(1) }).retval;
+      assert.is(r, pin ? 11 : 99, pin ? 'pinned: slot 1 still jumps' : 'not pinned: emptied, falls through');
+    } finally {
+      extra.close();
+      if (pin) rmSync(pinAt);
+    }
+  }
+});
+
+test('collection.pin(dir) pins every program and map; unpin removes them', () => {
+  const c = Collection.loadFile(obj('tailcall_run'));
+  const dir = `${pinRoot}/pinall`;
+  try {
+    const paths = c.pin(dir);
+    assert.equal(readdirSync(dir).sort(), ['loop_count', 'ret_10', 'ret_11', 'ret_12', 'ret_13', 'run_entry', 'run_table', 'tail_loop']);
+    assert.is(paths.length, 8);
+    c.unpin();
+    assert.equal(readdirSync(dir), []);
+  } finally { c.close(); rmSync(dir, { recursive: true, force: true }); }
+});
+
+/** Our process's fds, and the kernel's program and map ids. */
+function snapshot() {
+  return { fds: fdCount(), progs: new Set(allIds('prog')), maps: new Set(allIds('map')) };
+}
+
+/** Ids of kernel programs / maps created since `before`, without opening them (opening by id takes a reference). */
+function createdSince(before: ReturnType<typeof snapshot>): string[] {
+  return [
+    ...allIds('prog').filter((id) => !before.progs.has(id)).map((id) => `prog ${id}`),
+    ...allIds('map').filter((id) => !before.maps.has(id)).map((id) => `map ${id}`),
+  ];
+}
+
+test('a load that fails at any stage leaves no fd, program or map behind', () => {
+  const cases: Array<[string, (s: CollectionSpec) => void, RegExp]> = [
+    ['maps', (s) => { s.maps.get('loop_count')!.valueSize = 0; }, /EINVAL/],
+    ['programs', (s) => { breakProgram(s, 'tail_loop'); }, /verifier rejected program 'tail_loop'/],
+    ['contents (kernel refuses the slot)', (s) => { s.maps.get('run_table')!.maxEntries = 4; }, /run_table\[5\]/],
+    ['contents (mixed types)', (s) => { s.programs.get('ret_12')!.type = 'socket_filter'; s.programs.get('ret_12')!.attachType = undefined; }, /slot 2 holds 'ret_12' of type socket_filter/],
+  ];
+  const base = loadCollectionSpec(obj('tailcall_run'));
+  for (const [stage, edit, re] of cases) {
+    const spec = copySpec(base);
+    edit(spec);
+    const before = snapshot();
+    assert.throws(() => Collection.load(spec), (e: unknown) => e instanceof TsbpfError && re.test((e as Error).message), stage);
+    assert.is(fdCount(), before.fds, `${stage}: open fds as before`);
+    // the kernel frees programs and maps after an RCU grace period: give it a moment
+    let left: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      left = createdSince(before);
+      if (left.length === 0) break;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+    assert.equal(left, [], `${stage}: no program or map of the object left in the kernel`);
+  }
+});
+
+test('.kconfig externs get the running kernel\'s values; a typeless ksym resolves', () => {
+  const c = Collection.loadFile(obj('kconfig'));
+  try {
+    const major = Number(/^(\d+)/.exec(release())![1]);
+    assert.is(c.programs.get('kconfig_ret')!.testRun({ data: packet(0) }).retval, major * 10 + 1);
+    const kc = c.maps.get('.kconfig')!.lookup(0) as Record<string, unknown>;
+    assert.is(Number(kc.LINUX_KERNEL_VERSION) >> 16, major);
+    assert.ok(c.programs.has('ksym_rawtp'));
+  } finally { c.close(); }
 });
 
 test('map operations: update, lookup, keys, entries, delete; per-CPU values as arrays', () => {
@@ -133,25 +321,6 @@ test('a rejected program gives a VerifierError with its log, the failing instruc
     assert.ok(v.tail(3).length > 0);
   }
 });
-
-/** Our process's fds, and the kernel's program and map ids. */
-function snapshot() {
-  return { fds: fdCount(), progs: new Set(allIds('prog')), maps: new Set(allIds('map')) };
-}
-
-/** Names of kernel programs / maps created since `before` (other processes may create their own: only names count). */
-function createdSince(before: ReturnType<typeof snapshot>): string[] {
-  const names: string[] = [];
-  for (const id of allIds('prog')) {
-    if (before.progs.has(id)) continue;
-    try { const fd = new Fd(progGetFdById(id)); names.push(`prog ${progInfo(fd).name}`); fd.close(); } catch { /* gone meanwhile */ }
-  }
-  for (const id of allIds('map')) {
-    if (before.maps.has(id)) continue;
-    try { const fd = new Fd(mapGetFdById(id)); names.push(`map ${mapInfo(fd).name}`); fd.close(); } catch { /* gone meanwhile */ }
-  }
-  return names;
-}
 
 test('BTF sanitisation for an old kernel: features forced off, the kernel accepts the result and programs load', () => {
   const spec = loadCollectionSpec(obj('bpf2bpf'));
