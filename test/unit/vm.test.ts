@@ -17,6 +17,8 @@ import {
 import { ConsoleParser, exitStatus } from '../../scripts/vm/guest.mjs';
 import { isStaticElf } from '../../scripts/vm/host.mjs';
 import { parseArgs } from '../../scripts/vm/run.mjs';
+import { parseSummary, tallyCli } from '../../scripts/vm/guest-suite.mjs';
+import { formatTable, parseMatrixArgs } from '../../scripts/vm/test-matrix.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tsbpf-vm-test-'));
@@ -371,6 +373,26 @@ test('runner: timeout -> 124 and qemu killed; guest error -> 125; silent guest -
   const s = runFake('silent', ['true']);
   assert.is(s.status, 125);
   assert.match(s.stderr, /stopped without reporting an exit code/);
+});
+
+// ---- test matrix (npm run test:vm) ------------------------------------------------------------
+
+test('matrix: run-tests summary, CLI tallies, table, arguments', () => {
+  assert.equal(parseSummary('# test/kernel\n...\n\n37 passed, 1 failed, 2 skipped\n'), { passed: 37, failed: 1, skipped: 2 });
+  assert.is(parseSummary('crashed'), undefined);
+  const doc = JSON.stringify({ objects: [{ file: 'a.o', programs: [
+    { name: 'p1', verdict: 'accepted' }, { name: 'p2', verdict: 'rejected', error: 'R1 invalid mem access\nmore' }, { name: 'p3', verdict: 'skipped' }] }] });
+  assert.equal(tallyCli('a.o', 1, doc, ''), { passed: 1, failed: 1, skipped: 1, rejected: ['a.o p2: R1 invalid mem access'] });
+  assert.equal(tallyCli('b.o', 2, '', 'load: b.o, offset 0: bad magic\n'), { passed: 0, failed: 1, skipped: 0, rejected: ['b.o: exit 2: load: b.o, offset 0: bad magic'] });
+  const table = formatTable([
+    { line: '6.1', kernel: '6.1.0-56-amd64', status: 0, secs: 200, tests: { passed: 38, failed: 0, skipped: 1 }, cli: { passed: 39, failed: 0, skipped: 0 } },
+    { line: '6.12', status: 124, secs: 1200 },
+  ]);
+  assert.match(table, /^6\.1\.0-56-amd64 +38 +0 +1 +39 +0 +0 +200s$/m);
+  assert.match(table, /^6\.12 \(no result: exit 124\) +- +- +- +- +- +- +1200s$/m);
+  assert.equal(parseMatrixArgs([]), { kernels: ['6.1', '6.12'], only: [], timeout: 1200 });
+  assert.equal(parseMatrixArgs(['--kernels', '6.12', '--only', 'cli', '--timeout', '60']), { kernels: ['6.12'], only: ['cli'], timeout: 60 });
+  assert.throws(() => parseMatrixArgs(['--x']), /unknown/);
 });
 
 // ---- one real boot -----------------------------------------------------------------------------

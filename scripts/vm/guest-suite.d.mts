@@ -1,0 +1,4 @@
+// Types of guest-suite.mjs (for the TypeScript tests).
+export interface Tally { passed: number; failed: number; skipped: number }
+export function parseSummary(text: string): Tally | undefined;
+export function tallyCli(file: string, status: number | null, stdout: string, stderr: string): Tally & { rejected: string[] };

@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// Runs INSIDE a VM (scripts/vm/test-matrix.mjs starts it through scripts/vm-run): the
+// kernel test suite (`node scripts/run-tests.mjs test/kernel`, CI=true so nothing skips for
+// lack of root) and a CLI acceptance run (`node bin/load.js --json` on every fixture, one
+// process per object). Prints one result line at the end:
+//   TSBPF_MATRIX={"kernel":..., "tests":{passed,failed,skipped}, "cli":{passed,failed,skipped,rejected:[...]}}
+// and exits 1 when something failed.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const kernel = process.env.TSBPF_VM || os.release();
+const args = process.argv.slice(2);
+const only = (what) => !args.length || args.includes(what);
+
+/** `N passed, N failed, N skipped` of scripts/run-tests.mjs. */
+export function parseSummary(text) {
+  const all = [...text.matchAll(/^(\d+) passed, (\d+) failed, (\d+) skipped$/gm)];
+  const m = all[all.length - 1];
+  return m ? { passed: Number(m[1]), failed: Number(m[2]), skipped: Number(m[3]) } : undefined;
+}
+
+/** Tally of `bin/load.js --json` output for one object (verdict per program). */
+export function tallyCli(file, status, stdout, stderr) {
+  const t = { passed: 0, failed: 0, skipped: 0, rejected: [] };
+  let doc;
+  try { doc = JSON.parse(stdout); } catch { /* below */ }
+  if (!doc || !Array.isArray(doc.objects)) {
+    t.failed++;
+    t.rejected.push(`${file}: exit ${status}: ${(stderr || stdout).trim().split('\n')[0] ?? ''}`);
+    return t;
+  }
+  for (const o of doc.objects) {
+    if (o.error && !(o.programs ?? []).length) { t.failed++; t.rejected.push(`${file}: ${String(o.error).split('\n')[0]}`); }
+    for (const p of o.programs ?? []) {
+      if (p.verdict === 'accepted') t.passed++;
+      else if (p.verdict === 'skipped') t.skipped++;
+      else { t.failed++; t.rejected.push(`${file} ${p.name}: ${String(p.error ?? p.verdict).split('\n')[0]}`); }
+    }
+  }
+  return t;
+}
+
+function main() {
+  const result = { kernel, tests: undefined, cli: undefined };
+  const env = { ...process.env, CI: 'true', FORCE_COLOR: '0' };
+  if (only('tests')) {
+    console.log(`## ${kernel}: node scripts/run-tests.mjs test/kernel`);
+    const r = spawnSync(process.execPath, ['scripts/run-tests.mjs', 'test/kernel'], { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 256 << 20 });
+    process.stdout.write(r.stdout);
+    result.tests = parseSummary(r.stdout) ?? { passed: 0, failed: 1, skipped: 0, error: `run-tests printed no summary (exit ${r.status})` };
+  }
+  if (only('cli')) {
+    console.log(`## ${kernel}: node bin/load.js --json on every fixture`);
+    const cli = { passed: 0, failed: 0, skipped: 0, rejected: [] };
+    const objs = readdirSync(path.join(root, 'bpf-objs')).filter((f) => f.endsWith('.bpf.o')).sort().map((f) => `bpf-objs/${f}`);
+    const load = (files) => spawnSync(process.execPath, ['bin/load.js', '--json', ...files], { cwd: root, env, encoding: 'utf8', maxBuffer: 256 << 20 });
+    // One process for all objects (node starts slowly under TCG); one per object when that
+    // run gave no JSON document, so that one bad object cannot hide the others.
+    const all = load(objs);
+    let perObject;
+    try { perObject = new Map(JSON.parse(all.stdout).objects.map((o) => [o.file, JSON.stringify({ objects: [o] })])); } catch { perObject = undefined; }
+    for (const file of objs) {
+      const r = perObject?.has(file) ? { status: all.status, stdout: perObject.get(file), stderr: '' } : load([file]);
+      const t = tallyCli(file, r.status, r.stdout, r.stderr);
+      console.log(`${file}: ${t.passed} accepted, ${t.failed} rejected, ${t.skipped} skipped${t.rejected.length ? `\n  ${t.rejected.join('\n  ')}` : ''}`);
+      cli.passed += t.passed; cli.failed += t.failed; cli.skipped += t.skipped; cli.rejected.push(...t.rejected);
+    }
+    result.cli = cli;
+  }
+  console.log(`TSBPF_MATRIX=${JSON.stringify(result)}`);
+  return (result.tests?.failed ?? 0) + (result.cli?.failed ?? 0) > 0 ? 1 : 0;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) process.exit(main());

@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// npm run test:vm: the kernel test suite and a CLI acceptance run over every fixture inside
+// VMs on Debian's 6.1 and 6.12 kernels (scripts/vm-run), one VM per kernel, then a table
+// kernel x (passed, failed, skipped). Exits 1 when anything failed or a VM did not report.
+//   node scripts/vm/test-matrix.mjs [--kernels 6.1,6.12] [--only tests|cli] [--timeout S]
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export function parseMatrixArgs(argv) {
+  const o = { kernels: ['6.1', '6.12'], only: [], timeout: 1200 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--kernels') o.kernels = String(argv[++i] ?? '').split(',').filter(Boolean);
+    else if (a === '--only') o.only.push(String(argv[++i]));
+    else if (a === '--timeout') o.timeout = Number(argv[++i]);
+    else throw new Error(`test-matrix: unknown argument ${a}`);
+  }
+  if (!o.kernels.length || !(o.timeout > 0)) throw new Error('test-matrix: --kernels LIST and --timeout S > 0');
+  return o;
+}
+
+/** The table printed at the end. rows: [{ line, kernel, status, secs, tests?, cli? }] */
+export function formatTable(rows) {
+  const cell = (t) => (t ? [t.passed, t.failed, t.skipped].map((n) => String(n).padStart(6)).join(' ') : '     -      -      -');
+  const out = [
+    `${'kernel'.padEnd(24)} ${'kernel tests'.padEnd(20)}   ${'CLI (programs)'.padEnd(20)}   time`,
+    `${''.padEnd(24)} ${'passed failed skipped'}  ${'passed failed skipped'}`,
+  ];
+  for (const r of rows) {
+    const name = r.kernel ?? `${r.line} (no result: exit ${r.status})`;
+    out.push(`${name.padEnd(24)} ${cell(r.tests)}  ${cell(r.cli)}   ${r.secs.toFixed(0)}s`);
+  }
+  return out.join('\n');
+}
+
+function runKernel(line, o) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const args = [path.join(root, 'scripts/vm/run.mjs'), '--kernel', line, '--timeout', String(o.timeout), '--', 'node', 'scripts/vm/guest-suite.mjs', ...o.only];
+    const p = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let result, buf = '';
+    p.stdout.setEncoding('utf8');
+    p.stdout.on('data', (d) => {
+      buf += d;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const l = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (l.startsWith('TSBPF_MATRIX=')) { try { result = JSON.parse(l.slice('TSBPF_MATRIX='.length)); } catch { /* reported as no result */ } }
+        else process.stdout.write(`[${line}] ${l}\n`);
+      }
+    });
+    const stop = () => p.kill('SIGINT');
+    process.once('SIGINT', stop);
+    p.on('exit', (status) => {
+      process.removeListener('SIGINT', stop);
+      if (buf) process.stdout.write(`[${line}] ${buf}\n`);
+      resolve({ line, status, secs: (Date.now() - t0) / 1000, ...(result ?? {}) });
+    });
+  });
+}
+
+async function main() {
+  let o;
+  try { o = parseMatrixArgs(process.argv.slice(2)); } catch (e) { console.error(e.message); return 2; }
+  const rows = [];
+  for (const k of o.kernels) rows.push(await runKernel(k, o));
+  console.log(`\n${formatTable(rows)}`);
+  const rejected = rows.flatMap((r) => (r.cli?.rejected ?? []).map((x) => `${r.kernel}: ${x}`));
+  if (rejected.length) console.log(`\nrejected or failed in the CLI run:\n  ${rejected.join('\n  ')}`);
+  const bad = rows.some((r) => !r.kernel || (o.only.length === 0 || o.only.includes('tests')) && !r.tests || (r.tests?.failed ?? 0) > 0 || (r.cli?.failed ?? 0) > 0);
+  return bad ? 1 : 0;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main().then((c) => process.exit(c));
