@@ -180,7 +180,13 @@ export interface TestRunOptions {
   ctx?: Uint8Array;
   repeat?: number;
   flags?: number;
+  /** Size of the data_out / ctx_out buffers (defaults: data length + 256 / ctx length; 0 for types whose test run has no output). */
+  dataSizeOut?: number;
+  ctxSizeOut?: number;
 }
+
+/** Program types whose BPF_PROG_TEST_RUN takes only ctx_in (and refuses any output buffer). */
+const CTX_IN_ONLY = new Set(['raw_tracepoint', 'raw_tracepoint_writable', 'tracing', 'syscall']);
 
 export class Program {
   readonly name: string;
@@ -204,7 +210,13 @@ export class Program {
 
   /** BPF_PROG_TEST_RUN: { retval, duration (ns per run), dataOut, ctxOut }. */
   testRun(o: TestRunOptions = {}): ProgTestRunResult {
-    return progTestRun(this.fd, { data: o.data ?? null, ctx: o.ctx ?? null, repeat: o.repeat ?? 0, flags: o.flags ?? 0 });
+    const noOut = CTX_IN_ONLY.has(this.type);
+    const dataSizeOut = o.dataSizeOut ?? (noOut ? 0 : undefined);
+    const ctxSizeOut = o.ctxSizeOut ?? (noOut && this.type !== 'syscall' ? 0 : undefined);
+    return progTestRun(this.fd, {
+      data: o.data ?? null, ctx: o.ctx ?? null, repeat: o.repeat ?? 0, flags: o.flags ?? 0,
+      ...(dataSizeOut !== undefined ? { dataSizeOut } : {}), ...(ctxSizeOut !== undefined ? { ctxSizeOut } : {}),
+    });
   }
 
   /** The kernel's view: ids, tag, verified instructions, xlated / jited length, map ids. */

@@ -1,0 +1,41 @@
+// CO-RE against the running kernel: the core fixture is loaded (its relocations resolved
+// against /sys/kernel/btf/vmlinux) and run; the values it stores are compared with what
+// this test reads from vmlinux BTF itself (src/btf only, not the CO-RE engine).
+import { test as uvuTest } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Btf, Collection } from '../../src/index.js';
+
+const isRoot = process.getuid?.() === 0;
+const run = isRoot || process.env.CI === 'true';
+if (!run) console.log('# core (kernel): SKIPPED: not root (bpf(2) needs root or CAP_BPF); CI=true forces these tests to run');
+const test = run ? uvuTest : uvuTest.skip;
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+test('core fixture: type size, enum value and type existence match vmlinux BTF', () => {
+  assert.ok(existsSync('/sys/kernel/btf/vmlinux'), 'the kernel has BTF');
+  const vmlinux = Btf.parse(readFileSync('/sys/kernel/btf/vmlinux'));
+  const task = vmlinux.typeByName('task_struct', 'struct')!;
+  const pidType = vmlinux.typeByName('pid_type', 'enum');
+  const tgid = pidType?.kind === 'enum' ? pidType.values.find((v) => v.name === 'PIDTYPE_TGID') : undefined;
+  const hasIterNum = vmlinux.typeByName('bpf_iter_num', 'struct') ? 1 : 0;
+
+  const c = Collection.loadFile(path.join(root, 'bpf-objs/core.bpf.o'));
+  try {
+    assert.ok(c.programs.has('on_switch_btf'), 'tp_btf program loaded (attach BTF id resolved)');
+    // raw_tp test run: args = [preempt, prev, next]; NULL tasks make the probe reads 0
+    const r = c.programs.get('on_switch_raw')!.testRun({ ctx: new Uint8Array(24) });
+    assert.is(r.retval, 0);
+    const seen = (c.maps.get('.bss')!.lookup(0) as Record<string, Record<string, unknown>>).seen!;
+    assert.is(seen.has_task, 1);
+    assert.is(seen.task_size, vmlinux.sizeof(task.id), 'bpf_core_type_size(struct task_struct)');
+    assert.is(seen.has_tgid_enum, tgid ? 1 : 0);
+    assert.is(seen.tgid_enum, tgid?.value ?? 0, 'bpf_core_enum_value(enum pid_type, PIDTYPE_TGID)');
+    assert.is(seen.has_iter_num, hasIterNum);
+    assert.is(seen.prev_pid, 0);
+  } finally { c.close(); }
+});
+
+test.run();
