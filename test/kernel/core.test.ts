@@ -38,4 +38,4 @@ test('core fixture: type size, enum value and type existence match vmlinux BTF',
   } finally { c.close(); }
 });
 
-test.run();
+uvuTest.run();
