@@ -6,7 +6,10 @@
  *      outer maps; global data written and .rodata / .kconfig frozen before any program
  *      is verified;
  *   3. programs: map fds patched in, loaded with the verifier log strategy;
- *   4. map-in-map slots and prog arrays filled from `contents`, after everything exists.
+ *   4. map-in-map slots and prog arrays filled from `contents`, after everything exists;
+ *      struct_ops maps get their value (program fds in the function pointers): a plain
+ *      `.struct_ops` map is registered by it, a `.struct_ops.link` map waits for a BPF
+ *      link, which tsbpf does not create (see struct-ops.ts).
  * A failure at any step closes every fd opened and removes every pin made so far.
  *
  * Kernel fact: a prog array is emptied when its last user reference goes (last fd
@@ -22,7 +25,7 @@ import { loadCollectionSpec } from '../spec/collection.js';
 import { sectionDef } from '../spec/sections.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from '../spec/types.js';
 import { PIN_BY_NAME } from '../spec/types.js';
-import { btfLoad, Fd, mapCreate, mapFreeze, mapInfo, mapUpdate, objGet, objPin, SyscallError } from '../sys/index.js';
+import { btfLoad, Fd, mapCreate, mapDelete, mapFreeze, mapInfo, mapUpdate, objGet, objPin, SyscallError } from '../sys/index.js';
 import type { Btf } from '../btf/index.js';
 import { kconfigData } from '../core/index.js';
 import { sanitizeBtf } from './features.js';
@@ -30,6 +33,7 @@ import { attachBtfId, explainCoreFailure, KernelTypes, relocateCore, resolveExte
 import { BpfMap, numPossibleCpus, Program } from './objects.js';
 import { funcInfoBytes, kernelMapName, kernelProgName, lineInfoBytes, objectName, patchInstructions } from './prepare.js';
 import { loadWithLog, type LoadLogOptions } from './verifier.js';
+import { planStructOps, STRUCT_OPS_LINK_NOTE, structOpsAttach, structOpsValue, type StructOpsPlan } from './struct-ops.js';
 
 export interface LoadOptions extends LoadLogOptions {
   /** Directory for maps with pinning = LIBBPF_PIN_BY_NAME (default /sys/fs/bpf). */
@@ -117,6 +121,14 @@ export class Collection {
 
       // ---- 2. maps
       stage = 'maps';
+      // struct_ops: the kernel's types and the value's scalars, before anything is created
+      const plans = new Map<string, StructOpsPlan>();
+      for (const m of spec.maps.values()) {
+        if (m.type !== 'struct_ops' || !m.structOps) continue;
+        if (!spec.btf) throw new TsbpfError(`struct_ops map '${m.name}' needs the object's BTF`, { file, section: m.section, symbol: m.name });
+        plans.set(m.name, planStructOps(m, spec.btf, types, file));
+      }
+      const stAttach = structOpsAttach([...plans.values()], file);
       const objName = objectName(file);
       const maps = new Map<string, BpfMap>();
       const reused = new Set<string>();
@@ -134,6 +146,20 @@ export class Collection {
           const diffs = (Object.keys(want) as Array<keyof typeof want>).filter((k) => info[k] !== want[k]).map((k) => `${k} ${info[k]} (pinned) vs ${want[k]} (object)`);
           if (diffs.length) throw new TsbpfError(`map '${m.name}' pinned at ${pinPath} does not match the object: ${diffs.join(', ')}`, ctx);
           return { fd, maxEntries, reused: true };
+        }
+        const plan = plans.get(m.name);
+        if (plan) {
+          if (!btfFd) throw new TsbpfError(`struct_ops map '${m.name}' needs the object's BTF in the kernel (the map is created with btf_fd), but ${opts.noBtf ? 'noBtf was given' : 'the kernel refused the BTF'}`, ctx);
+          let raw: number;
+          try {
+            raw = mapCreate({
+              type: 'struct_ops', keySize: 4, valueSize: plan.valueSize, maxEntries: 1, flags: m.flags, name: kname,
+              btfFd, btfVmlinuxValueTypeId: plan.kernValueTypeId,
+            });
+          } catch (e) { throw TsbpfError.wrap(e, ctx); }
+          const fd = new Fd(raw, `map ${m.name}`);
+          owned.push(fd);
+          return { fd, maxEntries: 1, reused: false };
         }
         const base = {
           type: m.type as keyof typeof MAP_TYPES, keySize: m.keySize, valueSize: m.valueSize, maxEntries,
@@ -165,7 +191,11 @@ export class Collection {
         }
         const { fd, maxEntries, reused: wasReused } = create(m, innerFd);
         if (innerFd) innerFd.close(); // the template is only needed at creation
-        const bm = new BpfMap(m, fd, kernelMapName(objName, m), maxEntries, btfFd ? spec.btf : undefined);
+        const plan = plans.get(m.name);
+        // a struct_ops map's value is the kernel's struct bpf_struct_ops_<name>, not the object's struct
+        const bm = plan
+          ? new BpfMap({ ...m, valueSize: plan.valueSize }, fd, kernelMapName(objName, m), maxEntries)
+          : new BpfMap(m, fd, kernelMapName(objName, m), maxEntries, btfFd ? spec.btf : undefined);
         if (wasReused) { reused.add(m.name); bm.pinnedAt = path.join(opts.pinRoot ?? '/sys/fs/bpf', m.name); }
         else if (m.pinning === PIN_BY_NAME) bm.pinnedAt = path.join(opts.pinRoot ?? '/sys/fs/bpf', m.name);
         maps.set(m.name, bm);
@@ -199,7 +229,18 @@ export class Collection {
       const kver = kernelVersionCode();
       for (const p of spec.programs.values()) {
         if (wanted ? !wanted.has(p.name) : !p.autoload) continue;
-        programs.set(p.name, loadProgram(p, maps, btfFd, funcInfo, kver, opts, file, owned, types));
+        let st: { btfId: number; memberIndex: number } | undefined;
+        if (p.type === 'struct_ops') {
+          st = stAttach.get(p.name);
+          if (!st) {
+            const ctx = { file, section: p.section, symbol: p.name };
+            const skippedIn = [...plans.values()].filter((pl) => pl.skipped.some((x) => x.includes(`program '${p.name}'`))).map((pl) => pl.map.name);
+            if (skippedIn.length && !wanted) continue; // its member is not in this kernel: not loaded, as libbpf does
+            if (skippedIn.length) throw new TsbpfError(`struct_ops program '${p.name}': the member it implements in ${skippedIn.join(', ')} is not in this kernel's struct ${p.structOps?.typeName}`, ctx);
+            throw new TsbpfError(`struct_ops program '${p.name}' is not used by any struct_ops map of the object: the kernel needs the struct and member it implements (attach_btf_id, expected_attach_type)`, ctx);
+          }
+        }
+        programs.set(p.name, loadProgram(p, maps, btfFd, funcInfo, kver, opts, file, owned, types, st));
       }
 
       // ---- 4. prog arrays
@@ -219,6 +260,27 @@ export class Collection {
           }
           try { bm.update(c.key, u32(p.fd.value)); } catch (e) { throw TsbpfError.wrap(e, { file, section: '.maps', symbol: `${bm.name}[${c.key}] -> ${p.name}` }); }
         }
+      }
+      // struct_ops values: registers plain .struct_ops maps; .struct_ops.link ones wait for a link
+      for (const plan of plans.values()) {
+        const bm = maps.get(plan.map.name)!;
+        const link = plan.map.structOps!.link;
+        const ctx = { file, section: plan.map.section, symbol: plan.map.name };
+        const value = structOpsValue(plan, (n) => programs.get(n)?.fd.value, file);
+        try {
+          mapUpdate(bm.fd, u32(0), value);
+        } catch (e) {
+          const why = e instanceof SyscallError && e.code === 'EEXIST'
+            ? `: the kernel refused to register ${plan.map.structOps!.typeName} '${bm.name}' (EEXIST): one of that name is probably registered already (bpftool struct_ops list)`
+            : '';
+          throw why ? new TsbpfError(`struct_ops map '${bm.name}'${why}`, ctx, { cause: e }) : TsbpfError.wrap(e, ctx);
+        }
+        if (!link) owned.push({ close: () => { mapDelete(bm.fd, u32(0)); } }); // a later failure unregisters it
+        bm.structOps = {
+          typeName: plan.map.structOps!.typeName, kernelTypeId: plan.kernTypeId, registered: !link, link,
+          programs: plan.slots.map((x) => ({ member: x.member, program: x.program })), skipped: plan.skipped,
+          note: link ? STRUCT_OPS_LINK_NOTE : `registered as ${plan.map.structOps!.typeName} by the map update; unregistered (key 0 deleted) at close() unless the map is pinned`,
+        };
       }
       return new Collection(spec, maps, programs, btfFd, btfChanges);
     } catch (e) {
@@ -263,7 +325,10 @@ export class Collection {
     for (const p of this.programs.values()) p.unpin();
   }
 
-  /** Closes every fd. Prog arrays that are not pinned are emptied by the kernel. */
+  /**
+   * Closes every fd. Prog arrays that are not pinned are emptied by the kernel; registered
+   * struct_ops maps that are not pinned are unregistered first (key 0 deleted).
+   */
   close(): void {
     for (const p of this.programs.values()) p.close();
     for (const m of this.maps.values()) m.close();
@@ -284,6 +349,7 @@ function pinChecked(fd: Fd, pinPath: string, ctx: ErrorContext): void {
 function loadProgram(
   p: ProgramSpec, maps: Map<string, BpfMap>, btfFd: Fd | undefined, funcInfo: boolean, kver: number,
   opts: LoadOptions, file: string, owned: Array<{ close(): void }>, types: KernelTypes,
+  structOps?: { btfId: number; memberIndex: number },
 ): Program {
   const ctx: ErrorContext = { file, section: p.section, symbol: p.name };
   const def = sectionDef(p.section);
@@ -300,6 +366,8 @@ function loadProgram(
     kernVersion: p.kernelVersion || kver,
     ...(def?.attachBtf ? { attachBtfId: attachBtfId(p, types, file) } : {}),
     ...(p.attachType ? { expectedAttachType: p.attachType as never } : {}),
+    // struct_ops: the kernel's struct and the index of the member the program implements
+    ...(structOps ? { attachBtfId: structOps.btfId, expectedAttachType: structOps.memberIndex } : {}),
     ...(withInfo ? {
       btfFd,
       funcInfo: { recSize: 8, data: funcInfoBytes(p.funcInfo), count: p.funcInfo.length },

@@ -3,3 +3,4 @@ export { BpfMap, Program, numPossibleCpus, type KeyLike, type TestRunOptions } f
 export { VerifierError, type LoadLogOptions } from './verifier.js';
 export { hasBtfFeature, btfFeatures, forceMissingBtfFeatures, sanitizeBtf, BTF_FEATURES, type BtfFeature } from './features.js';
 export { decodeValue, encodeValue, type Value } from './values.js';
+export { STRUCT_OPS_LINK_NOTE, type StructOpsState } from './struct-ops.js';

@@ -11,6 +11,7 @@ import {
   BPF_ANY, type MapInfo, type ProgInfo, type ProgTestRunResult,
 } from '../sys/index.js';
 import { decodeValue, encodeValue, type Value } from './values.js';
+import type { StructOpsState } from './struct-ops.js';
 
 let possibleCpus: number | undefined;
 /** Number of possible CPUs (/sys/devices/system/cpu/possible), as per-CPU maps size their values. */
@@ -45,6 +46,8 @@ export class BpfMap {
   pinnedAt?: string;
   /** The object's BTF, when key/value types are known. */
   readonly btf?: Btf;
+  /** struct_ops maps: what was registered (or not) and which program is in which member. */
+  structOps?: StructOpsState;
 
   constructor(spec: MapSpec, fd: Fd, kernelName: string, maxEntries: number, btf?: Btf) {
     this.name = spec.name;
@@ -172,7 +175,18 @@ export class BpfMap {
     delete this.pinnedAt;
   }
 
-  close(): void { this.fd.close(); }
+  /**
+   * Closes the fd. A registered struct_ops map is unregistered first (key 0 deleted, as
+   * `bpftool struct_ops unregister` does): the registration holds the map, so closing the
+   * fd alone would leave it registered. A pinned one stays registered.
+   */
+  close(): void {
+    if (this.structOps?.registered && !this.pinnedAt) {
+      this.structOps.registered = false;
+      try { mapDelete(this.fd, new Uint8Array(4)); } catch { /* already unregistered, or fd closed */ }
+    }
+    this.fd.close();
+  }
 }
 
 export interface TestRunOptions {

@@ -16,13 +16,14 @@ import { linkProgram } from './link.js';
 import { fixupDatasecs } from './btf-fixup.js';
 import { symbolsIn } from './symbols.js';
 import { attachTarget, sectionDef } from './sections.js';
+import { addStructOpsProgram, collectStructOpsMaps, structOpsSections } from './struct-ops.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from './types.js';
 
 const BPF_F_SLEEPABLE = 1 << 4;
 const BPF_F_XDP_HAS_FRAGS = 1 << 5;
 
 /** A map defined inside a map section, with its byte range. */
-interface MapRange { name: string; offset: number; size: number; values?: { offset: number; holds: 'program' | 'map' } }
+interface MapRange { name: string; offset: number; size: number; values?: { offset: number; holds: 'program' | 'map' }; structOps?: true }
 
 export interface LoadSpecOptions {
   /** Name used in error messages when parsing bytes (default '<buffer>'). */
@@ -116,6 +117,14 @@ function buildSpec(elf: ElfFile): CollectionSpec {
     }
     ranges.set(legacySec, list);
   }
+  for (const sec of structOpsSections(elf)) {
+    const list: MapRange[] = [];
+    for (const { spec, offset, size } of collectStructOpsMaps(elf, sec, btf)) {
+      addMap(spec, { section: sec.name, offset });
+      list.push({ name: spec.name, offset, size, structOps: true });
+    }
+    ranges.set(sec, list);
+  }
   const dataMaps = collectDataMaps(elf, btf);
   for (const m of dataMaps.values()) addMap(m, { section: m.section });
   const kconfig = collectKconfigMap(btf, file, elf);
@@ -190,7 +199,7 @@ function buildSpec(elf: ElfFile): CollectionSpec {
   }
 
   // ---- statically initialised slots ----
-  fillContents(elf, ranges, maps, programs, funcs);
+  fillContents(elf, ranges, maps, programs, funcs, btf);
 
   return { file, maps, programs, license, kernelVersion, btf, warnings };
 }
@@ -201,7 +210,7 @@ function symbolIn(elf: ElfFile, sec: ElfSection, name: string): ElfSymbol | unde
 
 function fillContents(
   elf: ElfFile, ranges: Map<ElfSection, MapRange[]>, maps: Map<string, MapSpec>,
-  programs: Map<string, ProgramSpec>, funcs: Map<string, Func>,
+  programs: Map<string, ProgramSpec>, funcs: Map<string, Func>, btf: Btf | undefined,
 ): void {
   const file = elf.file;
   for (const rs of elf.relocations) {
@@ -214,6 +223,10 @@ function fillContents(
       if (!range) throw new SpecError(`relocation against '${sym.name}' outside of any map definition`, ctx);
       const map = maps.get(range.name)!;
       const mctx = { ...ctx, symbol: range.name };
+      if (range.structOps) {
+        addStructOpsProgram(elf, btf!, map, rel.offset - range.offset, sym, programs, funcs, mctx);
+        continue;
+      }
       if (!range.values) throw new SpecError(`map '${range.name}': relocation against '${sym.name}' inside the definition; only __array(values) slots can be initialised`, mctx);
       const rel0 = rel.offset - range.offset - range.values.offset;
       if (rel0 < 0) throw new SpecError(`map '${range.name}': relocation against '${sym.name}' lies before the 'values' member`, mctx);

@@ -78,6 +78,7 @@ function copyMap(m: MapSpec): MapSpec {
   if (m.data) c.data = Uint8Array.from(m.data);
   if (m.variables) c.variables = new Map([...m.variables].map(([k, v]) => [k, { ...v }]));
   if (m.extra) c.extra = Uint8Array.from(m.extra);
+  if (m.structOps) c.structOps = { ...m.structOps, programs: m.structOps.programs.map((x) => ({ ...x })) };
   return c;
 }
 
@@ -93,6 +94,7 @@ export function copySpec(spec: CollectionSpec): CollectionSpec {
       funcInfo: p.funcInfo.map((x) => ({ ...x })),
       lineInfo: p.lineInfo.map((x) => ({ ...x })),
       coreRelos: p.coreRelos.map((x) => ({ ...x })),
+      ...(p.structOps ? { structOps: { ...p.structOps } } : {}),
     }])),
     warnings: [...spec.warnings],
   };

@@ -9,6 +9,30 @@ export const PIN_BY_NAME = 1;
 /** One statically initialised slot of a prog array or map-in-map: key -> program or inner map name. */
 export interface MapContent { key: number; value: string }
 
+/** A function-pointer member of a struct_ops map set to a program (a `.rel.struct_ops*` relocation). */
+export interface StructOpsProgram {
+  /** Member name in the object's struct ('ssthresh'). */
+  member: string;
+  /** Index of the member in the object's struct (the kernel's index may differ: the loader looks it up by name). */
+  memberIndex: number;
+  /** Byte offset of the member inside `data`. */
+  offset: number;
+  /** The program's name. */
+  program: string;
+}
+
+/** What a `SEC(".struct_ops")` / `SEC(".struct_ops.link")` variable implements. */
+export interface StructOpsSpec {
+  /** The struct's name without a `___flavour` suffix ('tcp_congestion_ops'); the kernel has `struct <name>` and `struct bpf_struct_ops_<name>`. */
+  typeName: string;
+  /** BTF type id of the variable's struct in the object's BTF. */
+  typeId: number;
+  /** `.struct_ops.link`: created with BPF_F_LINK; only a BPF link registers it. */
+  link: boolean;
+  /** Function pointers set to programs, in member order. */
+  programs: StructOpsProgram[];
+}
+
 /** A variable of a global data section (.data, .rodata, .bss, .kconfig, ...). */
 export interface DataVariable {
   name: string;
@@ -42,7 +66,7 @@ export interface MapSpec {
   keyType: number;
   valueType: number;
   /** Where the definition came from. */
-  kind: 'btf' | 'legacy' | 'data';
+  kind: 'btf' | 'legacy' | 'data' | 'struct_ops';
   /** ELF section holding the definition ('.maps', 'maps', '.rodata', ...). */
   section: string;
   /** The inner map template of a map-in-map. */
@@ -55,6 +79,13 @@ export interface MapSpec {
   variables?: Map<string, DataVariable>;
   /** Data maps that the loader freezes (.rodata*, .kconfig) before programs are verified. */
   readOnly?: boolean;
+  /**
+   * struct_ops maps: the struct and which member holds which program. `data` is the
+   * variable's initial bytes in the object's layout (function pointers 0); the loader
+   * builds the kernel's value from it by member name. valueSize is the object's struct
+   * size until load (the kernel's `bpf_struct_ops_<name>` size then).
+   */
+  structOps?: StructOpsSpec;
   /** Legacy definitions: bytes after the 5 standard fields (iproute2 id / pinning / inner_id / inner_idx). */
   extra?: Uint8Array;
 }
@@ -87,6 +118,12 @@ export interface ProgramSpec {
   coreRelos: CoreRelo[];
   /** The object's BTF (shared by all programs of the collection), when it has one. */
   btf?: Btf;
+  /**
+   * struct_ops programs used by a struct_ops map: the struct ('tcp_congestion_ops') and
+   * member ('ssthresh') they implement. The loader sends attach_btf_id = the kernel's
+   * struct and expected_attach_type = the member's index in the kernel's struct.
+   */
+  structOps?: { typeName: string; member: string };
 }
 
 export interface CollectionSpec {

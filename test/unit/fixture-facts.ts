@@ -249,6 +249,24 @@ export const fixtures: Record<string, FixtureFact> = {
       { name: 'tsbpf_pinned', type: 'hash', keySize: 4, valueSize: 4, maxEntries: 8, pinning: 1 },
     ],
   },
+  struct_ops: {
+    file: 'bpf-objs/struct_ops.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'tsbpf_ssthresh', section: 'struct_ops/tsbpf_ssthresh', type: 'struct_ops', insns: 6, subprograms: [] },
+      { name: 'tsbpf_cong_avoid', section: 'struct_ops/tsbpf_cong_avoid', type: 'struct_ops', insns: 8, subprograms: [] },
+      { name: 'tsbpf_undo_cwnd', section: 'struct_ops/tsbpf_undo_cwnd', type: 'struct_ops', insns: 3, subprograms: [] },
+    ],
+    maps: [
+      // libbpf: one map per .struct_ops* variable, key 4, the object's struct as value
+      // (sizeof(struct tcp_congestion_ops) = 192 in vmlinux.h), max_entries 1, BPF_F_LINK
+      // (0x2000) for .struct_ops.link. At load the value becomes the kernel's
+      // struct bpf_struct_ops_tcp_congestion_ops.
+      { name: 'tsbpf_cc', type: 'struct_ops', keySize: 4, valueSize: 192, maxEntries: 1, flags: 0 },
+      { name: 'tsbpf_cc_link', type: 'struct_ops', keySize: 4, valueSize: 192, maxEntries: 1, flags: 0x2000 },
+    ],
+  },
   nobtf: {
     file: 'bpf-objs/nobtf.bpf.o',
     license: 'GPL',

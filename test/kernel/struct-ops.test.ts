@@ -1,0 +1,122 @@
+// struct_ops maps in the running kernel: bpf-objs/struct_ops.bpf.o registers the TCP
+// congestion control "tsbpf_cc" while the collection is open, and only then. Checked
+// through /proc/sys/net/ipv4 and, where bpftool is installed, `bpftool struct_ops`
+// (its dump decodes the kernel's value: state, program ids per member, name, flags).
+// Needs root; skipped otherwise, except under CI=true.
+import { test as uvuTest } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Collection, STRUCT_OPS_LINK_NOTE, TsbpfError } from '../../src/index.js';
+
+const isRoot = process.getuid?.() === 0;
+const run = isRoot || process.env.CI === 'true';
+if (!run) console.log('# struct_ops (kernel): SKIPPED: not root (bpf(2) needs root or CAP_BPF + CAP_NET_ADMIN); CI=true forces these tests to run');
+const test = run ? uvuTest : uvuTest.skip;
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const file = path.join(root, 'bpf-objs/struct_ops.bpf.o');
+const AVAILABLE = '/proc/sys/net/ipv4/tcp_available_congestion_control';
+const ALLOWED = '/proc/sys/net/ipv4/tcp_allowed_congestion_control';
+const words = (f: string) => readFileSync(f, 'utf8').trim().split(/\s+/);
+
+const hasBpftool = spawnSync('bpftool', ['version'], { encoding: 'utf8' }).status === 0;
+function bpftool(...args: string[]): unknown {
+  const r = spawnSync('bpftool', ['-j', ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bpftool ${args.join(' ')}: ${r.stderr || r.stdout}`);
+  return JSON.parse(r.stdout);
+}
+type Dump = Array<Record<string, any>>;
+function dump(name: string): { common: { state: string }; data: Record<string, unknown> } {
+  const d = bpftool('struct_ops', 'dump', 'name', name) as Dump;
+  return d[1]!['bpf_struct_ops_tcp_congestion_ops'];
+}
+const listed = () => (bpftool('struct_ops', 'list') as Array<{ id: number; name: string }>);
+
+uvuTest.before(() => {
+  // a crashed earlier run can leave tsbpf_cc registered (the registration outlives the process)
+  if (run && words(AVAILABLE).includes('tsbpf_cc') && hasBpftool) spawnSync('bpftool', ['struct_ops', 'unregister', 'name', 'tsbpf_cc']);
+});
+
+test('tsbpf_cc is registered while the collection is open, with our programs in its members, and gone after close()', () => {
+  assert.not.ok(words(AVAILABLE).includes('tsbpf_cc'), 'not registered before the test');
+  const c = Collection.loadFile(file);
+  let ids: number[] = [];
+  try {
+    assert.ok(words(AVAILABLE).includes('tsbpf_cc'), 'tcp_available_congestion_control lists tsbpf_cc');
+    assert.ok(words(ALLOWED).includes('tsbpf_cc'), '.flags = TCP_CONG_NON_RESTRICTED was copied: tcp_allowed_congestion_control lists it');
+    assert.not.ok(words(AVAILABLE).includes('tsbpf_cc_link'), 'the .struct_ops.link map is not registered (no link)');
+
+    const cc = c.maps.get('tsbpf_cc')!, link = c.maps.get('tsbpf_cc_link')!;
+    ids = [cc.info().id, link.info().id];
+    for (const m of [cc, link]) {
+      const info = m.info();
+      assert.is(info.typeName, 'struct_ops');
+      assert.ok(info.btfVmlinuxValueTypeId > 0, `${m.name}: created with btf_vmlinux_value_type_id`);
+      assert.is(info.valueSize, m.valueSize, `${m.name}: value size is the kernel's struct bpf_struct_ops_tcp_congestion_ops`);
+      assert.is(info.btfKeyTypeId, 0);
+      assert.is(info.btfValueTypeId, 0);
+    }
+    assert.is(cc.info().flags, 0);
+    assert.is(link.info().flags, 0x2000, 'BPF_F_LINK');
+    assert.is(cc.structOps!.registered, true);
+    assert.is(link.structOps!.registered, false);
+    assert.is(link.structOps!.note, STRUCT_OPS_LINK_NOTE);
+    assert.match(link.structOps!.note, /link/);
+
+    // every program is attached to the kernel's struct tcp_congestion_ops
+    const kid = cc.structOps!.kernelTypeId;
+    assert.ok(kid > 0);
+    for (const p of c.programs.values()) {
+      const info = p.info();
+      assert.is(info.typeName, 'struct_ops', `${p.name}: type`);
+      assert.is(info.attachBtfId, kid, `${p.name}: attach_btf_id = struct tcp_congestion_ops`);
+    }
+
+    if (hasBpftool) {
+      const names = listed().filter((x) => ids.includes(x.id)).map((x) => x.name).sort();
+      assert.equal(names, ['tsbpf_cc', 'tsbpf_cc_link'], 'bpftool struct_ops list');
+      const prog = (n: string) => `/prog_id:${c.programs.get(n)!.info().id}`;
+      for (const [name, state] of [['tsbpf_cc', 'BPF_STRUCT_OPS_STATE_INUSE'], ['tsbpf_cc_link', 'BPF_STRUCT_OPS_STATE_READY']] as const) {
+        const v = dump(name);
+        assert.is(v.common.state, state, `${name}: state`);
+        assert.ok(String(v.data['ssthresh']).endsWith(prog('tsbpf_ssthresh')), `${name}: ssthresh -> ${v.data['ssthresh']}`);
+        assert.ok(String(v.data['cong_avoid']).endsWith(prog('tsbpf_cong_avoid')), `${name}: cong_avoid -> ${v.data['cong_avoid']}`);
+        assert.ok(String(v.data['undo_cwnd']).endsWith(prog('tsbpf_undo_cwnd')), `${name}: undo_cwnd -> ${v.data['undo_cwnd']}`);
+        assert.is(String(v.data['set_state']).endsWith(' 0'), true, `${name}: members the object leaves NULL stay 0`);
+        assert.is(v.data['name'], name, `${name}: .name copied`);
+      }
+      assert.is(dump('tsbpf_cc').data['flags'], 1, '.flags copied');
+      assert.is(dump('tsbpf_cc_link').data['flags'], 0);
+    } else {
+      console.log('  (bpftool not installed: the kernel value is checked through /proc only)');
+    }
+  } finally {
+    c.close();
+  }
+  assert.not.ok(words(AVAILABLE).includes('tsbpf_cc'), 'unregistered by close()');
+  assert.is(c.maps.get('tsbpf_cc')!.structOps!.registered, false);
+  if (hasBpftool) assert.equal(listed().filter((x) => ids.includes(x.id)), [], 'both maps are gone');
+});
+
+test('a second load of the same congestion control name is refused (EEXIST), leaves nothing behind, and the first stays registered', () => {
+  const first = Collection.loadFile(file);
+  try {
+    const before = hasBpftool ? listed().map((x) => x.id) : [];
+    assert.throws(() => Collection.loadFile(file), (e: Error) => e instanceof TsbpfError && /tsbpf_cc.*EEXIST.*registered already/.test(e.message));
+    if (hasBpftool) assert.equal(listed().map((x) => x.id), before, 'the failed load closed its struct_ops maps');
+    assert.ok(words(AVAILABLE).includes('tsbpf_cc'), 'the first one is still registered');
+  } finally {
+    first.close();
+  }
+  assert.not.ok(words(AVAILABLE).includes('tsbpf_cc'));
+});
+
+test('struct_ops maps need the object\'s BTF in the kernel', () => {
+  assert.throws(() => Collection.loadFile(file, { noBtf: true }), (e: Error) => e instanceof TsbpfError && /struct_ops map 'tsbpf_cc' needs the object's BTF.*noBtf/.test(e.message));
+  assert.not.ok(words(AVAILABLE).includes('tsbpf_cc'));
+});
+
+uvuTest.run();
