@@ -1,8 +1,12 @@
 /**
  * `node bin/load.js [options] <object.o>...`: load, explain, pin and check BPF objects.
- * This module imports only the argument parser; the loader, the JUnit writer and the
- * unpinning code are imported when the run needs them (start-up time is budgeted).
+ * This module imports only the argument parser (and node:fs / node:path, which Node has
+ * loaded already); the loader, the JUnit writer and the unpinning code are imported when
+ * the run needs them (start-up time is budgeted). Builtins are imported statically: the
+ * bundled CLI (boot.ts) runs as a script, where import() is not available.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs, UsageError, USAGE, type CliOptions } from './args.js';
 import type { ObjectResult } from './result.js';
 
@@ -20,7 +24,6 @@ async function run(opts: CliOptions): Promise<number> {
       return 0;
     }
     if (opts.btf !== undefined) {
-      const { readFileSync } = await import('node:fs');
       let head: Buffer;
       try { head = readFileSync(opts.btf).subarray(0, 4); } catch (e) { return fail(`--btf ${opts.btf}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
       const raw = head.length >= 2 && head.readUInt16LE(0) === 0xeb9f;
@@ -35,7 +38,7 @@ async function run(opts: CliOptions): Promise<number> {
     if (opts.noLoad) {
       for (const s of specs) results.push(staticMod.staticResult(s, opts));
     } else {
-      const [{ join }, runMod] = await Promise.all([import('node:path'), runP!]);
+      const runMod = await runP!;
       const open: Array<{ close(): void }> = [];
       try {
         for (const s of specs) {
@@ -54,7 +57,7 @@ async function run(opts: CliOptions): Promise<number> {
       console.log(results.map(text).join('\n\n'));
     }
     if (opts.junit !== undefined) {
-      const [{ junit }, { writeFileSync }] = await Promise.all([import('./junit.js'), import('node:fs')]);
+      const { junit } = await import('./junit.js');
       writeFileSync(opts.junit, junit(results));
     }
     const bad = results.some((o) => o.error !== undefined || o.programs.some((p) => p.verdict === 'rejected'));

@@ -1,9 +1,9 @@
 /**
  * The one place that calls the kernel: libc `syscall(SYS_bpf, cmd, attr, size)` and
- * `close(fd)`, bound with koffi on first use (importing this module does not load libc,
- * so the pure layers and their tests run anywhere).
+ * `close(fd)`, bound with koffi on first use (importing this module loads neither koffi
+ * nor libc, so the pure layers and their tests run anywhere).
  */
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
 import { BPF_CMD_NAMES } from '../kernel/enums.js';
 import { TsbpfError } from '../errors.js';
 import { SyscallError } from './error.js';
@@ -32,6 +32,38 @@ interface Libc {
   // (a u64 from koffi.address), which is cheaper than koffi's `void *` marshalling.
   syscall: (nr: number, cmd: number, attr: bigint, size: number) => number;
   close: (fd: number) => number;
+  /** The libc handle, for functions bound on demand (mmap). */
+  lib: { func(decl: string): unknown };
+}
+
+/** The part of koffi used here (all of it lives in koffi's native module). */
+interface Koffi {
+  load(path: string): { func(decl: string): unknown };
+  address(buf: unknown): bigint;
+  errno(): number;
+  view(ptr: unknown, len: number): ArrayBuffer;
+}
+
+let koffiMod: Koffi | undefined;
+
+/**
+ * koffi, loaded on first use. Its native module is loaded directly when it is where koffi
+ * ships it: koffi's index.js also requires https, zlib and crypto for its installer (~9 ms
+ * of start-up), and only adds deprecated aliases over the native exports used here.
+ * Anything unexpected falls back to `require('koffi')`.
+ */
+function loadKoffi(): Koffi {
+  if (koffiMod) return koffiMod;
+  const req = createRequire(import.meta.url);
+  if (process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64')) {
+    try {
+      const native = req(`koffi/build/koffi/linux_${process.arch}/koffi.node`) as Partial<Koffi>;
+      if (typeof native.load === 'function' && typeof native.address === 'function' && typeof native.errno === 'function') {
+        return (koffiMod = native as Koffi);
+      }
+    } catch { /* not there (musl, a bundled koffi...): koffi's own loader finds it */ }
+  }
+  return (koffiMod = req('koffi') as Koffi);
 }
 
 let libc: Libc | undefined;
@@ -40,13 +72,37 @@ function bind(): Libc {
   if (libc) return libc;
   if (process.platform !== 'linux') throw new TsbpfError(`bpf(2) exists only on Linux (this is ${process.platform})`);
   const nr = sysBpfNumber();
-  const lib = koffi.load('libc.so.6');
+  const lib = loadKoffi().load('libc.so.6');
   libc = {
     nr,
     syscall: lib.func('long syscall(long nr, long cmd, uint64_t attr, long size)') as Libc['syscall'],
     close: lib.func('int close(int fd)') as Libc['close'],
+    lib,
   };
   return libc;
+}
+
+const PROT_READ = 1;
+const MAP_PRIVATE = 2;
+let mmapFn: ((addr: null, len: number, prot: number, flags: number, fd: number, off: number) => unknown) | undefined;
+
+/**
+ * mmap(2) `length` bytes of `fd` from offset 0, read-only and private, as a Uint8Array
+ * over the mapping (no copy). Returns undefined when the file cannot be mapped (the caller
+ * reads it instead). The mapping is never unmapped: meant for data kept for the life of
+ * the process, such as /sys/kernel/btf/vmlinux (mappable since Linux 6.16, as libbpf does;
+ * a read() of it returns one page per call). Nothing may write to the returned bytes.
+ */
+export function mapReadOnly(fd: number, length: number): Uint8Array | undefined {
+  if (length <= 0) return undefined;
+  const c = libc ?? bind();
+  mmapFn ??= c.lib.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset)') as typeof mmapFn;
+  const k = koffiMod!;
+  const p = mmapFn!(null, length, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p === null || p === undefined) return undefined;
+  const addr = k.address(p);
+  if (addr === 0n || addr === 0xffffffffffffffffn) return undefined; // MAP_FAILED
+  return new Uint8Array(k.view(p, length));
 }
 
 /** The command's kernel name ('BPF_MAP_CREATE'), or `BPF_CMD_<n>` for unknown numbers. */
@@ -67,14 +123,14 @@ export function bpfErrno(cmd: number, attr: Uint8Array): number {
   let addr: bigint;
   if (attr === lastAttr) addr = lastAddr;
   else {
-    addr = koffi.address(attr);
+    addr = (koffiMod ?? loadKoffi()).address(attr);
     lastAttr = attr;
     lastAddr = addr;
   }
   // `attr` (and what its pointer fields reference, held by the caller) stays reachable
   // until this synchronous call returns.
   const r = c.syscall(c.nr, cmd, addr, attr.length);
-  return r === -1 ? -koffi.errno() : r;
+  return r === -1 ? -koffiMod!.errno() : r;
 }
 
 /** Throw the SyscallError for a negative bpfErrno() result; pass other results through. */
@@ -97,7 +153,7 @@ export function bpf(cmd: number, attr: Uint8Array): number {
 /** close(2) a raw fd; throws SyscallError ('close', EBADF...) on failure. */
 export function closeFd(fd: number): void {
   const c = libc ?? bind();
-  if (c.close(fd) === -1) throw SyscallError.from('close', koffi.errno());
+  if (c.close(fd) === -1) throw SyscallError.from('close', koffiMod!.errno());
 }
 
 // Base address per ArrayBuffer. V8 never moves an ArrayBuffer's backing store once it is
@@ -112,7 +168,7 @@ export function addressOf(buf: ArrayBufferView): bigint {
   if (base === undefined) {
     // koffi takes typed arrays and Buffers, not DataViews.
     const u8 = buf instanceof Uint8Array ? buf : new Uint8Array(ab, buf.byteOffset, buf.byteLength);
-    base = koffi.address(u8) - BigInt(buf.byteOffset);
+    base = (koffiMod ?? loadKoffi()).address(u8) - BigInt(buf.byteOffset);
     bases.set(ab, base);
   }
   return buf.byteOffset === 0 ? base : base + BigInt(buf.byteOffset);

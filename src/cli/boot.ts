@@ -1,0 +1,97 @@
+/**
+ * Start-up of `node bin/load.js` (issue 5: at most 50 ms beyond `node -e 0`).
+ *
+ * `npm run bundle` (part of build, prepare and pretest) bundles the compiled CLI
+ * (dist/cli/main.js and everything it imports, elfy included; koffi stays outside) into
+ * one CommonJS file, dist/cli.bundle.cjs, then `finishBundle()` writes the list of files
+ * it was made from (dist/cli.bundle.inputs) and a V8 code cache for it with every function
+ * compiled (dist/cli.bundle.cache). Started from the bundle and its cache, Node resolves
+ * one module instead of ~40 and compiles almost nothing.
+ *
+ * The bundle is used only when none of its inputs is newer than it (so a `tsc` after an
+ * edit, even a watch-mode one that rewrites a single file, never runs stale code), the
+ * cache only when it is at least as new as the bundle (V8 checks a cache against the
+ * source's length, not its content) and V8 accepts it (same Node version and flags).
+ * Otherwise: the bundle compiled as usual, or dist/cli/main.js through ESM.
+ */
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+
+type Main = (argv: string[]) => Promise<number>;
+
+const dist = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const root = path.dirname(dist);
+const BUNDLE = path.join(dist, 'cli.bundle.cjs');
+const CACHE = path.join(dist, 'cli.bundle.cache');
+const INPUTS = path.join(dist, 'cli.bundle.inputs');
+const META = path.join(dist, 'cli.bundle.meta.json');
+
+const mtime = (file: string): number | undefined => statSync(file, { throwIfNoEntry: false })?.mtimeMs;
+
+/** The bundle as a script: CommonJS's function wrapper around it. */
+function compile(cachedData?: Buffer): vm.Script {
+  const src = readFileSync(BUNDLE, 'utf8');
+  return new vm.Script(`(function (exports, require, module, __filename, __dirname) {${src}\n})`, { filename: BUNDLE, cachedData });
+}
+
+function run(script: vm.Script): Main {
+  const module = { exports: {} as { main?: Main } };
+  (script.runInThisContext() as (...a: unknown[]) => void)(module.exports, createRequire(BUNDLE), module, BUNDLE, dist);
+  return module.exports.main!;
+}
+
+/** True when the bundle and its list of inputs exist and no input is missing or newer. */
+function bundleIsFresh(bundled: number): boolean {
+  let inputs: string[];
+  try { inputs = readFileSync(INPUTS, 'utf8').split('\n'); } catch { return false; }
+  if (mtime(INPUTS)! < bundled) return false; // a bundle rebuilt without finishBundle()
+  for (const f of inputs) {
+    if (f === '') continue;
+    const t = mtime(path.join(root, f));
+    if (t === undefined || t > bundled) return false;
+  }
+  return true;
+}
+
+/** The CLI's main(): from the bundle when it is fresh, else from dist/cli/main.js. */
+export async function loadMain(): Promise<Main> {
+  const bundled = mtime(BUNDLE);
+  if (bundled !== undefined && bundleIsFresh(bundled)) {
+    const cached = mtime(CACHE);
+    let data: Buffer | undefined;
+    if (cached !== undefined && cached >= bundled) {
+      try { data = readFileSync(CACHE); } catch { data = undefined; }
+    }
+    return run(compile(data));
+  }
+  return ((await import('./main.js')) as { main: Main }).main;
+}
+
+/** Write `data` to `file` through a rename: a CLI started meanwhile sees the old file or the new one. */
+function writeAtomic(file: string, data: string | Uint8Array): void {
+  writeFileSync(`${file}.tmp`, data);
+  renameSync(`${file}.tmp`, file);
+}
+
+/**
+ * Build step after esbuild (run with the package root as the working directory): the
+ * bundle's inputs from esbuild's metafile, then the code cache with every function of the
+ * bundle compiled (V8's --no-lazy while compiling), checked to be accepted by V8.
+ */
+export async function finishBundle(): Promise<void> {
+  if (/\bimport\s*\(/.test(readFileSync(BUNDLE, 'utf8'))) {
+    throw new Error(`${BUNDLE}: contains import(), which a vm.Script cannot run (import builtins statically)`);
+  }
+  const meta = JSON.parse(readFileSync(META, 'utf8')) as { inputs: Record<string, unknown> };
+  const inputs = Object.keys(meta.inputs).map((f) => path.relative(root, path.resolve(f)));
+  const { setFlagsFromString } = await import('node:v8');
+  let script: vm.Script;
+  setFlagsFromString('--no-lazy');
+  try { script = compile(); } finally { setFlagsFromString('--lazy'); }
+  writeAtomic(INPUTS, `${inputs.join('\n')}\n`);
+  writeAtomic(CACHE, script.createCachedData());
+  if (compile(readFileSync(CACHE)).cachedDataRejected) throw new Error(`${CACHE}: V8 rejects the code cache it just wrote`);
+}
