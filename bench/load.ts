@@ -37,17 +37,13 @@
  *   node --import tsx bench/cpuprofile-top.ts /tmp/prof/*.cpuprofile
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
-import { tmpdir } from 'node:os';
-import { basename, dirname, extname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { basename, dirname, extname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type * as Tsbpf from '../src/index.js';
 import type * as Sys from '../src/sys/index.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '..');
+import { buildReference, buildTsbpf, die, median, root } from './common.js';
 
 // ---- options ----
 
@@ -80,10 +76,6 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-function die(msg: string): never {
-  console.error(`bench: ${msg}`);
-  process.exit(2);
-}
 
 // ---- the libbpf reference (build code as in bench/parse.ts) ----
 
@@ -99,44 +91,6 @@ interface CResult {
 }
 interface CRun { libbpf: string; n: number; results: CResult[] }
 
-function have(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-}
-
-function ensureToolchain(): void {
-  const missing: string[] = [];
-  if (!have('gcc')) missing.push('gcc');
-  if (!existsSync('/usr/include/bpf/libbpf.h')) missing.push('libbpf-dev');
-  if (missing.length === 0) return;
-  if (process.getuid?.() === 0 && have('apt-get')) {
-    console.error(`bench: installing ${missing.join(' ')} with apt-get`);
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    return;
-  }
-  die(`${missing.join(' and ')} missing and not root: install them (e.g. apt-get install ${missing.join(' ')}) to build bench/libbpf-load.c`);
-}
-
-function buildReference(): string {
-  const src = join(here, 'libbpf-load.c');
-  const hash = createHash('sha256').update(readFileSync(src)).digest('hex').slice(0, 12);
-  const candidates = [join(root, 'node_modules', '.cache', 'tsbpf-bench'), join(tmpdir(), 'tsbpf-bench')];
-  for (const dir of candidates) {
-    const bin = join(dir, `libbpf-load-${hash}`);
-    if (existsSync(bin)) return bin;
-  }
-  ensureToolchain();
-  let lastErr: unknown;
-  for (const dir of candidates) {
-    try {
-      mkdirSync(dir, { recursive: true });
-      const bin = join(dir, `libbpf-load-${hash}`);
-      execFileSync('gcc', ['-O2', '-Wall', '-o', bin, src, '-lbpf'], { stdio: ['ignore', 'inherit', 'inherit'] });
-      return bin;
-    } catch (e) { lastErr = e; }
-  }
-  die(`cannot build ${src}: ${(lastErr as Error).message}`);
-}
-
 function runReference(bin: string, n: number, warm: number, files: string[]): CRun {
   const out = execFileSync(bin, ['--samples', '--warm', String(warm), String(n), ...files], { encoding: 'utf8', maxBuffer: 64 << 20 });
   return JSON.parse(out) as CRun;
@@ -144,27 +98,7 @@ function runReference(bin: string, n: number, warm: number, files: string[]): CR
 
 // ---- tsbpf, in process ----
 
-/** Compile src/ with tsc (project settings) into the cache dir, as bench/parse.ts does. */
-function buildTsbpf(useSrc: boolean): { entry: string; how: string } {
-  const srcEntry = { entry: join(root, 'src', 'index.ts'), how: 'src/*.ts through tsx' };
-  if (useSrc) return srcEntry;
-  const out = join(root, 'node_modules', '.cache', 'tsbpf-bench', 'dist');
-  const tsc = join(root, 'node_modules', '.bin', 'tsc');
-  const r = spawnSync(tsc, ['-p', join(root, 'tsconfig.json'), '--outDir', out, '--declaration', 'false', '--sourceMap', 'false', '--incremental', 'false'], { encoding: 'utf8' });
-  const entry = join(out, 'index.js');
-  if (r.error || !existsSync(entry)) {
-    console.error(`bench: tsc failed (${r.error?.message ?? r.stdout.split('\n')[0]}); measuring src/*.ts through tsx instead`);
-    return srcEntry;
-  }
-  if (r.status !== 0) console.error(`bench: tsc reported type errors (${r.stdout.split('\n')[0]}); measuring the JS it emitted anyway`);
-  return { entry, how: 'src compiled by tsc (project tsconfig)' };
-}
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function stat(xs: number[]): Stat {
   return { median_us: median(xs), mean_us: xs.reduce((a, b) => a + b, 0) / xs.length, min_us: Math.min(...xs), max_us: Math.max(...xs) };
@@ -275,7 +209,7 @@ async function main(): Promise<void> {
   const built = buildTsbpf(o.src);
   mod = (await import(pathToFileURL(built.entry).href)) as typeof Tsbpf;
   sys = (await import(pathToFileURL(join(dirname(built.entry), 'sys', `index${extname(built.entry)}`)).href)) as typeof Sys;
-  const bin = o.tsbpfOnly ? undefined : buildReference();
+  const bin = o.tsbpfOnly ? undefined : buildReference('libbpf-load');
   if (o.profile) {
     o.rounds = 1; // one profile per object
     profiler = new Session();

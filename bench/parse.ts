@@ -29,17 +29,12 @@
  * (default both), --vmlinux PATH, --only SUBSTR (items whose name contains it), and
  * object paths as positional arguments (default bpf-objs/*.bpf.o).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as Tsbpf from '../src/index.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '..');
+import { buildReference, buildTsbpf, die, median, root } from './common.js';
 
 // ---- options ----
 
@@ -70,55 +65,11 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-function die(msg: string): never {
-  console.error(`bench: ${msg}`);
-  process.exit(2);
-}
 
 // ---- the libbpf reference ----
 
 interface CResult { file: string; op: string; ok: boolean; median_us?: number; mean_us?: number; errno?: number; error?: string; message?: string }
 interface CRun { libbpf: string; n: number; results: CResult[] }
-
-function have(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-}
-
-/** Make sure gcc and libbpf-dev are there; install them with apt when root, else say what is missing. */
-function ensureToolchain(): void {
-  const missing: string[] = [];
-  if (!have('gcc')) missing.push('gcc');
-  if (!existsSync('/usr/include/bpf/libbpf.h')) missing.push('libbpf-dev');
-  if (missing.length === 0) return;
-  if (process.getuid?.() === 0 && have('apt-get')) {
-    console.error(`bench: installing ${missing.join(' ')} with apt-get`);
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    return;
-  }
-  die(`${missing.join(' and ')} missing and not root: install them (e.g. apt-get install ${missing.join(' ')}) to build bench/libbpf-parse.c`);
-}
-
-/** Build bench/libbpf-parse.c once per source version into a cache dir; return the binary path. */
-function buildReference(): string {
-  const src = join(here, 'libbpf-parse.c');
-  const hash = createHash('sha256').update(readFileSync(src)).digest('hex').slice(0, 12);
-  const candidates = [join(root, 'node_modules', '.cache', 'tsbpf-bench'), join(tmpdir(), 'tsbpf-bench')];
-  for (const dir of candidates) {
-    const bin = join(dir, `libbpf-parse-${hash}`);
-    if (existsSync(bin)) return bin;
-  }
-  ensureToolchain();
-  let lastErr: unknown;
-  for (const dir of candidates) {
-    try {
-      mkdirSync(dir, { recursive: true });
-      const bin = join(dir, `libbpf-parse-${hash}`);
-      execFileSync('gcc', ['-O2', '-Wall', '-o', bin, src, '-lbpf'], { stdio: ['ignore', 'inherit', 'inherit'] });
-      return bin;
-    } catch (e) { lastErr = e; }
-  }
-  die(`cannot build ${src}: ${(lastErr as Error).message}`);
-}
 
 function runReference(bin: string, n: number, files: string[]): CRun {
   const out = execFileSync(bin, [String(n), ...files], { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -130,29 +81,9 @@ function runReference(bin: string, n: number, files: string[]): CRun {
 let Btf: typeof Tsbpf.Btf;
 let loadCollectionSpec: typeof Tsbpf.loadCollectionSpec;
 
-/** Compile src/ with tsc (project settings) into the cache dir; return the entry to import and how it was made. */
-function buildTsbpf(useSrc: boolean): { entry: string; how: string } {
-  const srcEntry = { entry: join(root, 'src', 'index.ts'), how: 'src/*.ts through tsx' };
-  if (useSrc) return srcEntry;
-  const out = join(root, 'node_modules', '.cache', 'tsbpf-bench', 'dist');
-  const tsc = join(root, 'node_modules', '.bin', 'tsc');
-  const r = spawnSync(tsc, ['-p', join(root, 'tsconfig.json'), '--outDir', out, '--declaration', 'false', '--sourceMap', 'false', '--incremental', 'false'], { encoding: 'utf8' });
-  const entry = join(out, 'index.js');
-  if (r.error || !existsSync(entry)) {
-    console.error(`bench: tsc failed (${r.error?.message ?? r.stdout.split('\n')[0]}); measuring src/*.ts through tsx instead`);
-    return srcEntry;
-  }
-  if (r.status !== 0) console.error(`bench: tsc reported type errors (${r.stdout.split('\n')[0]}); measuring the JS it emitted anyway`);
-  return { entry, how: 'src compiled by tsc (project tsconfig)' };
-}
 
 let sink = 0;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 interface Timing { ok: true; median_us: number; mean_us: number; n: number }
 interface Failure { ok: false; error: string }
@@ -202,7 +133,7 @@ async function main(): Promise<void> {
   const doVmlinux = existsSync(o.vmlinux) && pick('vmlinux');
   if (!existsSync(o.vmlinux) && !o.only) console.error(`bench: ${o.vmlinux} not found, skipping the vmlinux rows`);
 
-  const bin = buildReference();
+  const bin = buildReference('libbpf-parse');
   const cV = doVmlinux ? runReference(bin, o.n, [o.vmlinux]) : undefined;
   const cO = objects.length > 0 ? runReference(bin, o.nObj, objects) : undefined;
   const c = { libbpf: (cV ?? cO)?.libbpf ?? '?', results: [...(cV?.results ?? []), ...(cO?.results ?? [])] };

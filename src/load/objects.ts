@@ -28,6 +28,12 @@ export function numPossibleCpus(): number {
   return possibleCpus;
 }
 
+/** Removes a pin (a file on bpffs); one already gone is fine. */
+function removePin(path: string | undefined): void {
+  if (!path) return;
+  try { unlinkSync(path); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
+}
+
 const PERCPU = new Set(['percpu_hash', 'percpu_array', 'lru_percpu_hash', 'percpu_cgroup_storage']);
 
 export type KeyLike = Uint8Array | number | bigint | Value;
@@ -170,8 +176,7 @@ export class BpfMap {
   }
 
   unpin(): void {
-    if (!this.pinnedAt) return;
-    try { unlinkSync(this.pinnedAt); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
+    removePin(this.pinnedAt);
     delete this.pinnedAt;
   }
 
@@ -242,8 +247,7 @@ export class Program {
   }
 
   unpin(): void {
-    if (!this.pinnedAt) return;
-    try { unlinkSync(this.pinnedAt); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
+    removePin(this.pinnedAt);
     delete this.pinnedAt;
   }
 

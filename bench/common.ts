@@ -1,0 +1,77 @@
+/** Shared by the benchmarks: building the C references against libbpf and the tsbpf JS to measure. */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const here = dirname(fileURLToPath(import.meta.url));
+export const root = resolve(here, '..');
+
+export function die(msg: string): never {
+  console.error(`bench: ${msg}`);
+  process.exit(2);
+}
+
+function have(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Make sure gcc and libbpf-dev are there; install them with apt when root, else say what is missing. */
+function ensureToolchain(what: string): void {
+  const missing: string[] = [];
+  if (!have('gcc')) missing.push('gcc');
+  if (!existsSync('/usr/include/bpf/libbpf.h')) missing.push('libbpf-dev');
+  if (missing.length === 0) return;
+  if (process.getuid?.() === 0 && have('apt-get')) {
+    console.error(`bench: installing ${missing.join(' ')} with apt-get`);
+    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    return;
+  }
+  die(`${missing.join(' and ')} missing and not root: install them (e.g. apt-get install ${missing.join(' ')}) to build ${what}`);
+}
+
+/** Build bench/<name>.c (linked with -lbpf) once per source version into a cache dir; return the binary path. */
+export function buildReference(name: string): string {
+  const src = join(here, `${name}.c`);
+  const hash = createHash('sha256').update(readFileSync(src)).digest('hex').slice(0, 12);
+  const candidates = [join(root, 'node_modules', '.cache', 'tsbpf-bench'), join(tmpdir(), 'tsbpf-bench')];
+  for (const dir of candidates) {
+    const bin = join(dir, `${name}-${hash}`);
+    if (existsSync(bin)) return bin;
+  }
+  ensureToolchain(`bench/${name}.c`);
+  let lastErr: unknown;
+  for (const dir of candidates) {
+    try {
+      mkdirSync(dir, { recursive: true });
+      const bin = join(dir, `${name}-${hash}`);
+      execFileSync('gcc', ['-O2', '-Wall', '-o', bin, src, '-lbpf'], { stdio: ['ignore', 'inherit', 'inherit'] });
+      return bin;
+    } catch (e) { lastErr = e; }
+  }
+  die(`cannot build ${src}: ${(lastErr as Error).message}`);
+}
+
+/** Compile src/ with tsc (project settings) into the cache dir; return the entry to import and how it was made. */
+export function buildTsbpf(useSrc: boolean): { entry: string; how: string } {
+  const srcEntry = { entry: join(root, 'src', 'index.ts'), how: 'src/*.ts through tsx' };
+  if (useSrc) return srcEntry;
+  const out = join(root, 'node_modules', '.cache', 'tsbpf-bench', 'dist');
+  const tsc = join(root, 'node_modules', '.bin', 'tsc');
+  const r = spawnSync(tsc, ['-p', join(root, 'tsconfig.json'), '--outDir', out, '--declaration', 'false', '--sourceMap', 'false', '--incremental', 'false'], { encoding: 'utf8' });
+  const entry = join(out, 'index.js');
+  if (r.error || !existsSync(entry)) {
+    console.error(`bench: tsc failed (${r.error?.message ?? r.stdout.split('\n')[0]}); measuring src/*.ts through tsx instead`);
+    return srcEntry;
+  }
+  if (r.status !== 0) console.error(`bench: tsc reported type errors (${r.stdout.split('\n')[0]}); measuring the JS it emitted anyway`);
+  return { entry, how: 'src compiled by tsc (project tsconfig)' };
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
