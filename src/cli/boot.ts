@@ -56,18 +56,26 @@ function bundleIsFresh(bundled: number): boolean {
   return true;
 }
 
+/** The code cache when it is at least as new as the bundle (modified at `bundled`). */
+function cacheFor(bundled: number): Buffer | undefined {
+  const cached = mtime(CACHE);
+  if (cached === undefined || cached < bundled) return undefined;
+  try { return readFileSync(CACHE); } catch { return undefined; }
+}
+
 /** The CLI's main(): from the bundle when it is fresh, else from dist/cli/main.js. */
 export async function loadMain(): Promise<Main> {
   const bundled = mtime(BUNDLE);
-  if (bundled !== undefined && bundleIsFresh(bundled)) {
-    const cached = mtime(CACHE);
-    let data: Buffer | undefined;
-    if (cached !== undefined && cached >= bundled) {
-      try { data = readFileSync(CACHE); } catch { data = undefined; }
-    }
-    return run(compile(data));
-  }
+  if (bundled !== undefined && bundleIsFresh(bundled)) return run(compile(cacheFor(bundled)));
   return ((await import('./main.js')) as { main: Main }).main;
+}
+
+/** What loadMain() runs, for benchmarks: 'bundle + code cache', 'bundle (no usable code cache)' or 'dist/cli/main.js (no fresh bundle)'. */
+export function entryPoint(): string {
+  const bundled = mtime(BUNDLE);
+  if (bundled === undefined || !bundleIsFresh(bundled)) return 'dist/cli/main.js (no fresh bundle: npm run bundle)';
+  const data = cacheFor(bundled);
+  return data && !compile(data).cachedDataRejected ? 'bundle + code cache' : 'bundle (no usable code cache: npm run bundle)';
 }
 
 /** Write `data` to `file` through a rename: a CLI started meanwhile sees the old file or the new one. */
