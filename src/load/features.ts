@@ -170,3 +170,8 @@ export function sanitizeBtf(src: Btf): SanitizedBtf {
   }
   return { bytes: btf.encode(), funcInfo: has.func, changes: [...changes] };
 }
+
+/** The kernel feature probes tsbpf uses (each probed once per process and cached). */
+export function features(): { btf: Record<BtfFeature, boolean> } {
+  return { btf: btfFeatures() };
+}

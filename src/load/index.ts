@@ -1,6 +1,6 @@
 export { Collection, pinnedUnder, type LoadOptions, type LoadStage } from './collection.js';
 export { BpfMap, Program, numPossibleCpus, type KeyLike, type TestRunOptions } from './objects.js';
 export { VerifierError, type LoadLogOptions } from './verifier.js';
-export { hasBtfFeature, btfFeatures, forceMissingBtfFeatures, sanitizeBtf, BTF_FEATURES, type BtfFeature } from './features.js';
+export { features, hasBtfFeature, btfFeatures, forceMissingBtfFeatures, sanitizeBtf, BTF_FEATURES, type BtfFeature } from './features.js';
 export { decodeValue, encodeValue, type Value } from './values.js';
 export { STRUCT_OPS_LINK_NOTE, type StructOpsState } from './struct-ops.js';
