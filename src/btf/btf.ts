@@ -153,6 +153,15 @@ export class Btf {
   /** Size of the string space: base strings + own section + added strings. */
   get stringsLength(): number { return this.strBase + this.strLen + this.addedStrLen; }
 
+  /**
+   * Word offset (in the type section) of each of this BTF's own records, plus an end
+   * sentinel, as parse() found them in its one pass. Read-only: for scanners of the raw
+   * records (CO-RE candidate lookup) that must not walk all of vmlinux again.
+   */
+  recordOffsets(): Readonly<Uint32Array> {
+    return this.offsets;
+  }
+
   /** The NUL-terminated string at `offset` in the string section (the base's for low offsets of split BTF). */
   string(offset: number): string {
     if (offset < this.strBase && this.base) return this.base.string(offset);

@@ -47,13 +47,11 @@ const FEW_OFFSETS = 8;
 /**
  * The word offset of each own record of `btf` plus an end sentinel, as Btf.parse computed it
  * in its one pass over the records, so that a name lookup does not walk the ~130k records of
- * vmlinux again. Btf keeps it private, so it is taken only when it has exactly the expected
- * shape (one entry per own type, starting at word 0, ending at the type section's end);
- * otherwise undefined and the caller walks the records itself.
+ * vmlinux again. Checked against the raw view (one entry per own type, from word 0 to the
+ * type section's end); otherwise undefined and the caller walks the records itself.
  */
-function recordIndex(btf: Btf, words: number): Uint32Array | undefined {
-  const index = (btf as unknown as { offsets?: unknown }).offsets;
-  if (!(index instanceof Uint32Array)) return undefined;
+function recordIndex(btf: Btf, words: number): Readonly<Uint32Array> | undefined {
+  const index = btf.recordOffsets();
   const n = btf.length - btf.firstTypeId;
   if (index.length !== n + 1 || index[0] !== 0 || index[n] !== words) return undefined;
   return index;
