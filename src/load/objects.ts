@@ -38,28 +38,42 @@ const PERCPU = new Set(['percpu_hash', 'percpu_array', 'lru_percpu_hash', 'percp
 
 export type KeyLike = Uint8Array | number | bigint | Value;
 
-export class BpfMap {
+/** A kernel object this process holds by one fd, which can be pinned on bpffs. */
+abstract class Pinnable {
+  /** Where it is pinned, if it is. */
+  pinnedAt?: string;
+  constructor(readonly fd: Fd) {}
+
+  pin(path: string): void {
+    objPin(this.fd, path);
+    this.pinnedAt = path;
+  }
+
+  unpin(): void {
+    removePin(this.pinnedAt);
+    delete this.pinnedAt;
+  }
+}
+
+export class BpfMap extends Pinnable {
   readonly name: string;
   /** The name the kernel knows it by (15 chars at most). */
   readonly kernelName: string;
   readonly spec: MapSpec;
-  readonly fd: Fd;
   readonly type: string;
   readonly keySize: number;
   readonly valueSize: number;
   readonly maxEntries: number;
-  /** Where it is pinned, if it is. */
-  pinnedAt?: string;
   /** The object's BTF, when key/value types are known. */
   readonly btf?: Btf;
   /** struct_ops maps: what was registered (or not) and which program is in which member. */
   structOps?: StructOpsState;
 
   constructor(spec: MapSpec, fd: Fd, kernelName: string, maxEntries: number, btf?: Btf) {
+    super(fd);
     this.name = spec.name;
     this.kernelName = kernelName;
     this.spec = spec;
-    this.fd = fd;
     this.type = spec.type;
     this.keySize = spec.keySize;
     this.valueSize = spec.valueSize;
@@ -170,15 +184,6 @@ export class BpfMap {
 
   info(): MapInfo { return mapInfo(this.fd); }
 
-  pin(path: string): void {
-    objPin(this.fd, path);
-    this.pinnedAt = path;
-  }
-
-  unpin(): void {
-    removePin(this.pinnedAt);
-    delete this.pinnedAt;
-  }
 
   /**
    * Closes the fd. A registered struct_ops map is unregistered first (key 0 deleted, as
@@ -207,21 +212,19 @@ export interface TestRunOptions {
 /** Program types whose BPF_PROG_TEST_RUN takes only ctx_in (and refuses any output buffer). */
 const CTX_IN_ONLY = new Set(['raw_tracepoint', 'raw_tracepoint_writable', 'tracing', 'syscall']);
 
-export class Program {
+export class Program extends Pinnable {
   readonly name: string;
   readonly spec: ProgramSpec;
-  readonly fd: Fd;
   readonly type: string;
   /** The verifier log, when the load asked for it (alwaysLog). */
   readonly verifierLog?: string;
   /** Milliseconds BPF_PROG_LOAD took (all attempts). */
   readonly loadMs: number;
-  pinnedAt?: string;
 
   constructor(spec: ProgramSpec, fd: Fd, loadMs: number, log?: string) {
+    super(fd);
     this.name = spec.name;
     this.spec = spec;
-    this.fd = fd;
     this.type = spec.type;
     this.loadMs = loadMs;
     if (log !== undefined) this.verifierLog = log;
@@ -241,15 +244,6 @@ export class Program {
   /** The kernel's view: ids, tag, verified instructions, xlated / jited length, map ids. */
   info(): ProgInfo { return progInfo(this.fd); }
 
-  pin(path: string): void {
-    objPin(this.fd, path);
-    this.pinnedAt = path;
-  }
-
-  unpin(): void {
-    removePin(this.pinnedAt);
-    delete this.pinnedAt;
-  }
 
   close(): void { this.fd.close(); }
 }
