@@ -36,7 +36,9 @@ export class ConsoleParser {
         out += line.slice(0, at);
         if (m[1] === 'RUN') events.push({ type: 'run' });
         else if (m[1] === 'EXIT') {
-          events.push({ type: 'exit', code: Number(m[2]) });
+          // the number only: kernel messages can land on the same console line after it
+          const digits = /^\s*(\d+)/.exec(m[2] ?? '');
+          events.push({ type: 'exit', code: digits ? Number(digits[1]) : NaN });
           this.exited = true;
           if (!this.keepAfterExit) return { out, events };
         }

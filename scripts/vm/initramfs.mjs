@@ -203,6 +203,7 @@ env -i /bin/chroot $R /bin/sh /run/tsbpf/cmd.sh </dev/null
 rc=$?
 sync
 echo "TSBPF_VM_EXIT:$NONCE=$rc"
+sleep 1
 echo o > /proc/sysrq-trigger
 sleep 5
 poweroff -f

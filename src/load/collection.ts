@@ -52,6 +52,9 @@ export interface LoadOptions extends LoadLogOptions {
 /** Where a load stands, for error messages and tests ('maps', 'programs', ...). */
 export type LoadStage = 'btf' | 'maps' | 'programs' | 'contents';
 
+/** BPF_F_LINK: a struct_ops map registered through a link (Linux 6.4+). */
+const BPF_F_LINK = 1 << 13;
+
 /** No map type can use BTF key/value types for these (libbpf sends none). */
 const NO_BTF_VALUE = new Set([
   'perf_event_array', 'cgroup_array', 'stack_trace', 'array_of_maps', 'hash_of_maps', 'devmap',
@@ -156,7 +159,13 @@ export class Collection {
               type: 'struct_ops', keySize: 4, valueSize: plan.valueSize, maxEntries: 1, flags: m.flags, name: kname,
               btfFd, btfVmlinuxValueTypeId: plan.kernValueTypeId,
             });
-          } catch (e) { throw TsbpfError.wrap(e, ctx); }
+          } catch (e) {
+            // struct_ops links (BPF_F_LINK on the map) came with Linux 6.4, with struct bpf_struct_ops_link
+            if (e instanceof SyscallError && e.code === 'EINVAL' && (m.flags & BPF_F_LINK) && !types.find('bpf_struct_ops_link', 'struct')) {
+              throw new TsbpfError(`struct_ops map '${m.name}' (${m.section}) needs struct_ops links (BPF_F_LINK), which this kernel does not have (its BTF has no struct bpf_struct_ops_link; Linux 6.4+)`, ctx, { cause: e });
+            }
+            throw TsbpfError.wrap(e, ctx);
+          }
           const fd = new Fd(raw, `map ${m.name}`);
           owned.push(fd);
           return { fd, maxEntries: 1, reused: false };

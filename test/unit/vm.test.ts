@@ -278,6 +278,13 @@ test('exitStatus: the command\'s code; 124 on timeout; 125 when the guest failed
   assert.is(exitStatus({}), 125);
 });
 
+test('ConsoleParser: a kernel message on the same line after the exit code does not hide it', () => {
+  const p = new ConsoleParser('n1');
+  const r = p.feed('TSBPF_VM_RUN:n1\nok\nTSBPF_VM_EXIT:n1=3[   15.20] sysrq: Power Off\n');
+  assert.equal(r.events.map((e: { type: string; code?: number }) => e.code ?? e.type), ['run', 3]);
+  assert.is(exitStatus({ exitCode: 3 }), 3);
+});
+
 test('parseArgs', () => {
   const o = parseArgs(['--kernel', '6.12', '--timeout', '60', '--mem', '4096', '--', 'node', '-e', '1']);
   assert.is(o.kernel, '6.12'); assert.is(o.timeout, 60); assert.is(o.mem, 4096); assert.equal(o.command, ['node', '-e', '1']);
