@@ -7,14 +7,14 @@
  * join by union (more than 64 values -> unknown), so `r3 = 146; if ... goto +1; r3 = 135`
  * gives {135, 146}. Anything the pass does not model (loads, calls, most ALU on unknown
  * values) makes a register unknown: the result over-approximates, never guesses.
- * Pure: no syscalls, no imports beyond types.
+ * Pure: no syscalls; imports only types and opcode constants.
  */
+import { OP_LD_IMM64 } from '../asm/opcodes.js';
 import type { Instruction } from '../asm/types.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from '../spec/types.js';
 
 const HELPER_TAIL_CALL = 12;
 const MAX_VALUES = 64;
-const OP_LD_IMM64 = 0x18;
 
 /** A register's abstract value: null = unknown. */
 type Val = null | { c: bigint[] } | { m: string[] };

@@ -1,5 +1,6 @@
 /** Reading and editing the specs, and the report of an object that is not loaded. No loader imports. */
 import path from 'node:path';
+import { encodedSize, rawOffsets, slotToIndex } from '../asm/codec.js';
 import { PROG_TYPES } from '../kernel/enums.js';
 import { loadCollectionSpec } from '../spec/collection.js';
 import { setVariable } from '../spec/edit.js';
@@ -10,19 +11,11 @@ import { tailCallGraph } from './graph.js';
 import type { MapResult, ObjectResult, ProgramResult } from './result.js';
 
 export function slots(p: ProgramSpec): number {
-  let n = 0;
-  for (const i of p.instructions) n += i.opcode === 0x18 ? 2 : 1;
-  return n;
+  return encodedSize(p.instructions) / 8;
 }
 
 export function instructionAt(p: ProgramSpec, slot: number) {
-  let s = 0;
-  for (const i of p.instructions) {
-    if (s === slot) return i;
-    s += i.opcode === 0x18 ? 2 : 1;
-    if (s > slot) return undefined;
-  }
-  return undefined;
+  return p.instructions[slotToIndex(rawOffsets(p.instructions), slot)];
 }
 
 /** Object name for file names: basename without .o and .bpf. */

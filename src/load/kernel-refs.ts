@@ -6,6 +6,7 @@
  * Only vmlinux BTF is consulted for ksyms, kfuncs and attach targets: a target that lives
  * in a module is reported as not supported yet (it needs the module's BTF fd).
  */
+import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_KFUNC_CALL, OP_CALL } from '../asm/index.js';
 import type { Instruction } from '../asm/types.js';
 import { Btf } from '../btf/index.js';
 import type { BtfKindName } from '../btf/types.js';
@@ -13,8 +14,6 @@ import { applyCoreRelocations, btfTarget, explainPoison, kallsymsAddress, kernel
 import { TsbpfError, type ErrorContext } from '../errors.js';
 import type { ProgramSpec } from '../spec/types.js';
 
-const BPF_PSEUDO_BTF_ID = 3;
-const BPF_PSEUDO_KFUNC_CALL = 2;
 
 /** The kernel types a load is resolved against: the running kernel, or a BTF file / object. */
 export class KernelTypes {
@@ -81,7 +80,7 @@ export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: Kern
     const c: Instruction = { ...insn };
     delete c.reference; // resolved here: what is left for the map patcher is maps only
     const decl = externKind(p, ref.name);
-    if (insn.opcode === 0x85) {
+    if (insn.opcode === OP_CALL) {
       // kfunc call
       const hit = types.find(ref.name, 'func');
       if (!hit) throw new TsbpfError(`program '${p.name}' calls kfunc '${ref.name}', which the kernel's BTF does not have`, ctx);

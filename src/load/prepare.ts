@@ -2,7 +2,7 @@
  * Pure preparation for the kernel (no syscalls): kernel-safe names, instructions with
  * map fds patched in, func_info / line_info records, BTF rewritten for BPF_BTF_LOAD.
  */
-import { encode } from '../asm/index.js';
+import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, encode } from '../asm/index.js';
 import type { Instruction } from '../asm/types.js';
 import type { Btf } from '../btf/index.js';
 import type { FuncInfo, LineInfo } from '../btf/types.js';
@@ -10,8 +10,6 @@ import { TsbpfError } from '../errors.js';
 import type { MapSpec, ProgramSpec } from '../spec/types.js';
 
 const BPF_OBJ_NAME_LEN = 16;
-const BPF_PSEUDO_MAP_FD = 1;
-const BPF_PSEUDO_MAP_VALUE = 2;
 
 function sanitize(name: string): string {
   return name.replace(/[^A-Za-z0-9_.]/g, '_');

@@ -4,8 +4,7 @@
  * on ENOSPC; a rejection becomes a VerifierError naming the program, the failing
  * instruction and its C source line.
  */
-import { disassemble } from '../asm/index.js';
-import type { Instruction } from '../asm/types.js';
+import { disassemble, rawOffsets, slotToIndex } from '../asm/index.js';
 import { TsbpfError, type ErrorContext } from '../errors.js';
 import type { ProgramSpec } from '../spec/types.js';
 import { progLoadDetailed, SyscallError, type ProgLoadOptions } from '../sys/index.js';
@@ -45,16 +44,6 @@ function cstr(buf: Uint8Array): string {
   return Buffer.from(buf.buffer, buf.byteOffset, end < 0 ? buf.length : end).toString('utf8');
 }
 
-/** Slot -> instruction, for a linked program. */
-function instructionAtSlot(insns: Instruction[], slot: number): Instruction | undefined {
-  let s = 0;
-  for (const i of insns) {
-    if (s === slot) return i;
-    s += i.opcode === 0x18 ? 2 : 1;
-    if (s > slot) return undefined;
-  }
-  return undefined;
-}
 
 /** `file:line: text` of the line_info record covering `slot`. */
 export function sourceLine(p: ProgramSpec, slot: number): string | undefined {
@@ -121,7 +110,7 @@ export function loadWithLog(
       const log = cstr(buf);
       if (!log) throw TsbpfError.wrap(e, ctx);
       const slot = failingSlot(log);
-      const insn = slot === undefined ? undefined : instructionAtSlot(p.instructions, slot);
+      const insn = slot === undefined ? undefined : p.instructions[slotToIndex(rawOffsets(p.instructions), slot)];
       const source = slot === undefined ? undefined : sourceLine(p, slot);
       const tail = log.split('\n').filter((l) => l.trim()).slice(-6).map((l) => `    ${l}`).join('\n');
       const why = explain?.(log);

@@ -4,19 +4,15 @@
  * relocation is decided by the instruction's opcode and the section of the target
  * symbol, not by the relocation type.
  */
-import { decode } from '../asm/index.js';
+import {
+  BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE,
+  decode, OP_CALL, OP_LD_IMM64, rawOffsets, slotToIndex,
+} from '../asm/index.js';
 import type { Instruction } from '../asm/types.js';
 import { SpecError } from '../errors.js';
 import type { ElfFile, ElfRel, ElfSection, ElfSymbol } from '../elf/types.js';
 import { SHF_EXECINSTR, SHN_ABS, SHN_COMMON, SHN_UNDEF, STB_LOCAL, STT_FUNC, STT_SECTION, SHT_PROGBITS } from '../elf/types.js';
 
-export const OP_LD_IMM64 = 0x18;
-export const OP_CALL = 0x85;
-export const BPF_PSEUDO_MAP_FD = 1;
-export const BPF_PSEUDO_MAP_VALUE = 2;
-export const BPF_PSEUDO_FUNC = 4;
-export const BPF_PSEUDO_CALL = 1;
-export const BPF_PSEUDO_KFUNC_CALL = 2;
 
 export interface Func {
   name: string;
@@ -65,9 +61,7 @@ export function collectFunctions(elf: ElfFile): Map<string, Func> {
       throw new SpecError(`function '${sym.name}' is defined twice`, ctx);
     }
     const insns = decode(sec.data.subarray(sym.value, sym.value + sym.size), { file: elf.file, section: sec.name });
-    const insnSlots: number[] = [];
-    let s = 0;
-    for (const i of insns) { insnSlots.push(s); s += i.opcode === OP_LD_IMM64 ? 2 : 1; }
+    const insnSlots = rawOffsets(insns);
     funcs.set(sym.name, {
       name: sym.name, section: sec, slot: sym.value / 8, slots: sym.size / 8, bind: sym.bind,
       insns, insnSlots, callees: [],
@@ -87,16 +81,6 @@ function funcAtSlot(funcs: Map<string, Func>, sec: ElfSection, slot: number): Fu
   return byStart.get(`${sec.index}:${slot}`);
 }
 
-function insnIndex(f: Func, slot: number): number {
-  // binary search in insnSlots
-  let lo = 0, hi = f.insnSlots.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1, v = f.insnSlots[mid]!;
-    if (v === slot) return mid;
-    if (v < slot) lo = mid + 1; else hi = mid - 1;
-  }
-  return -1;
-}
 
 /**
  * Applies the relocations of every function's section, and resolves relocation-free
@@ -126,7 +110,7 @@ export function relocateFunctions(elf: ElfFile, funcs: Map<string, Func>, resolv
       const slot = rel.offset / 8;
       const f = list.find((fn) => slot >= fn.slot && slot < fn.slot + fn.slots);
       if (!f) throw new SpecError('relocation outside of any function', ctx);
-      const idx = insnIndex(f, slot - f.slot);
+      const idx = slotToIndex(f.insnSlots, slot - f.slot);
       if (idx < 0) throw new SpecError(`relocation in the middle of an instruction of '${f.name}'`, { ...ctx, symbol: f.name });
       const insn = f.insns[idx]!;
       const sym = elf.symbols[rel.symbol]!;

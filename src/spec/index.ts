@@ -1,5 +1,5 @@
 export { loadCollectionSpec, type LoadSpecOptions } from './collection.js';
 export { setVariable, getVariable, findVariable, copySpec, type VariableValue } from './edit.js';
-export { fixupCalls, instructionSlots } from './link.js';
+export { fixupCalls } from './link.js';
 export { sectionDef, attachTarget } from './sections.js';
 export * from './types.js';

@@ -5,7 +5,8 @@
 import type { Instruction } from '../asm/types.js';
 import type { BtfExt, CoreRelo, FuncInfo, LineInfo } from '../btf/types.js';
 import { SpecError } from '../errors.js';
-import { OP_LD_IMM64, type Func } from './functions.js';
+import { OP_LD_IMM64, rawOffsets } from '../asm/index.js';
+import type { Func } from './functions.js';
 
 export interface LinkedProgram {
   instructions: Instruction[];
@@ -22,20 +23,13 @@ function cloneInsn(i: Instruction): Instruction {
   return c;
 }
 
-/** Slot (8-byte unit) of every instruction in a flat list. */
-export function instructionSlots(insns: Instruction[]): number[] {
-  const slots = new Array<number>(insns.length);
-  let s = 0;
-  for (let i = 0; i < insns.length; i++) { slots[i] = s; s += insns[i]!.opcode === OP_LD_IMM64 ? 2 : 1; }
-  return slots;
-}
 
 /**
  * Re-patches every call / callback immediate from `reference` and the `symbol` marks on
  * function starts. Run again after editing a linked instruction list.
  */
 export function fixupCalls(insns: Instruction[], where: { file?: string; symbol?: string } = {}): void {
-  const slots = instructionSlots(insns);
+  const slots = rawOffsets(insns);
   const starts = new Map<string, number>();
   insns.forEach((insn, i) => { if (insn.symbol !== undefined) starts.set(insn.symbol, slots[i]!); });
   insns.forEach((insn, i) => {
