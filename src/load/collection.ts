@@ -16,8 +16,7 @@
  * closed and not pinned), even if a program using it stays attached. Keep the
  * Collection open, or pin the prog array, for as long as the tail calls must work.
  */
-import { existsSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
-import { release } from 'node:os';
+import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { TsbpfError, type ErrorContext } from '../errors.js';
 import { MAP_TYPES } from '../kernel/enums.js';
@@ -27,7 +26,7 @@ import type { CollectionSpec, MapSpec, ProgramSpec } from '../spec/types.js';
 import { PIN_BY_NAME } from '../spec/types.js';
 import { btfLoad, Fd, mapCreate, mapDelete, mapFreeze, mapInfo, mapUpdate, objGet, objPin, SyscallError } from '../sys/index.js';
 import type { Btf } from '../btf/index.js';
-import { kconfigData } from '../core/index.js';
+import { kconfigData, kernelRelease, kernelVersionCode } from '../core/index.js';
 import { sanitizeBtf } from './features.js';
 import { attachBtfId, explainCoreFailure, KernelTypes, relocateCore, resolveExterns } from './kernel-refs.js';
 import { BpfMap, numPossibleCpus, Program } from './objects.js';
@@ -66,13 +65,6 @@ function u32(n: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, n >>> 0, true);
   return b;
-}
-
-/** LINUX_VERSION_CODE of the running kernel (kprobes on old kernels check it). */
-function kernelVersionCode(): number {
-  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release());
-  if (!m) return 0;
-  return (Number(m[1]) << 16) + (Number(m[2]) << 8) + Math.min(Number(m[3] ?? 0), 255);
 }
 
 export class Collection {
@@ -235,7 +227,7 @@ export class Collection {
       const wanted = opts.programs ? new Set(opts.programs) : undefined;
       if (wanted) for (const n of wanted) if (!spec.programs.has(n)) throw new TsbpfError(`no program '${n}' in the object (have: ${[...spec.programs.keys()].join(', ')})`, { file });
       const programs = new Map<string, Program>();
-      const kver = kernelVersionCode();
+      const kver = kernelVersionCode(kernelRelease()); // LINUX_VERSION_CODE: kprobes on old kernels check it
       for (const p of spec.programs.values()) {
         if (wanted ? !wanted.has(p.name) : !p.autoload) continue;
         let st: { btfId: number; memberIndex: number } | undefined;
@@ -398,9 +390,4 @@ function loadProgram(
   const fd = new Fd(r.fd, `prog ${p.name}`);
   owned.push(fd);
   return new Program(p, fd, performance.now() - t0, r.log);
-}
-
-/** Lists what is pinned under a directory (for tests and the CLI). */
-export function pinnedUnder(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir).sort() : [];
 }

@@ -123,9 +123,8 @@ export interface SanitizedBtf {
  * global FUNC -> static, FLOAT -> STRUCT, TYPE_TAG -> CONST, DECL_TAG -> INT,
  * ENUM64 -> UNION).
  */
-export function sanitizeBtf(src: Btf): SanitizedBtf {
+export function sanitizeBtf(src: Btf, has: Record<BtfFeature, boolean> = btfFeatures()): SanitizedBtf {
   const btf = Btf.parse(src.encode());
-  const has = btfFeatures();
   const changes = new Set<string>();
   fixKsymsDatasec(btf, changes);
   const int8 = (t: BtfType, name = ''): BtfType => ({ id: t.id, name, kind: 'int', size: 1, encoding: 0, bitOffset: 0, bits: 8 });

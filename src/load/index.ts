@@ -1,4 +1,4 @@
-export { Collection, pinnedUnder, type LoadOptions, type LoadStage } from './collection.js';
+export { Collection, type LoadOptions, type LoadStage } from './collection.js';
 export { BpfMap, Program, numPossibleCpus, type KeyLike, type TestRunOptions } from './objects.js';
 export { VerifierError, type LoadLogOptions } from './verifier.js';
 export { features, hasBtfFeature, btfFeatures, forceMissingBtfFeatures, sanitizeBtf, BTF_FEATURES, type BtfFeature } from './features.js';

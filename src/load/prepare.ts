@@ -4,7 +4,6 @@
  */
 import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, encode } from '../asm/index.js';
 import type { Instruction } from '../asm/types.js';
-import type { Btf } from '../btf/index.js';
 import type { FuncInfo, LineInfo } from '../btf/types.js';
 import { TsbpfError } from '../errors.js';
 import type { MapSpec, ProgramSpec } from '../spec/types.js';
@@ -86,21 +85,4 @@ export function lineInfoBytes(records: LineInfo[]): Uint8Array {
     dv.setUint32(i * 16 + 12, ((r.lineNum & 0x3fffff) << 10 | (r.column & 0x3ff)) >>> 0, true);
   });
   return b;
-}
-
-/**
- * The object's BTF as the kernel accepts it: extern VARs (.kconfig, .ksyms) become
- * global allocated variables, extern FUNCs (kfunc prototypes) static — as libbpf does.
- * Works on a copy of the types through setType; returns the encoded bytes.
- */
-export function btfForKernel(btf: Btf): Uint8Array {
-  for (let id = 1; id < btf.length; id++) {
-    const kind = btf.kindOf(id);
-    if (kind !== 'var' && kind !== 'func') continue;
-    const t = btf.typeById(id);
-    if ((t.kind === 'var' || t.kind === 'func') && t.linkage === 2) {
-      btf.setType(id, { ...t, linkage: t.kind === 'var' ? 1 : 0 });
-    }
-  }
-  return btf.encode();
 }

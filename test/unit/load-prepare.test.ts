@@ -4,8 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decode, loadCollectionSpec, Btf } from '../../src/index.js';
-import { btfForKernel, kernelMapName, kernelProgName, objectName, patchInstructions } from '../../src/load/prepare.js';
+import { BTF_FEATURES, decode, loadCollectionSpec, sanitizeBtf, Btf } from '../../src/index.js';
+import { kernelMapName, kernelProgName, objectName, patchInstructions } from '../../src/load/prepare.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const obj = (n: string) => path.join(root, 'bpf-objs', `${n}.bpf.o`);
@@ -43,7 +43,11 @@ test('map and data references become BPF_PSEUDO_MAP_FD / MAP_VALUE with the fd',
 
 test('extern variables and functions get a linkage the kernel accepts', () => {
   const k = loadCollectionSpec(obj('kconfig'));
-  const again = Btf.parse(btfForKernel(k.btf!));
+  // every kind supported: only the extern linkage (and the .ksyms DATASEC) is rewritten
+  const all = Object.fromEntries(BTF_FEATURES.map((f) => [f, true])) as Parameters<typeof sanitizeBtf>[1];
+  const s = sanitizeBtf(k.btf!, all);
+  assert.ok(s.changes.includes('extern linkage') && s.funcInfo, s.changes.join(', '));
+  const again = Btf.parse(s.bytes);
   for (const t of again.types()) {
     if (t.kind === 'var' || t.kind === 'func') assert.is.not(t.linkage, 2, `${t.kind} ${t.name}`);
   }
