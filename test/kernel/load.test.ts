@@ -120,7 +120,7 @@ test('every fixture the kernel can load loads, with every program accepted', () 
       for (const p of c.programs.values()) {
         const info = p.info();
         assert.ok(info.id > 0 && info.xlatedProgLen > 0, `${name}/${p.name}: kernel has it`);
-        assert.is(info.typeName, p.type === 'sched_cls' ? 'sched_cls' : p.type, `${name}/${p.name}: type`);
+        assert.is(info.typeName, p.type, `${name}/${p.name}: type`);
       }
       assert.is(c.maps.size, spec.maps.size, `${name}: maps`);
       loaded.push(name);
@@ -308,11 +308,13 @@ test('a pinned-by-name map is reused by a second load; a mismatch is a clear err
   const pinned = a.maps.get('tsbpf_pinned')!;
   assert.is(pinned.pinnedAt, `${pinRoot}/tsbpf_pinned`);
   pinned.update(3, 333);
+  const firstId = pinned.info().id, firstHash = a.maps.get('hash_map')!.info().id;
   a.close();
   const b = Collection.loadFile(obj('map_types'), { pinRoot });
   try {
     assert.is(b.maps.get('tsbpf_pinned')!.lookup(3), 333);
-    assert.is(b.maps.get('tsbpf_pinned')!.info().id, b.maps.get('tsbpf_pinned')!.info().id);
+    assert.is(b.maps.get('tsbpf_pinned')!.info().id, firstId, 'the same kernel map, not a new one');
+    assert.is.not(b.maps.get('hash_map')!.info().id, firstHash, 'a map that is not pinned is created anew');
   } finally { b.close(); }
   const spec = loadCollectionSpec(obj('map_types'));
   spec.maps.get('tsbpf_pinned')!.maxEntries = 99;

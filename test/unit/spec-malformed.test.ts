@@ -62,10 +62,9 @@ test('relocation inside the map definition header', () => {
   rejects(o.bytes, /map 'jmp_table': relocation against 'a' inside the definition|lies before the 'values' member/);
 });
 
-test('call into the middle of a function', () => {
+test('a relocation on an instruction that is neither ld_imm64 nor call', () => {
   const o = tailcallObject();
-  // 'a' calls 'sub' through a pc-relative call with no relocation: point it past sub's start
-  o.setRel('xdp', 0, 'offset', 8); // move the relocation to the exit instruction
+  o.setRel('xdp', 0, 'offset', 8); // move the relocation of 'call sub' onto the exit instruction
   rejects(o.bytes, /neither ld_imm64 nor call/);
 });
 
