@@ -127,12 +127,13 @@ export class Collection {
       const objName = objectName(file);
       const maps = new Map<string, BpfMap>();
       const reused = new Set<string>();
+      const pinPathOf = (m: MapSpec) => (m.pinning === PIN_BY_NAME ? path.join(opts.pinRoot ?? '/sys/fs/bpf', m.name) : undefined);
       const create = (m: MapSpec, innerFd?: Fd): { fd: Fd; maxEntries: number; reused: boolean } => {
         const ctx: ErrorContext = { file, section: m.section, symbol: m.name };
         let maxEntries = m.maxEntries;
         if (m.type === 'perf_event_array' && maxEntries === 0) maxEntries = numPossibleCpus();
         const kname = kernelMapName(objName, m);
-        const pinPath = m.pinning === PIN_BY_NAME ? path.join(opts.pinRoot ?? '/sys/fs/bpf', m.name) : undefined;
+        const pinPath = pinPathOf(m);
         if (pinPath && existsSync(pinPath)) {
           const fd = new Fd(objGet(pinPath), `map ${m.name} (pinned)`);
           owned.push(fd);
@@ -197,8 +198,9 @@ export class Collection {
         const bm = plan
           ? new BpfMap({ ...m, valueSize: plan.valueSize }, fd, kernelMapName(objName, m), maxEntries)
           : new BpfMap(m, fd, kernelMapName(objName, m), maxEntries, btfFd ? spec.btf : undefined);
-        if (wasReused) { reused.add(m.name); bm.pinnedAt = path.join(opts.pinRoot ?? '/sys/fs/bpf', m.name); }
-        else if (m.pinning === PIN_BY_NAME) bm.pinnedAt = path.join(opts.pinRoot ?? '/sys/fs/bpf', m.name);
+        const pinnedAt = pinPathOf(m);
+        if (pinnedAt) bm.pinnedAt = pinnedAt;
+        if (wasReused) reused.add(m.name);
         maps.set(m.name, bm);
         if (m.kind === 'data' && !wasReused) {
           let data = m.data;

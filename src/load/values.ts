@@ -85,7 +85,10 @@ export function decodeValue(btf: Btf, typeId: number, bytes: Uint8Array): Value 
       }
       case 'datasec': {
         const o: { [k: string]: Value } = {};
-        for (const v of t.vars) o[btf.typeById(v.type).name] = walk(btf.typeById(v.type).kind === 'var' ? (btf.typeById(v.type) as { type: number }).type : v.type, off + v.offset, depth + 1);
+        for (const v of t.vars) {
+          const vt = btf.typeById(v.type);
+          o[vt.name] = walk(vt.kind === 'var' ? vt.type : v.type, off + v.offset, depth + 1);
+        }
         return o;
       }
       default:
