@@ -7,6 +7,7 @@
 import type { Btf } from '../btf/index.js';
 import { BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED } from '../btf/types.js';
 import { TsbpfError } from '../errors.js';
+import { intBytes } from '../spec/edit.js';
 
 export type Value = number | bigint | boolean | string | Value[] | { [name: string]: Value } | Buffer;
 
@@ -25,17 +26,7 @@ function readInt(dv: DataView, off: number, size: number, signed: boolean): numb
 }
 
 function writeInt(dv: DataView, off: number, size: number, v: number | bigint | boolean, what: string): void {
-  let n: bigint;
-  if (typeof v === 'boolean') n = v ? 1n : 0n;
-  else if (typeof v === 'number') {
-    if (!Number.isInteger(v)) throw new TsbpfError(`${what}: ${v} is not an integer`);
-    n = BigInt(v);
-  } else if (typeof v === 'bigint') n = v;
-  else throw new TsbpfError(`${what}: expected a number, got ${typeof v}`);
-  const bits = BigInt(size * 8);
-  if (n >= 1n << bits || n < -(1n << (bits - 1n))) throw new TsbpfError(`${what}: ${v} does not fit in ${size} bytes`);
-  let u = BigInt.asUintN(size * 8, n);
-  for (let i = 0; i < size; i++) { dv.setUint8(off + i, Number(u & 0xffn)); u >>= 8n; }
+  new Uint8Array(dv.buffer, dv.byteOffset + off, size).set(intBytes(v, size, what));
 }
 
 export function decodeValue(btf: Btf, typeId: number, bytes: Uint8Array): Value {

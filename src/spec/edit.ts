@@ -1,5 +1,5 @@
 /** Editing a CollectionSpec before load: set a global variable, copy a spec. */
-import { SpecError } from '../errors.js';
+import { SpecError, TsbpfError } from '../errors.js';
 import type { CollectionSpec, DataVariable, MapSpec } from './types.js';
 
 export type VariableValue = number | bigint | boolean | string | Uint8Array;
@@ -35,15 +35,26 @@ function encodeValue(value: VariableValue, size: number, where: string): Uint8Ar
     out.set(b);
     return out;
   }
+  if (![1, 2, 4, 8].includes(size)) throw new Error(`${where} is ${size} bytes: give its value as a Uint8Array`);
+  return intBytes(value, size, where);
+}
+
+/**
+ * A little-endian integer of `size` bytes (signed or unsigned range), for variables and
+ * BTF-typed map values. Throws TsbpfError naming `what` when the value is not an integer
+ * or does not fit.
+ */
+export function intBytes(value: number | bigint | boolean, size: number, what: string): Uint8Array {
   let n: bigint;
   if (typeof value === 'boolean') n = value ? 1n : 0n;
   else if (typeof value === 'number') {
-    if (!Number.isInteger(value)) throw new Error(`${where} is an integer variable; ${value} is not an integer`);
+    if (!Number.isInteger(value)) throw new TsbpfError(`${what} is an integer; ${value} is not an integer`);
     n = BigInt(value);
-  } else n = value;
-  if (![1, 2, 4, 8].includes(size)) throw new Error(`${where} is ${size} bytes: give its value as a Uint8Array`);
+  } else if (typeof value === 'bigint') n = value;
+  else throw new TsbpfError(`${what}: expected a number, got ${typeof value}`);
   const bits = BigInt(size * 8);
-  if (n >= 1n << bits || n < -(1n << (bits - 1n))) throw new Error(`${where} is ${size} bytes; ${value} does not fit`);
+  if (n >= 1n << bits || n < -(1n << (bits - 1n))) throw new TsbpfError(`${what} is ${size} bytes; ${value} does not fit`);
+  const out = new Uint8Array(size);
   let u = BigInt.asUintN(size * 8, n);
   for (let i = 0; i < size; i++) { out[i] = Number(u & 0xffn); u >>= 8n; }
   return out;
