@@ -9,7 +9,7 @@
  *   4. map-in-map slots and prog arrays filled from `contents`, after everything exists;
  *      struct_ops maps get their value (program fds in the function pointers): a plain
  *      `.struct_ops` map is registered by it, a `.struct_ops.link` map waits for a BPF
- *      link, which tsbpf does not create (see struct-ops.ts).
+ *      link (BpfMap.attachStructOps, see struct-ops.ts).
  * A failure at any step closes every fd opened and removes every pin made so far.
  *
  * Kernel fact: a prog array is emptied when its last user reference goes (last fd

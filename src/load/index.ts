@@ -1,5 +1,5 @@
 export { Collection, type LoadOptions, type LoadStage } from './collection.js';
-export { BpfMap, Program, numPossibleCpus, type KeyLike, type TestRunOptions } from './objects.js';
+export { BpfMap, Link, Program, numPossibleCpus, type KeyLike, type TestRunOptions } from './objects.js';
 export { VerifierError, type LoadLogOptions } from './verifier.js';
 export { features, hasBtfFeature, btfFeatures, forceMissingBtfFeatures, sanitizeBtf, BTF_FEATURES, type BtfFeature } from './features.js';
 export { decodeValue, encodeValue, type Value } from './values.js';

@@ -7,8 +7,8 @@ import type { Btf } from '../btf/index.js';
 import { TsbpfError } from '../errors.js';
 import type { MapSpec, ProgramSpec } from '../spec/types.js';
 import {
-  Fd, mapDelete, mapGetNextKey, mapInfo, mapLookup, mapUpdate, objPin, progInfo, progTestRun,
-  BPF_ANY, type MapInfo, type ProgInfo, type ProgTestRunResult,
+  Fd, linkCreate, linkInfo, mapDelete, mapGetNextKey, mapInfo, mapLookup, mapUpdate, objPin, progInfo, progTestRun,
+  rawTracepointOpen, BPF_ANY, type LinkInfo, type MapInfo, type ProgInfo, type ProgTestRunResult,
 } from '../sys/index.js';
 import { decodeValue, encodeValue, type Value } from './values.js';
 import type { StructOpsState } from './struct-ops.js';
@@ -184,6 +184,21 @@ export class BpfMap extends Pinnable {
 
   info(): MapInfo { return mapInfo(this.fd); }
 
+  /**
+   * Registers a `.struct_ops.link` map (BPF_F_LINK) through a BPF link (BPF_LINK_CREATE,
+   * attach type struct_ops, on the map fd): e.g. the TCP congestion control becomes
+   * available. It stays registered while the link is open or pinned; closing the link
+   * unregisters it. A plain `.struct_ops` map needs no link: the load registered it.
+   */
+  attachStructOps(): Link {
+    const ctx = { section: this.spec.section, symbol: this.name };
+    if (this.type !== 'struct_ops' || !this.structOps) throw new TsbpfError(`map '${this.name}' is a ${this.type} map, not a loaded struct_ops map`, ctx);
+    if (!this.structOps.link) throw new TsbpfError(`struct_ops map '${this.name}' (${this.spec.section}) was registered by the load; only SEC(".struct_ops.link") maps are registered through a link`, ctx);
+    let raw: number;
+    try { raw = linkCreate({ fd: this.fd, attachType: 'struct_ops' }); } catch (e) { throw TsbpfError.wrap(e, ctx); }
+    return new Link(new Fd(raw, `struct_ops link of ${this.name}`), `${this.structOps.typeName} ${this.name}`);
+  }
+
 
   /**
    * Closes the fd. A registered struct_ops map is unregistered first (key 0 deleted, as
@@ -211,6 +226,19 @@ export interface TestRunOptions {
 
 /** Program types whose BPF_PROG_TEST_RUN takes only ctx_in (and refuses any output buffer). */
 const CTX_IN_ONLY = new Set(['raw_tracepoint', 'raw_tracepoint_writable', 'tracing', 'syscall']);
+
+/**
+ * A BPF link: keeps a program (or a struct_ops map) attached while its fd is open or it
+ * is pinned; close() detaches unless it is pinned.
+ */
+export class Link extends Pinnable {
+  constructor(fd: Fd, readonly description: string) { super(fd); }
+
+  /** The kernel's view: link id, type and program id. */
+  info(): LinkInfo { return linkInfo(this.fd); }
+
+  close(): void { this.fd.close(); }
+}
 
 export class Program extends Pinnable {
   readonly name: string;
@@ -243,6 +271,34 @@ export class Program extends Pinnable {
 
   /** The kernel's view: ids, tag, verified instructions, xlated / jited length, map ids. */
   info(): ProgInfo { return progInfo(this.fd); }
+
+  /**
+   * Attaches the program where it was loaded to attach, and returns the link (the program
+   * stays attached while the link's fd is open or the link is pinned):
+   *  - fentry / fexit / fmod_ret / tp_btf / lsm / freplace: the BTF target chosen at load
+   *    (a kernel function, or a function of the target program given in LoadOptions);
+   *  - raw_tp / raw_tp.w: the tracepoint named in the section (`raw_tp/sys_enter`).
+   * BPF_RAW_TRACEPOINT_OPEN does both, on every kernel tsbpf supports. Other program types
+   * attach to something tsbpf cannot choose for you (an interface, a cgroup, a perf event):
+   * use the kernel's interfaces with `program.fd`.
+   */
+  attach(): Link {
+    const ctx = { section: this.spec.section, symbol: this.name };
+    const at = this.spec.attachType;
+    const btfTarget = this.type === 'ext' || this.type === 'lsm' && at === 'lsm_mac'
+      || this.type === 'tracing' && (at === 'trace_fentry' || at === 'trace_fexit' || at === 'modify_return' || at === 'trace_raw_tp');
+    let raw: number;
+    try {
+      if (btfTarget) raw = rawTracepointOpen(this.fd);
+      else if (this.type === 'raw_tracepoint' || this.type === 'raw_tracepoint_writable') {
+        if (!this.spec.attachTo) throw new TsbpfError(`program '${this.name}' (${this.spec.section}) names no tracepoint: use SEC("raw_tp/<tracepoint>")`, ctx);
+        raw = rawTracepointOpen(this.fd, this.spec.attachTo);
+      } else {
+        throw new TsbpfError(`attach() covers BTF-attached programs (fentry, fexit, fmod_ret, tp_btf, lsm, freplace) and raw tracepoints; '${this.name}' is ${this.type}${at ? `/${at}` : ''}: attach it through the kernel interface for its hook with program.fd`, ctx);
+      }
+    } catch (e) { throw TsbpfError.wrap(e, ctx); }
+    return new Link(new Fd(raw, `link of ${this.name}`), `${this.name} -> ${this.spec.attachTo ?? this.spec.section}`);
+  }
 
 
   close(): void { this.fd.close(); }

@@ -17,7 +17,7 @@
  *    holds a reference on the map: closing the fd does NOT unregister, deleting key 0
  *    does (bpftool struct_ops unregister; libbpf's detach of a non-link struct_ops).
  *    A `.struct_ops.link` map (BPF_F_LINK) only becomes "ready" by the update; a BPF
- *    link (BPF_LINK_CREATE on the map fd) registers it, which tsbpf does not create yet.
+ *    link (BPF_LINK_CREATE on the map fd: BpfMap.attachStructOps) registers it.
  */
 import type { Btf } from '../btf/index.js';
 import type { BtfType } from '../btf/types.js';
@@ -143,7 +143,7 @@ export interface StructOpsState {
   kernelTypeId: number;
   /** Registered with the kernel by the update (plain `.struct_ops`): unregistered at close(). */
   registered: boolean;
-  /** BPF_F_LINK map: its value is set, but only a BPF link (not created by tsbpf) registers it. */
+  /** BPF_F_LINK map: its value is set; a BPF link (BpfMap.attachStructOps) registers it. */
   link: boolean;
   programs: Array<{ member: string; program: string }>;
   /** Members the kernel lacks, left out because they are zero. */
@@ -153,4 +153,4 @@ export interface StructOpsState {
 }
 
 export const STRUCT_OPS_LINK_NOTE =
-  'created with BPF_F_LINK and its value set, but NOT registered: only a BPF link (BPF_LINK_CREATE, attach type struct_ops, on the map fd) registers it, and creating links is not supported by tsbpf yet';
+  'created with BPF_F_LINK and its value set, but NOT registered yet: map.attachStructOps() registers it through a BPF link (BPF_LINK_CREATE, attach type struct_ops, on the map fd), for as long as the link is open or pinned';

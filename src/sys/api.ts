@@ -9,7 +9,7 @@ import {
   BPF_MAP_LOOKUP_AND_DELETE_BATCH, BPF_MAP_UPDATE_BATCH, BPF_MAP_DELETE_BATCH, BPF_PROG_LOAD,
   BPF_OBJ_PIN, BPF_OBJ_GET, BPF_PROG_TEST_RUN, BPF_PROG_GET_NEXT_ID, BPF_MAP_GET_NEXT_ID,
   BPF_PROG_GET_FD_BY_ID, BPF_MAP_GET_FD_BY_ID, BPF_OBJ_GET_INFO_BY_FD, BPF_BTF_LOAD,
-  BPF_PROG_BIND_MAP, BPF_BTF_GET_NEXT_ID, BPF_BTF_GET_FD_BY_ID,
+  BPF_PROG_BIND_MAP, BPF_BTF_GET_NEXT_ID, BPF_BTF_GET_FD_BY_ID, BPF_RAW_TRACEPOINT_OPEN, BPF_LINK_CREATE,
   MAP_TYPES, PROG_TYPES, ATTACH_TYPES, MAP_TYPE_NAMES, PROG_TYPE_NAMES,
   type MapTypeName, type ProgTypeName, type AttachTypeName,
 } from '../kernel/enums.js';
@@ -21,6 +21,7 @@ import { rawFd, type FdLike } from './fd.js';
 import {
   MAP_CREATE, MAP_ELEM, MAP_FD, MAP_BATCH, PROG_LOAD, OBJ, PROG_TEST_RUN, GET_ID, OBJ_GET_INFO,
   BTF_LOAD, PROG_BIND_MAP, PROG_INFO, PROG_INFO_SIZE, PROG_INFO_GPL_WORD, MAP_INFO, MAP_INFO_SIZE,
+  RAW_TRACEPOINT_OPEN, LINK_CREATE, BTF_INFO, BTF_INFO_SIZE, LINK_INFO,
 } from './layout.js';
 
 /** BPF_MAP_UPDATE_ELEM flags. */
@@ -547,4 +548,89 @@ export function mapInfo(fd: FdLike): MapInfo {
     btfValueTypeId: readU32(MAP_INFO, buf, 'btf_value_type_id'),
     mapExtra: readU64(MAP_INFO, buf, 'map_extra'),
   };
+}
+
+export interface BtfInfo {
+  id: number;
+  /** 'vmlinux', a module name, or '' for a BTF loaded by a program loader. */
+  name: string;
+  /** The kernel's own BTF (vmlinux or a module), not one loaded with BPF_BTF_LOAD. */
+  kernelBtf: boolean;
+  /** Size of the raw BTF blob. */
+  size: number;
+}
+
+/** The kernel's view of a BTF object (name and id; `btfRaw` fetches the blob itself). */
+export function btfInfo(fd: FdLike): BtfInfo {
+  const name = new Uint8Array(64);
+  const buf = new Uint8Array(BTF_INFO_SIZE);
+  buf.set(encodeAttr(BTF_INFO, { name, name_len: name.length }).bytes);
+  objGetInfo(fd, buf);
+  const end = name.indexOf(0);
+  return {
+    id: readU32(BTF_INFO, buf, 'id'),
+    name: Buffer.from(name.subarray(0, end < 0 ? name.length : end)).toString('latin1'),
+    kernelBtf: readU32(BTF_INFO, buf, 'kernel_btf') !== 0,
+    size: readU32(BTF_INFO, buf, 'btf_size'),
+  };
+}
+
+/** The raw blob of a BTF object in the kernel (e.g. the BTF a loaded program was verified with). */
+export function btfRaw(fd: FdLike): Uint8Array {
+  const { size } = btfInfo(fd);
+  const data = new Uint8Array(size);
+  const buf = new Uint8Array(BTF_INFO_SIZE);
+  buf.set(encodeAttr(BTF_INFO, { btf: data, btf_size: size }).bytes);
+  objGetInfo(fd, buf);
+  const got = readU32(BTF_INFO, buf, 'btf_size');
+  if (got > size) throw new TsbpfError(`BTF object grew from ${size} to ${got} bytes between two info calls`);
+  return data.subarray(0, got);
+}
+
+// ---------------------------------------------------------------- links
+
+/**
+ * BPF_RAW_TRACEPOINT_OPEN: attaches a raw_tp program to the tracepoint `name`, or, with no
+ * name, a BTF-attached program (tp_btf, fentry, fexit, fmod_ret, lsm, freplace) to the
+ * target it was loaded for. Returns the link fd.
+ */
+export function rawTracepointOpen(prog: FdLike, name?: string): number {
+  return bpf(BPF_RAW_TRACEPOINT_OPEN, encodeAttr(RAW_TRACEPOINT_OPEN, {
+    name: name === undefined ? null : Buffer.from(name + '\0', 'latin1'),
+    prog_fd: rawFd(prog),
+  }).bytes);
+}
+
+export interface LinkCreateOptions {
+  /** The program, or for attach type struct_ops the struct_ops map. */
+  fd: FdLike;
+  targetFd?: FdLike;
+  attachType: number | AttachTypeName;
+  flags?: number;
+  targetBtfId?: number;
+}
+
+/** BPF_LINK_CREATE; returns the link fd. */
+export function linkCreate(o: LinkCreateOptions): number {
+  return bpf(BPF_LINK_CREATE, encodeAttr(LINK_CREATE, {
+    prog_fd: rawFd(o.fd),
+    target_fd: o.targetFd === undefined ? 0 : rawFd(o.targetFd),
+    attach_type: typeNumber('attach type', ATTACH_TYPES, o.attachType),
+    flags: o.flags ?? 0,
+    target_btf_id: o.targetBtfId ?? 0,
+  }).bytes);
+}
+
+export interface LinkInfo {
+  /** enum bpf_link_type number. */
+  type: number;
+  id: number;
+  progId: number;
+}
+
+/** The common head of the kernel's view of a link. */
+export function linkInfo(fd: FdLike): LinkInfo {
+  const buf = new Uint8Array(64); // the head plus room for the per-type union the kernel may fill
+  objGetInfo(fd, buf);
+  return { type: readU32(LINK_INFO, buf, 'type'), id: readU32(LINK_INFO, buf, 'id'), progId: readU32(LINK_INFO, buf, 'prog_id') };
 }

@@ -200,6 +200,42 @@ export const PROG_BIND_MAP = layout('BPF_PROG_BIND_MAP', ATTR, 'prog_bind_map.',
   flags: u32(8),
 });
 
+/** BPF_RAW_TRACEPOINT_OPEN: raw_tp by name; tp_btf / fentry / fexit / fmod_ret / lsm / freplace with name NULL. */
+export const RAW_TRACEPOINT_OPEN = layout('BPF_RAW_TRACEPOINT_OPEN', ATTR, 'raw_tracepoint.', {
+  name: ptr(0),
+  prog_fd: u32(8),
+});
+
+/** BPF_LINK_CREATE (the fields tsbpf sends: tracing targets and struct_ops maps). */
+export const LINK_CREATE = layout('BPF_LINK_CREATE', ATTR, 'link_create.', {
+  prog_fd: u32(0),
+  target_fd: u32(4),
+  attach_type: u32(8),
+  flags: u32(12),
+  target_btf_id: u32(16),
+  // ADDED BY HAND (6.4): a struct_ops map in place of the program (attach_type BPF_STRUCT_OPS).
+  map_fd: u32(0, '6.4'),
+});
+
+/** struct bpf_btf_info */
+export const BTF_INFO = layout('bpf_btf_info', 'struct bpf_btf_info', '', {
+  btf: ptr(0),
+  btf_size: u32(8),
+  id: u32(12),
+  name: ptr(16),
+  name_len: u32(24),
+  kernel_btf: u32(28),
+});
+/** sizeof(struct bpf_btf_info) in the header. */
+export const BTF_INFO_SIZE = 32;
+
+/** struct bpf_link_info: the common head (the per-type union follows). */
+export const LINK_INFO = layout('bpf_link_info', 'struct bpf_link_info', '', {
+  type: u32(0),
+  id: u32(4),
+  prog_id: u32(8),
+});
+
 /**
  * struct bpf_prog_info. `gpl_compatible` is bit 0 of the u32 at 84 (a bitfield:
  * offsetof cannot see it, the probe checks the word after `ifindex` instead).
@@ -276,4 +312,5 @@ export const MAP_INFO_SIZE = 88;
 export const ALL_LAYOUTS: readonly Layout[] = [
   MAP_CREATE, MAP_ELEM, MAP_FD, MAP_BATCH, PROG_LOAD, OBJ, PROG_TEST_RUN, GET_ID,
   OBJ_GET_INFO, BTF_LOAD, PROG_BIND_MAP, PROG_INFO, MAP_INFO,
+  RAW_TRACEPOINT_OPEN, LINK_CREATE, BTF_INFO, LINK_INFO,
 ];

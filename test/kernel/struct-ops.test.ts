@@ -117,6 +117,35 @@ test('tsbpf_cc is registered while the collection is open, with our programs in 
   if (hasBpftool) assert.equal(listed().filter((x) => ids.includes(x.id)), [], 'both maps are gone');
 });
 
+test('attachStructOps() registers the .struct_ops.link map through a BPF link; closing the link unregisters it, the map stays', () => {
+  if (!hasLinks) { console.log('  (this kernel has no struct_ops links: covered by the refusal test below)'); return; }
+  const c = load();
+  try {
+    const m = c.maps.get('tsbpf_cc_link')!;
+    assert.not.ok(words(AVAILABLE).includes('tsbpf_cc_link'), 'not registered before the link');
+    assert.throws(() => c.maps.get('tsbpf_cc')!.attachStructOps(), /registered by the load; only SEC\("\.struct_ops\.link"\) maps/);
+    const link = m.attachStructOps();
+    try {
+      assert.ok(words(AVAILABLE).includes('tsbpf_cc_link'), 'tcp_available_congestion_control lists tsbpf_cc_link while the link is open');
+      const info = link.info();
+      assert.ok(info.id > 0, 'the kernel gave the link an id');
+      assert.is(info.type, 9, 'BPF_LINK_TYPE_STRUCT_OPS');
+      // kernel fact: a link-registered map keeps state READY (INUSE is for maps registered by the update)
+      if (hasBpftool) assert.is(dump('tsbpf_cc_link').state, 'BPF_STRUCT_OPS_STATE_READY');
+    } finally {
+      link.close();
+    }
+    assert.not.ok(words(AVAILABLE).includes('tsbpf_cc_link'), 'closing the link unregistered it');
+    // the map is still there: a second link registers it again
+    const again = m.attachStructOps();
+    assert.ok(words(AVAILABLE).includes('tsbpf_cc_link'), 'a second link registers it again');
+    again.close();
+  } finally {
+    c.close();
+  }
+  assert.not.ok(words(AVAILABLE).includes('tsbpf_cc_link'));
+});
+
 test('a second load of the same congestion control name is refused (EEXIST), leaves nothing behind, and the first stays registered', () => {
   const first = load();
   try {

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  ALL_LAYOUTS, PROG_INFO_GPL_WORD, PROG_INFO_SIZE, MAP_INFO_SIZE,
+  ALL_LAYOUTS, PROG_INFO_GPL_WORD, PROG_INFO_SIZE, MAP_INFO_SIZE, BTF_INFO_SIZE,
 } from '../../src/sys/layout.js';
 import { ERRNO } from '../../src/sys/errno.js';
 import { SyscallError, errnoName, errnoNumber, syscallHint } from '../../src/sys/error.js';
@@ -39,6 +39,7 @@ int main(void) {
 ${lines.join('\n')}
   printf("sizeof.bpf_prog_info %zu 0\\n", sizeof(struct bpf_prog_info));
   printf("sizeof.bpf_map_info %zu 0\\n", sizeof(struct bpf_map_info));
+  printf("sizeof.bpf_btf_info %zu 0\\n", sizeof(struct bpf_btf_info));
   printf("gpl_word %zu 0\\n", offsetof(struct bpf_prog_info, ifindex) + sizeof(__u32));
   printf("after_gpl %zu 0\\n", offsetof(struct bpf_prog_info, netns_dev));
   return 0;
@@ -76,6 +77,7 @@ ${lines.join('\n')}
   assert.ok(checked > 120, `checked ${checked} fields`);
   assert.is(got.get('sizeof.bpf_prog_info')![0], PROG_INFO_SIZE);
   assert.is(got.get('sizeof.bpf_map_info')![0], MAP_INFO_SIZE);
+  assert.is(got.get('sizeof.bpf_btf_info')![0], BTF_INFO_SIZE);
   assert.is(got.get('gpl_word')![0], PROG_INFO_GPL_WORD);
   assert.is(got.get('after_gpl')![0], PROG_INFO_GPL_WORD + 4);
 });
