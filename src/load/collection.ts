@@ -28,7 +28,7 @@ import { btfLoad, Fd, mapCreate, mapDelete, mapFreeze, mapInfo, mapUpdate, objGe
 import type { Btf } from '../btf/index.js';
 import { kconfigData, kernelRelease, kernelVersionCode } from '../core/index.js';
 import { sanitizeBtf } from './features.js';
-import { attachBtfId, explainCoreFailure, KernelTypes, relocateCore, resolveExterns } from './kernel-refs.js';
+import { attachBtf, explainCoreFailure, KernelTypes, relocateCore, resolveExterns, type AttachTarget, type KernelRef } from './kernel-refs.js';
 import { BpfMap, numPossibleCpus, Program } from './objects.js';
 import { funcInfoBytes, kernelMapName, kernelProgName, lineInfoBytes, objectName, patchInstructions } from './prepare.js';
 import { loadWithLog, type LoadLogOptions } from './verifier.js';
@@ -46,6 +46,13 @@ export interface LoadOptions extends LoadLogOptions {
    * kernel's vmlinux BTF) or a parsed Btf. Default: /sys/kernel/btf/vmlinux (+ modules).
    */
   targetBtf?: string | Btf;
+  /**
+   * Target programs of freplace programs (and of fentry / fexit programs that trace a BPF
+   * function instead of a kernel one), by program name: `{ new_pick: { program: target } }`
+   * or just `{ new_pick: target }`; the function is the one named in the section
+   * (`freplace/<function>`) unless `function` is given. libbpf: bpf_program__set_attach_target.
+   */
+  attachTargets?: Record<string, AttachTarget | AttachTarget['program']>;
 }
 
 /** Where a load stands, for error messages and tests ('maps', 'programs', ...). */
@@ -228,6 +235,11 @@ export class Collection {
       stage = 'programs';
       const wanted = opts.programs ? new Set(opts.programs) : undefined;
       if (wanted) for (const n of wanted) if (!spec.programs.has(n)) throw new TsbpfError(`no program '${n}' in the object (have: ${[...spec.programs.keys()].join(', ')})`, { file });
+      if (opts.attachTargets) {
+        for (const n of Object.keys(opts.attachTargets)) {
+          if (!spec.programs.has(n)) throw new TsbpfError(`attachTargets names program '${n}', which is not in the object (have: ${[...spec.programs.keys()].join(', ')})`, { file });
+        }
+      }
       const programs = new Map<string, Program>();
       const kver = kernelVersionCode(kernelRelease()); // LINUX_VERSION_CODE: kprobes on old kernels check it
       for (const p of spec.programs.values()) {
@@ -245,6 +257,7 @@ export class Collection {
         }
         programs.set(p.name, loadProgram(p, maps, btfFd, funcInfo, kver, opts, file, owned, types, st));
       }
+      types.close(); // module BTF fds: the loaded programs hold their own references
 
       // ---- 4. prog arrays
       stage = 'contents';
@@ -287,6 +300,7 @@ export class Collection {
       }
       return new Collection(spec, maps, programs, btfFd, btfChanges);
     } catch (e) {
+      types.close();
       for (const o of owned.reverse()) { try { o.close(); } catch { /* closing what we opened: nothing more to do */ } }
       for (const p of pinnedNow) { try { unlinkSync(p); } catch { /* already gone */ } }
       if (e instanceof TsbpfError) {
@@ -357,9 +371,15 @@ function loadProgram(
   const ctx: ErrorContext = { file, section: p.section, symbol: p.name };
   const def = sectionDef(p.section);
   const core = relocateCore(p, types, file);
-  const final: ProgramSpec = { ...p, instructions: resolveExterns(p, core ? core.instructions : p.instructions, types, file) };
+  const refs: KernelRef[] = [];
+  const final: ProgramSpec = { ...p, instructions: resolveExterns(p, core ? core.instructions : p.instructions, types, file, refs) };
   const insns = patchInstructions(final, (n) => maps.get(n)?.fd.value, file);
   const withInfo = btfFd && funcInfo && p.funcInfo.length > 0;
+  const t = opts.attachTargets?.[p.name];
+  const target: AttachTarget | undefined = t === undefined ? undefined : typeof t === 'object' && 'program' in t ? t : { program: t };
+  const at = def?.attachBtf || target ? attachBtf(p, types, file, target) : undefined;
+  if (at) refs.push(at.ref);
+  const fdArray = types.fdArray();
   const base = {
     type: p.type as never,
     insns,
@@ -367,7 +387,10 @@ function loadProgram(
     name: kernelProgName(p),
     flags: p.flags,
     kernVersion: p.kernelVersion || kver,
-    ...(def?.attachBtf ? { attachBtfId: attachBtfId(p, types, file) } : {}),
+    ...(at ? { attachBtfId: at.attachBtfId } : {}),
+    ...(at?.attachBtfObjFd ? { attachBtfObjFd: at.attachBtfObjFd } : {}),
+    ...(at?.attachProgFd !== undefined ? { attachProgFd: at.attachProgFd } : {}),
+    ...(fdArray ? { fdArray } : {}),
     ...(p.attachType ? { expectedAttachType: p.attachType as never } : {}),
     // struct_ops: the kernel's struct and the index of the member the program implements
     ...(structOps ? { attachBtfId: structOps.btfId, expectedAttachType: structOps.memberIndex } : {}),
@@ -391,5 +414,5 @@ function loadProgram(
   }
   const fd = new Fd(r.fd, `prog ${p.name}`);
   owned.push(fd);
-  return new Program(p, fd, performance.now() - t0, r.log);
+  return new Program(p, fd, performance.now() - t0, r.log, refs);
 }

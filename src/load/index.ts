@@ -4,3 +4,4 @@ export { VerifierError, type LoadLogOptions } from './verifier.js';
 export { features, hasBtfFeature, btfFeatures, forceMissingBtfFeatures, sanitizeBtf, BTF_FEATURES, type BtfFeature } from './features.js';
 export { decodeValue, encodeValue, type Value } from './values.js';
 export { STRUCT_OPS_LINK_NOTE, type StructOpsState } from './struct-ops.js';
+export type { AttachTarget, KernelRef } from './kernel-refs.js';

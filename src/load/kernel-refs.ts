@@ -2,9 +2,17 @@
  * What a program needs from the running kernel besides maps: CO-RE relocations against
  * the target BTF, `.ksyms` externs (typed: BTF id of the kernel variable; typeless: its
  * /proc/kallsyms address), kfunc calls (BTF id of the kernel function) and the BTF id of
- * the attach target of fentry / fexit / fmod_ret / lsm / tp_btf / iter programs.
- * Only vmlinux BTF is consulted for ksyms, kfuncs and attach targets: a target that lives
- * in a module is reported as not supported yet (it needs the module's BTF fd).
+ * the attach target of fentry / fexit / fmod_ret / lsm / tp_btf / iter / freplace programs.
+ *
+ * Names are looked up in vmlinux first, then in module BTF (libbpf's order). What lives in
+ * a module also needs that module's BTF object fd, found by walking the kernel's BTF ids
+ * (BPF_BTF_GET_NEXT_ID, name from BPF_OBJ_GET_INFO_BY_FD) and held until the load ends:
+ *  - kfunc call: the fd goes into the program's fd_array, and insn.off is its index
+ *    (index 0 stays unused: off 0 means vmlinux);
+ *  - typed ksym: ld_imm64 with the BTF id in the first half, the fd in the second;
+ *  - attach target: attach_btf_obj_fd.
+ * A target in another BPF program (freplace, or fentry / fexit on a BPF function) is
+ * looked up in that program's BTF, fetched from the kernel, with attach_prog_fd.
  */
 import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_KFUNC_CALL, OP_CALL } from '../asm/index.js';
 import type { Instruction } from '../asm/types.js';
@@ -13,6 +21,30 @@ import type { BtfKindName } from '../btf/types.js';
 import { applyCoreRelocations, btfTarget, explainPoison, kallsymsAddress, kernelBtf, type CoreResult, type KernelBtf, type TargetBtfSource } from '../core/index.js';
 import { TsbpfError, type ErrorContext } from '../errors.js';
 import type { ProgramSpec } from '../spec/types.js';
+import { btfGetFdById, btfGetNextId, btfInfo, btfRaw, Fd, progInfo, rawFd, type FdLike } from '../sys/index.js';
+
+/** Where an extern or attach target was found, for reports ('vmlinux', a module, or 'btf' for a given BTF). */
+export interface KernelRef {
+  kind: 'kfunc' | 'ksym' | 'attach';
+  name: string;
+  source: string;
+  btfId: number;
+}
+
+/** The kernel's BTF objects of modules, by name (ids only: fds are opened per load). */
+function moduleBtfIds(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (let id = btfGetNextId(0); id !== null; id = btfGetNextId(id)) {
+    let fd: number;
+    try { fd = btfGetFdById(id); } catch { continue; } // gone meanwhile
+    const f = new Fd(fd, `btf ${id}`);
+    try {
+      const info = btfInfo(f);
+      if (info.kernelBtf && info.name && info.name !== 'vmlinux' && !out.has(info.name)) out.set(info.name, id);
+    } finally { f.close(); }
+  }
+  return out;
+}
 
 
 /** The kernel types a load is resolved against: the running kernel, or a BTF file / object. */
@@ -20,8 +52,60 @@ export class KernelTypes {
   private source?: TargetBtfSource;
   private kernel?: KernelBtf;
   private plain?: Btf;
+  /** Module BTF fds opened for this load, by module name. */
+  private readonly moduleFds = new Map<string, Fd>();
+  /** fd_array for module kfuncs: index 0 unused (off 0 means vmlinux). */
+  private readonly kfuncFds: Fd[] = [];
+  /** BTF of target programs (freplace / fentry on BPF), by program id. */
+  private readonly progBtf = new Map<number, Btf>();
 
   constructor(private readonly target?: string | Btf) {}
+
+  /** The BTF object fd of module `name`, opened on first use and held until close(). */
+  moduleFd(name: string, ctx: ErrorContext): Fd {
+    let fd = this.moduleFds.get(name);
+    if (fd) return fd;
+    let id = moduleBtfIds().get(name);
+    if (id === undefined) throw new TsbpfError(`module ${name} has BTF in /sys/kernel/btf but no BTF object in the kernel's list (unloaded meanwhile?)`, ctx);
+    try { fd = new Fd(btfGetFdById(id), `btf of module ${name}`); } catch (e) { throw TsbpfError.wrap(e, ctx); }
+    this.moduleFds.set(name, fd);
+    return fd;
+  }
+
+  /** The fd_array index of a module's BTF for kfunc calls (insn.off). */
+  kfuncIndex(name: string, ctx: ErrorContext): number {
+    const fd = this.moduleFd(name, ctx);
+    let i = this.kfuncFds.indexOf(fd);
+    if (i < 0) { this.kfuncFds.push(fd); i = this.kfuncFds.length - 1; }
+    return i + 1;
+  }
+
+  /** fd_array for BPF_PROG_LOAD when some kfunc lives in a module, else undefined. */
+  fdArray(): Int32Array | undefined {
+    if (this.kfuncFds.length === 0) return undefined;
+    return Int32Array.from([0, ...this.kfuncFds.map((f) => f.value)]);
+  }
+
+  /** The BTF a loaded program was verified with (for freplace and fentry / fexit on BPF functions). */
+  programBtf(prog: FdLike, ctx: ErrorContext): Btf {
+    let info;
+    try { info = progInfo(prog); } catch (e) { throw TsbpfError.wrap(e, ctx); }
+    const have = this.progBtf.get(info.id);
+    if (have) return have;
+    if (!info.btfId) throw new TsbpfError(`target program '${info.name}' (id ${info.id}) was loaded without BTF: its functions cannot be found by name`, ctx);
+    let btf: Btf;
+    const fd = new Fd(btfGetFdById(info.btfId), `btf of program ${info.id}`);
+    try { btf = Btf.parse(btfRaw(fd), { file: `BTF of program ${info.name} (id ${info.id})` }); } finally { fd.close(); }
+    this.progBtf.set(info.id, btf);
+    return btf;
+  }
+
+  /** Closes the module BTF fds (after the programs are loaded: the kernel holds its own references). */
+  close(): void {
+    for (const fd of this.moduleFds.values()) fd.close();
+    this.moduleFds.clear();
+    this.kfuncFds.length = 0;
+  }
 
   /** For CO-RE candidate lookups. */
   get coreTarget(): TargetBtfSource {
@@ -71,8 +155,15 @@ function externKind(p: ProgramSpec, name: string): { kind: 'var' | 'func'; typel
   return undefined;
 }
 
-/** Resolves every `extern` reference of the instructions in place (on a copy made by the caller). */
-export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: KernelTypes, file: string): Instruction[] {
+const inKernel = (source: string) => source === 'vmlinux' || source === 'btf';
+
+/**
+ * Resolves every `extern` reference of the instructions (a copy is returned); `refs` gets
+ * where each kfunc and typed ksym was found.
+ */
+export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: KernelTypes, file: string, refs: KernelRef[] = []): Instruction[] {
+  const seen = new Set<string>();
+  const note = (r: KernelRef) => { const k = `${r.kind} ${r.name}`; if (!seen.has(k)) { seen.add(k); refs.push(r); } };
   return insns.map((insn, i) => {
     const ref = insn.reference;
     if (ref?.kind !== 'extern') return insn;
@@ -84,8 +175,9 @@ export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: Kern
       // kfunc call
       const hit = types.find(ref.name, 'func');
       if (!hit) throw new TsbpfError(`program '${p.name}' calls kfunc '${ref.name}', which the kernel's BTF does not have`, ctx);
-      if (hit.source !== 'vmlinux' && hit.source !== 'btf') throw new TsbpfError(`kfunc '${ref.name}' lives in module ${hit.source}: module kfuncs are not supported yet`, ctx);
-      c.src = BPF_PSEUDO_KFUNC_CALL; c.imm = hit.id; c.off = 0;
+      c.src = BPF_PSEUDO_KFUNC_CALL; c.imm = hit.id;
+      c.off = inKernel(hit.source) ? 0 : types.kfuncIndex(hit.source, ctx);
+      note({ kind: 'kfunc', name: ref.name, source: hit.source, btfId: hit.id });
       return c;
     }
     if (decl?.typeless) {
@@ -100,28 +192,64 @@ export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: Kern
       if (ref.weak) { c.src = 0; c.imm = 0; c.imm64 = 0n; return c; }
       throw new TsbpfError(`ksym '${ref.name}' is not a variable in the kernel's BTF`, ctx);
     }
-    if (hit.source !== 'vmlinux' && hit.source !== 'btf') throw new TsbpfError(`ksym '${ref.name}' lives in module ${hit.source}: module ksyms are not supported yet`, ctx);
-    c.src = BPF_PSEUDO_BTF_ID; c.imm = hit.id; c.imm64 = BigInt(hit.id >>> 0);
+    // second half of the ld_imm64: the module's BTF fd (0: vmlinux)
+    const objFd = inKernel(hit.source) ? 0 : types.moduleFd(hit.source, ctx).value;
+    c.src = BPF_PSEUDO_BTF_ID; c.imm = hit.id; c.imm64 = (BigInt(objFd >>> 0) << 32n) | BigInt(hit.id >>> 0);
+    note({ kind: 'ksym', name: ref.name, source: hit.source, btfId: hit.id });
     return c;
   });
 }
 
+/** A function of a loaded BPF program as the attach target (freplace; fentry / fexit on BPF code). */
+export interface AttachTarget {
+  /** The target program: a loaded Program (its fd), an Fd or a raw fd. */
+  program: { fd: FdLike } | FdLike;
+  /** The function in it (default: the name after the '/' of the section, `freplace/<function>`). */
+  function?: string;
+}
+
+/** What BPF_PROG_LOAD needs to know about a BTF attach target. */
+export interface AttachBtf {
+  attachBtfId: number;
+  attachBtfObjFd?: Fd;
+  attachProgFd?: FdLike;
+  ref: KernelRef;
+}
+
 /**
- * The BTF id of the attach target, named as libbpf names it: tp_btf -> typedef
+ * The attach target of a BTF-attached program, named as libbpf names it: tp_btf -> typedef
  * `btf_trace_<tp>`, lsm -> `bpf_lsm_<hook>`, iter -> `bpf_iter_<target>`, fentry / fexit /
- * fmod_ret -> the function itself.
+ * fmod_ret -> the function itself; with a target program (freplace, or fentry / fexit
+ * given one), the function in that program's BTF.
  */
-export function attachBtfId(p: ProgramSpec, types: KernelTypes, file: string): number {
+export function attachBtf(p: ProgramSpec, types: KernelTypes, file: string, target?: AttachTarget): AttachBtf {
   const ctx: ErrorContext = { file, section: p.section, symbol: p.name };
-  const target = p.attachTo;
-  if (!target) throw new TsbpfError(`program '${p.name}' (${p.section}) names no attach target in its section name`, ctx);
-  if (p.type === 'ext') throw new TsbpfError(`freplace program '${p.name}' needs a target program fd: not supported yet`, ctx);
-  let name = target, kind: BtfKindName = 'func';
-  if (p.attachType === 'trace_raw_tp') { name = `btf_trace_${target}`; kind = 'typedef'; }
-  else if (p.attachType === 'lsm_mac' || p.attachType === 'lsm_cgroup') name = `bpf_lsm_${target}`;
-  else if (p.attachType === 'trace_iter') name = `bpf_iter_${target}`;
+  if (target) {
+    if (p.type !== 'ext' && !(p.type === 'tracing' && (p.attachType === 'trace_fentry' || p.attachType === 'trace_fexit'))) {
+      throw new TsbpfError(`program '${p.name}' (${p.section}) was given a target program, but only freplace, fentry and fexit programs attach to BPF functions`, ctx);
+    }
+    const fn = target.function ?? p.attachTo;
+    if (!fn) throw new TsbpfError(`program '${p.name}' (${p.section}) names no target function: use SEC("${p.section}/<function>") or give attachTargets.${p.name}.function`, ctx);
+    const progFd: FdLike = typeof target.program === 'object' && 'fd' in target.program ? target.program.fd : target.program as FdLike;
+    const btf = types.programBtf(progFd, ctx);
+    const t = btf.typeByName(fn, 'func');
+    if (!t) {
+      const have = [];
+      for (let id = 1; id < btf.length; id++) { const x = btf.typeById(id); if (x.kind === 'func') have.push(x.name); }
+      throw new TsbpfError(`program '${p.name}': the target program has no function '${fn}' in its BTF (it has: ${have.join(', ') || 'none'})`, ctx);
+    }
+    return { attachBtfId: t.id, attachProgFd: progFd, ref: { kind: 'attach', name: fn, source: `program fd ${rawFd(progFd)}`, btfId: t.id } };
+  }
+  const name0 = p.attachTo;
+  if (p.type === 'ext') throw new TsbpfError(`freplace program '${p.name}' replaces a function of another BPF program: give that program in LoadOptions.attachTargets (e.g. { ${p.name}: { program: target } })`, ctx);
+  if (!name0) throw new TsbpfError(`program '${p.name}' (${p.section}) names no attach target in its section name`, ctx);
+  let name = name0, kind: BtfKindName = 'func';
+  if (p.attachType === 'trace_raw_tp') { name = `btf_trace_${name0}`; kind = 'typedef'; }
+  else if (p.attachType === 'lsm_mac' || p.attachType === 'lsm_cgroup') name = `bpf_lsm_${name0}`;
+  else if (p.attachType === 'trace_iter') name = `bpf_iter_${name0}`;
   const hit = types.find(name, kind);
   if (!hit) throw new TsbpfError(`attach target '${name}' (${kind}) of program '${p.name}' is not in the kernel's BTF`, ctx);
-  if (hit.source !== 'vmlinux' && hit.source !== 'btf') throw new TsbpfError(`attach target '${name}' lives in module ${hit.source}: module attach targets are not supported yet`, ctx);
-  return hit.id;
+  const ref: KernelRef = { kind: 'attach', name, source: hit.source, btfId: hit.id };
+  if (inKernel(hit.source)) return { attachBtfId: hit.id, ref };
+  return { attachBtfId: hit.id, attachBtfObjFd: types.moduleFd(hit.source, ctx), ref };
 }

@@ -12,6 +12,7 @@ import {
 } from '../sys/index.js';
 import { decodeValue, encodeValue, type Value } from './values.js';
 import type { StructOpsState } from './struct-ops.js';
+import type { KernelRef } from './kernel-refs.js';
 
 let possibleCpus: number | undefined;
 /** Number of possible CPUs (/sys/devices/system/cpu/possible), as per-CPU maps size their values. */
@@ -248,9 +249,12 @@ export class Program extends Pinnable {
   readonly verifierLog?: string;
   /** Milliseconds BPF_PROG_LOAD took (all attempts). */
   readonly loadMs: number;
+  /** Where its kfuncs, typed ksyms and attach target were found (vmlinux, a module, a target program). */
+  readonly kernelRefs: readonly KernelRef[];
 
-  constructor(spec: ProgramSpec, fd: Fd, loadMs: number, log?: string) {
+  constructor(spec: ProgramSpec, fd: Fd, loadMs: number, log?: string, kernelRefs: readonly KernelRef[] = []) {
     super(fd);
+    this.kernelRefs = kernelRefs;
     this.name = spec.name;
     this.spec = spec;
     this.type = spec.type;

@@ -63,6 +63,10 @@ export function failingSlot(log: string): number | undefined {
   return undefined;
 }
 
+/** Programs run through a BPF trampoline (tp_btf and iter are 'tracing' too, but need none). */
+const usesTrampoline = (p: ProgramSpec) =>
+  p.type === 'ext' || p.type === 'lsm' || (p.type === 'tracing' && p.attachType !== 'trace_raw_tp' && p.attachType !== 'trace_iter');
+
 export interface LoadLogOptions {
   /** Verifier log level for the retry (default 1), or for the first try with `alwaysLog`. */
   logLevel?: number;
@@ -95,6 +99,9 @@ export function loadWithLog(
       return { fd: attempt({ ...o, logLevel: 0, logBuf: null }).fd };
     } catch (e) {
       if (!(e instanceof SyscallError)) throw e;
+      if (e.code === 'EPERM' && usesTrampoline(p) && process.geteuid?.() === 0) {
+        throw new TsbpfError(`BPF_PROG_LOAD of ${p.type} program '${p.name}' refused with EPERM before verification, although this process is root: the kernel does not allow BPF trampoline programs (fentry, fexit, fmod_ret, freplace, lsm), e.g. in lockdown mode or built without them`, ctx, { cause: e });
+      }
       if (e.code === 'EPERM' || e.code === 'E2BIG' || e.code === 'EFAULT' || e.code === 'ENOMEM') throw TsbpfError.wrap(e, ctx);
     }
   }

@@ -13,6 +13,7 @@ import {
   TsbpfError, VerifierError, type CollectionSpec,
 } from '../../src/index.js';
 import { allIds, btfLoad, closeFd, mapGetFdById, mapInfo, progGetFdById, progInfo, progTestRun, Fd } from '../../src/sys/index.js';
+import { kernelFuncHome, trampolineProbe } from '../helpers/kernel-probes.js';
 
 const isRoot = process.getuid?.() === 0;
 const run = isRoot || process.env.CI === 'true';
@@ -75,6 +76,11 @@ const NEEDS: Record<string, { why: string; error: RegExp } | undefined> = {
   ksyms: run && !kallsymsHas('runqueues') ? { why: 'per-CPU ksym runqueues is not in /proc/kallsyms (kernel without CONFIG_KALLSYMS_ALL)', error: /runqueues/ } : undefined,
   // a .struct_ops.link map needs struct_ops links (struct bpf_struct_ops_link, Linux 6.4)
   struct_ops: run && !kernelHasType('bpf_struct_ops_link') ? { why: 'the kernel has no struct_ops links (no struct bpf_struct_ops_link in its BTF)', error: /needs struct_ops links \(BPF_F_LINK\)/ } : undefined,
+  // nf_conntrack's kfuncs (built in, or a loaded module), and an fentry program (BPF trampolines)
+  kfuncs: !run ? undefined
+    : !kernelFuncHome('bpf_xdp_ct_lookup') ? { why: 'no bpf_xdp_ct_lookup in the kernel\'s BTF (nf_conntrack not loaded)', error: /kfunc 'bpf_xdp_ct_lookup'/ }
+    : !trampolineProbe().ok ? { why: `the kernel refuses BPF trampolines (${trampolineProbe().why})`, error: /on_ct_lookup.*EPERM.*trampoline/ }
+    : undefined,
 };
 
 uvuTest.before(() => {

@@ -95,7 +95,7 @@ function bpftoolRaw(btf: Btf): string {
       case 'var': lines.push(`${h} type_id=${t.type}, linkage=${fl[t.linkage] ?? t.linkage}`); break;
       case 'datasec':
         lines.push(`${h} size=${t.size} vlen=${t.vars.length}`);
-        for (const x of t.vars) lines.push(`\ttype_id=${x.type} offset=${x.offset} size=${x.size} (VAR ${n(btf.typeById(x.type).name)})`);
+        for (const x of t.vars) lines.push(`\ttype_id=${x.type} offset=${x.offset} size=${x.size} (${btf.typeById(x.type).kind.toUpperCase()} ${n(btf.typeById(x.type).name)})`);
         break;
       case 'float': lines.push(`${h} size=${t.size}`); break;
       case 'decl_tag': lines.push(`${h} type_id=${t.type} component_idx=${t.componentIdx}`); break;

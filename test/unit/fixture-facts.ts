@@ -267,6 +267,35 @@ export const fixtures: Record<string, FixtureFact> = {
       { name: 'tsbpf_cc_link', type: 'struct_ops', keySize: 4, valueSize: 192, maxEntries: 1, flags: 0x2000 },
     ],
   },
+  kfuncs: {
+    file: 'bpf-objs/kfuncs.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      // two kfunc calls (call -1 with R_BPF_64_32 against the extern symbols), one ld_imm64
+      { name: 'ct_lookup', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 25, subprograms: [] },
+      { name: 'on_ct_lookup', section: 'fentry/bpf_xdp_ct_lookup', type: 'tracing', attachType: 'trace_fentry', insns: 5, subprograms: [] },
+    ],
+    maps: [
+      // .rodata: clang's 12-byte initialiser of `opts`; .ksyms gets no map
+      { name: '.rodata', type: 'array', keySize: 4, valueSize: 12, maxEntries: 1, flags: 0x480 },
+      { name: '.bss', type: 'array', keySize: 4, valueSize: 8, maxEntries: 1, flags: 0x400 },
+    ],
+  },
+  freplace: {
+    file: 'bpf-objs/freplace.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'entry', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 12, subprograms: ['pick'] },
+      // '?' sections: autoload off; the section name is kept without the '?'
+      { name: 'new_pick', section: 'freplace/pick', type: 'ext', insns: 2, subprograms: [] },
+      { name: 'after_pick', section: 'fexit/pick', type: 'tracing', attachType: 'trace_fexit', insns: 5, subprograms: [] },
+    ],
+    maps: [
+      { name: '.data', type: 'array', keySize: 4, valueSize: 4, maxEntries: 1, flags: 0x400 },
+    ],
+  },
   nobtf: {
     file: 'bpf-objs/nobtf.bpf.o',
     license: 'GPL',

@@ -2,12 +2,18 @@
 // independently (from the C sources, llvm-objdump and bpftool) in fixture-facts.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decode, encode, loadCollectionSpec } from '../../src/index.js';
 import { fixtures } from './fixture-facts.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+test('every object in bpf-objs/ has facts', () => {
+  const objs = readdirSync(path.join(root, 'bpf-objs')).filter((f) => f.endsWith('.bpf.o')).map((f) => `bpf-objs/${f}`).sort();
+  assert.equal(Object.values(fixtures).map((f) => f.file).sort(), objs);
+});
 
 for (const [name, fx] of Object.entries(fixtures)) {
   test(`fixture ${name}: programs, maps and contents`, () => {

@@ -1,0 +1,43 @@
+// Probes of the running kernel for kernel tests: they decide what a test expects (load,
+// or a refusal with a reason) from what the kernel does, never from its version string.
+import { readdirSync, readFileSync } from 'node:fs';
+import { Btf } from '../../src/btf/index.js';
+import { closeFd, progLoad, SyscallError } from '../../src/sys/index.js';
+
+let vmlinux: Btf | undefined;
+function kernelBtf(): Btf {
+  vmlinux ??= Btf.parse(readFileSync('/sys/kernel/btf/vmlinux'));
+  return vmlinux;
+}
+
+/** Where the kernel's BTF has a function `name`: 'vmlinux', a module name, or undefined. */
+export function kernelFuncHome(name: string): string | undefined {
+  if (kernelBtf().typeByName(name, 'func')) return 'vmlinux';
+  for (const m of readdirSync('/sys/kernel/btf').filter((n) => n !== 'vmlinux').sort()) {
+    try {
+      if (Btf.parse(readFileSync(`/sys/kernel/btf/${m}`), { base: kernelBtf() }).typeByName(name, 'func')) return m;
+    } catch { /* unreadable module BTF: not a home */ }
+  }
+  return undefined;
+}
+
+let trampolines: { ok: boolean; why?: string } | undefined;
+/**
+ * Does the kernel load a BPF trampoline program? A two-instruction fentry program on
+ * bpf_fentry_test1 (the kernel's own test target) sent with the raw syscall wrapper.
+ */
+export function trampolineProbe(): { ok: boolean; why?: string } {
+  if (trampolines) return trampolines;
+  const t = kernelBtf().typeByName('bpf_fentry_test1', 'func');
+  if (!t) return (trampolines = { ok: false, why: 'no bpf_fentry_test1 in vmlinux BTF' });
+  const insns = new Uint8Array(16);
+  insns.set([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]); // r0 = 0; exit
+  try {
+    closeFd(progLoad({ type: 'tracing', expectedAttachType: 'trace_fentry', attachBtfId: t.id, insns, license: 'GPL' }));
+    trampolines = { ok: true };
+  } catch (e) {
+    if (!(e instanceof SyscallError)) throw e;
+    trampolines = { ok: false, why: `a minimal fentry program on bpf_fentry_test1 is refused with ${e.code}` };
+  }
+  return trampolines;
+}

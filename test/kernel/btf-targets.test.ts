@@ -1,0 +1,146 @@
+// Kernel references that need more than vmlinux: kfuncs and fentry targets that may live in
+// a module (nf_conntrack is a module on Debian kernels, built in here), and freplace /
+// fexit programs whose target is a function of another BPF program. Behaviour is checked
+// by running programs (BPF_PROG_TEST_RUN) and reading their maps. Where the kernel refuses
+// BPF trampolines (decided by a probe), the tests check the refusal and its reason instead.
+// Needs root; skipped otherwise, except under CI=true.
+import { test as uvuTest } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Collection, TsbpfError } from '../../src/index.js';
+import { allIds, btfGetFdById, btfInfo, Fd } from '../../src/sys/index.js';
+import { kernelFuncHome, trampolineProbe } from '../helpers/kernel-probes.js';
+
+const isRoot = process.getuid?.() === 0;
+const run = isRoot || process.env.CI === 'true';
+if (!run) console.log('# btf-targets (kernel): SKIPPED: not root; CI=true forces these tests to run');
+const test = run ? uvuTest : uvuTest.skip;
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const kfuncs = path.join(root, 'bpf-objs/kfuncs.bpf.o');
+const freplace = path.join(root, 'bpf-objs/freplace.bpf.o');
+const pkt = () => new Uint8Array(64);
+const fds = () => readdirSync('/proc/self/fd').length;
+const ENOENT = 2;
+
+const home = run ? kernelFuncHome('bpf_xdp_ct_lookup') : undefined;
+const tramp = run ? trampolineProbe() : { ok: false };
+if (run) {
+  console.log(`  (bpf_xdp_ct_lookup lives in: ${home ?? 'nowhere: nf_conntrack is not loaded'}; BPF trampolines: ${tramp.ok ? 'allowed' : `refused (${tramp.why})`})`);
+}
+
+/** The kernel's BTF object id of a module (or vmlinux), read independently of the loader. */
+function kernelBtfId(name: string): number | undefined {
+  for (const id of allIds('btf')) {
+    const fd = new Fd(btfGetFdById(id), 'probe');
+    try { const i = btfInfo(fd); if (i.kernelBtf && i.name === name) return id; } finally { fd.close(); }
+  }
+  return undefined;
+}
+
+test('a kfunc call runs: bpf_xdp_ct_lookup of an unknown tuple sets -ENOENT; found where the kernel has it, no fd left open', () => {
+  if (!home) {
+    assert.throws(() => Collection.loadFile(kfuncs, { programs: ['ct_lookup'] }), /kfunc 'bpf_xdp_ct_lookup'.*does not have/);
+    return;
+  }
+  const before = fds();
+  const c = Collection.loadFile(kfuncs, { programs: ['ct_lookup'] });
+  try {
+    const p = c.programs.get('ct_lookup')!;
+    assert.is(p.testRun({ data: pkt() }).retval, ENOENT, 'the kfunc ran and reported ENOENT through opts.error');
+    const refs = Object.fromEntries(p.kernelRefs.map((r) => [r.name, r.source]));
+    assert.equal(refs, { bpf_xdp_ct_lookup: home, bpf_ct_release: home }, 'resolved in the BTF that has them');
+  } finally { c.close(); }
+  assert.is(fds(), before, 'module BTF fds (and everything else) closed');
+});
+
+test('fentry on the kfunc: attached through a link it counts every call, detached it stops', () => {
+  if (!home) return; // covered by the refusal above
+  if (!tramp.ok) {
+    const ids = allIds('prog');
+    assert.throws(() => Collection.loadFile(kfuncs), (e: Error) => e instanceof TsbpfError && /on_ct_lookup.*EPERM.*trampoline/.test(e.message));
+    assert.equal(allIds('prog'), ids, 'the refused load left no program behind');
+    return;
+  }
+  const c = Collection.loadFile(kfuncs);
+  try {
+    const fentry = c.programs.get('on_ct_lookup')!, ct = c.programs.get('ct_lookup')!;
+    const ref = fentry.kernelRefs.find((r) => r.kind === 'attach')!;
+    assert.equal([ref.name, ref.source], ['bpf_xdp_ct_lookup', home]);
+    const info = fentry.info();
+    assert.is(info.attachBtfId, ref.btfId, 'attach_btf_id');
+    assert.is(info.attachBtfObjId, kernelBtfId(home), `attach_btf_obj_id is ${home}'s BTF object`);
+    const count = () => BigInt((c.maps.get('.bss')!.lookup(0) as Record<string, bigint>)['lookups']!);
+    const link = fentry.attach();
+    try {
+      for (let i = 0; i < 3; i++) ct.testRun({ data: pkt() });
+      assert.is(count(), 3n, 'three calls counted');
+    } finally { link.close(); }
+    ct.testRun({ data: pkt() });
+    assert.is(count(), 3n, 'not counted once the link is closed');
+  } finally { c.close(); }
+});
+
+test('freplace: new_pick replaces pick in a loaded program while its link is open', () => {
+  const a = Collection.loadFile(freplace);
+  try {
+    const entry = a.programs.get('entry')!;
+    assert.equal([...a.programs.keys()], ['entry'], "the '?' programs are not loaded by default");
+    assert.is(entry.testRun({ data: pkt() }).retval, 101);
+    if (!tramp.ok) {
+      const ids = allIds('prog');
+      assert.throws(() => Collection.loadFile(freplace, { programs: ['new_pick'], attachTargets: { new_pick: entry } }),
+        (e: Error) => e instanceof TsbpfError && /new_pick.*EPERM.*trampoline/.test(e.message));
+      assert.equal(allIds('prog'), ids);
+      return;
+    }
+    const b = Collection.loadFile(freplace, { programs: ['new_pick'], attachTargets: { new_pick: entry } });
+    try {
+      const np = b.programs.get('new_pick')!;
+      const ref = np.kernelRefs.find((r) => r.kind === 'attach')!;
+      assert.is(ref.name, 'pick');
+      assert.is(np.info().attachBtfId, ref.btfId, 'attach_btf_id = pick in the target program\'s BTF');
+      const link = np.attach();
+      try {
+        assert.is(entry.testRun({ data: pkt() }).retval, 142, 'pick() now returns 42');
+      } finally { link.close(); }
+      assert.is(entry.testRun({ data: pkt() }).retval, 101, 'the original pick() is back');
+    } finally { b.close(); }
+  } finally { a.close(); }
+});
+
+test('fexit on a BPF function of another program sees its return value', () => {
+  if (!tramp.ok) return; // the freplace test checked the refusal
+  const a = Collection.loadFile(freplace);
+  try {
+    const entry = a.programs.get('entry')!;
+    const b = Collection.loadFile(freplace, { programs: ['after_pick'], attachTargets: { after_pick: { program: entry, function: 'pick' } } });
+    try {
+      const seen = () => (b.maps.get('.data')!.lookup(0) as Record<string, number>)['seen_ret'];
+      assert.is(seen(), -1);
+      const link = b.programs.get('after_pick')!.attach();
+      try {
+        assert.is(entry.testRun({ data: pkt() }).retval, 101);
+        assert.is(seen(), 1, 'fexit recorded pick() = 1');
+      } finally { link.close(); }
+    } finally { b.close(); }
+  } finally { a.close(); }
+});
+
+test('freplace mistakes are refused before anything reaches the verifier, naming the program and the fix', () => {
+  const a = Collection.loadFile(freplace);
+  try {
+    const entry = a.programs.get('entry')!;
+    const ids = allIds('prog');
+    assert.throws(() => Collection.loadFile(freplace, { programs: ['new_pick'] }), /freplace program 'new_pick'.*LoadOptions\.attachTargets/);
+    assert.throws(() => Collection.loadFile(freplace, { programs: ['new_pick'], attachTargets: { new_pick: { program: entry, function: 'nope' } } }),
+      /no function 'nope' in its BTF \(it has: .*pick/);
+    assert.throws(() => Collection.loadFile(freplace, { attachTargets: { entry: entry } }), /'entry' \(xdp\) was given a target program, but only freplace, fentry and fexit/);
+    assert.throws(() => Collection.loadFile(freplace, { attachTargets: { missing: entry } }), /attachTargets names program 'missing'/);
+    assert.equal(allIds('prog'), ids, 'no program left behind');
+  } finally { a.close(); }
+});
+
+uvuTest.run();
