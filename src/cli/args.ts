@@ -24,6 +24,10 @@ options:
                      SEC() name (tc, kprobe, cgroup_skb/ingress, ...)
   --only PROG        load only PROG (repeatable); the others are skipped
   --btf FILE         target BTF for CO-RE relocations (default /sys/kernel/btf/vmlinux)
+  --target PROG=REF  the BPF program PROG attaches to (freplace, or fentry/fexit on a
+                     BPF function): REF is a pinned program (/sys/fs/bpf/...) or id:N,
+                     with @FUNC for a function other than the section's (freplace/FUNC);
+                     PROG is loaded even when its section starts with '?'
   --no-load          read the objects only (no privileges): programs, maps, tables, graph
   -h, --help         this text
 
@@ -42,6 +46,8 @@ export interface CliOptions {
   types: Array<{ program: string; type: string }>;
   only: string[];
   btf?: string;
+  /** --target PROG=REF[@FUNC]: a pinned path or id:N. */
+  targets: Array<{ program: string; ref: string; function?: string }>;
   noLoad: boolean;
   help: boolean;
 }
@@ -49,7 +55,7 @@ export interface CliOptions {
 /** A mistake on the command line: exit 2 with this one line. */
 export class UsageError extends Error {}
 
-const WITH_VALUE = new Set(['--pin', '--unpin', '--junit', '--log', '--log-level', '--set', '--type', '--only', '--btf']);
+const WITH_VALUE = new Set(['--pin', '--unpin', '--junit', '--log', '--log-level', '--set', '--type', '--only', '--btf', '--target']);
 
 function pair(opt: string, v: string, what: string): [string, string] {
   const eq = v.indexOf('=');
@@ -58,7 +64,7 @@ function pair(opt: string, v: string, what: string): [string, string] {
 }
 
 export function parseArgs(argv: string[]): CliOptions {
-  const o: CliOptions = { files: [], json: false, set: [], types: [], only: [], noLoad: false, help: false };
+  const o: CliOptions = { files: [], json: false, set: [], types: [], only: [], targets: [], noLoad: false, help: false };
   let onlyFiles = false;
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i]!;
@@ -90,6 +96,14 @@ export function parseArgs(argv: string[]): CliOptions {
       case '--set': { const [name, value] = pair(a, v!, 'NAME=VALUE'); o.set.push({ name, value }); break; }
       case '--type': { const [program, type] = pair(a, v!, 'PROG=TYPE'); o.types.push({ program, type }); break; }
       case '--only': if (!v) throw new UsageError('--only needs a program name'); o.only.push(v); break;
+      case '--target': {
+        const [program, rest] = pair(a, v!, 'PROG=REF (a pinned program path or id:N, optionally @FUNC)');
+        const at = rest.lastIndexOf('@');
+        const ref = at > 0 ? rest.slice(0, at) : rest;
+        if (!ref || (ref.startsWith('id:') && !/^id:\d+$/.test(ref))) throw new UsageError(`--target ${v}: REF is a pinned program path or id:N`);
+        o.targets.push({ program, ref, ...(at > 0 ? { function: rest.slice(at + 1) } : {}) });
+        break;
+      }
       default: throw new UsageError(`unknown option ${a} (see --help)`);
     }
   }

@@ -20,6 +20,11 @@ export function text(o: ObjectResult): string {
     const extra = [p.id !== undefined ? `id ${p.id}` : '', p.pinnedAt ? `pinned ${p.pinnedAt}` : '', p.verdict === 'skipped' && p.error ? p.error : ''].filter(Boolean).join('  ');
     out.push(`    ${pad(p.name, w)} ${pad(p.section, sw)} ${pad(type, tw)} ${pad(p.verdict, 8)} ${lpad(String(p.insns), 6)} ${lpad(p.verifiedInsns === null ? '-' : String(p.verifiedInsns), 8)} ${lpad(load, 10)}${extra ? `  ${extra}` : ''}`.trimEnd());
   }
+  const refs = o.programs.filter((p) => p.kernelRefs?.length);
+  if (refs.length) {
+    out.push('  kernel references (kfuncs, typed ksyms, attach targets):');
+    for (const p of refs) out.push(`    ${p.name}: ${p.kernelRefs!.join(', ')}`);
+  }
   out.push('  maps:');
   const mw = Math.max(12, ...o.maps.map((m) => m.name.length));
   for (const m of o.maps) {

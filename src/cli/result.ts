@@ -23,6 +23,8 @@ export interface ProgramResult {
   rejection?: { insn?: number; disasm?: string; source?: string; tail: string[] };
   /** Full verifier log, when asked for (--log) or on a rejection. */
   log?: string;
+  /** Where its kfuncs, typed ksyms and attach target were found ('kfunc bpf_xdp_ct_lookup in nf_conntrack'). */
+  kernelRefs?: string[];
 }
 
 export interface MapResult {

@@ -15,6 +15,8 @@ import { VerifierError } from '../load/verifier.js';
 import type { CollectionSpec, ProgramSpec } from '../spec/types.js';
 import { PIN_BY_NAME } from '../spec/types.js';
 import { SyscallError } from '../sys/error.js';
+import { Fd } from '../sys/fd.js';
+import { objGet, progGetFdById } from '../sys/api.js';
 import { UsageError, type CliOptions } from './args.js';
 import { EnvironmentError, PIN_ROOT, PRIVILEGE_FIX } from './env.js';
 import { tailCallGraph } from './graph.js';
@@ -65,39 +67,67 @@ export function loadObject(spec: CollectionSpec, opts: CliOptions, pinDir?: stri
   const byNamePins = [...spec.maps.values()].filter((m) => m.pinning === PIN_BY_NAME).map((m) => m.name);
   const preexisting = new Set(byNamePins.filter((n) => existsSync(path.join(PIN_ROOT, n))));
 
-  let coll: Collection | undefined;
-  for (;;) {
-    try {
-      coll = Collection.load(spec, { ...loadOpts, programs: [...want] });
-      break;
-    } catch (e) {
-      if (isPermission(e)) throw new EnvironmentError(`${file}: ${e.command} failed with ${e.code}: not permitted; ${PRIVILEGE_FIX}`);
-      if (!(e instanceof TsbpfError)) throw e;
-      const p = e instanceof VerifierError ? spec.programs.get(e.program)
-        : e.symbol !== undefined && want.has(e.symbol) && spec.programs.get(e.symbol)?.section === e.section ? spec.programs.get(e.symbol) : undefined;
-      if (!p || !want.has(p.name)) {
-        if (opts.btf && /CO-RE is not supported/.test(e.message)) throw new UsageError('--btf needs CO-RE support in the loader, which this build does not have yet');
-        result.error = e.message;
-        for (const r of result.programs) if (want.has(r.name)) r.error = `not loaded: the object failed to load (${e.detail})`;
-        result.tailCalls = [];
-        result.atExit = ['nothing stays loaded: the object failed to load'];
-        return { result, close() {} };
+  // --target: the target programs, open while loading (the kernel keeps its own reference)
+  const targetFds: Fd[] = [];
+  const attachTargets: NonNullable<LoadOptions['attachTargets']> = {};
+  try {
+    for (const t of opts.targets) {
+      if (!spec.programs.has(t.program)) throw new UsageError(`--target ${t.program}=...: ${file} has no program '${t.program}' (it has: ${[...spec.programs.keys()].join(', ')})`);
+      let raw: number;
+      try {
+        raw = t.ref.startsWith('id:') ? progGetFdById(Number(t.ref.slice(3))) : objGet(t.ref);
+      } catch (e) {
+        if (isPermission(e)) throw new EnvironmentError(`--target ${t.program}=${t.ref}: ${e.command} failed with ${e.code}; ${PRIVILEGE_FIX}`);
+        throw new UsageError(`--target ${t.program}=${t.ref}: no program there (${e instanceof SyscallError ? e.code : (e as Error).message})`);
       }
-      want.delete(p.name);
-      const r = byName.get(p.name)!;
-      const rej = rejectionOf(p, e);
-      r.verdict = 'rejected';
-      r.error = e.detail;
-      if (rej.log) r.log = rej.log;
-      if (rej.processed !== undefined) r.verifiedInsns = rej.processed;
-      r.rejection = { ...(rej.insn !== undefined ? { insn: rej.insn } : {}), ...(rej.disasm ? { disasm: rej.disasm } : {}), ...(rej.source ? { source: rej.source } : {}), tail: rej.tail };
+      const fd = new Fd(raw, `target ${t.ref}`);
+      targetFds.push(fd);
+      attachTargets[t.program] = { program: fd, ...(t.function ? { function: t.function } : {}) };
     }
+  } catch (e) {
+    for (const fd of targetFds) fd.close();
+    throw e;
+  }
+  if (targetFds.length) loadOpts.attachTargets = attachTargets;
+
+  let coll: Collection | undefined;
+  try {
+    for (;;) {
+      try {
+        coll = Collection.load(spec, { ...loadOpts, programs: [...want] });
+        break;
+      } catch (e) {
+        if (isPermission(e)) throw new EnvironmentError(`${file}: ${e.command} failed with ${e.code}: not permitted; ${PRIVILEGE_FIX}`);
+        if (!(e instanceof TsbpfError)) throw e;
+        const p = e instanceof VerifierError ? spec.programs.get(e.program)
+          : e.symbol !== undefined && want.has(e.symbol) && spec.programs.get(e.symbol)?.section === e.section ? spec.programs.get(e.symbol) : undefined;
+        if (!p || !want.has(p.name)) {
+          if (opts.btf && /CO-RE is not supported/.test(e.message)) throw new UsageError('--btf needs CO-RE support in the loader, which this build does not have yet');
+          result.error = e.message;
+          for (const r of result.programs) if (want.has(r.name)) r.error = `not loaded: the object failed to load (${e.detail})`;
+          result.tailCalls = [];
+          result.atExit = ['nothing stays loaded: the object failed to load'];
+          return { result, close() {} };
+        }
+        want.delete(p.name);
+        const r = byName.get(p.name)!;
+        const rej = rejectionOf(p, e);
+        r.verdict = 'rejected';
+        r.error = e.detail;
+        if (rej.log) r.log = rej.log;
+        if (rej.processed !== undefined) r.verifiedInsns = rej.processed;
+        r.rejection = { ...(rej.insn !== undefined ? { insn: rej.insn } : {}), ...(rej.disasm ? { disasm: rej.disasm } : {}), ...(rej.source ? { source: rej.source } : {}), tail: rej.tail };
+      }
+    }
+  } finally {
+    for (const fd of targetFds) fd.close();
   }
   result.loaded = true;
   for (const [name, prog] of coll.programs) {
     const r = byName.get(name)!;
     r.verdict = 'accepted';
     delete r.error;
+    if (prog.kernelRefs.length) r.kernelRefs = prog.kernelRefs.map((k) => `${k.kind} ${k.name} in ${k.source}`);
     r.loadMs = Math.round(prog.loadMs * 1000) / 1000;
     try {
       const info = prog.info();

@@ -73,7 +73,10 @@ export function readSpecs(opts: CliOptions): CollectionSpec[] {
 }
 
 export function selection(spec: CollectionSpec, opts: CliOptions): Set<string> {
-  return new Set(opts.only.length ? opts.only.filter((n) => spec.programs.has(n)) : [...spec.programs.values()].filter((p) => p.autoload).map((p) => p.name));
+  if (opts.only.length) return new Set(opts.only.filter((n) => spec.programs.has(n)));
+  // a program given a --target is wanted even when its section starts with '?'
+  const targeted = new Set(opts.targets.map((t) => t.program));
+  return new Set([...spec.programs.values()].filter((p) => p.autoload || targeted.has(p.name)).map((p) => p.name));
 }
 
 /** The report of an object that is not loaded (--no-load, or before the load). */

@@ -21,7 +21,7 @@ import type { BtfKindName } from '../btf/types.js';
 import { applyCoreRelocations, btfTarget, explainPoison, kallsymsAddress, kernelBtf, type CoreResult, type KernelBtf, type TargetBtfSource } from '../core/index.js';
 import { TsbpfError, type ErrorContext } from '../errors.js';
 import type { ProgramSpec } from '../spec/types.js';
-import { btfGetFdById, btfGetNextId, btfInfo, btfRaw, Fd, progInfo, rawFd, type FdLike } from '../sys/index.js';
+import { btfGetFdById, btfGetNextId, btfInfo, btfRaw, Fd, progInfo, type FdLike } from '../sys/index.js';
 
 /** Where an extern or attach target was found, for reports ('vmlinux', a module, or 'btf' for a given BTF). */
 export interface KernelRef {
@@ -57,7 +57,7 @@ export class KernelTypes {
   /** fd_array for module kfuncs: index 0 unused (off 0 means vmlinux). */
   private readonly kfuncFds: Fd[] = [];
   /** BTF of target programs (freplace / fentry on BPF), by program id. */
-  private readonly progBtf = new Map<number, Btf>();
+  private readonly progBtf = new Map<number, { btf: Btf; name: string; id: number }>();
 
   constructor(private readonly target?: string | Btf) {}
 
@@ -87,7 +87,7 @@ export class KernelTypes {
   }
 
   /** The BTF a loaded program was verified with (for freplace and fentry / fexit on BPF functions). */
-  programBtf(prog: FdLike, ctx: ErrorContext): Btf {
+  programBtf(prog: FdLike, ctx: ErrorContext): { btf: Btf; name: string; id: number } {
     let info;
     try { info = progInfo(prog); } catch (e) { throw TsbpfError.wrap(e, ctx); }
     const have = this.progBtf.get(info.id);
@@ -96,8 +96,9 @@ export class KernelTypes {
     let btf: Btf;
     const fd = new Fd(btfGetFdById(info.btfId), `btf of program ${info.id}`);
     try { btf = Btf.parse(btfRaw(fd), { file: `BTF of program ${info.name} (id ${info.id})` }); } finally { fd.close(); }
-    this.progBtf.set(info.id, btf);
-    return btf;
+    const out = { btf, name: info.name, id: info.id };
+    this.progBtf.set(info.id, out);
+    return out;
   }
 
   /** Closes the module BTF fds (after the programs are loaded: the kernel holds its own references). */
@@ -231,14 +232,14 @@ export function attachBtf(p: ProgramSpec, types: KernelTypes, file: string, targ
     const fn = target.function ?? p.attachTo;
     if (!fn) throw new TsbpfError(`program '${p.name}' (${p.section}) names no target function: use SEC("${p.section}/<function>") or give attachTargets.${p.name}.function`, ctx);
     const progFd: FdLike = typeof target.program === 'object' && 'fd' in target.program ? target.program.fd : target.program as FdLike;
-    const btf = types.programBtf(progFd, ctx);
+    const { btf, name: tname, id: tid } = types.programBtf(progFd, ctx);
     const t = btf.typeByName(fn, 'func');
     if (!t) {
       const have = [];
       for (let id = 1; id < btf.length; id++) { const x = btf.typeById(id); if (x.kind === 'func') have.push(x.name); }
-      throw new TsbpfError(`program '${p.name}': the target program has no function '${fn}' in its BTF (it has: ${have.join(', ') || 'none'})`, ctx);
+      throw new TsbpfError(`program '${p.name}': the target program ${tname} (id ${tid}) has no function '${fn}' in its BTF (it has: ${have.join(', ') || 'none'})`, ctx);
     }
-    return { attachBtfId: t.id, attachProgFd: progFd, ref: { kind: 'attach', name: fn, source: `program fd ${rawFd(progFd)}`, btfId: t.id } };
+    return { attachBtfId: t.id, attachProgFd: progFd, ref: { kind: 'attach', name: fn, source: `program ${tname} (id ${tid})`, btfId: t.id } };
   }
   const name0 = p.attachTo;
   if (p.type === 'ext') throw new TsbpfError(`freplace program '${p.name}' replaces a function of another BPF program: give that program in LoadOptions.attachTargets (e.g. { ${p.name}: { program: target } })`, ctx);

@@ -7,6 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Fd, objGet, progInfo } from '../../src/sys/index.js';
+import { trampolineProbe } from '../helpers/kernel-probes.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = (args: string[], pre: string[] = []) => {
@@ -168,6 +170,41 @@ kt('--log DIR: one full log per program; --set and --type errors name what is wr
   const t = cli(['--type', 'calls_xdp=socket', '--only', 'calls_xdp', 'bpf-objs/bpf2bpf.bpf.o']);
   assert.is(t.status, 0, t.stderr + t.stdout);
   assert.match(t.stdout, /calls_xdp\s+xdp\s+socket_filter\s+accepted/);
+});
+
+kt('--target: a freplace program gets its target from a pinned program or an id, and is loaded although its section starts with ?', () => {
+  const dir = `/sys/fs/bpf/tsbpf-cli-target-${process.pid}`;
+  const obj = 'bpf-objs/freplace.bpf.o';
+  const pin = cli(['--pin', dir, obj]);
+  assert.is(pin.status, 0, pin.stderr + pin.stdout);
+  try {
+    const f = new Fd(objGet(`${dir}/entry`), 'test');
+    const id = progInfo(f).id;
+    f.close();
+    const tramp = trampolineProbe();
+    const byPin = cli(['--only', 'new_pick', '--target', `new_pick=${dir}/entry`, obj]);
+    const byId = cli(['--target', `new_pick=id:${id}@pick`, obj]);
+    if (tramp.ok) {
+      for (const r of [byPin, byId]) {
+        assert.is(r.status, 0, r.stderr + r.stdout);
+        assert.match(r.stdout, /new_pick\s+freplace\/pick\s+ext\s+accepted/);
+        assert.match(r.stdout, new RegExp(`new_pick: attach pick in program entry \\(id ${id}\\)`));
+      }
+      assert.match(byId.stdout, /entry\s+xdp\s+xdp\/xdp\s+accepted/, 'without --only the autoloaded programs load too');
+    } else {
+      console.log(`  (BPF trampolines refused here: ${tramp.why}; --target must end in that rejection)`);
+      for (const r of [byPin, byId]) {
+        assert.is(r.status, 1, r.stderr + r.stdout);
+        assert.match(r.stdout, /new_pick\s+freplace\/pick\s+ext\s+rejected/);
+        assert.match(r.stdout, /EPERM before verification.*trampoline/);
+      }
+    }
+    const missing = cli(['--target', `new_pick=${dir}/nope`, obj]);
+    assert.is(missing.status, 2);
+    assert.match(missing.stderr, /^load: --target new_pick=.*\/nope: no program there \(ENOENT\)/);
+  } finally {
+    assert.is(cli(['--unpin', dir]).status, 0);
+  }
 });
 
 kt('no privileges: exit 2, one line that says how to fix it', () => {

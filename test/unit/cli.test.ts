@@ -24,7 +24,7 @@ function oneLine(r: ReturnType<typeof cli>, re: RegExp) {
 test('--help: every option, exit 0', () => {
   const r = cli('--help');
   assert.is(r.status, 0);
-  for (const o of ['--pin DIR', '--unpin DIR', '--json', '--junit FILE', '--log DIR', '--log-level N', '--set NAME=VALUE', '--type PROG=TYPE', '--only PROG', '--btf FILE', '--no-load']) assert.ok(r.stdout.includes(o), o);
+  for (const o of ['--pin DIR', '--unpin DIR', '--json', '--junit FILE', '--log DIR', '--log-level N', '--set NAME=VALUE', '--type PROG=TYPE', '--only PROG', '--btf FILE', '--target PROG=REF', '--no-load']) assert.ok(r.stdout.includes(o), o);
 });
 
 test('usage errors: exit 2, one line', () => {
@@ -38,6 +38,8 @@ test('usage errors: exit 2, one line', () => {
   oneLine(cli('--btf', path.join(tmp, 'missing.btf'), 'bpf-objs/nobtf.bpf.o'), /^load: --btf .*missing\.btf: cannot read it \(ENOENT\)/);
   oneLine(cli('--btf', 'package.json', 'bpf-objs/nobtf.bpf.o'), /^load: --btf package\.json: not a BTF file/);
   oneLine(cli('--pin', tmp, 'bpf-objs/nobtf.bpf.o'), /^load: --pin .*: not on a bpffs mount/);
+  oneLine(cli('--target', 'new_pick', 'bpf-objs/freplace.bpf.o'), /^load: --target new_pick: expected PROG=REF/);
+  oneLine(cli('--target', 'new_pick=id:x', 'bpf-objs/freplace.bpf.o'), /^load: --target new_pick=id:x: REF is a pinned program path or id:N/);
 });
 
 test('objects that cannot be read: exit 2, one line each', () => {
