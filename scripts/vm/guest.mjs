@@ -3,6 +3,7 @@
 //   TSBPF_VM_RUN:<nonce>          the command starts (boot done)
 //   TSBPF_VM_EXIT:<nonce>=<n>     the command exited with n
 //   TSBPF_VM_ERROR:<nonce>=<msg>  /init could not set the guest up
+//   TSBPF_VM_WARN:<nonce>=<msg>   /init carries on without something (an optional module)
 const PREFIX = 'TSBPF_VM_';
 
 export class ConsoleParser {
@@ -14,7 +15,7 @@ export class ConsoleParser {
     this.keepAfterExit = !!opts.keepAfterExit;
     this.exited = false;
     this.pending = '';
-    this.re = new RegExp(`${PREFIX}(RUN|EXIT|ERROR):${nonce}(?:=(.*))?$`);
+    this.re = new RegExp(`${PREFIX}(RUN|EXIT|ERROR|WARN):${nonce}(?:=(.*))?$`);
   }
 
   /** Feeds a chunk of console text; returns { out, events } where out is the text to show
@@ -42,6 +43,7 @@ export class ConsoleParser {
           this.exited = true;
           if (!this.keepAfterExit) return { out, events };
         }
+        else if (m[1] === 'WARN') events.push({ type: 'warn', message: m[2] ?? '' });
         else events.push({ type: 'error', message: m[2] ?? '' });
       } else {
         out += line + '\n';

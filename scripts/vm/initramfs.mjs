@@ -1,8 +1,9 @@
 // The guest's initramfs: busybox-static, the modules the kernel needs to reach the host
-// over virtio-9p (decompressed, in dependency order) and an /init that mounts the host
-// root read-only, the project read-write and the kernel filesystems, then runs the
-// command in a chroot. Written as a newc cpio by this file (no cpio tool, no root needed
-// for device nodes). A small per-run archive (the command) is appended at boot.
+// over virtio-9p plus a few optional ones the tests use (decompressed, in dependency
+// order), and an /init that mounts the host root read-only, the project read-write and the
+// kernel filesystems, then runs the command in a chroot. Written as a newc cpio by this
+// file (no cpio tool, no root needed for device nodes). A small per-run archive (the
+// command) is appended at boot.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,13 @@ export const WANTED_MODULES = [
 ];
 /** Without these (as module or built in) the guest cannot mount the host. */
 export const REQUIRED_MODULES = ['virtio_pci', '9pnet_virtio', '9p'];
+/** Modules loaded when the kernel has them as modules, after the wanted ones, with their
+ * dependencies and soft dependencies; one that fails to load is a warning, not an error.
+ * nf_conntrack: the kfuncs bpf_xdp_ct_lookup/bpf_ct_release in module BTF
+ * (/sys/kernel/btf/nf_conntrack), for the module kfunc and module fentry tests.
+ * x_tables: a module whose BTF has a VAR (the per-CPU `xt_recseq`, global linkage), for
+ * typed ksyms in modules; nf_conntrack's BTF has none. */
+export const OPTIONAL_MODULES = ['nf_conntrack', 'x_tables'];
 
 const norm = (n) => n.replace(/-/g, '_');
 const MOD_RE = /^(.+)\.ko(\.xz|\.zst|\.gz)?$/;
@@ -53,8 +61,9 @@ export function readModule(file) {
   return r.stdout;
 }
 
-/** key=value strings of an ELF64 module's .modinfo section. */
-export function modinfo(bytes) {
+/** [key, value] pairs of an ELF64 module's .modinfo section, in order (keys such as alias
+ * and softdep can repeat). */
+export function modinfoEntries(bytes) {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2 || b[5] !== 1) throw new Error('not a little-endian ELF64 module');
   const shoff = Number(b.readBigUInt64LE(0x28));
@@ -68,34 +77,114 @@ export function modinfo(bytes) {
   for (let i = 0; i < shnum; i++) {
     const s = sh(i);
     if (nameAt(s.name) !== '.modinfo') continue;
-    const out = {};
-    for (const kv of b.toString('latin1', s.offset, s.offset + s.size).split('\0')) {
-      const eq = kv.indexOf('=');
-      if (eq > 0) out[kv.slice(0, eq)] = kv.slice(eq + 1);
-    }
-    return out;
+    return kvPairs(b.toString('latin1', s.offset, s.offset + s.size));
   }
-  return {};
+  return [];
 }
 
-/** Resolves WANTED_MODULES against a modules directory: [{ name, file, bytes }] in load
- * order (dependencies first), plus the built-in and absent names. */
-export function resolveModules(dir, wanted = WANTED_MODULES, required = REQUIRED_MODULES) {
+const kvPairs = (text) => text.split('\0').flatMap((kv) => {
+  const eq = kv.indexOf('=');
+  return eq > 0 ? [[kv.slice(0, eq), kv.slice(eq + 1)]] : [];
+});
+
+/** key=value strings of an ELF64 module's .modinfo section (the last one of repeated keys). */
+export function modinfo(bytes) {
+  return Object.fromEntries(modinfoEntries(bytes));
+}
+
+/** Soft dependencies of a module (`softdep=pre: a b post: c`, possibly repeated): module
+ * names or aliases to load before (pre) and after (post) it. */
+export function parseSoftdeps(values) {
+  const out = { pre: [], post: [] };
+  for (const v of values) {
+    let into;
+    for (const t of v.split(/\s+/).filter(Boolean)) {
+      if (t === 'pre:') into = out.pre;
+      else if (t === 'post:') into = out.post;
+      else if (t.endsWith(':')) into = undefined; // a section we do not know
+      else into?.push(t);
+    }
+  }
+  return out;
+}
+
+/** Aliases of built-in modules (modules.builtin.modinfo: `name.alias=value` strings). */
+export function builtinAliases(dir) {
+  const f = path.join(dir, 'modules.builtin.modinfo');
+  if (!existsSync(f)) return [];
+  return kvPairs(readFileSync(f, 'latin1')).filter(([k]) => k.endsWith('.alias')).map(([, v]) => v);
+}
+
+/** modprobe's alias match: the alias string is a shell glob. */
+export function aliasMatches(pattern, name) {
+  if (!/[*?[]/.test(pattern)) return pattern === name;
+  const re = pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  try { return new RegExp(`^${re}$`).test(name); } catch { return false; }
+}
+
+/** Resolves the wanted and optional modules against a modules directory: [{ name, file,
+ * bytes, depends, optional }] in load order (dependencies first), plus the built-in and
+ * absent names. A module is optional (its insmod failing is only a warning) unless a
+ * wanted module needs it through `depends`. Soft dependencies (`softdep=pre: crc32c`, e.g.
+ * libcrc32c, whose init fails without a crc32c implementation) are loaded as optional
+ * modules around theirs; a softdep naming an alias rather than a module is looked up in the
+ * `alias=` of the modules whose name contains it and of the crypto modules, and skipped
+ * when a built-in module provides it. */
+export function resolveModules(dir, wanted = WANTED_MODULES, required = REQUIRED_MODULES, optional = OPTIONAL_MODULES) {
   const index = indexModules(dir);
   const builtin = builtinModules(dir);
-  const order = [], seen = new Set(), absent = [], builtIn = [];
-  const visit = (name, chain) => {
+  const order = [], byName = new Map(), absent = [], builtIn = [];
+  let infos, bAliases;
+  const info = (name) => {
+    infos ??= new Map();
+    if (!infos.has(name)) { const bytes = readModule(index.get(name)); infos.set(name, { bytes, entries: modinfoEntries(bytes) }); }
+    return infos.get(name);
+  };
+  /** Module names providing an alias (modprobe loads every one). */
+  const providers = (alias) => {
+    bAliases ??= builtinAliases(dir);
+    if (bAliases.some((a) => aliasMatches(a, alias))) return 'builtin';
+    const stem = norm(alias.replace(/^crypto-/, ''));
+    const out = [];
+    for (const [name, file] of index) {
+      if (!name.includes(stem) && !/\/crypto\//.test(file.slice(dir.length))) continue;
+      if (info(name).entries.some(([k, v]) => k === 'alias' && aliasMatches(v, alias))) out.push(name);
+    }
+    return out.sort((a, b) => Number(b.endsWith('_generic')) - Number(a.endsWith('_generic')) || a.localeCompare(b));
+  };
+  /** A module first reached as optional turns out to be needed, with its dependencies. */
+  const needed = (m) => {
+    if (!m.optional) return;
+    m.optional = false;
+    for (const d of m.depends) { const x = byName.get(norm(d)); if (x) needed(x); }
+  };
+  const visit = (name, opt) => {
     name = norm(name);
-    if (seen.has(name)) return;
-    seen.add(name);
+    const had = byName.get(name);
+    if (had) { if (!opt) needed(had); return; }
+    if (absent.includes(name) || builtIn.includes(name)) return;
     const file = index.get(name);
     if (!file) { (builtin.has(name) ? builtIn : absent).push(name); return; }
-    const bytes = readModule(file);
-    const deps = (modinfo(bytes).depends ?? '').split(',').filter(Boolean);
-    for (const d of deps) visit(d, [...chain, name]);
-    order.push({ name, file, bytes, depends: deps });
+    const m = { name, file, bytes: undefined, depends: [], optional: opt };
+    byName.set(name, m); // before the dependencies: a cycle ends here
+    const { bytes, entries } = info(name);
+    m.bytes = bytes;
+    m.depends = entries.filter(([k]) => k === 'depends').flatMap(([, v]) => v.split(',')).filter(Boolean);
+    const soft = parseSoftdeps(entries.filter(([k]) => k === 'softdep').map(([, v]) => v));
+    const visitSoft = (s) => {
+      if (index.has(norm(s)) || builtin.has(norm(s))) return visit(s, true);
+      const p = providers(s);
+      if (p === 'builtin') return;
+      if (!p.length) { if (!absent.includes(s)) absent.push(s); return; }
+      for (const n of p) visit(n, true);
+    };
+    for (const s of soft.pre) visitSoft(s);
+    for (const d of m.depends) visit(d, opt);
+    order.push(m);
+    for (const s of soft.post) visitSoft(s);
   };
-  for (const w of wanted) visit(w, []);
+  for (const w of wanted) visit(w, false);
+  for (const o of optional) visit(o, true);
   // Without a modules tree (or modules.builtin) a missing required module is assumed built in.
   if (index.size > 0) {
     const missing = required.filter((r) => absent.includes(r));
@@ -149,10 +238,33 @@ export function parseCpio(buf) {
 
 // ---- /init ----------------------------------------------------------------------------
 
+/** Shell lines loading the modules in order: a run of required ones with a loop that fails
+ * the boot, a run of optional ones with a loop that prints a warning marker. */
+export function moduleLoadScript(modules) {
+  const runs = [];
+  for (const m of modules.map((x) => (typeof x === 'string' ? { name: x, optional: false } : x))) {
+    const last = runs[runs.length - 1];
+    if (last && last.optional === !!m.optional) last.names.push(m.name);
+    else runs.push({ optional: !!m.optional, names: [m.name] });
+  }
+  if (!runs.length) runs.push({ optional: false, names: [] });
+  return runs.map((r) => (r.optional
+    ? `for m in ${r.names.join(' ')}; do
+  out=$(insmod /modules/$m.ko 2>&1) || warn "optional module $m did not load (\${out:-insmod failed}); continuing without it"
+done
+`
+    : `for m in ${r.names.join(' ')}; do
+  insmod /modules/$m.ko || fail "insmod $m failed"
+done
+`)).join('');
+}
+
 /** The guest's /init (busybox sh). Reads /tsbpf/run.env (per-run archive): NONCE, PROJECT,
  * VERBOSE; runs /tsbpf/cmd.sh chrooted into the host root. Markers (with the nonce, so the
- * command's own output cannot fake them): TSBPF_VM_RUN, TSBPF_VM_EXIT=<n>, TSBPF_VM_ERROR=<msg>. */
-export function initScript(moduleNames) {
+ * command's own output cannot fake them): TSBPF_VM_RUN, TSBPF_VM_EXIT=<n>, TSBPF_VM_ERROR=<msg>,
+ * TSBPF_VM_WARN=<msg> (an optional module did not load). `modules`: names (required) or
+ * { name, optional }, in load order. */
+export function initScript(modules) {
   return `#!/bin/busybox sh
 # tsbpf VM init: generated by scripts/vm/initramfs.mjs
 /bin/busybox --install -s /bin
@@ -168,10 +280,10 @@ fail() {
   echo o > /proc/sysrq-trigger
   poweroff -f
 }
-for m in ${moduleNames.join(' ')}; do
-  insmod /modules/$m.ko || fail "insmod $m failed"
-done
-R=/newroot
+warn() {
+  echo "TSBPF_VM_WARN:$NONCE=$(printf '%s' "$*" | tr '\\n' ' ')"
+}
+${moduleLoadScript(modules)}R=/newroot
 mkdir -p $R
 opts=trans=virtio,version=9p2000.L,msize=512000
 mount -t 9p -o $opts,ro,cache=loose hostroot $R || fail "mount of the host root (9p tag hostroot) failed"
@@ -214,7 +326,6 @@ const DIR = (mode) => ({ mode: 0o040755 | (mode ?? 0) });
 
 /** Base archive: dirs, /dev/console, busybox, modules, /init, the kernel config if known. */
 export function buildBase({ busybox, modules, config }) {
-  const names = modules.map((m) => m.name);
   const entries = [
     ...['bin', 'dev', 'proc', 'sys', 'modules', 'newroot', 'tsbpf', 'tmp'].map((n) => ({ name: n, ...DIR() })),
     { name: 'dev/console', mode: 0o020600, rdev: [5, 1] },
@@ -222,7 +333,7 @@ export function buildBase({ busybox, modules, config }) {
     { name: 'bin/busybox', mode: 0o100755, data: readFileSync(busybox) },
     { name: 'bin/sh', mode: 0o120777, target: 'busybox' },
     ...modules.map((m) => ({ name: `modules/${m.name}.ko`, mode: 0o100644, data: m.bytes })),
-    { name: 'init', mode: 0o100755, data: initScript(names) },
+    { name: 'init', mode: 0o100755, data: initScript(modules.map((m) => ({ name: m.name, optional: !!m.optional }))) },
     ...(config ? [{ name: 'tsbpf/config', mode: 0o100644, data: readFileSync(config) }] : []),
   ];
   return cpio(entries);
@@ -262,17 +373,21 @@ export function scriptHash(busybox) {
   return h.digest('hex').slice(0, 12);
 }
 
-/** Builds (or reuses) the cached base archive for a kernel release + modules dir. */
-export function baseInitramfs({ cacheDir, release, modulesDir, busybox, config, log }) {
-  const key = createHash('sha256').update(`${release}\0${path.resolve(modulesDir ?? '')}\0${config ?? ''}\0${scriptHash(busybox)}`).digest('hex').slice(0, 16);
+/** Builds (or reuses) the cached base archive for a kernel release + modules dir. The key
+ * covers the release, the modules directory, the config, the module lists, busybox and this
+ * script. */
+export function baseInitramfs({ cacheDir, release, modulesDir, busybox, config, log, wanted = WANTED_MODULES, required = REQUIRED_MODULES, optional = OPTIONAL_MODULES }) {
+  const lists = JSON.stringify({ wanted, required, optional });
+  const key = createHash('sha256').update(`${release}\0${path.resolve(modulesDir ?? '')}\0${config ?? ''}\0${lists}\0${scriptHash(busybox)}`).digest('hex').slice(0, 16);
   const file = path.join(cacheDir, `${release}-${key}.cpio`);
   if (existsSync(file)) return { file, cached: true };
-  const r = modulesDir ? resolveModules(modulesDir) : { modules: [], builtin: [], absent: [] };
-  log?.(`initramfs: modules ${r.modules.map((m) => m.name).join(' ') || '(none)'}${r.builtin.length ? `; built in: ${r.builtin.join(' ')}` : ''}`);
+  const r = modulesDir ? resolveModules(modulesDir, wanted, required, optional) : { modules: [], builtin: [], absent: [] };
+  const req = r.modules.filter((m) => !m.optional).map((m) => m.name), opt = r.modules.filter((m) => m.optional).map((m) => m.name);
+  log?.(`initramfs: modules ${req.join(' ') || '(none)'}${opt.length ? `; optional: ${opt.join(' ')}` : ''}${r.builtin.length ? `; built in: ${r.builtin.join(' ')}` : ''}`);
   mkdirSync(cacheDir, { recursive: true });
   // drop archives of this release built by older versions of this script
   for (const f of readdirSync(cacheDir)) if (f.startsWith(`${release}-`) && f.endsWith('.cpio')) rmSync(path.join(cacheDir, f), { force: true });
   writeFileSync(`${file}.tmp`, buildBase({ busybox, modules: r.modules, config }));
   renameSync(`${file}.tmp`, file);
-  return { file, cached: false, modules: r.modules.map((m) => m.name) };
+  return { file, cached: false, modules: r.modules.map((m) => m.name), optional: opt };
 }

@@ -161,6 +161,7 @@ export async function main(argv) {
     for (const ev of events) {
       if (ev.type === 'run') { tRun = Date.now(); times.boot = tRun - tBoot; log(`running (booted in ${secs(times.boot)}): ${o.command.join(' ')}`); }
       else if (ev.type === 'exit') { tExit = Date.now(); state.exitCode = ev.code; }
+      else if (ev.type === 'warn') process.stderr.write(`vm: warning: ${ev.message}\n`); // even with --quiet
       else { state.error = ev.message; }
     }
   });

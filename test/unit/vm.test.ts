@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import { bzImageVersion, cachedPackages, cacheRoot, matchPackage, parsePolicyCandidate, pickNewest, releaseOfPackage } from '../../scripts/vm/kernels.mjs';
 import {
-  buildBase, buildRun, commandScript, cpio, initScript, modinfo, parseCpio, resolveModules, shq, WANTED_MODULES,
+  aliasMatches, baseInitramfs, buildBase, buildRun, commandScript, cpio, initScript, modinfo, modinfoEntries, moduleLoadScript, OPTIONAL_MODULES,
+  parseCpio, parseSoftdeps, resolveModules, shq, WANTED_MODULES,
 } from '../../scripts/vm/initramfs.mjs';
 import { ConsoleParser, exitStatus } from '../../scripts/vm/guest.mjs';
 import { isStaticElf } from '../../scripts/vm/host.mjs';
@@ -82,9 +83,10 @@ test('bzImageVersion reads the setup header', () => {
 
 // ---- initramfs ---------------------------------------------------------------------------
 
-/** A minimal ELF64 relocatable with a .modinfo section (what a .ko looks like to us). */
-function fakeKo(info: Record<string, string>): Buffer {
-  const modinfoData = Buffer.from(Object.entries(info).map(([k, v]) => `${k}=${v}\0`).join(''));
+/** A minimal ELF64 relocatable with a .modinfo section (what a .ko looks like to us);
+ * pairs for repeated keys (alias, softdep). */
+function fakeKo(info: Record<string, string> | Array<[string, string]>): Buffer {
+  const modinfoData = Buffer.from((Array.isArray(info) ? info : Object.entries(info)).map(([k, v]) => `${k}=${v}\0`).join(''));
   const shstr = Buffer.from('\0.modinfo\0.shstrtab\0');
   const ehdr = Buffer.alloc(64);
   ehdr.writeUInt32BE(0x7f454c46, 0); ehdr[4] = 2; ehdr[5] = 1; ehdr[6] = 1;
@@ -122,13 +124,15 @@ function fakeBzImage(version: string): Buffer {
 const hasXz = spawnSync('xz', ['--version']).status === 0;
 
 /** A fake modules tree: deps out of the wanted order, .ko.xz / .ko.gz / .ko, one built in,
- * one absent (fscache), one unrelated module. */
+ * one absent (fscache), one unrelated module; the optional nf_conntrack as on Debian
+ * (libcrc32c with `softdep=pre: crc32c`, an alias of crc32c_generic and crc32c-intel, and an
+ * unrelated crypto module), x_tables absent. */
 function fakeModulesTree(): string {
   const dir = path.join(tmp, 'modules', '6.9.0-test');
-  const put = (rel: string, name: string, depends: string[]) => {
+  const put = (rel: string, name: string, depends: string[], more: Array<[string, string]> = []) => {
     const f = path.join(dir, 'kernel', rel);
     mkdirSync(path.dirname(f), { recursive: true });
-    const ko = fakeKo({ name, depends: depends.join(','), license: 'GPL' });
+    const ko = fakeKo([['name', name], ['depends', depends.join(',')], ['license', 'GPL'], ...more]);
     if (f.endsWith('.xz')) {
       if (!hasXz) { writeFileSync(f.slice(0, -3), ko); return; }
       writeFileSync(f, spawnSync('xz', ['-c'], { input: ko }).stdout);
@@ -145,6 +149,13 @@ function fakeModulesTree(): string {
   put('net/9p/9pnet_virtio.ko.xz', '9pnet_virtio', ['virtio_ring', '9pnet', 'virtio']);
   put('fs/9p/9p.ko.xz', '9p', ['netfs', '9pnet']);
   put('fs/ext4/ext4.ko.xz', 'ext4', ['jbd2']);
+  put('net/netfilter/nf_conntrack.ko.xz', 'nf_conntrack', ['nf_defrag_ipv6', 'libcrc32c', 'nf_defrag_ipv4']);
+  put('net/ipv4/netfilter/nf_defrag_ipv4.ko.xz', 'nf_defrag_ipv4', []);
+  put('net/ipv6/netfilter/nf_defrag_ipv6.ko.xz', 'nf_defrag_ipv6', []);
+  put('lib/libcrc32c.ko.xz', 'libcrc32c', [], [['softdep', 'pre: crc32c']]);
+  put('crypto/crc32c_generic.ko.xz', 'crc32c_generic', [], [['alias', 'crypto-crc32c-generic'], ['alias', 'crc32c-generic'], ['alias', 'crypto-crc32c'], ['alias', 'crc32c']]);
+  put('arch/x86/crypto/crc32c-intel.ko.xz', 'crc32c_intel', [], [['alias', 'crypto-crc32c'], ['alias', 'crc32c']]);
+  put('crypto/sha256_generic.ko.xz', 'sha256_generic', [], [['alias', 'sha256']]);
   writeFileSync(path.join(dir, 'modules.builtin'), 'kernel/drivers/virtio/virtio_pci_legacy_dev.ko\nkernel/fs/fat/fat.ko\n');
   return dir;
 }
@@ -154,18 +165,62 @@ test('modinfo reads .modinfo of an ELF module', () => {
   assert.throws(() => modinfo(Buffer.from('not an elf, not at all, no')), /ELF64/);
 });
 
+const BASE_ORDER = ['virtio', 'ring_helper', 'virtio_ring', 'virtio_pci_modern_dev', 'virtio_pci', 'netfs', '9pnet', '9pnet_virtio', '9p'];
+const CT_ORDER = ['nf_defrag_ipv6', 'crc32c_generic', 'crc32c_intel', 'libcrc32c', 'nf_defrag_ipv4', 'nf_conntrack'];
+
 test('resolveModules: wanted modules after their dependencies, decompressed, built-in and absent ones reported', () => {
   const dir = fakeModulesTree();
-  const r = resolveModules(dir);
+  const r = resolveModules(dir, WANTED_MODULES, undefined, []);
   const names = r.modules.map((m) => m.name);
-  assert.equal(names, ['virtio', 'ring_helper', 'virtio_ring', 'virtio_pci_modern_dev', 'virtio_pci', 'netfs', '9pnet', '9pnet_virtio', '9p']);
+  assert.equal(names, BASE_ORDER);
   assert.equal(r.builtin, ['virtio_pci_legacy_dev']);
   assert.equal(r.absent, ['fscache']);
+  assert.ok(r.modules.every((m) => !m.optional));
   for (const m of r.modules) {
     assert.is(m.bytes.readUInt32BE(0), 0x7f454c46, `${m.name} decompressed`);
     for (const d of m.depends) if (names.includes(d)) assert.ok(names.indexOf(d) < names.indexOf(m.name), `${d} before ${m.name}`);
   }
   assert.not.ok(names.includes('ext4'));
+});
+
+test('resolveModules: optional modules after the wanted ones, with dependencies and softdeps (an alias: every provider, generic first)', () => {
+  const dir = fakeModulesTree();
+  assert.equal(OPTIONAL_MODULES, ['nf_conntrack', 'x_tables']);
+  const r = resolveModules(dir);
+  assert.equal(r.modules.map((m) => m.name), [...BASE_ORDER, ...CT_ORDER]);
+  assert.equal(r.modules.filter((m) => m.optional).map((m) => m.name), CT_ORDER);
+  assert.equal(r.absent, ['fscache', 'x_tables']); // an absent optional module is no error
+  assert.equal(r.modules.find((m) => m.name === 'nf_conntrack')!.depends, ['nf_defrag_ipv6', 'libcrc32c', 'nf_defrag_ipv4']);
+  for (const m of r.modules) assert.is(m.bytes.readUInt32BE(0), 0x7f454c46, `${m.name} decompressed`);
+  assert.not.ok(r.modules.some((m) => m.name === 'sha256_generic'), 'a crypto module without the alias');
+  // only the optional list given: the same, without the virtio/9p modules
+  assert.equal(resolveModules(dir, [], [], ['nf_conntrack']).modules.map((m) => m.name), CT_ORDER);
+});
+
+test('resolveModules: softdeps pre and post, provided by a built-in module, unknown; an optional module a wanted one needs is required', () => {
+  const dir = path.join(tmp, 'modules-soft');
+  const put = (rel: string, info: Array<[string, string]>) => {
+    const f = path.join(dir, 'kernel', rel);
+    mkdirSync(path.dirname(f), { recursive: true });
+    writeFileSync(f, fakeKo(info));
+  };
+  put('a.ko', [['depends', ''], ['softdep', 'pre: c'], ['softdep', 'post: d']]);
+  put('b.ko', [['depends', 'c']]);
+  put('c.ko', [['depends', 'e']]);
+  put('d.ko', [['depends', '']]);
+  put('e.ko', [['depends', '']]);
+  put('f.ko', [['depends', ''], ['softdep', 'pre: crc32c nothing-provides-this']]);
+  writeFileSync(path.join(dir, 'modules.builtin'), 'kernel/crypto/crc32c_generic.ko\n');
+  writeFileSync(path.join(dir, 'modules.builtin.modinfo'), 'crc32c_generic.license=GPL\0crc32c_generic.alias=crc32c\0');
+  const r = resolveModules(dir, ['a', 'b'], [], ['f']);
+  assert.equal(r.modules.map((m) => `${m.name}${m.optional ? '?' : ''}`), ['e', 'c', 'a', 'd?', 'b', 'f?']);
+  assert.equal(r.absent, ['nothing-provides-this']);
+  assert.equal(parseSoftdeps(['pre: a b post: c', 'platform: x pre: d']), { pre: ['a', 'b', 'd'], post: ['c'] });
+  assert.ok(aliasMatches('crc32c', 'crc32c'));
+  assert.not.ok(aliasMatches('crc32c', 'crc32'));
+  assert.ok(aliasMatches('pci:v00001AF4d*sv*', 'pci:v00001AF4d00001000sv00001AF4'));
+  assert.not.ok(aliasMatches('fs-*', 'xfs-9p'));
+  assert.equal(modinfoEntries(fakeKo([['alias', 'x'], ['alias', 'y']])), [['alias', 'x'], ['alias', 'y']]);
 });
 
 test('resolveModules: a tree without 9p says so', () => {
@@ -191,7 +246,10 @@ test('base initramfs: /init, busybox, /dev/console, modules in load order, decom
   assert.is(init.mode, 0o100755);
   const text = init.data.toString();
   assert.ok(text.startsWith('#!/bin/busybox sh\n'));
-  assert.match(text, /^for m in virtio ring_helper virtio_ring virtio_pci_modern_dev virtio_pci netfs 9pnet 9pnet_virtio 9p; do$/m);
+  assert.match(text, /^for m in virtio ring_helper virtio_ring virtio_pci_modern_dev virtio_pci netfs 9pnet 9pnet_virtio 9p; do\n  insmod \/modules\/\$m\.ko \|\| fail /m);
+  assert.match(text, /^for m in nf_defrag_ipv6 crc32c_generic crc32c_intel libcrc32c nf_defrag_ipv4 nf_conntrack; do\n  out=\$\(insmod \/modules\/\$m\.ko 2>&1\) \|\| warn /m);
+  assert.ok(text.indexOf('for m in virtio ') < text.indexOf('for m in nf_defrag_ipv6 '));
+  assert.ok(text.indexOf('for m in nf_defrag_ipv6 ') < text.indexOf('mount -t 9p'));
   for (const needle of ['mount -t 9p -o $opts,ro,cache=loose hostroot $R', 'project "$R$PROJECT"', 'mount -t bpf bpf $R/sys/fs/bpf',
     'mount -t tracefs tracefs $R/sys/kernel/tracing', 'mount -t debugfs debugfs $R/sys/kernel/debug', 'mount -t devtmpfs dev $R/dev',
     'mount -t proc proc $R/proc', 'mount -t sysfs sys $R/sys', 'chroot $R /bin/sh /run/tsbpf/cmd.sh', 'TSBPF_VM_EXIT:$NONCE=$rc', '/proc/sysrq-trigger']) {
@@ -218,6 +276,13 @@ const cached61 = cachedPackages('6.1')[0];
     for (const d of m.depends) assert.ok(names.indexOf(d) >= 0 && names.indexOf(d) < names.indexOf(m.name), `${d} before ${m.name}`);
   }
   assert.ok(names.indexOf('9p') > names.indexOf('9pnet'));
+  // nf_conntrack (module kfuncs) with libcrc32c's soft dependency on a crc32c implementation
+  for (const opt of ['nf_conntrack', 'libcrc32c', 'crc32c_generic', 'x_tables']) {
+    const m = r.modules.find((x) => x.name === opt);
+    assert.ok(m?.optional, `${opt} optional`);
+  }
+  assert.ok(names.indexOf('crc32c_generic') < names.indexOf('libcrc32c'));
+  assert.ok(r.modules.filter((m) => !m.optional).every((m) => names.indexOf(m.name) < names.indexOf('nf_defrag_ipv4')));
 });
 if (!cached61) console.log('# vm: SKIP initramfs of a real Debian kernel: none cached (scripts/vm-run --kernel 6.1 -- true downloads one)');
 
@@ -246,6 +311,52 @@ test('commandScript: environment, cd, exec with quoting; runs under sh', () => {
 test('initScript lists the modules it is given', () => {
   assert.match(initScript([]), /^for m in ; do$/m);
   assert.ok(WANTED_MODULES.includes('9p') && WANTED_MODULES.includes('virtio_pci'));
+  assert.match(initScript(['a', { name: 'b', optional: true }]), /^for m in a; do\n.*fail.*\ndone\nfor m in b; do\n.*warn.*\ndone\n/m);
+});
+
+test('/init module loading: a required module that fails stops the boot, an optional one warns and the rest go on', () => {
+  const script = moduleLoadScript([{ name: 'r1' }, { name: 'o1', optional: true }, { name: 'bad', optional: true }, { name: 'o2', optional: true }, { name: 'r2' }, { name: 'rbad' }, { name: 'r3' }]);
+  assert.equal(script.match(/^for m in .*$/gm), ['for m in r1; do', 'for m in o1 bad o2; do', 'for m in r2 rbad r3; do']);
+  const init = initScript(['x']);
+  const warnFn = init.slice(init.indexOf('warn() {'), init.indexOf('}', init.indexOf('warn() {')) + 1);
+  const sh = `NONCE=n1
+insmod() { case "$1" in */bad.ko|*/rbad.ko) echo "insmod: can't insert '$1': No such device" >&2; return 1;; esac; echo "loaded $1"; }
+fail() { echo "TSBPF_VM_ERROR:$NONCE=$*"; exit 9; }
+${warnFn}
+${script}echo after`;
+  const r = spawnSync('sh', ['-c', sh], { encoding: 'utf8' });
+  assert.is(r.status, 9, r.stderr);
+  assert.is(r.stdout, [
+    'loaded /modules/r1.ko',
+    "TSBPF_VM_WARN:n1=optional module bad did not load (insmod: can't insert '/modules/bad.ko': No such device); continuing without it",
+    'loaded /modules/r2.ko',
+    'TSBPF_VM_ERROR:n1=insmod rbad failed',
+    '',
+  ].join('\n'));
+  assert.match(r.stderr, /can't insert '\/modules\/rbad\.ko'/);
+  // a multi-line insmod message stays on the marker's line
+  const two = spawnSync('sh', ['-c', `NONCE=n1\ninsmod() { printf 'one\\ntwo\\n'; return 1; }\n${warnFn}\n${moduleLoadScript([{ name: 'm', optional: true }])}`], { encoding: 'utf8' });
+  assert.is(two.stdout, 'TSBPF_VM_WARN:n1=optional module m did not load (one two); continuing without it\n');
+});
+
+test('baseInitramfs: the module lists are part of the cache key', () => {
+  const dir = fakeModulesTree();
+  const busybox = path.join(tmp, 'busybox');
+  writeFileSync(busybox, fakeStaticElf());
+  const cacheDir = path.join(tmp, 'initramfs-cache');
+  const logs: string[] = [];
+  const a = baseInitramfs({ cacheDir, release: '6.9.0-test', modulesDir: dir, busybox, log: (m) => logs.push(m) });
+  assert.not.ok(a.cached);
+  assert.equal(a.optional, CT_ORDER);
+  assert.match(logs[0]!, /^initramfs: modules virtio .* 9p; optional: nf_defrag_ipv6 .* nf_conntrack; built in: virtio_pci_legacy_dev$/);
+  assert.ok(baseInitramfs({ cacheDir, release: '6.9.0-test', modulesDir: dir, busybox }).cached);
+  const b = baseInitramfs({ cacheDir, release: '6.9.0-test', modulesDir: dir, busybox, optional: [] });
+  assert.not.ok(b.cached);
+  assert.is.not(b.file, a.file);
+  assert.not.ok(parseCpio(readFileSync(b.file)).some((e) => e.name === 'modules/nf_conntrack.ko'));
+  assert.ok(baseInitramfs({ cacheDir, release: '6.9.0-test', modulesDir: dir, busybox, optional: [] }).cached);
+  const c = baseInitramfs({ cacheDir, release: '6.9.0-test', modulesDir: dir, busybox, wanted: [...WANTED_MODULES, 'ext4'], optional: [] });
+  assert.is.not(c.file, b.file);
 });
 
 // ---- console markers and exit codes ---------------------------------------------------------
@@ -266,6 +377,8 @@ test('ConsoleParser: strips markers (any chunking), keeps output, ignores foreig
   }
   const p = new ConsoleParser('abc');
   assert.equal(p.feed('TSBPF_VM_ERROR:abc=mount of the host root failed\n').events, [{ type: 'error', message: 'mount of the host root failed' }]);
+  assert.equal(p.feed('TSBPF_VM_WARN:abc=optional module x did not load (No such device); continuing without it\r\n').events,
+    [{ type: 'warn', message: 'optional module x did not load (No such device); continuing without it' }]);
   assert.is(p.feed('partial TSBPF_VM').out, 'partial ');
   assert.is(p.flush(), 'TSBPF_VM');
 });
@@ -326,6 +439,7 @@ if (mode === 'hang') setInterval(() => {}, 1000);
 else if (mode === 'silent') process.exit(0);
 else if (mode === 'error') { process.stdout.write('TSBPF_VM_ERROR:' + nonce + '=insmod 9p failed\\n'); }
 else {
+  if (mode === 'warn') process.stdout.write('TSBPF_VM_WARN:' + nonce + '=optional module nf_conntrack did not load (Unknown symbol in module); continuing without it\\r\\n');
   writeFileSync(process.env.FAKE_QEMU_ARGS, JSON.stringify(a));
   process.stdout.write('TSBPF_VM_RUN:' + nonce + '\\r\\n');
   const r = spawnSync('sh', ['-c', files.get('tsbpf/cmd.sh')], { stdio: ['ignore', 'inherit', 'inherit'], env: {} });
@@ -364,6 +478,13 @@ test('runner: exit code of the command, output streamed without markers, env pas
   assert.ok(a.includes('-no-reboot'));
   assert.match(a[a.indexOf('-append') + 1]!, /console=ttyS0 panic=-1 quiet/);
   assert.is(runFake('run', ['true']).status, 0);
+});
+
+test('runner: an optional module that did not load is a warning on stderr (even with --quiet), not a failure', () => {
+  const r = runFake('warn', ['sh', '-c', 'echo hi; exit 4'], ['--quiet']);
+  assert.is(r.status, 4, r.stderr);
+  assert.is(r.stdout, '[    0.000] Linux version fake\nhi\n');
+  assert.is(r.stderr, 'vm: warning: optional module nf_conntrack did not load (Unknown symbol in module); continuing without it\n');
 });
 
 test('runner: timeout -> 124 and qemu killed; guest error -> 125; silent guest -> 125', () => {
