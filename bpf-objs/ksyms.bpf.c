@@ -8,13 +8,18 @@
  *   runqueues        struct rq, via bpf_per_cpu_ptr(&runqueues, 0)
  *   bpf_prog_active  int, via bpf_this_cpu_ptr
  *   maybe_missing    __weak, absent from every kernel: resolves to 0
- *   ksym_rawtp (raw_tp/sys_enter): copies what it reads into .bss. */
+ *   ksym_rawtp (raw_tp/sys_enter): copies what it reads into .bss.
+ *   xt_recseq        per-cpu seqcount_t of x_tables, a module on Debian kernels
+ *                    (then the second half of the ld_imm64 is that module's BTF fd)
+ *   ksym_module (xdp): 7 + (this CPU's xt_recseq.sequence & 1) = 7 outside a
+ *                    table update. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
 extern const struct rq runqueues __ksym;
 extern const int bpf_prog_active __ksym;
 extern const int tsbpf_maybe_missing __ksym __weak;
+extern const seqcount_t xt_recseq __ksym;
 
 u32 nr_running0;
 int prog_active;
@@ -31,6 +36,14 @@ int ksym_rawtp(struct bpf_raw_tracepoint_args *ctx)
 	prog_active = *active;
 	missing_is_null = &tsbpf_maybe_missing == NULL;
 	return 0;
+}
+
+SEC("xdp")
+int ksym_module(struct xdp_md *ctx)
+{
+	const seqcount_t *s = bpf_this_cpu_ptr(&xt_recseq);
+
+	return 7 + (s->sequence & 1);
 }
 
 char LICENSE[] SEC("license") = "GPL";

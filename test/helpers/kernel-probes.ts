@@ -10,15 +10,20 @@ function kernelBtf(): Btf {
   return vmlinux;
 }
 
-/** Where the kernel's BTF has a function `name`: 'vmlinux', a module name, or undefined. */
-export function kernelFuncHome(name: string): string | undefined {
-  if (kernelBtf().typeByName(name, 'func')) return 'vmlinux';
+/** Where the kernel's BTF has a function (or variable) `name`: 'vmlinux', a module name, or undefined. */
+export function kernelFuncHome(name: string, kind: 'func' | 'var' = 'func'): string | undefined {
+  if (kernelBtf().typeByName(name, kind)) return 'vmlinux';
   for (const m of readdirSync('/sys/kernel/btf').filter((n) => n !== 'vmlinux').sort()) {
     try {
-      if (Btf.parse(readFileSync(`/sys/kernel/btf/${m}`), { base: kernelBtf() }).typeByName(name, 'func')) return m;
+      if (Btf.parse(readFileSync(`/sys/kernel/btf/${m}`), { base: kernelBtf() }).typeByName(name, kind)) return m;
     } catch { /* unreadable module BTF: not a home */ }
   }
   return undefined;
+}
+
+/** Is `name` in /proc/kallsyms (typed ksyms of vmlinux need CONFIG_KALLSYMS_ALL for variables)? */
+export function kallsymsHas(name: string): boolean {
+  try { return new RegExp(`^[0-9a-f]+ \\S ${name}(\\s|$)`, 'm').test(readFileSync('/proc/kallsyms', 'utf8')); } catch { return false; }
 }
 
 let trampolines: { ok: boolean; why?: string } | undefined;

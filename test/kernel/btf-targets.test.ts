@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Collection, TsbpfError } from '../../src/index.js';
 import { allIds, btfGetFdById, btfInfo, Fd } from '../../src/sys/index.js';
-import { kernelFuncHome, trampolineProbe } from '../helpers/kernel-probes.js';
+import { kallsymsHas, kernelFuncHome, trampolineProbe } from '../helpers/kernel-probes.js';
 
 const isRoot = process.getuid?.() === 0;
 const run = isRoot || process.env.CI === 'true';
@@ -20,6 +20,7 @@ const test = run ? uvuTest : uvuTest.skip;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const kfuncs = path.join(root, 'bpf-objs/kfuncs.bpf.o');
+const ksyms = path.join(root, 'bpf-objs/ksyms.bpf.o');
 const freplace = path.join(root, 'bpf-objs/freplace.bpf.o');
 const pkt = () => new Uint8Array(64);
 const fds = () => readdirSync('/proc/self/fd').length;
@@ -81,6 +82,28 @@ test('fentry on the kfunc: attached through a link it counts every call, detache
     ct.testRun({ data: pkt() });
     assert.is(count(), 3n, 'not counted once the link is closed');
   } finally { c.close(); }
+});
+
+test('a typed ksym found where the kernel has it (x_tables\' per-CPU xt_recseq): read through bpf_this_cpu_ptr', () => {
+  const where = kernelFuncHome('xt_recseq', 'var');
+  if (!where) {
+    assert.throws(() => Collection.loadFile(ksyms, { programs: ['ksym_module'] }), /ksym 'xt_recseq' is not a variable in the kernel's BTF/);
+    return;
+  }
+  if (where === 'vmlinux' && !kallsymsHas('xt_recseq')) {
+    // built in, but the kernel resolves a vmlinux variable's address through kallsyms
+    assert.throws(() => Collection.loadFile(ksyms, { programs: ['ksym_module'] }), /ksym_module/);
+    console.log('  (xt_recseq is built in here and not in /proc/kallsyms: refused, as expected)');
+    return;
+  }
+  const before = fds();
+  const c = Collection.loadFile(ksyms, { programs: ['ksym_module'] });
+  try {
+    const p = c.programs.get('ksym_module')!;
+    assert.equal(p.kernelRefs.map((r) => [r.kind, r.name, r.source]), [['ksym', 'xt_recseq', where]]);
+    assert.is(p.testRun({ data: pkt() }).retval, 7, 'read this CPU\'s xt_recseq (an even sequence outside a table update)');
+  } finally { c.close(); }
+  assert.is(fds(), before);
 });
 
 test('freplace: new_pick replaces pick in a loaded program while its link is open', () => {

@@ -38,4 +38,31 @@ test('core fixture: type size, enum value and type existence match vmlinux BTF',
   } finally { c.close(); }
 });
 
+const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+test('tp_btf attached through a link: task_struct.pid read through CO-RE is this process\'s pid when it is switched in; closed, it stops', () => {
+  const c = Collection.loadFile(path.join(root, 'bpf-objs/core.bpf.o'), { programs: ['on_switch_btf'] });
+  try {
+    const bss = c.maps.get('.bss')!;
+    const seen = () => (bss.lookup(0) as Record<string, Record<string, number>>).seen!;
+    const link = c.programs.get('on_switch_btf')!.attach();
+    let ours = 0, samples = 0, last: Record<string, number> = {};
+    try {
+      assert.ok(link.info().id > 0);
+      // waking up from a sleep is a switch to this thread (next = us); other CPUs may
+      // overwrite the global before we read it, so sample until we see our own pid
+      for (; samples < 400 && ours < 3; samples++) {
+        sleep(2);
+        last = seen();
+        if (last.next_pid === process.pid || last.prev_pid === process.pid) ours++;
+      }
+    } finally { link.close(); }
+    assert.ok(ours > 0, `this process's pid ${process.pid} seen as prev/next in ${ours} of ${samples} samples (last: prev ${last.prev_pid}, next ${last.next_pid})`);
+    assert.is(last.has_new_state + last.has_old_state, 1, 'one of the two task state layouts exists');
+    bss.update(0, new Uint8Array(bss.valueSize));
+    sleep(50);
+    assert.is(seen().next_pid, 0, 'no switch recorded after the link was closed');
+  } finally { c.close(); }
+});
+
 uvuTest.run();

@@ -222,6 +222,7 @@ export const fixtures: Record<string, FixtureFact> = {
     btf: true,
     programs: [
       { name: 'ksym_rawtp', section: 'raw_tp/sys_enter', type: 'raw_tracepoint', insns: 21, subprograms: [] },
+      { name: 'ksym_module', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 6, subprograms: [] },
     ],
     maps: [
       { name: '.bss', type: 'array', keySize: 4, valueSize: 12, maxEntries: 1, flags: 0x400 },
