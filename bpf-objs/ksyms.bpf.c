@@ -11,8 +11,10 @@
  *   ksym_rawtp (raw_tp/sys_enter): copies what it reads into .bss.
  *   xt_recseq        per-cpu seqcount_t of x_tables, a module on Debian kernels
  *                    (then the second half of the ld_imm64 is that module's BTF fd)
- *   ksym_module (xdp): 7 + (this CPU's xt_recseq.sequence & 1) = 7 outside a
- *                    table update. */
+ *   ksym_module (raw_tp/sys_enter, run with BPF_PROG_TEST_RUN): 7 + (this CPU's
+ *                    xt_recseq.sequence & 1) = 7 outside a table update; read with
+ *                    bpf_probe_read_kernel (Linux 6.1's verifier refuses a direct load
+ *                    through a pointer to a typedef: "Type 'seqcount_t' is not a struct"). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
@@ -38,12 +40,14 @@ int ksym_rawtp(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-SEC("xdp")
-int ksym_module(struct xdp_md *ctx)
+SEC("raw_tp/sys_enter")
+int ksym_module(struct bpf_raw_tracepoint_args *ctx)
 {
 	const seqcount_t *s = bpf_this_cpu_ptr(&xt_recseq);
+	unsigned int seq = 1;
 
-	return 7 + (s->sequence & 1);
+	bpf_probe_read_kernel(&seq, sizeof(seq), &s->sequence);
+	return 7 + (seq & 1);
 }
 
 char LICENSE[] SEC("license") = "GPL";

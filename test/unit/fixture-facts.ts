@@ -222,7 +222,7 @@ export const fixtures: Record<string, FixtureFact> = {
     btf: true,
     programs: [
       { name: 'ksym_rawtp', section: 'raw_tp/sys_enter', type: 'raw_tracepoint', insns: 21, subprograms: [] },
-      { name: 'ksym_module', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 6, subprograms: [] },
+      { name: 'ksym_module', section: 'raw_tp/sys_enter', type: 'raw_tracepoint', insns: 15, subprograms: [] },
     ],
     maps: [
       { name: '.bss', type: 'array', keySize: 4, valueSize: 12, maxEntries: 1, flags: 0x400 },
@@ -288,7 +288,7 @@ export const fixtures: Record<string, FixtureFact> = {
     license: 'GPL',
     btf: true,
     programs: [
-      { name: 'entry', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 12, subprograms: ['pick'] },
+      { name: 'entry', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 7, subprograms: ['pick'] },
       // '?' sections: autoload off; the section name is kept without the '?'
       { name: 'new_pick', section: 'freplace/pick', type: 'ext', insns: 2, subprograms: [] },
       { name: 'after_pick', section: 'fexit/pick', type: 'tracing', attachType: 'trace_fexit', insns: 5, subprograms: [] },
