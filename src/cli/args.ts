@@ -23,6 +23,9 @@ options:
   --type PROG=TYPE   load PROG as TYPE: a kernel type (xdp, socket_filter, ...) or a
                      SEC() name (tc, kprobe, cgroup_skb/ingress, ...)
   --only PROG        load only PROG (repeatable); the others are skipped
+  --create MAP       create MAP although the object says not to: a SEC("?.struct_ops")
+                     or SEC("?.struct_ops.link") map (repeatable); its struct_ops
+                     programs are then loaded too
   --btf FILE         target BTF for CO-RE relocations (default /sys/kernel/btf/vmlinux)
   --no-load          read the objects only (no privileges): programs, maps, tables, graph
   -h, --help         this text
@@ -41,6 +44,8 @@ export interface CliOptions {
   set: Array<{ name: string; value: string }>;
   types: Array<{ program: string; type: string }>;
   only: string[];
+  /** Maps to create although their autocreate is off (`SEC("?.struct_ops")`). */
+  create: string[];
   btf?: string;
   noLoad: boolean;
   help: boolean;
@@ -49,7 +54,7 @@ export interface CliOptions {
 /** A mistake on the command line: exit 2 with this one line. */
 export class UsageError extends Error {}
 
-const WITH_VALUE = new Set(['--pin', '--unpin', '--junit', '--log', '--log-level', '--set', '--type', '--only', '--btf']);
+const WITH_VALUE = new Set(['--pin', '--unpin', '--junit', '--log', '--log-level', '--set', '--type', '--only', '--create', '--btf']);
 
 function pair(opt: string, v: string, what: string): [string, string] {
   const eq = v.indexOf('=');
@@ -58,7 +63,7 @@ function pair(opt: string, v: string, what: string): [string, string] {
 }
 
 export function parseArgs(argv: string[]): CliOptions {
-  const o: CliOptions = { files: [], json: false, set: [], types: [], only: [], noLoad: false, help: false };
+  const o: CliOptions = { files: [], json: false, set: [], types: [], only: [], create: [], noLoad: false, help: false };
   let onlyFiles = false;
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i]!;
@@ -90,6 +95,7 @@ export function parseArgs(argv: string[]): CliOptions {
       case '--set': { const [name, value] = pair(a, v!, 'NAME=VALUE'); o.set.push({ name, value }); break; }
       case '--type': { const [program, type] = pair(a, v!, 'PROG=TYPE'); o.types.push({ program, type }); break; }
       case '--only': if (!v) throw new UsageError('--only needs a program name'); o.only.push(v); break;
+      case '--create': if (!v) throw new UsageError('--create needs a map name'); o.create.push(v); break;
       default: throw new UsageError(`unknown option ${a} (see --help)`);
     }
   }
