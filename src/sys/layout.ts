@@ -206,15 +206,14 @@ export const RAW_TRACEPOINT_OPEN = layout('BPF_RAW_TRACEPOINT_OPEN', ATTR, 'raw_
   prog_fd: u32(8),
 });
 
-/** BPF_LINK_CREATE (the fields tsbpf sends: tracing targets and struct_ops maps). */
+/** BPF_LINK_CREATE (the fields tsbpf sends). */
 export const LINK_CREATE = layout('BPF_LINK_CREATE', ATTR, 'link_create.', {
   prog_fd: u32(0),
   target_fd: u32(4),
   attach_type: u32(8),
   flags: u32(12),
+  // Linux 6.4+: with attach_type BPF_STRUCT_OPS, prog_fd is read as the struct_ops map's fd (union map_fd).
   target_btf_id: u32(16),
-  // ADDED BY HAND (6.4): a struct_ops map in place of the program (attach_type BPF_STRUCT_OPS).
-  map_fd: u32(0, '6.4'),
 });
 
 /** struct bpf_btf_info */
