@@ -23,6 +23,9 @@ options:
   --type PROG=TYPE   load PROG as TYPE: a kernel type (xdp, socket_filter, ...) or a
                      SEC() name (tc, kprobe, cgroup_skb/ingress, ...)
   --only PROG        load only PROG (repeatable); the others are skipped
+  --create MAP       create MAP although the object says not to: a SEC("?.struct_ops")
+                     or SEC("?.struct_ops.link") map (repeatable); its struct_ops
+                     programs are then loaded too
   --btf FILE         target BTF for CO-RE relocations (default /sys/kernel/btf/vmlinux)
   --target PROG=REF  the BPF program PROG attaches to (freplace, or fentry/fexit on a
                      BPF function): REF is a pinned program (/sys/fs/bpf/...) or id:N,
@@ -45,6 +48,8 @@ export interface CliOptions {
   set: Array<{ name: string; value: string }>;
   types: Array<{ program: string; type: string }>;
   only: string[];
+  /** Maps to create although their autocreate is off (`SEC("?.struct_ops")`). */
+  create: string[];
   btf?: string;
   /** --target PROG=REF[@FUNC]: a pinned path or id:N. */
   targets: Array<{ program: string; ref: string; function?: string }>;
@@ -55,7 +60,7 @@ export interface CliOptions {
 /** A mistake on the command line: exit 2 with this one line. */
 export class UsageError extends Error {}
 
-const WITH_VALUE = new Set(['--pin', '--unpin', '--junit', '--log', '--log-level', '--set', '--type', '--only', '--btf', '--target']);
+const WITH_VALUE = new Set(['--pin', '--unpin', '--junit', '--log', '--log-level', '--set', '--type', '--only', '--create', '--btf', '--target']);
 
 function pair(opt: string, v: string, what: string): [string, string] {
   const eq = v.indexOf('=');
@@ -64,7 +69,7 @@ function pair(opt: string, v: string, what: string): [string, string] {
 }
 
 export function parseArgs(argv: string[]): CliOptions {
-  const o: CliOptions = { files: [], json: false, set: [], types: [], only: [], targets: [], noLoad: false, help: false };
+  const o: CliOptions = { files: [], json: false, set: [], types: [], only: [], create: [], targets: [], noLoad: false, help: false };
   let onlyFiles = false;
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i]!;
@@ -96,6 +101,7 @@ export function parseArgs(argv: string[]): CliOptions {
       case '--set': { const [name, value] = pair(a, v!, 'NAME=VALUE'); o.set.push({ name, value }); break; }
       case '--type': { const [program, type] = pair(a, v!, 'PROG=TYPE'); o.types.push({ program, type }); break; }
       case '--only': if (!v) throw new UsageError('--only needs a program name'); o.only.push(v); break;
+      case '--create': if (!v) throw new UsageError('--create needs a map name'); o.create.push(v); break;
       case '--target': {
         const [program, rest] = pair(a, v!, 'PROG=REF (a pinned program path or id:N, optionally @FUNC)');
         const at = rest.lastIndexOf('@');

@@ -28,7 +28,7 @@ export function text(o: ObjectResult): string {
   out.push('  maps:');
   const mw = Math.max(12, ...o.maps.map((m) => m.name.length));
   for (const m of o.maps) {
-    const extra = [m.flags ? `flags 0x${m.flags.toString(16)}` : '', m.id !== undefined ? `id ${m.id}` : '', m.pinnedAt ? `pinned ${m.pinnedAt}${m.byName ? ` (by name${m.byName === 'reused' ? ', reused' : ''})` : ''}` : ''].filter(Boolean).join('  ');
+    const extra = [m.flags ? `flags 0x${m.flags.toString(16)}` : '', m.notCreated ?? '', m.id !== undefined ? `id ${m.id}` : '', m.pinnedAt ? `pinned ${m.pinnedAt}${m.byName ? ` (by name${m.byName === 'reused' ? ', reused' : ''})` : ''}` : ''].filter(Boolean).join('  ');
     out.push(`    ${pad(m.name, mw)} ${pad(m.type, 17)} key ${m.keySize} value ${m.valueSize} max ${m.maxEntries}${extra ? `  ${extra}` : ''}`);
   }
   const arrays = o.maps.filter((m) => m.type === 'prog_array' || m.contents);
@@ -84,6 +84,7 @@ export function json(objects: ObjectResult[]): string {
       maps: o.maps.map((m) => ({
         name: m.name, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags,
         ...(m.contents ? { contents: m.contents } : {}),
+        ...(m.notCreated ? { created: false, note: m.notCreated } : {}),
       })),
       tailCalls: o.tailCalls,
     })),

@@ -39,6 +39,8 @@ export interface MapResult {
   pinnedAt?: string;
   /** Pinned by name (LIBBPF_PIN_BY_NAME): 'reused' an existing pin, or 'created' by this run. */
   byName?: 'reused' | 'created';
+  /** Set when the map is not created (autocreate off: `SEC("?.struct_ops")`): why, and how to change it. */
+  notCreated?: string;
 }
 
 export interface ObjectResult {

@@ -5,7 +5,8 @@ import { PROG_TYPES } from '../kernel/enums.js';
 import { loadCollectionSpec } from '../spec/collection.js';
 import { setVariable } from '../spec/edit.js';
 import { sectionDef } from '../spec/sections.js';
-import type { CollectionSpec, ProgramSpec } from '../spec/types.js';
+import { loadsByDefault, structOpsAutoload } from '../spec/struct-ops.js';
+import type { CollectionSpec, MapSpec, ProgramSpec } from '../spec/types.js';
 import { parseValue, UsageError, type CliOptions } from './args.js';
 import { tailCallGraph } from './graph.js';
 import type { MapResult, ObjectResult, ProgramResult } from './result.js';
@@ -28,7 +29,7 @@ export function pinName(name: string): string {
   return name.replace(/\./g, '_');
 }
 
-function applyEdits(spec: CollectionSpec, opts: CliOptions, found: { set: Set<string>; type: Set<string>; only: Set<string> }): void {
+function applyEdits(spec: CollectionSpec, opts: CliOptions, found: { set: Set<string>; type: Set<string>; only: Set<string>; create: Set<string> }): void {
   for (const { name, value } of opts.set) {
     const has = [...spec.maps.values()].some((m) => m.kind === 'data' && m.variables?.has(name));
     if (!has && opts.files.length > 1) continue; // checked across objects by the caller
@@ -49,11 +50,17 @@ function applyEdits(spec: CollectionSpec, opts: CliOptions, found: { set: Set<st
     if (def.attachType) p.attachType = def.attachType; else delete p.attachType;
   }
   for (const n of opts.only) if (spec.programs.has(n)) found.only.add(n);
+  for (const n of opts.create) {
+    const m = spec.maps.get(n);
+    if (!m) continue;
+    m.autocreate = true;
+    found.create.add(n);
+  }
 }
 
 /** Reads and edits the specs of every object first: nothing is loaded when a file or option is wrong. */
 export function readSpecs(opts: CliOptions): CollectionSpec[] {
-  const found = { set: new Set<string>(), type: new Set<string>(), only: new Set<string>() };
+  const found = { set: new Set<string>(), type: new Set<string>(), only: new Set<string>(), create: new Set<string>() };
   const specs = opts.files.map((f) => {
     const spec = loadCollectionSpec(f);
     applyEdits(spec, opts, found);
@@ -69,28 +76,48 @@ export function readSpecs(opts: CliOptions): CollectionSpec[] {
   }
   for (const { program } of opts.types) if (!found.type.has(program)) throw new UsageError(`--type ${program}: no program '${program}' ${where} (have: ${programs()})`);
   for (const n of opts.only) if (!found.only.has(n)) throw new UsageError(`--only ${n}: no program '${n}' ${where} (have: ${programs()})`);
+  for (const n of opts.create) if (!found.create.has(n)) throw new UsageError(`--create ${n}: no map '${n}' ${where} (have: ${specs.flatMap((s) => [...s.maps.keys()]).join(', ')})`);
   return specs;
 }
 
+/** The programs to load: --only, else those that load by default (autoload; struct_ops ones: of the maps created). */
 export function selection(spec: CollectionSpec, opts: CliOptions): Set<string> {
   if (opts.only.length) return new Set(opts.only.filter((n) => spec.programs.has(n)));
   // a program given a --target is wanted even when its section starts with '?'
   const targeted = new Set(opts.targets.map((t) => t.program));
-  return new Set([...spec.programs.values()].filter((p) => p.autoload || targeted.has(p.name)).map((p) => p.name));
+  const uses = structOpsAutoload(spec);
+  return new Set([...spec.programs.keys()].filter((n) => loadsByDefault(spec, n, uses) || targeted.has(n)));
+}
+
+/** Why a map is not created, or undefined when it is. */
+function notCreated(m: MapSpec): string | undefined {
+  if (m.autocreate) return undefined;
+  return m.section.startsWith('?') ? `not created: SEC("${m.section}") (autocreate off; --create ${m.name} creates it)` : 'not created (autocreate off)';
 }
 
 /** The report of an object that is not loaded (--no-load, or before the load). */
 export function staticResult(spec: CollectionSpec, opts: CliOptions): ObjectResult {
   const selected = selection(spec, opts);
+  const uses = structOpsAutoload(spec);
+  const whySkipped = (p: ProgramSpec): string => {
+    if (opts.only.length) return 'not selected (--only)';
+    const u = uses.get(p.name);
+    if (u) return `used only by struct_ops maps that are not created (${u.maps.join(', ')})`;
+    return 'autoload off (SEC("?..."))';
+  };
   const programs: ProgramResult[] = [...spec.programs.values()].map((p) => ({
     name: p.name, section: p.section, type: p.type, ...(p.attachType ? { attachType: p.attachType } : {}),
     verdict: 'skipped', insns: slots(p), verifiedInsns: null, loadMs: null,
-    ...(selected.has(p.name) ? {} : { error: p.autoload ? 'not selected (--only)' : 'autoload off (SEC("?..."))' }),
+    ...(selected.has(p.name) ? {} : { error: whySkipped(p) }),
   }));
-  const maps: MapResult[] = [...spec.maps.values()].map((m) => ({
-    name: m.name, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags,
-    ...(m.contents ? { contents: m.contents.map((c) => ({ ...c })) } : {}),
-  }));
+  const maps: MapResult[] = [...spec.maps.values()].map((m) => {
+    const why = notCreated(m);
+    return {
+      name: m.name, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags,
+      ...(m.contents ? { contents: m.contents.map((c) => ({ ...c })) } : {}),
+      ...(why ? { notCreated: why } : {}),
+    };
+  });
   const tailCalls = [...spec.maps.values()].filter((m) => m.type === 'prog_array')
     .flatMap((m) => (m.contents ?? []).map((c) => ({ map: m.name, slot: c.key, program: c.value })));
   return { file: spec.file, license: spec.license, loaded: false, programs, maps, tailCalls, graph: tailCallGraph(spec), warnings: [...spec.warnings], atExit: [] };

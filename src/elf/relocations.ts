@@ -30,14 +30,14 @@ for (const [t, w] of Object.entries(WIDTH)) WIDTH_TABLE[Number(t)] = w;
 /**
  * Whether a REL section's entries matter to loading and are parsed (and checked) up
  * front: relocations of executable sections, of map definitions ('.maps', legacy 'maps')
- * and of '.struct_ops*'. Everything else (.rel.debug_*, .rel.BTF, .rel.BTF.ext, ...) is
+ * and of '.struct_ops*' / '?.struct_ops*'. Everything else (.rel.debug_*, .rel.BTF, .rel.BTF.ext, ...) is
  * ignored by libbpf and is parsed on first access of `entries` (errors are then thrown
  * from there, still as ElfError).
  */
 export function relocationsNeeded(target: ElfSection): boolean {
   if ((target.flags & SHF_EXECINSTR) !== 0) return true;
   const n = target.name;
-  return n === '.maps' || n === 'maps' || n.startsWith('.struct_ops');
+  return n === '.maps' || n === 'maps' || n.startsWith('.struct_ops') || n.startsWith('?.struct_ops');
 }
 
 /** An ElfRelSection whose entries are parsed on first access, then cached. */

@@ -59,7 +59,7 @@ export interface ElfRelSection {
   target: ElfSection;
   /**
    * Parsed and checked when the object is parsed for targets that matter to loading
-   * (executable sections, '.maps' / 'maps', '.struct_ops*'); for the others (.debug_*,
+   * (executable sections, '.maps' / 'maps', '.struct_ops*' / '?.struct_ops*'); for the others (.debug_*,
    * .BTF, .BTF.ext, ...) on first access, which may then throw ElfError.
    */
   entries: ElfRel[];

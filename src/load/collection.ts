@@ -2,10 +2,13 @@
  * Collection.load: CollectionSpec -> kernel objects.
  *   1. BTF: sanitised for this kernel and loaded (a failure is not fatal: maps and
  *      programs then go without BTF, as libbpf does);
- *   2. maps: pinned-by-name maps reused when compatible; inner map templates before their
- *      outer maps; global data written and .rodata / .kconfig frozen before any program
- *      is verified;
- *   3. programs: map fds patched in, loaded with the verifier log strategy;
+ *   2. maps: those with autocreate on (all but `SEC("?.struct_ops*")` ones, unless
+ *      changed); pinned-by-name maps reused when compatible; inner map templates before
+ *      their outer maps; global data written and .rodata / .kconfig frozen before any
+ *      program is verified;
+ *   3. programs: map fds patched in, loaded with the verifier log strategy; struct_ops
+ *      programs that struct_ops maps reference load exactly when one of those maps is
+ *      created (libbpf 1.4+, see structOpsAutoload);
  *   4. map-in-map slots and prog arrays filled from `contents`, after everything exists;
  *      struct_ops maps get their value (program fds in the function pointers): a plain
  *      `.struct_ops` map is registered by it, a `.struct_ops.link` map waits for a BPF
@@ -22,6 +25,7 @@ import { TsbpfError, type ErrorContext } from '../errors.js';
 import { MAP_TYPES } from '../kernel/enums.js';
 import { loadCollectionSpec } from '../spec/collection.js';
 import { sectionDef } from '../spec/sections.js';
+import { structOpsAutoload } from '../spec/struct-ops.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from '../spec/types.js';
 import { PIN_BY_NAME } from '../spec/types.js';
 import { btfLoad, Fd, mapCreate, mapDelete, mapFreeze, mapInfo, mapUpdate, objGet, objPin, SyscallError } from '../sys/index.js';
@@ -37,8 +41,18 @@ import { planStructOps, STRUCT_OPS_LINK_NOTE, structOpsAttach, structOpsValue, t
 export interface LoadOptions extends LoadLogOptions {
   /** Directory for maps with pinning = LIBBPF_PIN_BY_NAME (default /sys/fs/bpf). */
   pinRoot?: string;
-  /** Load only these programs (default: every program whose section allows autoload). */
+  /**
+   * Load only these programs (default: every program whose section allows autoload, and
+   * the struct_ops programs of the struct_ops maps that are created; see
+   * structOpsAutoload).
+   */
   programs?: string[];
+  /**
+   * Map name -> create it or not, over MapSpec.autocreate: `{ tsbpf_opt: true }` creates
+   * a `SEC("?.struct_ops")` map (and so loads its programs), `{ some_map: false }` leaves
+   * a map out. Maps not created are not in Collection.maps.
+   */
+  autocreate?: Record<string, boolean>;
   /** Do not load the object's BTF at all (maps and programs go without it). */
   noBtf?: boolean;
   /**
@@ -123,10 +137,14 @@ export class Collection {
 
       // ---- 2. maps
       stage = 'maps';
+      for (const n of Object.keys(opts.autocreate ?? {})) {
+        if (!spec.maps.has(n)) throw new TsbpfError(`autocreate: no map '${n}' in the object (have: ${[...spec.maps.keys()].join(', ')})`, { file });
+      }
+      const created = (m: MapSpec): boolean => opts.autocreate?.[m.name] ?? m.autocreate;
       // struct_ops: the kernel's types and the value's scalars, before anything is created
       const plans = new Map<string, StructOpsPlan>();
       for (const m of spec.maps.values()) {
-        if (m.type !== 'struct_ops' || !m.structOps) continue;
+        if (m.type !== 'struct_ops' || !m.structOps || !created(m)) continue;
         if (!spec.btf) throw new TsbpfError(`struct_ops map '${m.name}' needs the object's BTF`, { file, section: m.section, symbol: m.name });
         plans.set(m.name, planStructOps(m, spec.btf, types, file));
       }
@@ -192,7 +210,7 @@ export class Collection {
         }
         return { fd, maxEntries, reused: false };
       };
-      const order = [...spec.maps.values()].sort((a, b) => Number(!!a.innerMap) - Number(!!b.innerMap));
+      const order = [...spec.maps.values()].filter(created).sort((a, b) => Number(!!a.innerMap) - Number(!!b.innerMap));
       for (const m of order) {
         let innerFd: Fd | undefined;
         if (m.innerMap) {
@@ -226,7 +244,10 @@ export class Collection {
         if (reused.has(bm.name) || !bm.spec.innerMap || !bm.spec.contents) continue;
         for (const c of bm.spec.contents) {
           const inner = maps.get(c.value);
-          if (!inner) throw new TsbpfError(`map '${bm.name}' slot ${c.key} names map '${c.value}', which is not in the collection`, { file, symbol: bm.name });
+          if (!inner) {
+            const off = spec.maps.has(c.value) ? ', which is not created (autocreate off)' : ', which is not in the collection';
+            throw new TsbpfError(`map '${bm.name}' slot ${c.key} names map '${c.value}'${off}`, { file, symbol: bm.name });
+          }
           try { bm.update(c.key, u32(inner.fd.value)); } catch (e) { throw TsbpfError.wrap(e, { file, section: '.maps', symbol: `${bm.name}[${c.key}]` }); }
         }
       }
@@ -242,17 +263,31 @@ export class Collection {
       }
       const programs = new Map<string, Program>();
       const kver = kernelVersionCode(kernelRelease()); // LINUX_VERSION_CODE: kprobes on old kernels check it
+      // libbpf 1.4+: a struct_ops program that maps reference loads iff one of them is created
+      const stUses = structOpsAutoload(spec, created);
       for (const p of spec.programs.values()) {
-        if (wanted ? !wanted.has(p.name) : !p.autoload) continue;
+        const use = stUses.get(p.name);
+        if (wanted ? !wanted.has(p.name) : !(use ? use.load : p.autoload)) continue;
+        const ctx = { file, section: p.section, symbol: p.name };
         let st: { btfId: number; memberIndex: number } | undefined;
         if (p.type === 'struct_ops') {
           st = stAttach.get(p.name);
           if (!st) {
-            const ctx = { file, section: p.section, symbol: p.name };
-            const skippedIn = [...plans.values()].filter((pl) => pl.skipped.some((x) => x.includes(`program '${p.name}'`))).map((pl) => pl.map.name);
-            if (skippedIn.length && !wanted) continue; // its member is not in this kernel: not loaded, as libbpf does
-            if (skippedIn.length) throw new TsbpfError(`struct_ops program '${p.name}': the member it implements in ${skippedIn.join(', ')} is not in this kernel's struct ${p.structOps?.typeName}`, ctx);
+            if (use?.created.length) {
+              // the created maps use it only in members this kernel lacks: not loaded, as libbpf does
+              if (!wanted) continue;
+              throw new TsbpfError(`struct_ops program '${p.name}': the member it implements in ${use.created.join(', ')} is not in this kernel's struct ${p.structOps?.typeName}`, ctx);
+            }
+            if (use) {
+              throw new TsbpfError(`struct_ops program '${p.name}' is used only by struct_ops maps that are not created (${use.maps.join(', ')}: autocreate off): create one (MapSpec.autocreate / LoadOptions.autocreate) so that the kernel knows the struct and member it implements`, ctx);
+            }
             throw new TsbpfError(`struct_ops program '${p.name}' is not used by any struct_ops map of the object: the kernel needs the struct and member it implements (attach_btf_id, expected_attach_type)`, ctx);
+          }
+        }
+        for (const insn of p.instructions) {
+          const ref = insn.reference;
+          if (ref?.kind === 'map' && !maps.has(ref.name) && spec.maps.has(ref.name)) {
+            throw new TsbpfError(`program '${p.name}' references map '${ref.name}', which is not created (autocreate off): create it, or do not load '${p.name}'`, ctx);
           }
         }
         programs.set(p.name, loadProgram(p, maps, btfFd, funcInfo, kver, opts, file, owned, types, st));

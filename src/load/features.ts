@@ -7,8 +7,13 @@ import { Btf } from '../btf/index.js';
 import type { BtfType } from '../btf/types.js';
 import { btfLoad, closeFd, SyscallError } from '../sys/index.js';
 
-export type BtfFeature = 'btf' | 'func' | 'globalFunc' | 'datasec' | 'float' | 'declTag' | 'typeTag' | 'enum64';
-export const BTF_FEATURES: readonly BtfFeature[] = ['btf', 'func', 'globalFunc', 'datasec', 'float', 'declTag', 'typeTag', 'enum64'];
+/**
+ * BTF features probed. qmarkDatasec: a DATASEC name may start with '?' (`?.struct_ops`):
+ * kernels before "bpf: Allow all printable characters in BTF DATASEC names" (Linux 6.9)
+ * take only C identifier characters and '.' (libbpf: FEAT_BTF_QMARK_DATASEC).
+ */
+export type BtfFeature = 'btf' | 'func' | 'globalFunc' | 'datasec' | 'float' | 'declTag' | 'typeTag' | 'enum64' | 'qmarkDatasec';
+export const BTF_FEATURES: readonly BtfFeature[] = ['btf', 'func', 'globalFunc', 'datasec', 'float', 'declTag', 'typeTag', 'enum64', 'qmarkDatasec'];
 
 const info = (kind: number, vlen = 0, kflag = 0) => ((kflag << 31) | (kind << 24) | vlen) >>> 0;
 const INT32 = [0, info(1), 4, (1 << 24) | 32]; // "int"-less signed 32-bit int (name added below)
@@ -27,8 +32,8 @@ function blob(types: number[], strings: string): Uint8Array {
   return out;
 }
 
-// Strings: "\0int\0x\0.data\0tag\0"  offsets: int=1 x=5 .data=7 tag=13
-const STR = '\0int\0x\0.data\0tag\0';
+// Strings: "\0int\0x\0.data\0tag\0?.data\0"  offsets: int=1 x=5 .data=7 tag=13 ?.data=17
+const STR = '\0int\0x\0.data\0tag\0?.data\0';
 const PROBES: Record<BtfFeature, () => Uint8Array> = {
   btf: () => blob([1, info(1), 4, (1 << 24) | 32], STR),
   func: () => blob([...INT32, 0, info(13, 0), 1, 5, info(12, 0), 2], STR),
@@ -38,6 +43,8 @@ const PROBES: Record<BtfFeature, () => Uint8Array> = {
   declTag: () => blob([...INT32, 5, info(14), 1, 0, 13, info(17), 2, 0xffffffff], STR),
   typeTag: () => blob([...INT32, 13, info(18), 1, 0, info(2), 2], STR),
   enum64: () => blob([1, info(19, 1), 8, 5, 0, 1], STR),
+  // as datasec, with the DATASEC named '?.data' (libbpf's probe_kern_btf_qmark_datasec)
+  qmarkDatasec: () => blob([...INT32, 5, info(14), 1, 1, 17, info(15, 1), 4, 2, 0, 4], STR),
 };
 
 const cache = new Map<BtfFeature, boolean>();
@@ -121,7 +128,9 @@ export interface SanitizedBtf {
  * a linkage the kernel accepts, and each kind the kernel lacks is replaced as libbpf
  * replaces it (VAR -> INT, DATASEC -> STRUCT, FUNC_PROTO -> ENUM, FUNC -> TYPEDEF,
  * global FUNC -> static, FLOAT -> STRUCT, TYPE_TAG -> CONST, DECL_TAG -> INT,
- * ENUM64 -> UNION).
+ * ENUM64 -> UNION); DATASEC names starting with '?' (`?.struct_ops`) get '_' in its
+ * place where the kernel refuses them (libbpf rewrites that one character in place; a
+ * DATASEC turned into a STRUCT gets every '.' and '?' replaced).
  */
 export function sanitizeBtf(src: Btf, has: Record<BtfFeature, boolean> = btfFeatures()): SanitizedBtf {
   const btf = Btf.parse(src.encode());
@@ -141,10 +150,13 @@ export function sanitizeBtf(src: Btf, has: Record<BtfFeature, boolean> = btfFeat
     if (!has.datasec && cur.kind === 'var') { r = int8(cur, cur.name); changes.add('VAR -> INT'); }
     else if (!has.datasec && cur.kind === 'datasec') {
       r = {
-        id, kind: 'struct', name: cur.name.replace(/\./g, '_'), size: cur.size,
+        id, kind: 'struct', name: cur.name.replace(/[.?]/g, '_'), size: cur.size,
         members: cur.vars.map((v) => ({ name: btf.typeById(v.type).name, type: v.type, bitOffset: v.offset * 8, bitfieldSize: 0 })),
       };
       changes.add('DATASEC -> STRUCT');
+    } else if (!has.qmarkDatasec && cur.kind === 'datasec' && cur.name.startsWith('?')) {
+      r = { ...cur, name: `_${cur.name.slice(1)}` };
+      changes.add("DATASEC '?' -> '_'");
     } else if (!has.func && cur.kind === 'func_proto') {
       r = { id, kind: 'enum', name: '', size: 4, signed: false, values: cur.params.map((p) => ({ name: p.name, value: p.type })) };
       changes.add('FUNC_PROTO -> ENUM');

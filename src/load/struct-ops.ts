@@ -11,7 +11,8 @@
  *    its program, as libbpf does) and refused otherwise; bitfields are refused;
  *  - each program is loaded with attach_btf_id = the kernel's `struct <name>` and
  *    expected_attach_type = the member's index in it; one program may serve several
- *    maps only for the same struct and member;
+ *    created maps only for the same kernel struct and member (maps that are not
+ *    created, autocreate off, are not planned and do not count);
  *  - BPF_MAP_UPDATE_ELEM(key 0, value) registers a plain `.struct_ops` map (a TCP
  *    congestion control appears in tcp_available_congestion_control). The registration
  *    holds a reference on the map: closing the fd does NOT unregister, deleting key 0
@@ -106,17 +107,25 @@ export function planStructOps(m: MapSpec, localBtf: Btf, types: KernelTypes, fil
 
 /**
  * attach_btf_id / expected_attach_type of every program a plan uses. A program used by
- * two maps must implement the same struct and member in both (libbpf's rule).
+ * two maps must implement the same kernel struct and member in both (libbpf's rule,
+ * checked in bpf_map__init_kern_struct_ops): pass only the plans of the maps that are
+ * created, since libbpf checks only those.
  */
 export function structOpsAttach(plans: StructOpsPlan[], file: string): Map<string, { btfId: number; memberIndex: number; map: string }> {
-  const out = new Map<string, { btfId: number; memberIndex: number; map: string }>();
+  const out = new Map<string, { btfId: number; memberIndex: number; map: string; member: string; typeName: string }>();
   for (const pl of plans) {
     for (const s of pl.slots) {
       const have = out.get(s.program);
+      const typeName = pl.map.structOps!.typeName;
       if (have && (have.btfId !== pl.kernTypeId || have.memberIndex !== s.kernMemberIndex)) {
-        throw new TsbpfError(`struct_ops map '${pl.map.name}': program '${s.program}' already implements member ${have.memberIndex} of kernel type ${have.btfId} for map '${have.map}'; it cannot be member ${s.kernMemberIndex} ('${s.member}') of kernel type ${pl.kernTypeId} too`, { file, section: pl.map.section, symbol: pl.map.name });
+        throw new TsbpfError(
+          `struct_ops map '${pl.map.name}': program '${s.program}' is ${have.typeName}.${have.member} (kernel member ${have.memberIndex}) in map '${have.map}' ` +
+          `and cannot also be ${typeName}.${s.member} (kernel member ${s.kernMemberIndex}): a program has one attach_btf_id and expected_attach_type ` +
+          '(libbpf: "invalid reuse of prog"); create only one of these maps (MapSpec.autocreate / LoadOptions.autocreate)',
+          { file, section: pl.map.section, symbol: pl.map.name },
+        );
       }
-      if (!have) out.set(s.program, { btfId: pl.kernTypeId, memberIndex: s.kernMemberIndex, map: pl.map.name });
+      if (!have) out.set(s.program, { btfId: pl.kernTypeId, memberIndex: s.kernMemberIndex, map: pl.map.name, member: s.member, typeName });
     }
   }
   return out;

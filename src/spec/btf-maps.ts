@@ -67,7 +67,7 @@ export function parseBtfMapDef(btf: Btf, structId: number, name: string, ctx: Er
   const c: ErrorContext = { ...ctx, symbol: name };
   const spec: MapSpec = {
     name, type: '', keySize: 0, valueSize: 0, maxEntries: 0, flags: 0, numaNode: 0, pinning: 0,
-    mapExtra: 0n, keyType: 0, valueType: 0, kind: 'btf', section: ctx.section ?? '.maps',
+    mapExtra: 0n, keyType: 0, valueType: 0, kind: 'btf', section: ctx.section ?? '.maps', autocreate: true,
   };
   let typeNum: number | undefined;
   let keySize: number | undefined, valueSize: number | undefined;

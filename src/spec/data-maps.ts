@@ -68,7 +68,7 @@ export function collectDataMaps(elf: ElfFile, btf: Btf | undefined): Map<string,
     const m: MapSpec = {
       name: sec.name, type: 'array', keySize: 4, valueSize: sec.size, maxEntries: 1,
       flags: BPF_F_MMAPABLE | (kind === 'rodata' ? BPF_F_RDONLY_PROG : 0), numaNode: 0, pinning: 0, mapExtra: 0n,
-      keyType: 0, valueType: ds?.id ?? 0, kind: 'data', section: sec.name, data, variables,
+      keyType: 0, valueType: ds?.id ?? 0, kind: 'data', section: sec.name, autocreate: true, data, variables,
     };
     if (kind === 'rodata') m.readOnly = true;
     out.set(sec.name, m);
@@ -111,7 +111,7 @@ export function collectKconfigMap(btf: Btf | undefined, file: string, elf?: ElfF
   }
   return {
     name: '.kconfig', type: 'array', keySize: 4, valueSize: off, maxEntries: 1, flags: BPF_F_MMAPABLE | BPF_F_RDONLY_PROG,
-    numaNode: 0, pinning: 0, mapExtra: 0n, keyType: 0, valueType: ds.id, kind: 'data', section: '.kconfig',
+    numaNode: 0, pinning: 0, mapExtra: 0n, keyType: 0, valueType: ds.id, kind: 'data', section: '.kconfig', autocreate: true,
     data: new Uint8Array(off), variables, readOnly: true,
   };
 }
@@ -138,7 +138,7 @@ export function collectLegacyMaps(elf: ElfFile, sec: ElfSection): Array<{ spec: 
     if (type === undefined) throw new SpecError(`legacy map '${s.name}' has unknown map type ${typeNum}`, ctx);
     const spec: MapSpec = {
       name: s.name, type, keySize: u32(1), valueSize: u32(2), maxEntries: u32(3), flags: u32(4),
-      numaNode: 0, pinning: 0, mapExtra: 0n, keyType: 0, valueType: 0, kind: 'legacy', section: sec.name,
+      numaNode: 0, pinning: 0, mapExtra: 0n, keyType: 0, valueType: 0, kind: 'legacy', section: sec.name, autocreate: true,
     };
     if (size > 20) spec.extra = Uint8Array.from(sec.data.subarray(s.value + 20, s.value + size));
     return { spec, offset: s.value, size };

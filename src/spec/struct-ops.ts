@@ -4,11 +4,19 @@
  *  - every VAR of DATASEC `.struct_ops` / `.struct_ops.link` is one map of type
  *    struct_ops, named after the variable: key 4 bytes, one entry, the variable's struct
  *    as the value (a named STRUCT after typedefs / modifiers), BPF_F_LINK for `.link`;
- *  - each R_BPF_64_ABS64 of `.rel.struct_ops*` sets the function pointer at its offset
- *    (the member starting exactly there, which must be a pointer to a FUNC_PROTO) to the
- *    program whose symbol it names (a struct_ops program);
- *  - a program may serve several maps, as long as the struct and the member are the same
- *    (libbpf checks it when it sets attach_btf_id / expected_attach_type).
+ *  - `?.struct_ops` / `?.struct_ops.link` (libbpf 1.4+) are the same with autocreate off:
+ *    "SEC("?.struct_ops") means map is not created by default", as a leading '?' means
+ *    autoload off for programs; the '?' is then forgotten (`.link` decides BPF_F_LINK);
+ *  - each R_BPF_64_ABS64 of `.rel.struct_ops*` / `.rel?.struct_ops*` sets the function
+ *    pointer at its offset (the member starting exactly there, which must be a pointer
+ *    to a FUNC_PROTO) to the program whose symbol it names (a struct_ops program);
+ *  - a program may serve several maps. libbpf (since 1.4) checks at load, and only for
+ *    the maps it creates, that they all need the same kernel struct and member of it
+ *    (attach_btf_id / expected_attach_type): a program may be `undo_cwnd` in one map and
+ *    `ssthresh` in another as long as only one of the two is created. Reading accepts
+ *    it; the loader checks it (load/struct-ops.ts structOpsAttach);
+ *  - which struct_ops programs load follows which maps are created (libbpf's
+ *    bpf_object_adjust_struct_ops_autoload): see structOpsAutoload.
  */
 import type { Btf } from '../btf/index.js';
 import type { ElfFile, ElfSection, ElfSymbol } from '../elf/types.js';
@@ -17,25 +25,28 @@ import { SpecError } from '../errors.js';
 import { essentialName } from '../core/names.js';
 import type { Func } from './functions.js';
 import { symbolsIn } from './symbols.js';
-import type { MapSpec, ProgramSpec } from './types.js';
+import type { CollectionSpec, MapSpec, ProgramSpec } from './types.js';
 
 export const STRUCT_OPS_SEC = '.struct_ops';
 export const STRUCT_OPS_LINK_SEC = '.struct_ops.link';
 /** BPF_F_LINK (include/uapi/linux/bpf.h). */
 export const BPF_F_LINK = 1 << 13;
 
-/** The struct_ops sections of the object, libbpf's names (a leading '?' is refused: see collectStructOpsMaps). */
+/** The struct_ops section names libbpf knows (bpf_object__elf_collect). */
+export const STRUCT_OPS_SECTIONS: readonly string[] = [STRUCT_OPS_SEC, STRUCT_OPS_LINK_SEC, `?${STRUCT_OPS_SEC}`, `?${STRUCT_OPS_LINK_SEC}`];
+
+/** The struct_ops sections of the object. */
 export function structOpsSections(elf: ElfFile): ElfSection[] {
-  return elf.sections.filter((s) => [STRUCT_OPS_SEC, STRUCT_OPS_LINK_SEC, `?${STRUCT_OPS_SEC}`, `?${STRUCT_OPS_LINK_SEC}`].includes(s.name));
+  return elf.sections.filter((s) => STRUCT_OPS_SECTIONS.includes(s.name));
 }
 
 /** One map per variable of a struct_ops section, with its byte range in the section. */
 export function collectStructOpsMaps(elf: ElfFile, sec: ElfSection, btf: Btf | undefined): Array<{ spec: MapSpec; offset: number; size: number }> {
   const file = elf.file;
   const ctx = { file, section: sec.name };
-  if (sec.name.startsWith('?')) {
-    throw new SpecError(`SEC("${sec.name}") (a struct_ops map not created by default) is not supported yet; use SEC("${sec.name.slice(1)}")`, ctx);
-  }
+  // SEC("?.struct_ops*"): not created by default; from now on the '?' is forgotten
+  const optional = sec.name.startsWith('?');
+  const link = (optional ? sec.name.slice(1) : sec.name) === STRUCT_OPS_LINK_SEC;
   if (!btf) throw new SpecError(`${sec.name} needs BTF to be understood: compile with -g`, ctx);
   const ds = btf.datasecByName(sec.name);
   if (!ds) throw new SpecError(`BTF has no DATASEC for ${sec.name}`, ctx);
@@ -52,10 +63,9 @@ export function collectStructOpsMaps(elf: ElfFile, sec: ElfSection, btf: Btf | u
     const sym = symbols.find((s) => s.name === vt.name);
     const offset = sym ? sym.value : v.offset;
     if (offset + t.size > sec.size) throw new SpecError(`struct_ops variable '${vt.name}' (offset ${offset}, ${t.size} bytes) runs past the end of ${sec.name} (${sec.size} bytes)`, { ...vctx, offset });
-    const link = sec.name === STRUCT_OPS_LINK_SEC;
     const spec: MapSpec = {
       name: vt.name, type: 'struct_ops', keySize: 4, valueSize: t.size, maxEntries: 1, flags: link ? BPF_F_LINK : 0,
-      numaNode: 0, pinning: 0, mapExtra: 0n, keyType: 0, valueType: 0, kind: 'struct_ops', section: sec.name,
+      numaNode: 0, pinning: 0, mapExtra: 0n, keyType: 0, valueType: 0, kind: 'struct_ops', section: sec.name, autocreate: !optional,
       data: Uint8Array.from(sec.data.subarray(offset, offset + t.size)),
       structOps: { typeName: essentialName(t.name), typeId, link, programs: [] },
     };
@@ -96,12 +106,56 @@ export function addStructOpsProgram(
     throw new SpecError(`struct_ops map '${map.name}': member '${member.name}' points at program '${prog.name}' of type ${prog.type}; it must be a struct_ops program (SEC("struct_ops/..."))`, ctx);
   }
   if (st.programs.some((p) => p.memberIndex === memberIndex)) throw new SpecError(`struct_ops map '${map.name}': member '${member.name}' is set twice`, ctx);
-  if (prog.structOps && (prog.structOps.typeName !== st.typeName || prog.structOps.member !== member.name)) {
-    throw new SpecError(
-      `struct_ops map '${map.name}': program '${prog.name}' implements ${prog.structOps.typeName}.${prog.structOps.member} elsewhere; it cannot also be ${st.typeName}.${member.name} (one attach_btf_id and member per program)`, ctx,
-    );
-  }
-  prog.structOps = { typeName: st.typeName, member: member.name };
+  // the first use names the program's struct and member; other uses may differ (checked at load, among the maps created)
+  prog.structOps ??= { typeName: st.typeName, member: member.name };
   st.programs.push({ member: member.name, memberIndex, offset: rel0, program: prog.name });
   st.programs.sort((a, b) => a.memberIndex - b.memberIndex);
+}
+
+/** A struct_ops program referenced by struct_ops maps, and whether it loads. */
+export interface StructOpsUse {
+  /** Loaded: at least one of `maps` is created. */
+  load: boolean;
+  /** Every struct_ops map that references the program, in spec order. */
+  maps: string[];
+  /** Those of `maps` that are created. */
+  created: string[];
+}
+
+/**
+ * libbpf 1.4+ (bpf_object_adjust_struct_ops_autoload): "for each struct_ops program P,
+ * referenced from some struct_ops map M, enable P.autoload if there are Ms for which
+ * M.autocreate is true, disable P.autoload if for all Ms M.autocreate is false. Don't
+ * change P.autoload for programs that are not referenced from any maps." So a program in
+ * `SEC("?struct_ops/...")` used by a created map loads, and one used only by
+ * `SEC("?.struct_ops")` maps does not. Keyed by program name; programs no map
+ * references are absent (their `autoload` decides). `created` defaults to
+ * MapSpec.autocreate. (At load, a member the running kernel lacks does not count as a
+ * use either: the loader drops it, as libbpf does.)
+ */
+export function structOpsAutoload(spec: CollectionSpec, created: (m: MapSpec) => boolean = (m) => m.autocreate): Map<string, StructOpsUse> {
+  const out = new Map<string, StructOpsUse>();
+  for (const m of spec.maps.values()) {
+    if (!m.structOps) continue;
+    const on = created(m);
+    for (const { program } of m.structOps.programs) {
+      let u = out.get(program);
+      if (!u) out.set(program, u = { load: false, maps: [], created: [] });
+      if (!u.maps.includes(m.name)) u.maps.push(m.name);
+      if (on && !u.created.includes(m.name)) { u.created.push(m.name); u.load = true; }
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether a program loads when the caller names none (libbpf's autoload after the
+ * struct_ops adjustment): structOpsAutoload for struct_ops programs that maps
+ * reference, `autoload` for the rest.
+ */
+export function loadsByDefault(spec: CollectionSpec, name: string, uses: Map<string, StructOpsUse> = structOpsAutoload(spec)): boolean {
+  const p = spec.programs.get(name);
+  if (!p) return false;
+  const u = uses.get(name);
+  return u ? u.load : p.autoload;
 }

@@ -21,7 +21,10 @@ export interface StructOpsProgram {
   program: string;
 }
 
-/** What a `SEC(".struct_ops")` / `SEC(".struct_ops.link")` variable implements. */
+/**
+ * What a `SEC(".struct_ops")` / `SEC(".struct_ops.link")` variable implements (also
+ * `SEC("?.struct_ops")` / `SEC("?.struct_ops.link")`: the same, with MapSpec.autocreate false).
+ */
 export interface StructOpsSpec {
   /** The struct's name without a `___flavour` suffix ('tcp_congestion_ops'); the kernel has `struct <name>` and `struct bpf_struct_ops_<name>`. */
   typeName: string;
@@ -67,8 +70,17 @@ export interface MapSpec {
   valueType: number;
   /** Where the definition came from. */
   kind: 'btf' | 'legacy' | 'data' | 'struct_ops';
-  /** ELF section holding the definition ('.maps', 'maps', '.rodata', ...). */
+  /** ELF section holding the definition ('.maps', 'maps', '.rodata', '?.struct_ops', ...). */
   section: string;
+  /**
+   * Whether Collection.load creates the map (libbpf's bpf_map__autocreate). true for every
+   * map except those of `SEC("?.struct_ops")` / `SEC("?.struct_ops.link")`. Set it to turn
+   * a map on or off before load (or use LoadOptions.autocreate). A map that is not created
+   * is not in Collection.maps; a struct_ops program referenced only by struct_ops maps
+   * that are not created is not loaded (see structOpsAutoload), and any other program
+   * that references a map that is not created fails to load, naming the map.
+   */
+  autocreate: boolean;
   /** The inner map template of a map-in-map. */
   innerMap?: MapSpec;
   /** prog array / map-in-map: statically initialised slots. */
@@ -104,7 +116,11 @@ export interface ProgramSpec {
   /** BPF_F_SLEEPABLE / BPF_F_XDP_HAS_FRAGS from the SEC() table. */
   flags: number;
   sleepable: boolean;
-  /** false for `SEC("?...")` sections: not loaded unless asked for. */
+  /**
+   * false for `SEC("?...")` sections: not loaded unless asked for. struct_ops programs
+   * that struct_ops maps reference are the exception (libbpf 1.4+): they load exactly when
+   * one of those maps is created, whatever this says (see structOpsAutoload).
+   */
   autoload: boolean;
   /** The program with its subprograms appended (depth-first), calls and callbacks patched. */
   instructions: Instruction[];
@@ -120,8 +136,11 @@ export interface ProgramSpec {
   btf?: Btf;
   /**
    * struct_ops programs used by a struct_ops map: the struct ('tcp_congestion_ops') and
-   * member ('ssthresh') they implement. The loader sends attach_btf_id = the kernel's
-   * struct and expected_attach_type = the member's index in the kernel's struct.
+   * member ('ssthresh') they implement, from the first map (in section order) that uses
+   * them. The loader sends attach_btf_id = the kernel's struct and expected_attach_type =
+   * the member's index in the kernel's struct. A program may implement other members in
+   * other maps (each map's `structOps.programs` lists its own): as in libbpf, only the
+   * maps that are created must agree, which the loader checks.
    */
   structOps?: { typeName: string; member: string };
 }

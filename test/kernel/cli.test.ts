@@ -158,6 +158,23 @@ kt('maps pinned by name are unpinned at exit unless --pin', () => {
   assert.ok(!existsSync(at));
 });
 
+kt('optional struct_ops maps: not created (and not a failure) by default; --create loads one with its programs; both at once is refused', () => {
+  const d = cli(['bpf-objs/struct_ops_optional.bpf.o']);
+  assert.is(d.status, 0, d.stderr + d.stdout);
+  assert.match(d.stdout, /tsbpf_opt_link +struct_ops .* not created: SEC\("\?\.struct_ops\.link"\)/);
+  assert.not.match(d.stdout, /NOT LOADED|REJECTED/);
+  assert.match(d.stdout, /nothing was loaded/);
+  const c = cli(['--json', '--create', 'tsbpf_opt', 'bpf-objs/struct_ops_optional.bpf.o']);
+  assert.is(c.status, 0, c.stderr + c.stdout);
+  const o = JSON.parse(c.stdout).objects[0];
+  assert.equal(o.programs.map((p: { name: string; verdict: string }) => [p.name, p.verdict]),
+    [['opt_ssthresh', 'accepted'], ['opt_cong_avoid', 'accepted'], ['opt_cwnd', 'accepted'], ['opt_link_undo_cwnd', 'skipped']]);
+  assert.equal(o.maps.map((m: { name: string; created?: boolean }) => [m.name, m.created]), [['tsbpf_opt', undefined], ['tsbpf_opt_link', false]]);
+  const both = cli(['--create', 'tsbpf_opt', '--create', 'tsbpf_opt_link', 'bpf-objs/struct_ops_optional.bpf.o']);
+  assert.is(both.status, 1, both.stderr + both.stdout);
+  assert.match(both.stdout, /NOT LOADED: .*program 'opt_cwnd' is tcp_congestion_ops\.undo_cwnd .* cannot also be tcp_congestion_ops\.ssthresh/);
+});
+
 kt('--log DIR: one full log per program; --set and --type errors name what is wrong', () => {
   const dir = path.join(tmp, 'logs');
   const r = cli(['--log', dir, 'bpf-objs/bpf2bpf.bpf.o']);

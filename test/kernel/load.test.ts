@@ -9,7 +9,7 @@ import { release } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  Btf, Collection, copySpec, forceMissingBtfFeatures, loadCollectionSpec, sanitizeBtf, setVariable, SyscallError,
+  Btf, Collection, copySpec, forceMissingBtfFeatures, loadCollectionSpec, loadsByDefault, sanitizeBtf, setVariable, SyscallError,
   TsbpfError, VerifierError, type CollectionSpec,
 } from '../../src/index.js';
 import { allIds, btfLoad, closeFd, mapGetFdById, mapInfo, progGetFdById, progInfo, progTestRun, Fd } from '../../src/sys/index.js';
@@ -122,13 +122,14 @@ test('every fixture the kernel can load loads, with every program accepted', () 
     const c = Collection.loadFile(path.join(root, 'bpf-objs', f), { pinRoot });
     try {
       const spec = loadCollectionSpec(path.join(root, 'bpf-objs', f));
-      assert.equal([...c.programs.keys()].sort(), [...spec.programs.values()].filter((p) => p.autoload).map((p) => p.name).sort(), `${name}: programs`);
+      // autoload, except struct_ops programs: those of the maps created (struct_ops_optional: none)
+      assert.equal([...c.programs.keys()].sort(), [...spec.programs.keys()].filter((n) => loadsByDefault(spec, n)).sort(), `${name}: programs`);
       for (const p of c.programs.values()) {
         const info = p.info();
         assert.ok(info.id > 0 && info.xlatedProgLen > 0, `${name}/${p.name}: kernel has it`);
         assert.is(info.typeName, p.type, `${name}/${p.name}: type`);
       }
-      assert.is(c.maps.size, spec.maps.size, `${name}: maps`);
+      assert.equal([...c.maps.keys()].sort(), [...spec.maps.values()].filter((m) => m.autocreate).map((m) => m.name).sort(), `${name}: maps`);
       loaded.push(name);
     } finally {
       c.unpin(true);
@@ -149,6 +150,25 @@ test('tail calls: each filled slot jumps to its handler, an empty slot falls thr
     // the kernel's table holds exactly the slots the object declared, with our programs' ids
     assert.equal(filledSlots(c, 'run_table'), { 0: 'ret_10', 1: 'ret_11', 2: 'ret_12', 3: 'ret_13', 5: 'tail_loop' });
   } finally { c.close(); }
+});
+
+test('a map with autocreate off is not created; a program that uses it is refused naming it; the others load', () => {
+  const spec = loadCollectionSpec(obj('tailcall_run'));
+  spec.maps.get('loop_count')!.autocreate = false;
+  assert.throws(() => Collection.load(spec),
+    (e: Error) => e instanceof TsbpfError && /program '(tail_loop|run_entry)' references map 'loop_count', which is not created \(autocreate off\)/.test(e.message));
+  const c = Collection.load(spec, { programs: ['ret_10', 'ret_11'] });
+  try {
+    assert.equal([...c.maps.keys()], ['run_table']);
+    assert.is(c.programs.get('ret_10')!.testRun({ data: packet(0) }).retval, 10);
+    assert.equal(filledSlots(c, 'run_table'), { 0: 'ret_10', 1: 'ret_11' });
+  } finally { c.close(); }
+  // LoadOptions.autocreate turns it back on for one load, over the spec
+  const again = Collection.load(spec, { autocreate: { loop_count: true } });
+  try {
+    assert.ok(again.maps.has('loop_count'));
+    assert.is(again.programs.get('run_entry')!.testRun({ data: packet(5) }).retval, 33);
+  } finally { again.close(); }
 });
 
 test('the uretprobe table (slots 135 and 146) and the xdp 1-slot table are filled as declared', () => {

@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Btf, Collection, loadCollectionSpec, STRUCT_OPS_LINK_NOTE, TsbpfError } from '../../src/index.js';
+import { Btf, Collection, forceMissingBtfFeatures, loadCollectionSpec, STRUCT_OPS_LINK_NOTE, TsbpfError } from '../../src/index.js';
+import { btfRaw } from '../../src/sys/index.js';
 
 const isRoot = process.getuid?.() === 0;
 const run = isRoot || process.env.CI === 'true';
@@ -49,8 +50,8 @@ function load(): Collection {
 const listed = () => (bpftool('struct_ops', 'list') as Array<{ id: number; name: string }>);
 
 uvuTest.before(() => {
-  // a crashed earlier run can leave tsbpf_cc registered (the registration outlives the process)
-  if (run && words(AVAILABLE).includes('tsbpf_cc') && hasBpftool) spawnSync('bpftool', ['struct_ops', 'unregister', 'name', 'tsbpf_cc']);
+  // a crashed earlier run can leave tsbpf_cc / tsbpf_opt registered (the registration outlives the process)
+  for (const n of ['tsbpf_cc', 'tsbpf_opt']) if (run && words(AVAILABLE).includes(n) && hasBpftool) spawnSync('bpftool', ['struct_ops', 'unregister', 'name', n]);
 });
 
 test('tsbpf_cc is registered while the collection is open, with our programs in its members, and gone after close()', () => {
@@ -168,6 +169,124 @@ test('where the kernel has no struct_ops links, the .struct_ops.link map is refu
   if (hasLinks) { console.log('  (this kernel has struct_ops links: nothing to refuse)'); return; }
   assert.throws(() => Collection.loadFile(file), (e: Error) => e instanceof TsbpfError && /tsbpf_cc_link.*needs struct_ops links \(BPF_F_LINK\)/.test(e.message));
   assert.not.ok(words(AVAILABLE).includes('tsbpf_cc'), 'nothing registered by the failed load');
+});
+
+// ---- SEC("?.struct_ops") / SEC("?.struct_ops.link"): bpf-objs/struct_ops_optional.bpf.o
+// tsbpf_opt (?.struct_ops): ssthresh = opt_ssthresh, cong_avoid = opt_cong_avoid, undo_cwnd = opt_cwnd
+// tsbpf_opt_link (?.struct_ops.link, struct tcp_congestion_ops___v2): ssthresh = opt_cwnd,
+//   cong_avoid = opt_cong_avoid, undo_cwnd = opt_link_undo_cwnd (SEC("?struct_ops/..."))
+const optFile = path.join(root, 'bpf-objs/struct_ops_optional.bpf.o');
+const OPT_NAMES = ['tsbpf_opt', 'tsbpf_opt_link'];
+const optListed = () => (hasBpftool ? listed().map((x) => x.name).filter((n) => OPT_NAMES.includes(n)) : []);
+/** member -> program id as bpftool decodes the kernel's value ("... /prog_id:N"), for the members set. */
+function members(name: string, which: string[]): Record<string, number> {
+  const d = dump(name).data;
+  return Object.fromEntries(which.map((m) => [m, Number(/prog_id:(\d+)/.exec(String(d[m]))?.[1] ?? 0)]));
+}
+
+test('optional struct_ops maps are not created by default, and the programs only they use are not loaded', () => {
+  const c = Collection.loadFile(optFile);
+  try {
+    assert.equal([...c.maps.keys()], [], 'no map: both are SEC("?.struct_ops*")');
+    assert.equal([...c.programs.keys()], [], 'no program: every struct_ops program here is used only by those maps');
+    assert.equal(words(AVAILABLE).filter((n) => OPT_NAMES.includes(n)), []);
+    assert.equal(optListed(), []);
+    assert.is(c.spec.maps.get('tsbpf_opt')!.autocreate, false, 'the spec says why');
+  } finally {
+    c.close();
+  }
+});
+
+test('tsbpf_opt turned on in the spec: created and registered; its three programs load, opt_link_undo_cwnd does not', () => {
+  const spec = loadCollectionSpec(optFile);
+  spec.maps.get('tsbpf_opt')!.autocreate = true;
+  const c = Collection.load(spec);
+  try {
+    assert.equal([...c.maps.keys()], ['tsbpf_opt']);
+    assert.equal([...c.programs.keys()].sort(), ['opt_cong_avoid', 'opt_cwnd', 'opt_ssthresh']);
+    assert.ok(words(AVAILABLE).includes('tsbpf_opt'), 'tcp_available_congestion_control lists tsbpf_opt');
+    assert.ok(words(ALLOWED).includes('tsbpf_opt'), '.flags = TCP_CONG_NON_RESTRICTED copied');
+    assert.not.ok(words(AVAILABLE).includes('tsbpf_opt_link'));
+    const m = c.maps.get('tsbpf_opt')!;
+    assert.is(m.structOps!.registered, true);
+    assert.is(m.info().flags, 0);
+    for (const p of c.programs.values()) assert.is(p.info().attachBtfId, m.structOps!.kernelTypeId, `${p.name}: attach_btf_id`);
+    if (hasBpftool) {
+      const id = (n: string) => c.programs.get(n)!.info().id;
+      assert.equal(members('tsbpf_opt', ['ssthresh', 'cong_avoid', 'undo_cwnd']), { ssthresh: id('opt_ssthresh'), cong_avoid: id('opt_cong_avoid'), undo_cwnd: id('opt_cwnd') });
+      assert.equal(optListed(), ['tsbpf_opt']);
+    }
+  } finally {
+    c.close();
+  }
+  assert.not.ok(words(AVAILABLE).includes('tsbpf_opt'), 'unregistered by close()');
+});
+
+test('tsbpf_opt_link turned on by LoadOptions.autocreate: BPF_F_LINK, registered by attachStructOps(); the ?struct_ops program it uses is loaded', () => {
+  if (!hasLinks) {
+    assert.throws(() => Collection.loadFile(optFile, { autocreate: { tsbpf_opt_link: true } }), /tsbpf_opt_link.*needs struct_ops links \(BPF_F_LINK\)/);
+    return;
+  }
+  const c = Collection.loadFile(optFile, { autocreate: { tsbpf_opt_link: true } });
+  try {
+    assert.equal([...c.maps.keys()], ['tsbpf_opt_link']);
+    assert.equal([...c.programs.keys()].sort(), ['opt_cong_avoid', 'opt_cwnd', 'opt_link_undo_cwnd'], 'opt_link_undo_cwnd despite its SEC("?..."); not opt_ssthresh');
+    const m = c.maps.get('tsbpf_opt_link')!;
+    assert.is(m.info().flags, 0x2000, 'BPF_F_LINK');
+    assert.is(m.structOps!.registered, false);
+    assert.not.ok(words(AVAILABLE).includes('tsbpf_opt_link'), 'not registered before the link');
+    if (hasBpftool) {
+      // the local struct tcp_congestion_ops___v2 has its own layout: members land by name
+      const id = (n: string) => c.programs.get(n)!.info().id;
+      assert.equal(members('tsbpf_opt_link', ['ssthresh', 'cong_avoid', 'undo_cwnd']), { ssthresh: id('opt_cwnd'), cong_avoid: id('opt_cong_avoid'), undo_cwnd: id('opt_link_undo_cwnd') });
+      assert.is(dump('tsbpf_opt_link').data['name'], 'tsbpf_opt_link');
+    }
+    const link = m.attachStructOps();
+    try {
+      assert.ok(words(AVAILABLE).includes('tsbpf_opt_link'), 'the link registered it');
+    } finally {
+      link.close();
+    }
+    assert.not.ok(words(AVAILABLE).includes('tsbpf_opt_link'), 'closing the link unregistered it');
+  } finally {
+    c.close();
+  }
+});
+
+test('both optional maps on: refused before anything is created (opt_cwnd would be undo_cwnd in one and ssthresh in the other)', () => {
+  assert.throws(() => Collection.loadFile(optFile, { autocreate: { tsbpf_opt: true, tsbpf_opt_link: true } }),
+    (e: Error) => e instanceof TsbpfError && /program 'opt_cwnd' is tcp_congestion_ops\.undo_cwnd .* in map 'tsbpf_opt' and cannot also be tcp_congestion_ops\.ssthresh/.test(e.message));
+  assert.equal(words(AVAILABLE).filter((n) => OPT_NAMES.includes(n)), []);
+  assert.equal(optListed(), []);
+  // asking for a program whose only maps are off says so
+  assert.throws(() => Collection.loadFile(optFile, { programs: ['opt_ssthresh'] }),
+    (e: Error) => e instanceof TsbpfError && /'opt_ssthresh' is used only by struct_ops maps that are not created \(tsbpf_opt: autocreate off\)/.test(e.message));
+  assert.throws(() => Collection.loadFile(optFile, { autocreate: { tsbpf_nope: true } }), /autocreate: no map 'tsbpf_nope' in the object \(have: tsbpf_opt, tsbpf_opt_link\)/);
+});
+
+test("a kernel that refuses '?' in DATASEC names (qmarkDatasec forced off) gets '_.struct_ops', and tsbpf_opt still registers", () => {
+  forceMissingBtfFeatures(['qmarkDatasec']);
+  let c: Collection | undefined;
+  try {
+    c = Collection.loadFile(optFile, { autocreate: { tsbpf_opt: true } });
+    assert.ok(c.btfChanges.includes("DATASEC '?' -> '_'"), c.btfChanges.join(', '));
+    const inKernel = Btf.parse(btfRaw(c.btfFd!));
+    const names = [...inKernel.types()].filter((t) => t.kind === 'datasec').map((t) => t.name).sort();
+    assert.equal(names, ['_.struct_ops', '_.struct_ops.link', 'license'], 'the BTF the kernel holds');
+    assert.ok(words(AVAILABLE).includes('tsbpf_opt'));
+  } finally {
+    forceMissingBtfFeatures([]);
+    c?.close();
+  }
+  assert.not.ok(words(AVAILABLE).includes('tsbpf_opt'));
+  // this kernel (6.9+) takes the '?' itself: nothing rewritten
+  const c2 = Collection.loadFile(optFile, { autocreate: { tsbpf_opt: true } });
+  try {
+    const names = [...Btf.parse(btfRaw(c2.btfFd!)).types()].filter((t) => t.kind === 'datasec').map((t) => t.name).sort();
+    assert.equal(names, c2.btfChanges.includes("DATASEC '?' -> '_'") ? ['_.struct_ops', '_.struct_ops.link', 'license'] : ['?.struct_ops', '?.struct_ops.link', 'license']);
+  } finally {
+    c2.close();
+  }
 });
 
 uvuTest.run();

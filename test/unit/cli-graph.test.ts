@@ -92,7 +92,7 @@ test('loops terminate; a map chosen on a branch gives both maps', () => {
 test('slot beyond max_entries is pointed out', () => {
   const s: CollectionSpec = {
     file: 'x.o', license: 'GPL', kernelVersion: 0, warnings: [],
-    maps: new Map([['t', { name: 't', type: 'prog_array', keySize: 4, valueSize: 4, maxEntries: 4, flags: 0, numaNode: 0, pinning: 0, mapExtra: 0n, keyType: 0, valueType: 0, kind: 'btf', section: '.maps', contents: [{ key: 1, value: 'p' }] }]]),
+    maps: new Map([['t', { name: 't', type: 'prog_array', keySize: 4, valueSize: 4, maxEntries: 4, flags: 0, numaNode: 0, pinning: 0, mapExtra: 0n, keyType: 0, valueType: 0, kind: 'btf', section: '.maps', autocreate: true, contents: [{ key: 1, value: 'p' }] }]]),
     programs: new Map([['p', prog([ldMap(2, 't'), mov64(3, 1), I(0x15, 1, 0, 1, 0), mov64(3, 8), tail, exit])]]),
   };
   const g = tailCallGraph(s);

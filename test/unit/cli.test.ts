@@ -24,7 +24,7 @@ function oneLine(r: ReturnType<typeof cli>, re: RegExp) {
 test('--help: every option, exit 0', () => {
   const r = cli('--help');
   assert.is(r.status, 0);
-  for (const o of ['--pin DIR', '--unpin DIR', '--json', '--junit FILE', '--log DIR', '--log-level N', '--set NAME=VALUE', '--type PROG=TYPE', '--only PROG', '--btf FILE', '--target PROG=REF', '--no-load']) assert.ok(r.stdout.includes(o), o);
+  for (const o of ['--pin DIR', '--unpin DIR', '--json', '--junit FILE', '--log DIR', '--log-level N', '--set NAME=VALUE', '--type PROG=TYPE', '--only PROG', '--create MAP', '--btf FILE', '--target PROG=REF', '--no-load']) assert.ok(r.stdout.includes(o), o);
 });
 
 test('usage errors: exit 2, one line', () => {
@@ -33,6 +33,7 @@ test('usage errors: exit 2, one line', () => {
   oneLine(cli('--log-level', 'lots', 'x.o'), /^load: --log-level lots: expected a number/);
   oneLine(cli('--set', 'scale', 'x.o'), /^load: --set scale: expected NAME=VALUE/);
   oneLine(cli('--only', 'nope', 'bpf-objs/nobtf.bpf.o'), /^load: --only nope: no program 'nope' in bpf-objs\/nobtf\.bpf\.o \(have: sock_nobtf, xdp_nobtf\)/);
+  oneLine(cli('--create', 'nope', 'bpf-objs/struct_ops_optional.bpf.o'), /^load: --create nope: no map 'nope' in bpf-objs\/struct_ops_optional\.bpf\.o \(have: tsbpf_opt, tsbpf_opt_link\)/);
   oneLine(cli('--type', 'sock_nobtf=bogus', 'bpf-objs/nobtf.bpf.o'), /^load: --type sock_nobtf=bogus: 'bogus' is neither a program type/);
   oneLine(cli('--no-load', '--set', 'nope=3', 'bpf-objs/global_data.bpf.o'), /no global variable 'nope'/);
   oneLine(cli('--btf', path.join(tmp, 'missing.btf'), 'bpf-objs/nobtf.bpf.o'), /^load: --btf .*missing\.btf: cannot read it \(ENOENT\)/);
@@ -66,6 +67,28 @@ test('--no-load: the static report and the JSON shape, without privileges', () =
   const x = cli('--no-load', 'bpf-objs/tailcall_xdp.bpf.o');
   assert.match(x.stdout, /xdp_entry -> xdp_progs\[0\] -> \(empty: falls through\)/);
   assert.match(x.stdout, /xdp_progs\[0\]: called by xdp_entry .* nothing fills it/);
+});
+
+test('--no-load: optional struct_ops maps are shown as not created, their programs as not loaded, and --create turns one on', () => {
+  const t = cli('--no-load', 'bpf-objs/struct_ops_optional.bpf.o');
+  assert.is(t.status, 0, t.stderr);
+  assert.match(t.stdout, /tsbpf_opt +struct_ops +key 4 value 192 max 1  not created: SEC\("\?\.struct_ops"\) \(autocreate off; --create tsbpf_opt creates it\)/);
+  assert.match(t.stdout, /opt_ssthresh .* skipped .* used only by struct_ops maps that are not created \(tsbpf_opt\)/);
+  const o = JSON.parse(cli('--no-load', '--json', 'bpf-objs/struct_ops_optional.bpf.o').stdout).objects[0];
+  assert.equal(o.maps.map((m: { name: string; created?: boolean }) => [m.name, m.created]), [['tsbpf_opt', false], ['tsbpf_opt_link', false]]);
+  assert.match(o.maps[1].note, /SEC\("\?\.struct_ops\.link"\)/);
+  assert.equal(o.programs.map((p: { name: string; error?: string }) => [p.name, p.error]), [
+    ['opt_ssthresh', 'used only by struct_ops maps that are not created (tsbpf_opt)'],
+    ['opt_cong_avoid', 'used only by struct_ops maps that are not created (tsbpf_opt, tsbpf_opt_link)'],
+    ['opt_cwnd', 'used only by struct_ops maps that are not created (tsbpf_opt, tsbpf_opt_link)'],
+    ['opt_link_undo_cwnd', 'used only by struct_ops maps that are not created (tsbpf_opt_link)'],
+  ]);
+  // other objects' maps keep their shape: no created / note keys
+  assert.equal(Object.keys(JSON.parse(cli('--no-load', '--json', 'bpf-objs/struct_ops.bpf.o').stdout).objects[0].maps[0]), ['name', 'type', 'keySize', 'valueSize', 'maxEntries', 'flags']);
+
+  const c = JSON.parse(cli('--no-load', '--json', '--create', 'tsbpf_opt_link', 'bpf-objs/struct_ops_optional.bpf.o').stdout).objects[0];
+  assert.equal(c.maps.map((m: { name: string; created?: boolean }) => [m.name, m.created]), [['tsbpf_opt', false], ['tsbpf_opt_link', undefined]]);
+  assert.equal(c.programs.filter((p: { error?: string }) => !p.error).map((p: { name: string }) => p.name), ['opt_cong_avoid', 'opt_cwnd', 'opt_link_undo_cwnd'], 'the SEC("?...") one too');
 });
 
 test.run();

@@ -25,6 +25,10 @@
 //   `struct inner_map` (array, 4 x u32 -> u32).
 // - contents: statically initialised slots; value = program name (prog_array) or inner map name.
 // - pinning 1 = LIBBPF_PIN_BY_NAME. mapExtra for bloom_filter = number of hash functions.
+// - autocreate (default true): libbpf's bpf_map__autocreate() after open; false for the
+//   variables of SEC("?.struct_ops") / SEC("?.struct_ops.link"). autoload (default true):
+//   bpf_program__autoload() after open, false for a SEC("?...") program; section is then
+//   the name without the '?'. struct_ops maps' section is the ELF section, '?' included.
 
 export interface ProgramFact {
   name: string;
@@ -35,6 +39,8 @@ export interface ProgramFact {
   insns: number;
   /** names appended, depth-first order of first call */
   subprograms: string[];
+  /** false for SEC("?...") (default true) */
+  autoload?: boolean;
 }
 
 export interface MapFact {
@@ -48,6 +54,10 @@ export interface MapFact {
   mapExtra?: number;
   innerMap?: string;
   contents?: Array<{ key: number; value: string }>;
+  /** ELF section of the definition, when checked */
+  section?: string;
+  /** false for SEC("?.struct_ops*") variables (default true) */
+  autocreate?: boolean;
 }
 
 export interface FixtureFact {
@@ -290,11 +300,35 @@ export const fixtures: Record<string, FixtureFact> = {
     programs: [
       { name: 'entry', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 7, subprograms: ['pick'] },
       // '?' sections: autoload off; the section name is kept without the '?'
-      { name: 'new_pick', section: 'freplace/pick', type: 'ext', insns: 2, subprograms: [] },
-      { name: 'after_pick', section: 'fexit/pick', type: 'tracing', attachType: 'trace_fexit', insns: 5, subprograms: [] },
+      { name: 'new_pick', section: 'freplace/pick', type: 'ext', insns: 2, subprograms: [], autoload: false },
+      { name: 'after_pick', section: 'fexit/pick', type: 'tracing', attachType: 'trace_fexit', insns: 5, subprograms: [], autoload: false },
     ],
     maps: [
       { name: '.data', type: 'array', keySize: 4, valueSize: 4, maxEntries: 1, flags: 0x400 },
+    ],
+  },
+  struct_ops_optional: {
+    // llvm-readelf-19 -S -s -r: sections ?.struct_ops (0xc0 bytes, symbol tsbpf_opt size 192)
+    // and ?.struct_ops.link (0x28 bytes, tsbpf_opt_link size 40), relocated by
+    // .rel?.struct_ops (0 -> opt_ssthresh, 8 -> opt_cong_avoid, 0x40 -> opt_cwnd) and
+    // .rel?.struct_ops.link (0 -> opt_cwnd, 8 -> opt_cong_avoid, 0x10 -> opt_link_undo_cwnd);
+    // the program sections struct_ops/opt_ssthresh, struct_ops/opt_cong_avoid,
+    // struct_ops/opt_cwnd and ?struct_ops/opt_link_undo_cwnd (llvm-objdump-19 -d: 6, 8, 7
+    // and 3 instructions). bpftool btf dump: DATASEC '?.struct_ops' holds VAR tsbpf_opt
+    // (STRUCT tcp_congestion_ops, size 192), DATASEC '?.struct_ops.link' holds
+    // tsbpf_opt_link (STRUCT tcp_congestion_ops___v2, size 40).
+    file: 'bpf-objs/struct_ops_optional.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'opt_ssthresh', section: 'struct_ops/opt_ssthresh', type: 'struct_ops', insns: 6, subprograms: [] },
+      { name: 'opt_cong_avoid', section: 'struct_ops/opt_cong_avoid', type: 'struct_ops', insns: 8, subprograms: [] },
+      { name: 'opt_cwnd', section: 'struct_ops/opt_cwnd', type: 'struct_ops', insns: 7, subprograms: [] },
+      { name: 'opt_link_undo_cwnd', section: 'struct_ops/opt_link_undo_cwnd', type: 'struct_ops', insns: 3, subprograms: [], autoload: false },
+    ],
+    maps: [
+      { name: 'tsbpf_opt', type: 'struct_ops', keySize: 4, valueSize: 192, maxEntries: 1, flags: 0, section: '?.struct_ops', autocreate: false },
+      { name: 'tsbpf_opt_link', type: 'struct_ops', keySize: 4, valueSize: 40, maxEntries: 1, flags: 0x2000, section: '?.struct_ops.link', autocreate: false },
     ],
   },
   nobtf: {

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BTF_FEATURES, decode, loadCollectionSpec, sanitizeBtf, Btf } from '../../src/index.js';
+import { BTF_FEATURES, type BtfFeature, decode, loadCollectionSpec, sanitizeBtf, Btf } from '../../src/index.js';
 import { kernelMapName, kernelProgName, objectName, patchInstructions } from '../../src/load/prepare.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -51,6 +51,34 @@ test('extern variables and functions get a linkage the kernel accepts', () => {
   for (const t of again.types()) {
     if (t.kind === 'var' || t.kind === 'func') assert.is.not(t.linkage, 2, `${t.kind} ${t.name}`);
   }
+});
+
+test("DATASEC names starting with '?' (SEC(\"?.struct_ops\")): '_' in place of the '?' where the kernel refuses them, as libbpf does", () => {
+  const spec = loadCollectionSpec(obj('struct_ops_optional'));
+  const all = Object.fromEntries(BTF_FEATURES.map((f) => [f, true])) as Record<BtfFeature, boolean>;
+  const datasecs = (b: Btf) => [...b.types()].filter((t) => t.kind === 'datasec').map((t) => t.name).sort();
+  const structs = (b: Btf) => [...b.types()].filter((t) => t.kind === 'struct' && /struct_ops/.test(t.name)).map((t) => t.name).sort();
+  assert.equal(datasecs(spec.btf!), ['?.struct_ops', '?.struct_ops.link', 'license']);
+
+  // a kernel that takes any printable character (Linux 6.9+): nothing to do
+  const same = sanitizeBtf(spec.btf!, all);
+  assert.equal(datasecs(Btf.parse(same.bytes)), ['?.struct_ops', '?.struct_ops.link', 'license']);
+  assert.not.ok(same.changes.some((c) => /'\?'/.test(c)), same.changes.join(', '));
+
+  // before that: only the leading '?' becomes '_'; ids, sizes and variables stay
+  const old = sanitizeBtf(spec.btf!, { ...all, qmarkDatasec: false });
+  const b = Btf.parse(old.bytes);
+  assert.equal(datasecs(b), ['_.struct_ops', '_.struct_ops.link', 'license']);
+  assert.ok(old.changes.includes("DATASEC '?' -> '_'"), old.changes.join(', '));
+  const id = spec.btf!.datasecByName('?.struct_ops')!.id;
+  const t = b.typeById(id);
+  assert.ok(t.kind === 'datasec' && t.name === '_.struct_ops' && t.size === 192 && t.vars.length === 1 && b.typeById(t.vars[0]!.type).name === 'tsbpf_opt');
+  assert.is(spec.btf!.datasecByName('?.struct_ops')!.name, '?.struct_ops', 'the spec\'s BTF is not touched');
+
+  // without DATASEC at all: a STRUCT, every '.' and '?' replaced (libbpf's DATASEC -> STRUCT)
+  const older = sanitizeBtf(spec.btf!, { ...all, datasec: false, qmarkDatasec: false });
+  const names = structs(Btf.parse(older.bytes));
+  assert.ok(names.includes('__struct_ops') && names.includes('__struct_ops_link'), names.join(', '));
 });
 
 test.run();

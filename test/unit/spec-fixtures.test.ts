@@ -26,6 +26,7 @@ for (const [name, fx] of Object.entries(fixtures)) {
       assert.is(p.section, pf.section, `${pf.name}: section`);
       assert.is(p.type, pf.type, `${pf.name}: type`);
       assert.is(p.attachType, pf.attachType, `${pf.name}: attach type`);
+      assert.is(p.autoload, pf.autoload ?? true, `${pf.name}: autoload`);
       assert.is(p.instructions.length, pf.insns, `${pf.name}: instructions after linking`);
       assert.equal(p.subprograms, pf.subprograms, `${pf.name}: subprograms`);
       // the linked program encodes, and decodes back to the same instructions
@@ -63,6 +64,8 @@ for (const [name, fx] of Object.entries(fixtures)) {
       if (mf.pinning !== undefined) assert.is(m.pinning, mf.pinning, `${mf.name}: pinning`);
       if (mf.mapExtra !== undefined) assert.is(m.mapExtra, BigInt(mf.mapExtra), `${mf.name}: map_extra`);
       if (mf.innerMap !== undefined) assert.is(m.innerMap?.name, mf.innerMap, `${mf.name}: inner map`);
+      if (mf.section !== undefined) assert.is(m.section, mf.section, `${mf.name}: section`);
+      assert.is(m.autocreate, mf.autocreate ?? true, `${mf.name}: autocreate`);
       assert.equal(m.contents ?? [], mf.contents ?? [], `${mf.name}: contents`);
     }
   });

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { copySpec, loadCollectionSpec, SpecError } from '../../src/index.js';
+import { copySpec, loadCollectionSpec, loadsByDefault, SpecError, structOpsAutoload } from '../../src/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const file = path.join(root, 'bpf-objs/struct_ops.bpf.o');
@@ -97,12 +97,90 @@ test('a relocation that starts no member, or sets a member that is not a functio
     (e: Error) => e instanceof SpecError && /member 'cong_avoid' is set twice/.test(e.message));
 });
 
-test('a program used for two different members is refused (one attach_btf_id / member per program)', () => {
+test('a program used for two different members in two maps is read (libbpf checks the maps it creates, at load)', () => {
   // tsbpf_cc_link: the relocation of byte 0 (ssthresh) moved to byte 24 (cwnd_event)
   const b = Buffer.from(bytes);
   b.writeBigUInt64LE(24n, sectionOffset(b, '.rel.struct_ops.link'));
-  assert.throws(() => loadCollectionSpec(b, { file: 't.o' }),
-    (e: Error) => e instanceof SpecError && /program 'tsbpf_ssthresh' implements tcp_congestion_ops\.ssthresh elsewhere; it cannot also be tcp_congestion_ops\.cwnd_event/.test(e.message));
+  const spec = loadCollectionSpec(b, { file: 't.o' });
+  assert.equal(spec.maps.get('tsbpf_cc_link')!.structOps!.programs.find((p) => p.program === 'tsbpf_ssthresh'),
+    { member: 'cwnd_event', memberIndex: 3, offset: 24, program: 'tsbpf_ssthresh' });
+  assert.equal(spec.programs.get('tsbpf_ssthresh')!.structOps, { typeName: 'tcp_congestion_ops', member: 'ssthresh' }, 'the first use (tsbpf_cc)');
+});
+
+// ---- SEC("?.struct_ops") / SEC("?.struct_ops.link"): bpf-objs/struct_ops_optional.bpf.o
+// (llvm-readelf-19 -r: .rel?.struct_ops sets bytes 0, 8, 64 of tsbpf_opt to opt_ssthresh,
+// opt_cong_avoid, opt_cwnd; .rel?.struct_ops.link sets bytes 0, 8, 16 of tsbpf_opt_link,
+// a struct tcp_congestion_ops___v2 {ssthresh, cong_avoid, undo_cwnd, name[16]}, to
+// opt_cwnd, opt_cong_avoid, opt_link_undo_cwnd).
+const optFile = path.join(root, 'bpf-objs/struct_ops_optional.bpf.o');
+
+test('?.struct_ops variables are struct_ops maps with autocreate off; .link still means BPF_F_LINK', () => {
+  const spec = loadCollectionSpec(optFile);
+  const opt = spec.maps.get('tsbpf_opt')!;
+  assert.is(opt.type, 'struct_ops');
+  assert.is(opt.section, '?.struct_ops');
+  assert.is(opt.autocreate, false);
+  assert.is(opt.flags, 0);
+  assert.is(opt.structOps!.link, false);
+  assert.is(opt.structOps!.typeName, 'tcp_congestion_ops');
+  assert.equal(opt.structOps!.programs, [
+    { member: 'ssthresh', memberIndex: 0, offset: 0, program: 'opt_ssthresh' },
+    { member: 'cong_avoid', memberIndex: 1, offset: 8, program: 'opt_cong_avoid' },
+    { member: 'undo_cwnd', memberIndex: 8, offset: 64, program: 'opt_cwnd' },
+  ]);
+  assert.is(Buffer.from(opt.data!).toString('latin1', 88, 97), 'tsbpf_opt');
+  assert.is(Buffer.from(opt.data!).readUInt32LE(132), 1, '.flags');
+
+  const link = spec.maps.get('tsbpf_opt_link')!;
+  assert.is(link.section, '?.struct_ops.link');
+  assert.is(link.autocreate, false);
+  assert.is(link.flags, 0x2000, 'BPF_F_LINK');
+  assert.is(link.structOps!.link, true);
+  assert.is(link.structOps!.typeName, 'tcp_congestion_ops', 'the ___v2 flavour is dropped');
+  assert.is(spec.btf!.typeById(link.structOps!.typeId).name, 'tcp_congestion_ops___v2');
+  assert.is(link.valueSize, 40, 'the local flavour\'s size until load');
+  assert.equal(link.structOps!.programs, [
+    { member: 'ssthresh', memberIndex: 0, offset: 0, program: 'opt_cwnd' },
+    { member: 'cong_avoid', memberIndex: 1, offset: 8, program: 'opt_cong_avoid' },
+    { member: 'undo_cwnd', memberIndex: 2, offset: 16, program: 'opt_link_undo_cwnd' },
+  ]);
+  assert.is(Buffer.from(link.data!).toString('latin1', 24, 38), 'tsbpf_opt_link');
+  assert.equal(spec.warnings, []);
+});
+
+test('programs of optional maps: sections, autoload, and which of them load for which maps (libbpf 1.4 autoload sync)', () => {
+  const spec = loadCollectionSpec(optFile);
+  const p = (n: string) => spec.programs.get(n)!;
+  assert.is(p('opt_link_undo_cwnd').section, 'struct_ops/opt_link_undo_cwnd', 'the ? is not part of the section');
+  assert.is(p('opt_link_undo_cwnd').autoload, false);
+  assert.is(p('opt_ssthresh').autoload, true);
+  assert.equal(p('opt_cwnd').structOps, { typeName: 'tcp_congestion_ops', member: 'undo_cwnd' }, 'first use: tsbpf_opt');
+
+  // by default no map is created: no struct_ops program loads, the '?' one neither
+  let uses = structOpsAutoload(spec);
+  assert.equal(Object.fromEntries([...uses].map(([k, v]) => [k, v.load])), { opt_ssthresh: false, opt_cong_avoid: false, opt_cwnd: false, opt_link_undo_cwnd: false });
+  assert.equal(uses.get('opt_cong_avoid'), { load: false, maps: ['tsbpf_opt', 'tsbpf_opt_link'], created: [] });
+  for (const n of spec.programs.keys()) assert.is(loadsByDefault(spec, n), false, n);
+
+  // tsbpf_opt on: its three programs; opt_link_undo_cwnd (only in tsbpf_opt_link) stays out
+  spec.maps.get('tsbpf_opt')!.autocreate = true;
+  uses = structOpsAutoload(spec);
+  assert.equal([...spec.programs.keys()].filter((n) => loadsByDefault(spec, n, uses)), ['opt_ssthresh', 'opt_cong_avoid', 'opt_cwnd']);
+  assert.equal(uses.get('opt_cong_avoid')!.created, ['tsbpf_opt']);
+
+  // tsbpf_opt_link only: the SEC("?...") program is loaded after all, opt_ssthresh is not
+  spec.maps.get('tsbpf_opt')!.autocreate = false;
+  assert.equal([...spec.programs.keys()].filter((n) => loadsByDefault(spec, n, structOpsAutoload(spec, (m) => m.name === 'tsbpf_opt_link'))),
+    ['opt_cong_avoid', 'opt_cwnd', 'opt_link_undo_cwnd']);
+});
+
+test('copySpec keeps autocreate, and the copy is independent', () => {
+  const spec = loadCollectionSpec(optFile);
+  const c = copySpec(spec);
+  assert.is(c.maps.get('tsbpf_opt')!.autocreate, false);
+  c.maps.get('tsbpf_opt')!.autocreate = true;
+  assert.is(spec.maps.get('tsbpf_opt')!.autocreate, false);
+  assert.is(copySpec(loadCollectionSpec(file)).maps.get('tsbpf_cc')!.autocreate, true);
 });
 
 test.run();
