@@ -16,6 +16,18 @@ test("import { loadCollectionSpec } from 'tsbpf' works from the compiled package
   assert.is(r.stdout.trim(), '[{"key":135,"value":"handle_odd"},{"key":146,"value":"handle_even"}] function');
 });
 
+test("'tsbpf' resolves to the one-file bundle, which exports what dist/index.js exports", () => {
+  const r = node(['--input-type=module', '-e',
+    "import * as b from 'tsbpf'; import * as d from './dist/index.js'; import { createRequire } from 'node:module'; " +
+    "console.log(JSON.stringify([import.meta.resolve('tsbpf').endsWith('/dist/tsbpf.mjs'), Object.keys(b).sort().join() === Object.keys(d).sort().join(), Object.keys(b).length, typeof b.Collection.loadFile]))"]);
+  assert.is(r.status, 0, r.stderr);
+  const [bundled, same, n, fn] = JSON.parse(r.stdout) as [boolean, boolean, number, string];
+  assert.ok(bundled, "exports['.'].import is dist/tsbpf.mjs");
+  assert.ok(same, 'same export names');
+  assert.ok(n >= 30, `${n} exports`);
+  assert.is(fn, 'function');
+});
+
 test('node bin/load.js reports the tail-call table; --json; exit 2 on a bad object', () => {
   const r = node(['bin/load.js', 'bpf-objs/tailcall_uretprobe.bpf.o']);
   assert.is(r.status, 0, r.stderr);
