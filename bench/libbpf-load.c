@@ -3,6 +3,8 @@
  * libbpf-load: the libbpf reference for bench/load.ts.
  *
  *   ./libbpf-load [--warm W] [--samples] N file.bpf.o...
+ *   ./libbpf-load --once file.bpf.o     one open + load + close, no output; exit 0 / 1
+ *                                       (a whole process as a user's loader runs it: bench/cold.ts)
  *
  * For each object, W warm-up iterations (default max(3, N/10)), then N timed iterations of
  *   bpf_object__open_file(path)   "open"   (read + parse the ELF, BTF, relocations)
@@ -165,6 +167,12 @@ static void describe(const char *path)
 int main(int argc, char **argv)
 {
 	int warm = -1, with_samples = 0, a = 1;
+	if (argc == 3 && !strcmp(argv[1], "--once")) {
+		double t[3];
+		const char *stage = "";
+		libbpf_set_print(silent_print);
+		return run_once(argv[2], t, &stage) ? 1 : 0;
+	}
 	for (; a < argc && argv[a][0] == '-'; a++) {
 		if (!strcmp(argv[a], "--warm") && a + 1 < argc)
 			warm = atoi(argv[++a]);
