@@ -79,6 +79,13 @@ export function btfFeatures(): Record<BtfFeature, boolean> {
   return Object.fromEntries(BTF_FEATURES.map((f) => [f, hasBtfFeature(f)])) as Record<BtfFeature, boolean>;
 }
 
+/** The probe answers as getters: a feature is probed when first read (libbpf's kernel_supports). */
+function lazyBtfFeatures(): Record<BtfFeature, boolean> {
+  const o = {} as Record<BtfFeature, boolean>;
+  for (const f of BTF_FEATURES) Object.defineProperty(o, f, { get: () => hasBtfFeature(f), enumerable: true });
+  return o;
+}
+
 /**
  * `.ksyms` has no ELF section and its externs no storage; the kernel refuses a DATASEC of
  * size 0. As libbpf does: every variable becomes a 4-byte int, allocated; every function
@@ -132,7 +139,7 @@ export interface SanitizedBtf {
  * place where the kernel refuses them (libbpf rewrites that one character in place; a
  * DATASEC turned into a STRUCT gets every '.' and '?' replaced).
  */
-export function sanitizeBtf(src: Btf, has: Record<BtfFeature, boolean> = btfFeatures()): SanitizedBtf {
+export function sanitizeBtf(src: Btf, has: Record<BtfFeature, boolean> = lazyBtfFeatures()): SanitizedBtf {
   const btf = Btf.parse(src.encode());
   const changes = new Set<string>();
   fixKsymsDatasec(btf, changes);
@@ -147,26 +154,26 @@ export function sanitizeBtf(src: Btf, has: Record<BtfFeature, boolean> = btfFeat
       changes.add('extern linkage');
     }
     const cur = r ?? t;
-    if (!has.datasec && cur.kind === 'var') { r = int8(cur, cur.name); changes.add('VAR -> INT'); }
-    else if (!has.datasec && cur.kind === 'datasec') {
+    if (cur.kind === 'var' && !has.datasec) { r = int8(cur, cur.name); changes.add('VAR -> INT'); }
+    else if (cur.kind === 'datasec' && !has.datasec) {
       r = {
         id, kind: 'struct', name: cur.name.replace(/[.?]/g, '_'), size: cur.size,
         members: cur.vars.map((v) => ({ name: btf.typeById(v.type).name, type: v.type, bitOffset: v.offset * 8, bitfieldSize: 0 })),
       };
       changes.add('DATASEC -> STRUCT');
-    } else if (!has.qmarkDatasec && cur.kind === 'datasec' && cur.name.startsWith('?')) {
+    } else if (cur.kind === 'datasec' && cur.name.startsWith('?') && !has.qmarkDatasec) {
       r = { ...cur, name: `_${cur.name.slice(1)}` };
       changes.add("DATASEC '?' -> '_'");
-    } else if (!has.func && cur.kind === 'func_proto') {
+    } else if (cur.kind === 'func_proto' && !has.func) {
       r = { id, kind: 'enum', name: '', size: 4, signed: false, values: cur.params.map((p) => ({ name: p.name, value: p.type })) };
       changes.add('FUNC_PROTO -> ENUM');
-    } else if (!has.func && cur.kind === 'func') { r = { id, kind: 'typedef', name: cur.name, type: cur.type }; changes.add('FUNC -> TYPEDEF'); }
-    else if (!has.globalFunc && cur.kind === 'func' && cur.linkage !== 0) { r = { ...cur, linkage: 0 }; changes.add('global FUNC -> static'); }
-    else if (!has.float && cur.kind === 'float') { r = { id, kind: 'struct', name: '', size: cur.size, members: [] }; changes.add('FLOAT -> STRUCT'); }
-    else if (!has.typeTag && cur.kind === 'type_tag') { r = { id, kind: 'const', name: '', type: cur.type }; changes.add('TYPE_TAG -> CONST'); }
-    else if (!has.declTag && cur.kind === 'decl_tag') { r = int8(cur); changes.add('DECL_TAG -> INT'); }
-    else if (!has.enum64 && cur.kind === 'enum' && cur.signed) { r = { ...cur, signed: false }; changes.add('ENUM kflag cleared'); }
-    else if (!has.enum64 && cur.kind === 'enum64') {
+    } else if (cur.kind === 'func' && !has.func) { r = { id, kind: 'typedef', name: cur.name, type: cur.type }; changes.add('FUNC -> TYPEDEF'); }
+    else if (cur.kind === 'func' && cur.linkage !== 0 && !has.globalFunc) { r = { ...cur, linkage: 0 }; changes.add('global FUNC -> static'); }
+    else if (cur.kind === 'float' && !has.float) { r = { id, kind: 'struct', name: '', size: cur.size, members: [] }; changes.add('FLOAT -> STRUCT'); }
+    else if (cur.kind === 'type_tag' && !has.typeTag) { r = { id, kind: 'const', name: '', type: cur.type }; changes.add('TYPE_TAG -> CONST'); }
+    else if (cur.kind === 'decl_tag' && !has.declTag) { r = int8(cur); changes.add('DECL_TAG -> INT'); }
+    else if (cur.kind === 'enum' && cur.signed && !has.enum64) { r = { ...cur, signed: false }; changes.add('ENUM kflag cleared'); }
+    else if (cur.kind === 'enum64' && !has.enum64) {
       enum64Placeholder ??= new Map();
       let ph = enum64Placeholder.get(cur.size);
       if (ph === undefined) {
