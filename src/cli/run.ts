@@ -72,7 +72,7 @@ export function loadObject(spec: CollectionSpec, opts: CliOptions, pinDir?: stri
   const attachTargets: NonNullable<LoadOptions['attachTargets']> = {};
   try {
     for (const t of opts.targets) {
-      if (!spec.programs.has(t.program)) throw new UsageError(`--target ${t.program}=...: ${file} has no program '${t.program}' (it has: ${[...spec.programs.keys()].join(', ')})`);
+      if (!spec.programs.has(t.program)) continue; // another object's program (readSpecs checked that one has it)
       let raw: number;
       try {
         raw = t.ref.startsWith('id:') ? progGetFdById(Number(t.ref.slice(3))) : objGet(t.ref);

@@ -77,6 +77,9 @@ export function readSpecs(opts: CliOptions): CollectionSpec[] {
   for (const { program } of opts.types) if (!found.type.has(program)) throw new UsageError(`--type ${program}: no program '${program}' ${where} (have: ${programs()})`);
   for (const n of opts.only) if (!found.only.has(n)) throw new UsageError(`--only ${n}: no program '${n}' ${where} (have: ${programs()})`);
   for (const n of opts.create) if (!found.create.has(n)) throw new UsageError(`--create ${n}: no map '${n}' ${where} (have: ${specs.flatMap((s) => [...s.maps.keys()]).join(', ')})`);
+  for (const t of opts.targets) {
+    if (!specs.some((s) => s.programs.has(t.program))) throw new UsageError(`--target ${t.program}=${t.ref}: no program '${t.program}' ${where} (have: ${programs()})`);
+  }
   return specs;
 }
 

@@ -287,14 +287,27 @@ export class KernelBtf implements TargetBtfSource {
 
   private moduleList(): { name: string; file: string; loaded?: { btf: Btf; names: RawNames } }[] {
     if (this.mods) return this.mods;
+    this.mods = [];
+    this.refreshModules();
+    return this.mods;
+  }
+
+  /**
+   * Re-reads the module directory (modules loaded since the last look) and returns the
+   * new entries; called when a lookup found nothing, so a long-running process sees
+   * modules loaded after its first load.
+   */
+  private refreshModules(): { name: string; file: string; loaded?: { btf: Btf; names: RawNames } }[] {
+    const mods = this.mods ?? (this.mods = []);
     const useMods = this.opts.modules ?? (this.opts.path === undefined || this.opts.path === DEFAULT_VMLINUX);
     const dir = this.opts.modulesDir ?? (useMods ? path.dirname(this.opts.path ?? DEFAULT_VMLINUX) : undefined);
-    let names: string[] = [];
-    if (useMods && dir) {
-      try { names = readdirSync(dir).filter((n) => n !== 'vmlinux').sort(); } catch { names = []; }
-    }
-    this.mods = names.map((n) => ({ name: n, file: path.join(dir!, n) }));
-    return this.mods;
+    if (!useMods || !dir) return [];
+    let names: string[];
+    try { names = readdirSync(dir).filter((n) => n !== 'vmlinux').sort(); } catch { return []; }
+    const have = new Set(mods.map((m) => m.name));
+    const added = names.filter((n) => !have.has(n)).map((n) => ({ name: n, file: path.join(dir, n) }));
+    mods.push(...added);
+    return added;
   }
 
   private loadModule(m: { name: string; file: string; loaded?: { btf: Btf; names: RawNames } }): { btf: Btf; names: RawNames } {
@@ -335,13 +348,16 @@ export class KernelBtf implements TargetBtfSource {
     const vm = this.vmlinuxNames();
     const hit = scan(vm.names, vm.btf, 'vmlinux');
     if (hit) return hit;
-    for (const m of this.moduleList()) {
-      let l: { btf: Btf; names: RawNames };
-      try { l = this.loadModule(m); } catch { continue; }
-      const h = scan(l.names, l.btf, m.name);
-      if (h) return h;
-    }
-    return undefined;
+    const inModules = (mods: { name: string; file: string; loaded?: { btf: Btf; names: RawNames } }[]) => {
+      for (const m of mods) {
+        let l: { btf: Btf; names: RawNames };
+        try { l = this.loadModule(m); } catch { continue; }
+        const h = scan(l.names, l.btf, m.name);
+        if (h) return h;
+      }
+      return undefined;
+    };
+    return inModules(this.moduleList()) ?? inModules(this.refreshModules());
   }
 }
 

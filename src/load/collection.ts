@@ -56,15 +56,17 @@ export interface LoadOptions extends LoadLogOptions {
   /** Do not load the object's BTF at all (maps and programs go without it). */
   noBtf?: boolean;
   /**
-   * Kernel types for CO-RE, ksyms, kfuncs and attach targets: a BTF file path (another
-   * kernel's vmlinux BTF) or a parsed Btf. Default: /sys/kernel/btf/vmlinux (+ modules).
+   * Target BTF for CO-RE relocations: a BTF file path (another kernel's vmlinux BTF) or a
+   * parsed Btf. Default: /sys/kernel/btf/vmlinux (+ modules). kfuncs, ksyms, attach targets
+   * and struct_ops types always come from the running kernel (libbpf's btf_custom_path).
    */
   targetBtf?: string | Btf;
   /**
    * Target programs of freplace programs (and of fentry / fexit programs that trace a BPF
    * function instead of a kernel one), by program name: `{ new_pick: { program: target } }`
    * or just `{ new_pick: target }`; the function is the one named in the section
-   * (`freplace/<function>`) unless `function` is given. libbpf: bpf_program__set_attach_target.
+   * (`freplace/<function>`) unless `function` is given. A program named here is loaded
+   * even when its section starts with '?'. libbpf: bpf_program__set_attach_target.
    */
   attachTargets?: Record<string, AttachTarget | AttachTarget['program']>;
 }
@@ -256,10 +258,11 @@ export class Collection {
       stage = 'programs';
       const wanted = opts.programs ? new Set(opts.programs) : undefined;
       if (wanted) for (const n of wanted) if (!spec.programs.has(n)) throw new TsbpfError(`no program '${n}' in the object (have: ${[...spec.programs.keys()].join(', ')})`, { file });
-      if (opts.attachTargets) {
-        for (const n of Object.keys(opts.attachTargets)) {
-          if (!spec.programs.has(n)) throw new TsbpfError(`attachTargets names program '${n}', which is not in the object (have: ${[...spec.programs.keys()].join(', ')})`, { file });
-        }
+      // a program given a target is loaded even when its section starts with '?'
+      const targeted = new Set(Object.keys(opts.attachTargets ?? {}));
+      for (const n of targeted) {
+        if (!spec.programs.has(n)) throw new TsbpfError(`attachTargets names program '${n}', which is not in the object (have: ${[...spec.programs.keys()].join(', ')})`, { file });
+        if (wanted && !wanted.has(n)) throw new TsbpfError(`attachTargets names program '${n}', which is not among the programs to load (${[...wanted].join(', ')})`, { file });
       }
       const programs = new Map<string, Program>();
       const kver = kernelVersionCode(kernelRelease()); // LINUX_VERSION_CODE: kprobes on old kernels check it
@@ -267,7 +270,7 @@ export class Collection {
       const stUses = structOpsAutoload(spec, created);
       for (const p of spec.programs.values()) {
         const use = stUses.get(p.name);
-        if (wanted ? !wanted.has(p.name) : !(use ? use.load : p.autoload)) continue;
+        if (wanted ? !wanted.has(p.name) : !(use ? use.load : p.autoload) && !targeted.has(p.name)) continue;
         const ctx = { file, section: p.section, symbol: p.name };
         let st: { btfId: number; memberIndex: number } | undefined;
         if (p.type === 'struct_ops') {
@@ -449,5 +452,7 @@ function loadProgram(
   }
   const fd = new Fd(r.fd, `prog ${p.name}`);
   owned.push(fd);
-  return new Program(p, fd, performance.now() - t0, r.log, refs);
+  const prog = new Program(p, fd, performance.now() - t0, r.log, refs);
+  if (at?.targetProgId !== undefined) prog.target = { progId: at.targetProgId, btfId: at.attachBtfId };
+  return prog;
 }

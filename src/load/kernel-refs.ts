@@ -21,9 +21,9 @@ import type { BtfKindName } from '../btf/types.js';
 import { applyCoreRelocations, btfTarget, explainPoison, kallsymsAddress, kernelBtf, type CoreResult, type KernelBtf, type TargetBtfSource } from '../core/index.js';
 import { TsbpfError, type ErrorContext } from '../errors.js';
 import type { ProgramSpec } from '../spec/types.js';
-import { btfGetFdById, btfGetNextId, btfInfo, btfRaw, Fd, progInfo, type FdLike } from '../sys/index.js';
+import { allIds, btfGetFdById, btfInfo, btfRaw, Fd, progInfo, SyscallError, type FdLike } from '../sys/index.js';
 
-/** Where an extern or attach target was found, for reports ('vmlinux', a module, or 'btf' for a given BTF). */
+/** Where an extern or attach target was found, for reports ('vmlinux', a module, or a target program). */
 export interface KernelRef {
   kind: 'kfunc' | 'ksym' | 'attach';
   name: string;
@@ -34,9 +34,12 @@ export interface KernelRef {
 /** The kernel's BTF objects of modules, by name (ids only: fds are opened per load). */
 function moduleBtfIds(): Map<string, number> {
   const out = new Map<string, number>();
-  for (let id = btfGetNextId(0); id !== null; id = btfGetNextId(id)) {
+  for (const id of allIds('btf')) {
     let fd: number;
-    try { fd = btfGetFdById(id); } catch { continue; } // gone meanwhile
+    try { fd = btfGetFdById(id); } catch (e) {
+      if (e instanceof SyscallError && e.code === 'ENOENT') continue; // freed meanwhile (libbpf skips those too)
+      throw e;
+    }
     const f = new Fd(fd, `btf ${id}`);
     try {
       const info = btfInfo(f);
@@ -47,11 +50,10 @@ function moduleBtfIds(): Map<string, number> {
 }
 
 
-/** The kernel types a load is resolved against: the running kernel, or a BTF file / object. */
+/** The kernel types a load is resolved against: the running kernel (and, for CO-RE only, a BTF file / object). */
 export class KernelTypes {
   private source?: TargetBtfSource;
   private kernel?: KernelBtf;
-  private plain?: Btf;
   /** Module BTF fds opened for this load, by module name. */
   private readonly moduleFds = new Map<string, Fd>();
   /** fd_array for module kfuncs: index 0 unused (off 0 means vmlinux). */
@@ -65,7 +67,8 @@ export class KernelTypes {
   moduleFd(name: string, ctx: ErrorContext): Fd {
     let fd = this.moduleFds.get(name);
     if (fd) return fd;
-    let id = moduleBtfIds().get(name);
+    let id: number | undefined;
+    try { id = moduleBtfIds().get(name); } catch (e) { throw TsbpfError.wrap(e, ctx); }
     if (id === undefined) throw new TsbpfError(`module ${name} has BTF in /sys/kernel/btf but no BTF object in the kernel's list (unloaded meanwhile?)`, ctx);
     try { fd = new Fd(btfGetFdById(id), `btf of module ${name}`); } catch (e) { throw TsbpfError.wrap(e, ctx); }
     this.moduleFds.set(name, fd);
@@ -94,8 +97,9 @@ export class KernelTypes {
     if (have) return have;
     if (!info.btfId) throw new TsbpfError(`target program '${info.name}' (id ${info.id}) was loaded without BTF: its functions cannot be found by name`, ctx);
     let btf: Btf;
-    const fd = new Fd(btfGetFdById(info.btfId), `btf of program ${info.id}`);
-    try { btf = Btf.parse(btfRaw(fd), { file: `BTF of program ${info.name} (id ${info.id})` }); } finally { fd.close(); }
+    let fd: Fd;
+    try { fd = new Fd(btfGetFdById(info.btfId), `btf of program ${info.id}`); } catch (e) { throw TsbpfError.wrap(e, ctx); }
+    try { btf = Btf.parse(btfRaw(fd), { file: `BTF of program ${info.name} (id ${info.id})` }); } catch (e) { throw TsbpfError.wrap(e, ctx); } finally { fd.close(); }
     const out = { btf, name: info.name, id: info.id };
     this.progBtf.set(info.id, out);
     return out;
@@ -108,21 +112,27 @@ export class KernelTypes {
     this.kfuncFds.length = 0;
   }
 
-  /** For CO-RE candidate lookups. */
+  /** For CO-RE candidate lookups: the given BTF (libbpf's btf_custom_path), else the running kernel's. */
   get coreTarget(): TargetBtfSource {
     if (!this.source) {
-      if (this.target instanceof Btf) { this.plain = this.target; this.source = btfTarget(this.target); }
-      else { this.kernel = kernelBtf(this.target ? { path: this.target } : {}); this.source = this.kernel; }
+      if (this.target instanceof Btf) this.source = btfTarget(this.target);
+      else this.source = this.target ? kernelBtf({ path: this.target }) : this.running();
     }
     return this.source;
   }
 
-  /** Exact-name lookup of a kernel type (vmlinux, then modules). */
+  private running(): KernelBtf {
+    this.kernel ??= kernelBtf();
+    return this.kernel;
+  }
+
+  /**
+   * Exact-name lookup of a kernel type (vmlinux, then modules) for kfuncs, ksyms, attach
+   * targets and struct_ops: always the running kernel's BTF, whose ids BPF_PROG_LOAD and
+   * BPF_MAP_CREATE check (as libbpf, which uses btf_custom_path for CO-RE only).
+   */
   find(name: string, kind: BtfKindName): { btf: Btf; id: number; source: string } | undefined {
-    void this.coreTarget;
-    if (this.kernel) return this.kernel.findType(name, kind);
-    const t = this.plain!.typeByName(name, kind);
-    return t ? { btf: this.plain!, id: t.id, source: 'btf' } : undefined;
+    return this.running().findType(name, kind);
   }
 }
 
@@ -156,7 +166,8 @@ function externKind(p: ProgramSpec, name: string): { kind: 'var' | 'func'; typel
   return undefined;
 }
 
-const inKernel = (source: string) => source === 'vmlinux' || source === 'btf';
+/** Found in vmlinux (no module BTF fd needed). */
+export const inVmlinux = (source: string) => source === 'vmlinux';
 
 /**
  * Resolves every `extern` reference of the instructions (a copy is returned); `refs` gets
@@ -177,7 +188,7 @@ export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: Kern
       const hit = types.find(ref.name, 'func');
       if (!hit) throw new TsbpfError(`program '${p.name}' calls kfunc '${ref.name}', which the kernel's BTF does not have`, ctx);
       c.src = BPF_PSEUDO_KFUNC_CALL; c.imm = hit.id;
-      c.off = inKernel(hit.source) ? 0 : types.kfuncIndex(hit.source, ctx);
+      c.off = inVmlinux(hit.source) ? 0 : types.kfuncIndex(hit.source, ctx);
       note({ kind: 'kfunc', name: ref.name, source: hit.source, btfId: hit.id });
       return c;
     }
@@ -194,7 +205,7 @@ export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: Kern
       throw new TsbpfError(`ksym '${ref.name}' is not a variable in the kernel's BTF`, ctx);
     }
     // second half of the ld_imm64: the module's BTF fd (0: vmlinux)
-    const objFd = inKernel(hit.source) ? 0 : types.moduleFd(hit.source, ctx).value;
+    const objFd = inVmlinux(hit.source) ? 0 : types.moduleFd(hit.source, ctx).value;
     c.src = BPF_PSEUDO_BTF_ID; c.imm = hit.id; c.imm64 = (BigInt(objFd >>> 0) << 32n) | BigInt(hit.id >>> 0);
     note({ kind: 'ksym', name: ref.name, source: hit.source, btfId: hit.id });
     return c;
@@ -214,6 +225,8 @@ export interface AttachBtf {
   attachBtfId: number;
   attachBtfObjFd?: Fd;
   attachProgFd?: FdLike;
+  /** With a target program: its id (Program.attach re-opens it for BPF_LINK_CREATE). */
+  targetProgId?: number;
   ref: KernelRef;
 }
 
@@ -239,7 +252,7 @@ export function attachBtf(p: ProgramSpec, types: KernelTypes, file: string, targ
       for (let id = 1; id < btf.length; id++) { const x = btf.typeById(id); if (x.kind === 'func') have.push(x.name); }
       throw new TsbpfError(`program '${p.name}': the target program ${tname} (id ${tid}) has no function '${fn}' in its BTF (it has: ${have.join(', ') || 'none'})`, ctx);
     }
-    return { attachBtfId: t.id, attachProgFd: progFd, ref: { kind: 'attach', name: fn, source: `program ${tname} (id ${tid})`, btfId: t.id } };
+    return { attachBtfId: t.id, attachProgFd: progFd, targetProgId: tid, ref: { kind: 'attach', name: fn, source: `program ${tname} (id ${tid})`, btfId: t.id } };
   }
   const name0 = p.attachTo;
   if (p.type === 'ext') throw new TsbpfError(`freplace program '${p.name}' replaces a function of another BPF program: give that program in LoadOptions.attachTargets (e.g. { ${p.name}: { program: target } })`, ctx);
@@ -251,6 +264,6 @@ export function attachBtf(p: ProgramSpec, types: KernelTypes, file: string, targ
   const hit = types.find(name, kind);
   if (!hit) throw new TsbpfError(`attach target '${name}' (${kind}) of program '${p.name}' is not in the kernel's BTF`, ctx);
   const ref: KernelRef = { kind: 'attach', name, source: hit.source, btfId: hit.id };
-  if (inKernel(hit.source)) return { attachBtfId: hit.id, ref };
+  if (inVmlinux(hit.source)) return { attachBtfId: hit.id, ref };
   return { attachBtfId: hit.id, attachBtfObjFd: types.moduleFd(hit.source, ctx), ref };
 }

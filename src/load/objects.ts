@@ -8,11 +8,12 @@ import { TsbpfError } from '../errors.js';
 import type { MapSpec, ProgramSpec } from '../spec/types.js';
 import {
   Fd, linkCreate, linkInfo, mapDelete, mapGetNextKey, mapInfo, mapLookup, mapUpdate, objPin, progInfo, progTestRun,
-  rawTracepointOpen, BPF_ANY, type LinkInfo, type MapInfo, type ProgInfo, type ProgTestRunResult,
+  progGetFdById, rawTracepointOpen, BPF_ANY, type LinkInfo, type MapInfo, type ProgInfo, type ProgTestRunResult,
 } from '../sys/index.js';
 import { decodeValue, encodeValue, type Value } from './values.js';
 import type { StructOpsState } from './struct-ops.js';
 import type { KernelRef } from './kernel-refs.js';
+import type { AttachTypeName } from '../kernel/enums.js';
 
 let possibleCpus: number | undefined;
 /** Number of possible CPUs (/sys/devices/system/cpu/possible), as per-CPU maps size their values. */
@@ -251,6 +252,8 @@ export class Program extends Pinnable {
   readonly loadMs: number;
   /** Where its kfuncs, typed ksyms and attach target were found (vmlinux, a module, a target program). */
   readonly kernelRefs: readonly KernelRef[];
+  /** freplace / fentry / fexit on a BPF function: the target program (by id) and function (BTF id in it). */
+  target?: { progId: number; btfId: number };
 
   constructor(spec: ProgramSpec, fd: Fd, loadMs: number, log?: string, kernelRefs: readonly KernelRef[] = []) {
     super(fd);
@@ -279,10 +282,14 @@ export class Program extends Pinnable {
   /**
    * Attaches the program where it was loaded to attach, and returns the link (the program
    * stays attached while the link's fd is open or the link is pinned):
-   *  - fentry / fexit / fmod_ret / tp_btf / lsm / freplace: the BTF target chosen at load
-   *    (a kernel function, or a function of the target program given in LoadOptions);
+   *  - fentry / fexit / fmod_ret / tp_btf / lsm: the kernel function or hook chosen at load
+   *    (BPF_RAW_TRACEPOINT_OPEN without a name);
+   *  - freplace, and fentry / fexit on a BPF function: the function of the target program
+   *    given in LoadOptions.attachTargets (BPF_LINK_CREATE with target_fd and
+   *    target_btf_id, so that it can be attached again after the link is closed: the
+   *    kernel keeps the load-time target for the first attach only);
    *  - raw_tp / raw_tp.w: the tracepoint named in the section (`raw_tp/sys_enter`).
-   * BPF_RAW_TRACEPOINT_OPEN does both, on every kernel tsbpf supports. Other program types
+   * Other program types
    * attach to something tsbpf cannot choose for you (an interface, a cgroup, a perf event):
    * use the kernel's interfaces with `program.fd`.
    */
@@ -293,7 +300,12 @@ export class Program extends Pinnable {
       || this.type === 'tracing' && (at === 'trace_fentry' || at === 'trace_fexit' || at === 'modify_return' || at === 'trace_raw_tp');
     let raw: number;
     try {
-      if (btfTarget) raw = rawTracepointOpen(this.fd);
+      if (this.target) {
+        const tgt = new Fd(progGetFdById(this.target.progId), `target program ${this.target.progId}`);
+        try {
+          raw = linkCreate({ fd: this.fd, targetFd: tgt, attachType: this.type === 'ext' ? 0 : at as AttachTypeName, targetBtfId: this.target.btfId });
+        } finally { tgt.close(); }
+      } else if (btfTarget) raw = rawTracepointOpen(this.fd);
       else if (this.type === 'raw_tracepoint' || this.type === 'raw_tracepoint_writable') {
         if (!this.spec.attachTo) throw new TsbpfError(`program '${this.name}' (${this.spec.section}) names no tracepoint: use SEC("raw_tp/<tracepoint>")`, ctx);
         raw = rawTracepointOpen(this.fd, this.spec.attachTo);

@@ -24,7 +24,7 @@ import type { Btf } from '../btf/index.js';
 import type { BtfType } from '../btf/types.js';
 import { TsbpfError, type ErrorContext } from '../errors.js';
 import type { MapSpec } from '../spec/types.js';
-import type { KernelTypes } from './kernel-refs.js';
+import { inVmlinux, type KernelTypes } from './kernel-refs.js';
 
 const VALUE_PREFIX = 'bpf_struct_ops_';
 
@@ -55,7 +55,7 @@ export function planStructOps(m: MapSpec, localBtf: Btf, types: KernelTypes, fil
   const name = st.typeName;
   const kt = types.find(name, 'struct');
   if (!kt) throw new TsbpfError(`struct_ops map '${m.name}': struct ${name} is not in the kernel's BTF (this kernel has no such struct_ops type)`, ctx);
-  if (kt.source !== 'vmlinux' && kt.source !== 'btf') {
+  if (!inVmlinux(kt.source)) {
     throw new TsbpfError(`struct_ops map '${m.name}': struct ${name} lives in module ${kt.source}: struct_ops of modules are not supported yet`, ctx);
   }
   const kvt = types.find(VALUE_PREFIX + name, 'struct');

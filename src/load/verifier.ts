@@ -67,6 +67,13 @@ export function failingSlot(log: string): number | undefined {
 const usesTrampoline = (p: ProgramSpec) =>
   p.type === 'ext' || p.type === 'lsm' || (p.type === 'tracing' && p.attachType !== 'trace_raw_tp' && p.attachType !== 'trace_iter');
 
+/** EPERM as root for a trampoline program, before any log: the kernel does not allow them (throws that). */
+function trampolineRefusal(e: SyscallError, p: ProgramSpec, ctx: ErrorContext): void {
+  if (e.code === 'EPERM' && usesTrampoline(p) && process.geteuid?.() === 0) {
+    throw new TsbpfError(`BPF_PROG_LOAD of ${p.type} program '${p.name}' refused with EPERM before verification, although this process is root: the kernel does not allow BPF trampoline programs (fentry, fexit, fmod_ret, freplace, lsm), e.g. in lockdown mode or built without them`, ctx, { cause: e });
+  }
+}
+
 export interface LoadLogOptions {
   /** Verifier log level for the retry (default 1), or for the first try with `alwaysLog`. */
   logLevel?: number;
@@ -99,9 +106,7 @@ export function loadWithLog(
       return { fd: attempt({ ...o, logLevel: 0, logBuf: null }).fd };
     } catch (e) {
       if (!(e instanceof SyscallError)) throw e;
-      if (e.code === 'EPERM' && usesTrampoline(p) && process.geteuid?.() === 0) {
-        throw new TsbpfError(`BPF_PROG_LOAD of ${p.type} program '${p.name}' refused with EPERM before verification, although this process is root: the kernel does not allow BPF trampoline programs (fentry, fexit, fmod_ret, freplace, lsm), e.g. in lockdown mode or built without them`, ctx, { cause: e });
-      }
+      trampolineRefusal(e, p, ctx);
       if (e.code === 'EPERM' || e.code === 'E2BIG' || e.code === 'EFAULT' || e.code === 'ENOMEM') throw TsbpfError.wrap(e, ctx);
     }
   }
@@ -115,7 +120,7 @@ export function loadWithLog(
       if (!(e instanceof SyscallError)) throw e;
       if (e.code === 'ENOSPC' && size < MAX_LOG) { size = Math.min(size * 4, MAX_LOG); continue; }
       const log = cstr(buf);
-      if (!log) throw TsbpfError.wrap(e, ctx);
+      if (!log) { trampolineRefusal(e, p, ctx); throw TsbpfError.wrap(e, ctx); }
       const slot = failingSlot(log);
       const insn = slot === undefined ? undefined : p.instructions[slotToIndex(rawOffsets(p.instructions), slot)];
       const source = slot === undefined ? undefined : sourceLine(p, slot);

@@ -12,11 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { Collection, TsbpfError } from '../../src/index.js';
 import { allIds, btfGetFdById, btfInfo, Fd } from '../../src/sys/index.js';
 import { kallsymsHas, kernelFuncHome, trampolineProbe } from '../helpers/kernel-probes.js';
+import { kernelSuite } from '../helpers/kernel-suite.js';
 
-const isRoot = process.getuid?.() === 0;
-const run = isRoot || process.env.CI === 'true';
-if (!run) console.log('# btf-targets (kernel): SKIPPED: not root; CI=true forces these tests to run');
-const test = run ? uvuTest : uvuTest.skip;
+const { run, test } = kernelSuite('btf-targets');
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const kfuncs = path.join(root, 'bpf-objs/kfuncs.bpf.o');
@@ -27,6 +25,14 @@ const fds = () => readdirSync('/proc/self/fd').length;
 const ENOENT = 2;
 
 const home = run ? kernelFuncHome('bpf_xdp_ct_lookup') : undefined;
+/** Set by the VM matrix (scripts/vm/guest-suite.mjs): modules that must hold these symbols there. */
+const expectModules = (process.env.TSBPF_EXPECT_MODULES ?? '').split(',').filter(Boolean);
+
+test('where the VM matrix loaded nf_conntrack and x_tables as modules, the symbols are found there, not in vmlinux', () => {
+  if (!expectModules.length) { console.log('  (not in the VM matrix: no module expectations)'); return; }
+  if (expectModules.includes('nf_conntrack')) assert.is(home, 'nf_conntrack', 'bpf_xdp_ct_lookup in module BTF');
+  if (expectModules.includes('x_tables')) assert.is(kernelFuncHome('xt_recseq', 'var'), 'x_tables', 'xt_recseq in module BTF');
+});
 const tramp = run ? trampolineProbe() : { ok: false };
 if (run) {
   console.log(`  (bpf_xdp_ct_lookup lives in: ${home ?? 'nowhere: nf_conntrack is not loaded'}; BPF trampolines: ${tramp.ok ? 'allowed' : `refused (${tramp.why})`})`);
@@ -62,7 +68,8 @@ test('fentry on the kfunc: attached through a link it counts every call, detache
   if (!tramp.ok) {
     const ids = allIds('prog');
     assert.throws(() => Collection.loadFile(kfuncs), (e: Error) => e instanceof TsbpfError && /on_ct_lookup.*EPERM.*trampoline/.test(e.message));
-    assert.equal(allIds('prog'), ids, 'the refused load left no program behind');
+    assert.throws(() => Collection.loadFile(kfuncs, { alwaysLog: true }), (e: Error) => e instanceof TsbpfError && /on_ct_lookup.*EPERM.*trampoline/.test(e.message), 'the same reason when a log was asked for');
+    assert.equal(allIds('prog'), ids, 'the refused loads left no program behind');
     return;
   }
   const c = Collection.loadFile(kfuncs);
@@ -119,7 +126,8 @@ test('freplace: new_pick replaces pick in a loaded program while its link is ope
       assert.equal(allIds('prog'), ids);
       return;
     }
-    const b = Collection.loadFile(freplace, { programs: ['new_pick'], attachTargets: { new_pick: entry } });
+    // no `programs`: new_pick (SEC("?freplace/pick")) is loaded because it was given a target
+    const b = Collection.loadFile(freplace, { attachTargets: { new_pick: entry } });
     try {
       const np = b.programs.get('new_pick')!;
       const ref = np.kernelRefs.find((r) => r.kind === 'attach')!;
@@ -130,6 +138,11 @@ test('freplace: new_pick replaces pick in a loaded program while its link is ope
         assert.is(entry.testRun({ data: pkt() }).retval, 142, 'pick() now returns 42');
       } finally { link.close(); }
       assert.is(entry.testRun({ data: pkt() }).retval, 164, 'the original pick() is back');
+      const again = np.attach(); // the kernel keeps the load-time target for one attach only: BPF_LINK_CREATE names it
+      try {
+        assert.is(entry.testRun({ data: pkt() }).retval, 142, 'attached a second time');
+      } finally { again.close(); }
+      assert.is(entry.testRun({ data: pkt() }).retval, 164);
     } finally { b.close(); }
   } finally { a.close(); }
 });
@@ -161,7 +174,8 @@ test('freplace mistakes are refused before anything reaches the verifier, naming
     assert.throws(() => Collection.loadFile(freplace, { programs: ['new_pick'], attachTargets: { new_pick: { program: entry, function: 'nope' } } }),
       /no function 'nope' in its BTF \(it has: .*pick/);
     assert.throws(() => Collection.loadFile(freplace, { attachTargets: { entry: entry } }), /'entry' \(xdp\) was given a target program, but only freplace, fentry and fexit/);
-    assert.throws(() => Collection.loadFile(freplace, { attachTargets: { missing: entry } }), /attachTargets names program 'missing'/);
+    assert.throws(() => Collection.loadFile(freplace, { attachTargets: { missing: entry } }), /attachTargets names program 'missing', which is not in the object/);
+    assert.throws(() => Collection.loadFile(freplace, { programs: ['entry'], attachTargets: { new_pick: entry } }), /attachTargets names program 'new_pick', which is not among the programs to load \(entry\)/);
     assert.equal(allIds('prog'), ids, 'no program left behind');
   } finally { a.close(); }
 });

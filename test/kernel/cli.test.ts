@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Fd, objGet, progInfo } from '../../src/sys/index.js';
 import { trampolineProbe } from '../helpers/kernel-probes.js';
+import { kernelSuite } from '../helpers/kernel-suite.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = (args: string[], pre: string[] = []) => {
@@ -16,10 +17,7 @@ const cli = (args: string[], pre: string[] = []) => {
   const argv = pre.length ? [...pre.slice(1), process.execPath, 'bin/load.js', ...args] : ['bin/load.js', ...args];
   return spawnSync(cmd, argv, { cwd: root, encoding: 'utf8' });
 };
-const isRoot = process.getuid?.() === 0;
-const run = isRoot || process.env.CI === 'true';
-if (!run) console.log('  skipped test/kernel/cli.test.ts: needs root (run as root, or CI=true to force)');
-const kt = run ? test : test.skip;
+const { run, test: kt } = kernelSuite('cli');
 
 // A tail-call object without CO-RE and a program the verifier refuses, built with clang.
 const tmp = mkdtempSync(path.join(tmpdir(), 'tsbpf-cli-'));

@@ -7,11 +7,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Btf, Collection } from '../../src/index.js';
+import { kernelSuite } from '../helpers/kernel-suite.js';
 
-const isRoot = process.getuid?.() === 0;
-const run = isRoot || process.env.CI === 'true';
-if (!run) console.log('# core (kernel): SKIPPED: not root (bpf(2) needs root or CAP_BPF); CI=true forces these tests to run');
-const test = run ? uvuTest : uvuTest.skip;
+const { run, test } = kernelSuite('core');
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 test('core fixture: type size, enum value and type existence match vmlinux BTF', () => {

@@ -14,11 +14,9 @@ import {
 } from '../../src/index.js';
 import { allIds, btfLoad, closeFd, mapGetFdById, mapInfo, progGetFdById, progInfo, progTestRun, Fd } from '../../src/sys/index.js';
 import { kallsymsHas, kernelFuncHome, trampolineProbe } from '../helpers/kernel-probes.js';
+import { kernelSuite } from '../helpers/kernel-suite.js';
 
-const isRoot = process.getuid?.() === 0;
-const run = isRoot || process.env.CI === 'true';
-if (!run) console.log('# load (kernel): SKIPPED: not root (bpf(2) needs root or CAP_BPF); CI=true forces these tests to run');
-const test = run ? uvuTest : uvuTest.skip;
+const { run, test } = kernelSuite('load');
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const obj = (n: string) => path.join(root, 'bpf-objs', `${n}.bpf.o`);

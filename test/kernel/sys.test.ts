@@ -16,12 +16,9 @@ import {
 } from '../../src/sys/index.js';
 import { TsbpfError } from '../../src/errors.js';
 import { BPF_MAP_CREATE, BPF_MAP_LOOKUP_ELEM, BPF_PROG_LOAD } from '../../src/kernel/enums.js';
+import { kernelSuite } from '../helpers/kernel-suite.js';
 
-const isRoot = process.getuid?.() === 0;
-const mustRun = process.env.CI === 'true';
-const run = isRoot || mustRun;
-if (!run) console.log('# sys (kernel): SKIPPED: not root (bpf(2) needs root or CAP_BPF); CI=true forces these tests to run');
-const test = run ? uvuTest : uvuTest.skip;
+const { run, test } = kernelSuite('sys');
 
 const XDP_PASS = 2;
 /** r0 = 2; exit */

@@ -41,6 +41,7 @@ test('usage errors: exit 2, one line', () => {
   oneLine(cli('--pin', tmp, 'bpf-objs/nobtf.bpf.o'), /^load: --pin .*: not on a bpffs mount/);
   oneLine(cli('--target', 'new_pick', 'bpf-objs/freplace.bpf.o'), /^load: --target new_pick: expected PROG=REF/);
   oneLine(cli('--target', 'new_pick=id:x', 'bpf-objs/freplace.bpf.o'), /^load: --target new_pick=id:x: REF is a pinned program path or id:N/);
+  oneLine(cli('--no-load', '--target', 'nope=id:1', 'bpf-objs/freplace.bpf.o'), /^load: --target nope=id:1: no program 'nope' in bpf-objs\/freplace\.bpf\.o \(have: entry, new_pick, after_pick\)/);
 });
 
 test('objects that cannot be read: exit 2, one line each', () => {
