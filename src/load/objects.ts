@@ -13,7 +13,6 @@ import {
 import { decodeValue, encodeValue, type Value } from './values.js';
 import type { StructOpsState } from './struct-ops.js';
 import type { KernelRef } from './kernel-refs.js';
-import type { AttachTypeName } from '../kernel/enums.js';
 
 let possibleCpus: number | undefined;
 /** Number of possible CPUs (/sys/devices/system/cpu/possible), as per-CPU maps size their values. */
@@ -254,6 +253,7 @@ export class Program extends Pinnable {
   readonly kernelRefs: readonly KernelRef[];
   /** freplace / fentry / fexit on a BPF function: the target program (by id) and function (BTF id in it). */
   target?: { progId: number; btfId: number };
+  private attachedOnce = false;
 
   constructor(spec: ProgramSpec, fd: Fd, loadMs: number, log?: string, kernelRefs: readonly KernelRef[] = []) {
     super(fd);
@@ -284,10 +284,13 @@ export class Program extends Pinnable {
    * stays attached while the link's fd is open or the link is pinned):
    *  - fentry / fexit / fmod_ret / tp_btf / lsm: the kernel function or hook chosen at load
    *    (BPF_RAW_TRACEPOINT_OPEN without a name);
-   *  - freplace, and fentry / fexit on a BPF function: the function of the target program
-   *    given in LoadOptions.attachTargets (BPF_LINK_CREATE with target_fd and
-   *    target_btf_id, so that it can be attached again after the link is closed: the
-   *    kernel keeps the load-time target for the first attach only);
+   *  - freplace: the function of the target program given in LoadOptions.attachTargets
+   *    (BPF_LINK_CREATE with target_fd and target_btf_id, so that it can be attached
+   *    again after the link is closed: the kernel keeps the load-time target for the
+   *    first attach only);
+   *  - fentry / fexit on a BPF function: that function (BPF_RAW_TRACEPOINT_OPEN). The
+   *    kernel takes a new target only for freplace, so such a program attaches once:
+   *    load it again to attach it again;
    *  - raw_tp / raw_tp.w: the tracepoint named in the section (`raw_tp/sys_enter`).
    * Other program types
    * attach to something tsbpf cannot choose for you (an interface, a cgroup, a perf event):
@@ -298,12 +301,15 @@ export class Program extends Pinnable {
     const at = this.spec.attachType;
     const btfTarget = this.type === 'ext' || this.type === 'lsm' && at === 'lsm_mac'
       || this.type === 'tracing' && (at === 'trace_fentry' || at === 'trace_fexit' || at === 'modify_return' || at === 'trace_raw_tp');
+    if (this.target && this.type !== 'ext' && this.attachedOnce) {
+      throw new TsbpfError(`program '${this.name}' traces a BPF function and was attached once already: the kernel keeps its target for one attach only (a new target is taken for freplace programs alone); load it again to attach it again`, ctx);
+    }
     let raw: number;
     try {
-      if (this.target) {
+      if (this.target && this.type === 'ext') {
         const tgt = new Fd(progGetFdById(this.target.progId), `target program ${this.target.progId}`);
         try {
-          raw = linkCreate({ fd: this.fd, targetFd: tgt, attachType: this.type === 'ext' ? 0 : at as AttachTypeName, targetBtfId: this.target.btfId });
+          raw = linkCreate({ fd: this.fd, targetFd: tgt, attachType: 0, targetBtfId: this.target.btfId });
         } finally { tgt.close(); }
       } else if (btfTarget) raw = rawTracepointOpen(this.fd);
       else if (this.type === 'raw_tracepoint' || this.type === 'raw_tracepoint_writable') {
@@ -313,6 +319,7 @@ export class Program extends Pinnable {
         throw new TsbpfError(`attach() covers BTF-attached programs (fentry, fexit, fmod_ret, tp_btf, lsm, freplace) and raw tracepoints; '${this.name}' is ${this.type}${at ? `/${at}` : ''}: attach it through the kernel interface for its hook with program.fd`, ctx);
       }
     } catch (e) { throw TsbpfError.wrap(e, ctx); }
+    this.attachedOnce = true;
     return new Link(new Fd(raw, `link of ${this.name}`), `${this.name} -> ${this.spec.attachTo ?? this.spec.section}`);
   }
 

@@ -161,6 +161,7 @@ test('fexit on a BPF function of another program sees its return value', () => {
         assert.is(entry.testRun({ data: pkt() }).retval, 164);
         assert.is(seen(), 64, 'fexit recorded pick() = the packet length');
       } finally { link.close(); }
+      assert.throws(() => b.programs.get('after_pick')!.attach(), /attached once already: the kernel keeps its target for one attach only/);
     } finally { b.close(); }
   } finally { a.close(); }
 });
