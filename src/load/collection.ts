@@ -32,7 +32,7 @@ import { btfLoad, Fd, mapCreate, mapDelete, mapFreeze, mapInfo, mapUpdate, objGe
 import type { Btf } from '../btf/index.js';
 import { kconfigData, kernelRelease, kernelVersionCode } from '../core/index.js';
 import { sanitizeBtf } from './features.js';
-import { attachBtf, explainCoreFailure, KernelTypes, relocateCore, resolveExterns, type AttachTarget, type KernelRef } from './kernel-refs.js';
+import { attachBtf, explainCoreFailure, explainWeakKfunc, KernelTypes, relocateCore, resolveExterns, type AttachTarget, type KernelRef } from './kernel-refs.js';
 import { BpfMap, numPossibleCpus, Program } from './objects.js';
 import { funcInfoBytes, kernelMapName, kernelProgName, lineInfoBytes, objectName, patchInstructions } from './prepare.js';
 import { loadWithLog, type LoadLogOptions } from './verifier.js';
@@ -438,16 +438,17 @@ function loadProgram(
       ...(p.lineInfo.length ? { lineInfo: { recSize: 16, data: lineInfoBytes(p.lineInfo), count: p.lineInfo.length } } : {}),
     } : {}),
   };
+  const explain = (log: string) => explainCoreFailure(core, log) ?? explainWeakKfunc(refs, log);
   const t0 = performance.now();
   let r: { fd: number; log?: string };
   try {
-    r = loadWithLog(base, final, opts, ctx, (log) => explainCoreFailure(core, log));
+    r = loadWithLog(base, final, opts, ctx, explain);
   } catch (e) {
     // libbpf: an optional expected attach type is dropped when the kernel refuses it
     if (def?.expectedAttachTypeOptional && p.attachType && e instanceof TsbpfError && /EINVAL/.test(e.message)) {
       const { expectedAttachType: _drop, ...rest } = base as typeof base & { expectedAttachType?: never };
       void _drop;
-      r = loadWithLog(rest, final, opts, ctx, (log) => explainCoreFailure(core, log));
+      r = loadWithLog(rest, final, opts, ctx, explain);
     } else throw e;
   }
   const fd = new Fd(r.fd, `prog ${p.name}`);

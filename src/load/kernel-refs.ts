@@ -166,6 +166,29 @@ function externKind(p: ProgramSpec, name: string): { kind: 'var' | 'func'; typel
   return undefined;
 }
 
+/** libbpf's POISON_CALL_KFUNC_BASE: `call unknown#2002000000 + n` for the n-th absent weak kfunc. */
+export const POISON_CALL_KFUNC_BASE = 2002000000;
+/** KernelRef.source of a __weak kfunc or ksym the kernel does not have. */
+export const ABSENT_WEAK = 'absent (weak)';
+
+function poisonIndex(refs: KernelRef[], name: string): number {
+  const absent = refs.filter((r) => r.source === ABSENT_WEAK && r.kind === 'kfunc').map((r) => r.name);
+  const i = absent.indexOf(name);
+  return i >= 0 ? i : absent.length;
+}
+
+/**
+ * A verifier log that stopped on a poisoned kfunc call: which weak kfunc was reached
+ * (the `unknown#2002000000 + n` of the log, n in the order of `refs`).
+ */
+export function explainWeakKfunc(refs: readonly KernelRef[], log: string): string | undefined {
+  const m = /unknown#(2002\d{6})/.exec(log);
+  if (!m) return undefined;
+  const absent = refs.filter((r) => r.source === ABSENT_WEAK && r.kind === 'kfunc').map((r) => r.name);
+  const name = absent[Number(m[1]) - POISON_CALL_KFUNC_BASE];
+  return name ? `the verifier reached a call of __weak kfunc '${name}', which this kernel does not have: guard the call with bpf_ksym_exists(${name})` : undefined;
+}
+
 /** Found in vmlinux (no module BTF fd needed). */
 export const inVmlinux = (source: string) => source === 'vmlinux';
 
@@ -186,9 +209,31 @@ export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: Kern
     if (insn.opcode === OP_CALL) {
       // kfunc call
       const hit = types.find(ref.name, 'func');
-      if (!hit) throw new TsbpfError(`program '${p.name}' calls kfunc '${ref.name}', which the kernel's BTF does not have`, ctx);
+      if (!hit) {
+        if (!ref.weak) throw new TsbpfError(`program '${p.name}' calls kfunc '${ref.name}', which the kernel's BTF does not have`, ctx);
+        // libbpf: an unresolved __weak kfunc call becomes a call of an invalid helper with an
+        // identifiable number; fine as long as the verifier finds it dead (bpf_ksym_exists)
+        c.src = 0; c.off = 0; c.imm = POISON_CALL_KFUNC_BASE + poisonIndex(refs, ref.name);
+        note({ kind: 'kfunc', name: ref.name, source: ABSENT_WEAK, btfId: 0 });
+        return c;
+      }
       c.src = BPF_PSEUDO_KFUNC_CALL; c.imm = hit.id;
       c.off = inVmlinux(hit.source) ? 0 : types.kfuncIndex(hit.source, ctx);
+      note({ kind: 'kfunc', name: ref.name, source: hit.source, btfId: hit.id });
+      return c;
+    }
+    if (decl?.kind === 'func') {
+      // the address of a kfunc (bpf_ksym_exists): ld_imm64 BPF_PSEUDO_BTF_ID of the FUNC
+      // (Linux 6.4+), 0 for an absent __weak one
+      const hit = types.find(ref.name, 'func');
+      if (!hit) {
+        if (!ref.weak) throw new TsbpfError(`program '${p.name}' takes the address of kfunc '${ref.name}', which the kernel's BTF does not have (declare it __weak to test for it)`, ctx);
+        c.src = 0; c.imm = 0; c.imm64 = 0n;
+        note({ kind: 'kfunc', name: ref.name, source: ABSENT_WEAK, btfId: 0 });
+        return c;
+      }
+      const objFd = inVmlinux(hit.source) ? 0 : types.moduleFd(hit.source, ctx).value;
+      c.src = BPF_PSEUDO_BTF_ID; c.imm = hit.id; c.imm64 = (BigInt(objFd >>> 0) << 32n) | BigInt(hit.id >>> 0);
       note({ kind: 'kfunc', name: ref.name, source: hit.source, btfId: hit.id });
       return c;
     }

@@ -46,3 +46,27 @@ export function trampolineProbe(): { ok: boolean; why?: string } {
   }
   return trampolines;
 }
+
+let kfuncAddr: { ok: boolean; why?: string } | undefined;
+/**
+ * Does the verifier take the address of a kernel function (ld_imm64 BPF_PSEUDO_BTF_ID of a
+ * FUNC, Linux 6.4+: what bpf_ksym_exists() on a kfunc compiles to)? Probed with
+ * bpf_fentry_test1 in an XDP program: r1 = &func; r0 = 0; exit.
+ */
+export function kfuncAddressProbe(): { ok: boolean; why?: string } {
+  if (kfuncAddr) return kfuncAddr;
+  const t = kernelBtf().typeByName('bpf_fentry_test1', 'func');
+  if (!t) return (kfuncAddr = { ok: false, why: 'no bpf_fentry_test1 in vmlinux BTF' });
+  const insns = new Uint8Array(32);
+  const dv = new DataView(insns.buffer);
+  insns[0] = 0x18; insns[1] = (3 << 4) | 1; dv.setInt32(4, t.id, true); // r1 = BTF_ID(func) ll (src 3 = BPF_PSEUDO_BTF_ID)
+  insns.set([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0], 16); // r0 = 0; exit
+  try {
+    closeFd(progLoad({ type: 'xdp', insns, license: 'GPL' }));
+    kfuncAddr = { ok: true };
+  } catch (e) {
+    if (!(e instanceof SyscallError)) throw e;
+    kfuncAddr = { ok: false, why: `ld_imm64 of a FUNC's BTF id is refused with ${e.code} (Linux 6.4+ takes it)` };
+  }
+  return kfuncAddr;
+}

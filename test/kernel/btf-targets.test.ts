@@ -9,9 +9,9 @@ import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Collection, TsbpfError } from '../../src/index.js';
+import { Collection, TsbpfError, VerifierError } from '../../src/index.js';
 import { allIds, btfGetFdById, btfInfo, Fd } from '../../src/sys/index.js';
-import { kallsymsHas, kernelFuncHome, trampolineProbe } from '../helpers/kernel-probes.js';
+import { kallsymsHas, kernelFuncHome, kfuncAddressProbe, trampolineProbe } from '../helpers/kernel-probes.js';
 import { kernelSuite } from '../helpers/kernel-suite.js';
 
 const { run, test } = kernelSuite('btf-targets');
@@ -19,6 +19,7 @@ const { run, test } = kernelSuite('btf-targets');
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const kfuncs = path.join(root, 'bpf-objs/kfuncs.bpf.o');
 const ksyms = path.join(root, 'bpf-objs/ksyms.bpf.o');
+const weak = path.join(root, 'bpf-objs/kfunc_weak.bpf.o');
 const freplace = path.join(root, 'bpf-objs/freplace.bpf.o');
 const pkt = () => new Uint8Array(64);
 const fds = () => readdirSync('/proc/self/fd').length;
@@ -111,6 +112,28 @@ test('a typed ksym found where the kernel has it (x_tables\' per-CPU xt_recseq):
     assert.is(p.testRun({ ctx: new Uint8Array(16) }).retval, 7, 'read this CPU\'s xt_recseq (an even sequence outside a table update)');
   } finally { c.close(); }
   assert.is(fds(), before);
+});
+
+test('__weak kfuncs: bpf_ksym_exists is true for one the kernel has and false for an absent one, whose call is then dead', () => {
+  const probe = kfuncAddressProbe();
+  if (!probe.ok) {
+    // Linux < 6.4: the address of a kfunc is refused by the verifier, whoever loads it
+    assert.throws(() => Collection.loadFile(weak), (e: Error) => e instanceof VerifierError && /isn't KIND_VAR/.test(e.log));
+    console.log(`  (${probe.why})`);
+    return;
+  }
+  const c = Collection.loadFile(weak);
+  try {
+    const p = c.programs.get('weak_kfuncs')!;
+    const has = kernelFuncHome('bpf_ct_release');
+    assert.is(p.testRun({ data: pkt() }).retval, has ? 101 : 100, 'bpf_ksym_exists(bpf_ct_release) and not the absent one');
+    assert.equal(p.kernelRefs.map((r) => [r.name, r.source]), [['bpf_ct_release', has ?? 'absent (weak)'], ['tsbpf_no_such_kfunc', 'absent (weak)']]);
+  } finally { c.close(); }
+});
+
+test('an unguarded call of an absent __weak kfunc: the verifier refuses it, and the error names the kfunc', () => {
+  assert.throws(() => Collection.loadFile(weak, { programs: ['weak_unguarded'] }),
+    (e: Error) => e instanceof VerifierError && /call unknown#2002000000/.test(e.message) && /__weak kfunc 'tsbpf_no_such_kfunc', which this kernel does not have: guard the call with bpf_ksym_exists/.test(e.message));
 });
 
 test('freplace: new_pick replaces pick in a loaded program while its link is open', () => {

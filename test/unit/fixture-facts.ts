@@ -331,6 +331,19 @@ export const fixtures: Record<string, FixtureFact> = {
       { name: 'tsbpf_opt_link', type: 'struct_ops', keySize: 4, valueSize: 40, maxEntries: 1, flags: 0x2000, section: '?.struct_ops.link', autocreate: false },
     ],
   },
+  kfunc_weak: {
+    // llvm-objdump-19 -dr: weak_kfuncs 11 instructions (two ld_imm64 against the weak
+    // externs bpf_ct_release / tsbpf_no_such_kfunc, one call against the latter);
+    // weak_unguarded 3 (section ?xdp); no data sections, so no maps
+    file: 'bpf-objs/kfunc_weak.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'weak_kfuncs', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 11, subprograms: [] },
+      { name: 'weak_unguarded', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 3, subprograms: [], autoload: false },
+    ],
+    maps: [],
+  },
   nobtf: {
     file: 'bpf-objs/nobtf.bpf.o',
     license: 'GPL',

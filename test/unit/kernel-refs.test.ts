@@ -9,7 +9,7 @@ import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_KFUNC_CALL, OP_CALL, OP_LD_IMM64 } from '
 import { Btf } from '../../src/btf/index.js';
 import type { BtfKindName } from '../../src/btf/types.js';
 import type { ErrorContext } from '../../src/errors.js';
-import { attachBtf, KernelTypes, resolveExterns, type KernelRef } from '../../src/load/kernel-refs.js';
+import { ABSENT_WEAK, attachBtf, explainWeakKfunc, KernelTypes, POISON_CALL_KFUNC_BASE, resolveExterns, type KernelRef } from '../../src/load/kernel-refs.js';
 import { loadCollectionSpec } from '../../src/spec/collection.js';
 import type { Fd } from '../../src/sys/index.js';
 
@@ -23,10 +23,12 @@ class FakeKernel extends KernelTypes {
   readonly ids = new Map<string, number>();
   readonly opened: string[] = [];
   private readonly fds = new Map<string, Fd>();
-  constructor(private readonly home: (name: string) => string) { super(); }
+  constructor(private readonly home: (name: string) => string | undefined) { super(); }
   override find(name: string, _kind: BtfKindName) {
+    const source = this.home(name);
+    if (source === undefined) return undefined;
     if (!this.ids.has(name)) this.ids.set(name, this.next++);
-    return { btf: base, id: this.ids.get(name)!, source: this.home(name) };
+    return { btf: base, id: this.ids.get(name)!, source };
   }
   override moduleFd(name: string, _ctx: ErrorContext): Fd {
     if (!this.fds.has(name)) {
@@ -88,6 +90,29 @@ test('an fentry target in a module: attach_btf_id in its BTF and attach_btf_obj_
   assert.is(a.attachProgFd, undefined);
   const v = attachBtf(p, new FakeKernel(() => 'vmlinux'), 'x');
   assert.is(v.attachBtfObjFd, undefined);
+});
+
+test('__weak kfuncs: the address of one in a module is BPF_PSEUDO_BTF_ID + module fd; an absent one is 0, and its call is poisoned as libbpf does', () => {
+  const spec = loadCollectionSpec(obj('kfunc_weak'));
+  const p = spec.programs.get('weak_kfuncs')!;
+  const k = new FakeKernel((n) => (n === 'bpf_ct_release' ? 'nf_conntrack' : undefined));
+  const refs: KernelRef[] = [];
+  const out = resolveExterns(p, p.instructions, k, 'kfunc_weak.bpf.o', refs);
+  const lds = out.filter((i) => i.opcode === OP_LD_IMM64);
+  assert.is(lds.length, 2);
+  assert.equal([lds[0]!.src, lds[0]!.imm64], [BPF_PSEUDO_BTF_ID, (77n << 32n) | BigInt(k.ids.get('bpf_ct_release')!)], '&bpf_ct_release');
+  assert.equal([lds[1]!.src, lds[1]!.imm, lds[1]!.imm64], [0, 0, 0n], '&tsbpf_no_such_kfunc = NULL');
+  const call = out.find((i) => i.opcode === OP_CALL)!;
+  assert.equal([call.src, call.imm, call.off], [0, POISON_CALL_KFUNC_BASE, 0], 'a helper call no kernel has: call unknown#2002000000');
+  assert.equal(refs.map((r) => [r.name, r.source]), [['bpf_ct_release', 'nf_conntrack'], ['tsbpf_no_such_kfunc', ABSENT_WEAK]]);
+  assert.match(explainWeakKfunc(refs, '1: (85) call unknown#2002000000\ninvalid func unknown#2002000000')!, /__weak kfunc 'tsbpf_no_such_kfunc'/);
+  assert.is(explainWeakKfunc(refs, 'R1 invalid mem access'), undefined);
+});
+
+test('a kfunc that is neither in the kernel nor __weak is an error naming it', () => {
+  const p = loadCollectionSpec(obj('kfuncs')).programs.get('ct_lookup')!;
+  assert.throws(() => resolveExterns(p, p.instructions, new FakeKernel(() => undefined), 'kfuncs.bpf.o'),
+    /kfuncs\.bpf\.o, section xdp, symbol ct_lookup, offset \d+ \(0x[0-9a-f]+\): program 'ct_lookup' calls kfunc 'bpf_xdp_ct_lookup', which the kernel's BTF does not have/);
 });
 
 test.run();
