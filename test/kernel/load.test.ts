@@ -13,7 +13,7 @@ import {
   TsbpfError, VerifierError, type CollectionSpec,
 } from '../../src/index.js';
 import { allIds, btfLoad, closeFd, mapGetFdById, mapInfo, progGetFdById, progInfo, progTestRun, Fd } from '../../src/sys/index.js';
-import { kallsymsHas, kernelFuncHome, kfuncAddressProbe, trampolineProbe } from '../helpers/kernel-probes.js';
+import { kallsymsHas, kernelFuncHome, trampolineProbe } from '../helpers/kernel-probes.js';
 import { kernelSuite } from '../helpers/kernel-suite.js';
 
 const { run, test } = kernelSuite('load');
@@ -75,8 +75,6 @@ const NEEDS: Record<string, { why: string; error: RegExp } | undefined> = {
   // a .struct_ops.link map needs struct_ops links (struct bpf_struct_ops_link, Linux 6.4)
   struct_ops: run && !kernelHasType('bpf_struct_ops_link') ? { why: 'the kernel has no struct_ops links (no struct bpf_struct_ops_link in its BTF)', error: /needs struct_ops links \(BPF_F_LINK\)/ } : undefined,
   // nf_conntrack's kfuncs (built in, or a loaded module), and an fentry program (BPF trampolines)
-  // bpf_ksym_exists(kfunc): the verifier takes the address of a FUNC from Linux 6.4
-  kfunc_weak: run && !kfuncAddressProbe().ok ? { why: kfuncAddressProbe().why!, error: /weak_kfuncs.*isn't KIND_VAR/s } : undefined,
   kfuncs: !run ? undefined
     : !kernelFuncHome('bpf_xdp_ct_lookup') ? { why: 'no bpf_xdp_ct_lookup in the kernel\'s BTF (nf_conntrack not loaded)', error: /kfunc 'bpf_xdp_ct_lookup'/ }
     : !trampolineProbe().ok ? { why: `the kernel refuses BPF trampolines (${trampolineProbe().why})`, error: /on_ct_lookup.*EPERM.*trampoline/ }

@@ -332,14 +332,15 @@ export const fixtures: Record<string, FixtureFact> = {
     ],
   },
   kfunc_weak: {
-    // llvm-objdump-19 -dr: weak_kfuncs 11 instructions (two ld_imm64 against the weak
-    // externs bpf_ct_release / tsbpf_no_such_kfunc, one call against the latter);
-    // weak_unguarded 3 (section ?xdp); no data sections, so no maps
+    // llvm-objdump-19 -dr: weak_absent 7 instructions (ld_imm64 + call against the weak
+    // extern tsbpf_no_such_kfunc), weak_present 5 (ld_imm64 against bpf_ct_release),
+    // weak_unguarded 3 (call); no data sections, so no maps
     file: 'bpf-objs/kfunc_weak.bpf.o',
     license: 'GPL',
     btf: true,
     programs: [
-      { name: 'weak_kfuncs', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 11, subprograms: [] },
+      { name: 'weak_absent', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 7, subprograms: [] },
+      { name: 'weak_present', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 5, subprograms: [], autoload: false },
       { name: 'weak_unguarded', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 3, subprograms: [], autoload: false },
     ],
     maps: [],
