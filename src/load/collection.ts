@@ -34,7 +34,7 @@ import { kconfigData, kernelRelease, kernelVersionCode } from '../core/index.js'
 import { sanitizeBtf } from './features.js';
 import { attachBtf, explainCoreFailure, explainWeakKfunc, KernelTypes, relocateCore, resolveExterns, type AttachTarget, type KernelRef } from './kernel-refs.js';
 import { BpfMap, numPossibleCpus, Program } from './objects.js';
-import { funcInfoBytes, kernelMapName, kernelProgName, lineInfoBytes, objectName, patchInstructions } from './prepare.js';
+import { explainMissingMap, funcInfoBytes, kernelMapName, kernelProgName, lineInfoBytes, objectName, patchInstructions } from './prepare.js';
 import { loadWithLog, type LoadLogOptions } from './verifier.js';
 import { planStructOps, STRUCT_OPS_LINK_NOTE, structOpsAttach, structOpsValue, type StructOpsPlan } from './struct-ops.js';
 
@@ -287,13 +287,7 @@ export class Collection {
             throw new TsbpfError(`struct_ops program '${p.name}' is not used by any struct_ops map of the object: the kernel needs the struct and member it implements (attach_btf_id, expected_attach_type)`, ctx);
           }
         }
-        for (const insn of p.instructions) {
-          const ref = insn.reference;
-          if (ref?.kind === 'map' && !maps.has(ref.name) && spec.maps.has(ref.name)) {
-            throw new TsbpfError(`program '${p.name}' references map '${ref.name}', which is not created (autocreate off): create it, or do not load '${p.name}'`, ctx);
-          }
-        }
-        programs.set(p.name, loadProgram(p, maps, btfFd, funcInfo, kver, opts, file, owned, types, st));
+        programs.set(p.name, loadProgram(p, maps, [...spec.maps.keys()], btfFd, funcInfo, kver, opts, file, owned, types, st));
       }
       types.close(); // module BTF fds: the loaded programs hold their own references
 
@@ -402,7 +396,7 @@ function pinChecked(fd: Fd, pinPath: string, ctx: ErrorContext): void {
 }
 
 function loadProgram(
-  p: ProgramSpec, maps: Map<string, BpfMap>, btfFd: Fd | undefined, funcInfo: boolean, kver: number,
+  p: ProgramSpec, maps: Map<string, BpfMap>, mapNames: readonly string[], btfFd: Fd | undefined, funcInfo: boolean, kver: number,
   opts: LoadOptions, file: string, owned: Array<{ close(): void }>, types: KernelTypes,
   structOps?: { btfId: number; memberIndex: number },
 ): Program {
@@ -411,7 +405,9 @@ function loadProgram(
   const core = relocateCore(p, types, file);
   const refs: KernelRef[] = [];
   const final: ProgramSpec = { ...p, instructions: resolveExterns(p, core ? core.instructions : p.instructions, types, file, refs) };
-  const insns = patchInstructions(final, (n) => maps.get(n)?.fd.value, file);
+  // a map of the object that was not created (autocreate off): poisoned, as libbpf does
+  const notCreated = (n: string) => (mapNames.includes(n) && !maps.has(n) ? mapNames.indexOf(n) : undefined);
+  const insns = patchInstructions(final, (n) => maps.get(n)?.fd.value, file, notCreated);
   const withInfo = btfFd && funcInfo && p.funcInfo.length > 0;
   const t = opts.attachTargets?.[p.name];
   const target: AttachTarget | undefined = t === undefined ? undefined : typeof t === 'object' && 'program' in t ? t : { program: t };
@@ -438,7 +434,7 @@ function loadProgram(
       ...(p.lineInfo.length ? { lineInfo: { recSize: 16, data: lineInfoBytes(p.lineInfo), count: p.lineInfo.length } } : {}),
     } : {}),
   };
-  const explain = (log: string) => explainCoreFailure(core, log) ?? explainWeakKfunc(refs, log);
+  const explain = (log: string) => explainCoreFailure(core, log) ?? explainWeakKfunc(refs, log) ?? explainMissingMap(mapNames, log);
   const t0 = performance.now();
   let r: { fd: number; log?: string };
   try {

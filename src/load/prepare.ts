@@ -2,7 +2,7 @@
  * Pure preparation for the kernel (no syscalls): kernel-safe names, instructions with
  * map fds patched in, func_info / line_info records, BTF rewritten for BPF_BTF_LOAD.
  */
-import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, encode } from '../asm/index.js';
+import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, encode, OP_CALL, OP_LD_IMM64 } from '../asm/index.js';
 import type { Instruction } from '../asm/types.js';
 import type { FuncInfo, LineInfo } from '../btf/types.js';
 import { TsbpfError } from '../errors.js';
@@ -38,21 +38,38 @@ export function kernelProgName(p: ProgramSpec): string {
   return sanitize(p.name).slice(0, BPF_OBJ_NAME_LEN - 1);
 }
 
+/** libbpf's POISON_LDIMM64_MAP_BASE: a reference to map n that was not created. */
+export const POISON_LDIMM64_MAP_BASE = 2001000000;
+
 /**
  * Copies the program's instructions with every map reference resolved to an fd:
  * `ld_imm64 rX, map` -> src BPF_PSEUDO_MAP_FD, imm = fd; a data reference ->
  * BPF_PSEUDO_MAP_VALUE, imm = fd, second imm = offset. Returns the encoded bytes.
+ * A reference to a map of the object that was not created (autocreate off; `notCreated`
+ * gives its index) becomes, as in libbpf, two calls of an invalid helper
+ * (`call unknown#2001000000 + n`, the ld_imm64's two slots): the verifier refuses the
+ * program only if it reaches one.
  */
-export function patchInstructions(p: ProgramSpec, mapFd: (name: string) => number | undefined, file: string): Uint8Array {
-  const out: Instruction[] = p.instructions.map((insn, i) => {
+export function patchInstructions(
+  p: ProgramSpec, mapFd: (name: string) => number | undefined, file: string,
+  notCreated?: (name: string) => number | undefined,
+): Uint8Array {
+  const out: Instruction[] = p.instructions.flatMap((insn, i): Instruction[] => {
     const ref = insn.reference;
-    if (!ref) return insn;
+    if (!ref) return [insn];
     if (ref.kind === 'extern') {
       throw new TsbpfError(`program '${p.name}' uses extern '${ref.name}' (.ksyms / kfunc): not supported by this loader yet`, { file, section: p.section, symbol: p.name, offset: i });
     }
-    if (ref.kind !== 'map') return insn;
+    if (ref.kind !== 'map') return [insn];
     const fd = mapFd(ref.name);
-    if (fd === undefined) throw new TsbpfError(`program '${p.name}' references map '${ref.name}', which was not created`, { file, section: p.section, symbol: p.name });
+    if (fd === undefined) {
+      const idx = notCreated?.(ref.name);
+      if (idx !== undefined && insn.opcode === OP_LD_IMM64) {
+        const call: Instruction = { opcode: OP_CALL, dst: 0, src: 0, off: 0, imm: POISON_LDIMM64_MAP_BASE + idx };
+        return [call, { ...call }];
+      }
+      throw new TsbpfError(`program '${p.name}' references map '${ref.name}', which was not created`, { file, section: p.section, symbol: p.name });
+    }
     const c: Instruction = { ...insn };
     if (ref.value) {
       c.src = BPF_PSEUDO_MAP_VALUE;
@@ -63,9 +80,17 @@ export function patchInstructions(p: ProgramSpec, mapFd: (name: string) => numbe
       c.imm = fd;
       c.imm64 = BigInt(fd >>> 0);
     }
-    return c;
+    return [c];
   });
   return encode(out);
+}
+
+/** A verifier log that stopped on a poisoned map reference: which map (by `names[n]`). */
+export function explainMissingMap(names: readonly string[], log: string): string | undefined {
+  const m = /unknown#(2001\d{6})/.exec(log);
+  if (!m) return undefined;
+  const name = names[Number(m[1]) - POISON_LDIMM64_MAP_BASE];
+  return name ? `the verifier reached a use of map '${name}', which was not created (autocreate off): create it, or make that path unreachable` : undefined;
 }
 
 export function funcInfoBytes(records: FuncInfo[]): Uint8Array {

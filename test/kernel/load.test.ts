@@ -150,11 +150,11 @@ test('tail calls: each filled slot jumps to its handler, an empty slot falls thr
   } finally { c.close(); }
 });
 
-test('a map with autocreate off is not created; a program that uses it is refused naming it; the others load', () => {
+test('a map with autocreate off is not created; a program that reaches a use of it is refused naming it; the others load', () => {
   const spec = loadCollectionSpec(obj('tailcall_run'));
   spec.maps.get('loop_count')!.autocreate = false;
   assert.throws(() => Collection.load(spec),
-    (e: Error) => e instanceof TsbpfError && /program '(tail_loop|run_entry)' references map 'loop_count', which is not created \(autocreate off\)/.test(e.message));
+    (e: Error) => e instanceof VerifierError && /call unknown#20010000\d\d/.test(e.message) && /a use of map 'loop_count', which was not created \(autocreate off\)/.test(e.message));
   const c = Collection.load(spec, { programs: ['ret_10', 'ret_11'] });
   try {
     assert.equal([...c.maps.keys()], ['run_table']);
@@ -167,6 +167,27 @@ test('a map with autocreate off is not created; a program that uses it is refuse
     assert.ok(again.maps.has('loop_count'));
     assert.is(again.programs.get('run_entry')!.testRun({ data: packet(5) }).retval, 33);
   } finally { again.close(); }
+});
+
+test('an optional map (libbpf style): with its .rodata flag off and autocreate off, the program loads and the dead path never needs it', () => {
+  const off = loadCollectionSpec(obj('optional_map'));
+  setVariable(off, 'use_stats', false);
+  off.maps.get('stats')!.autocreate = false;
+  const c = Collection.load(off);
+  try {
+    assert.equal([...c.maps.keys()], ['.rodata'], 'stats not created');
+    assert.is(c.programs.get('count')!.testRun({ data: packet(0) }).retval, 2);
+  } finally { c.close(); }
+  // the flag on but the map off: the verifier reaches the poisoned reference
+  const half = loadCollectionSpec(obj('optional_map'));
+  half.maps.get('stats')!.autocreate = false;
+  assert.throws(() => Collection.load(half), (e: Error) => e instanceof VerifierError && /count/.test(e.message) && /a use of map 'stats', which was not created/.test(e.message));
+  // both on: the map counts
+  const on = Collection.loadFile(obj('optional_map'));
+  try {
+    assert.is(on.programs.get('count')!.testRun({ data: packet(0) }).retval, 1);
+    assert.equal(on.maps.get('stats')!.lookup(0), 1n);
+  } finally { on.close(); }
 });
 
 test('the uretprobe table (slots 135 and 146) and the xdp 1-slot table are filled as declared', () => {

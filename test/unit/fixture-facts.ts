@@ -345,6 +345,20 @@ export const fixtures: Record<string, FixtureFact> = {
     ],
     maps: [],
   },
+  optional_map: {
+    // llvm-objdump-19 -dr: count 15 instructions (ld_imm64 of use_stats in .rodata, ld_imm64
+    // of stats, helper call 1 = map_lookup_elem); llvm-readelf-19: .rodata 1 byte, .maps 0x20
+    file: 'bpf-objs/optional_map.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'count', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 15, subprograms: [] },
+    ],
+    maps: [
+      { name: 'stats', type: 'array', keySize: 4, valueSize: 8, maxEntries: 1, flags: 0 },
+      { name: '.rodata', type: 'array', keySize: 4, valueSize: 1, maxEntries: 1, flags: 0x480 },
+    ],
+  },
   nobtf: {
     file: 'bpf-objs/nobtf.bpf.o',
     license: 'GPL',

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BTF_FEATURES, type BtfFeature, decode, loadCollectionSpec, sanitizeBtf, Btf } from '../../src/index.js';
-import { kernelMapName, kernelProgName, objectName, patchInstructions } from '../../src/load/prepare.js';
+import { explainMissingMap, kernelMapName, kernelProgName, objectName, patchInstructions, POISON_LDIMM64_MAP_BASE } from '../../src/load/prepare.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const obj = (n: string) => path.join(root, 'bpf-objs', `${n}.bpf.o`);
@@ -39,6 +39,21 @@ test('map and data references become BPF_PSEUDO_MAP_FD / MAP_VALUE with the fd',
     });
   }
   assert.throws(() => patchInstructions(gd.programs.get('const_ret')!, () => undefined, gd.file), /program 'const_ret' references map '[^']+', which was not created/);
+});
+
+test('a map that was not created: its ld_imm64 becomes two calls of helper 2001000000 + n (libbpf), slots unchanged', () => {
+  const o = loadCollectionSpec(obj('optional_map'));
+  const p = o.programs.get('count')!;
+  const bytes = patchInstructions(p, (n) => (n === '.rodata' ? 41 : undefined), o.file, (n) => (n === 'stats' ? 0 : undefined));
+  assert.is(bytes.length, decode(patchInstructions(p, () => 7, o.file)).reduce((a, i) => a + (i.opcode === 0x18 ? 16 : 8), 0), 'same number of slots');
+  const insns = decode(bytes);
+  const calls = insns.filter((i) => i.opcode === 0x85 && i.imm === POISON_LDIMM64_MAP_BASE);
+  assert.is(calls.length, 2, 'both slots of the ld_imm64');
+  assert.ok(insns.some((i) => i.opcode === 0x18 && i.imm === 41), '.rodata still patched');
+  assert.match(explainMissingMap(['stats', '.rodata'], '9: (85) call unknown#2001000000')!, /use of map 'stats', which was not created/);
+  assert.is(explainMissingMap(['stats'], 'invalid mem access'), undefined);
+  // without the notCreated answer it stays an error
+  assert.throws(() => patchInstructions(p, (n) => (n === '.rodata' ? 41 : undefined), o.file), /references map 'stats', which was not created/);
 });
 
 test('extern variables and functions get a linkage the kernel accepts', () => {
