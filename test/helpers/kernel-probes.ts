@@ -26,47 +26,49 @@ export function kallsymsHas(name: string): boolean {
   try { return new RegExp(`^[0-9a-f]+ \\S ${name}(\\s|$)`, 'm').test(readFileSync('/proc/kallsyms', 'utf8')); } catch { return false; }
 }
 
-let trampolines: { ok: boolean; why?: string } | undefined;
+export interface Probe { ok: boolean; why?: string }
+const probes = new Map<string, Probe>();
+const RET0 = [0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]; // r0 = 0; exit
+
 /**
- * Does the kernel load a BPF trampoline program? A two-instruction fentry program on
- * bpf_fentry_test1 (the kernel's own test target) sent with the raw syscall wrapper.
+ * Loads a tiny program built around the BTF id of bpf_fentry_test1 (a vmlinux function
+ * that exists for the kernel's own tests) with the raw syscall wrapper; cached by `key`.
  */
-export function trampolineProbe(): { ok: boolean; why?: string } {
-  if (trampolines) return trampolines;
+function probeLoad(key: string, what: string, load: (funcId: number) => number): Probe {
+  const have = probes.get(key);
+  if (have) return have;
   const t = kernelBtf().typeByName('bpf_fentry_test1', 'func');
-  if (!t) return (trampolines = { ok: false, why: 'no bpf_fentry_test1 in vmlinux BTF' });
-  const insns = new Uint8Array(16);
-  insns.set([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]); // r0 = 0; exit
-  try {
-    closeFd(progLoad({ type: 'tracing', expectedAttachType: 'trace_fentry', attachBtfId: t.id, insns, license: 'GPL' }));
-    trampolines = { ok: true };
-  } catch (e) {
-    if (!(e instanceof SyscallError)) throw e;
-    trampolines = { ok: false, why: `a minimal fentry program on bpf_fentry_test1 is refused with ${e.code}` };
+  let r: Probe;
+  if (!t) r = { ok: false, why: 'no bpf_fentry_test1 in vmlinux BTF' };
+  else {
+    try {
+      closeFd(load(t.id));
+      r = { ok: true };
+    } catch (e) {
+      if (!(e instanceof SyscallError)) throw e;
+      r = { ok: false, why: `${what} is refused with ${e.code}` };
+    }
   }
-  return trampolines;
+  probes.set(key, r);
+  return r;
 }
 
-let kfuncAddr: { ok: boolean; why?: string } | undefined;
+/** Does the kernel load a BPF trampoline program (a minimal fentry program on bpf_fentry_test1)? */
+export function trampolineProbe(): Probe {
+  return probeLoad('trampoline', 'a minimal fentry program on bpf_fentry_test1', (id) =>
+    progLoad({ type: 'tracing', expectedAttachType: 'trace_fentry', attachBtfId: id, insns: Uint8Array.from(RET0), license: 'GPL' }));
+}
+
 /**
  * Does the verifier take the address of a kernel function (ld_imm64 BPF_PSEUDO_BTF_ID of a
- * FUNC, Linux 6.4+: what bpf_ksym_exists() on a kfunc compiles to)? Probed with
- * bpf_fentry_test1 in an XDP program: r1 = &func; r0 = 0; exit.
+ * FUNC, Linux 6.4+: what bpf_ksym_exists() on a kfunc compiles to)? An XDP program:
+ * r1 = &bpf_fentry_test1; r0 = 0; exit.
  */
-export function kfuncAddressProbe(): { ok: boolean; why?: string } {
-  if (kfuncAddr) return kfuncAddr;
-  const t = kernelBtf().typeByName('bpf_fentry_test1', 'func');
-  if (!t) return (kfuncAddr = { ok: false, why: 'no bpf_fentry_test1 in vmlinux BTF' });
-  const insns = new Uint8Array(32);
-  const dv = new DataView(insns.buffer);
-  insns[0] = 0x18; insns[1] = (3 << 4) | 1; dv.setInt32(4, t.id, true); // r1 = BTF_ID(func) ll (src 3 = BPF_PSEUDO_BTF_ID)
-  insns.set([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0], 16); // r0 = 0; exit
-  try {
-    closeFd(progLoad({ type: 'xdp', insns, license: 'GPL' }));
-    kfuncAddr = { ok: true };
-  } catch (e) {
-    if (!(e instanceof SyscallError)) throw e;
-    kfuncAddr = { ok: false, why: `ld_imm64 of a FUNC's BTF id is refused with ${e.code} (Linux 6.4+ takes it)` };
-  }
-  return kfuncAddr;
+export function kfuncAddressProbe(): Probe {
+  return probeLoad('kfunc address', "ld_imm64 of a FUNC's BTF id (Linux 6.4+ takes it)", (id) => {
+    const insns = new Uint8Array(32);
+    insns[0] = 0x18; insns[1] = (3 << 4) | 1; new DataView(insns.buffer).setInt32(4, id, true); // r1 = BTF_ID(func) ll, src 3 = BPF_PSEUDO_BTF_ID
+    insns.set(RET0, 16);
+    return progLoad({ type: 'xdp', insns, license: 'GPL' });
+  });
 }
