@@ -2,12 +2,12 @@
  * Loaded objects: a BpfMap and a Program own one fd each and have close(). Their
  * methods are thin: the syscalls live in src/sys.
  */
-import { readFileSync, unlinkSync } from 'node:fs';
+import { readFileSync, readSync, unlinkSync } from 'node:fs';
 import type { Btf } from '../btf/index.js';
 import { TsbpfError } from '../errors.js';
 import type { MapSpec, ProgramSpec } from '../spec/types.js';
 import {
-  Fd, linkCreate, linkInfo, mapDelete, mapGetNextKey, mapInfo, mapLookup, mapUpdate, objPin, progInfo, progTestRun,
+  Fd, iterCreate, linkCreate, linkInfo, mapDelete, mapGetNextKey, mapInfo, mapLookup, mapUpdate, objPin, progInfo, progTestRun,
   progGetFdById, rawTracepointOpen, BPF_ANY, type LinkInfo, type MapInfo, type ProgInfo, type ProgTestRunResult,
 } from '../sys/index.js';
 import { decodeValue, encodeValue, type Value } from './values.js';
@@ -238,6 +238,26 @@ export class Link extends Pinnable {
   /** The kernel's view: link id, type and program id. */
   info(): LinkInfo { return linkInfo(this.fd); }
 
+  /**
+   * An iterator link (iter programs): runs the iterator once, from a new BPF_ITER_CREATE
+   * fd read to its end, and returns what the program wrote (BPF_SEQ_PRINTF, bpf_seq_write).
+   */
+  readIter(): Buffer {
+    let fd: number;
+    try { fd = iterCreate(this.fd); } catch (e) { throw TsbpfError.wrap(e, { symbol: this.description }); }
+    const iter = new Fd(fd, `iterator of ${this.description}`);
+    try {
+      const chunks: Buffer[] = [];
+      const buf = Buffer.alloc(64 << 10);
+      for (;;) {
+        const n = readSync(iter.value, buf, 0, buf.length, null);
+        if (n === 0) break;
+        chunks.push(Buffer.from(buf.subarray(0, n)));
+      }
+      return Buffer.concat(chunks);
+    } finally { iter.close(); }
+  }
+
   close(): void { this.fd.close(); }
 }
 
@@ -291,12 +311,14 @@ export class Program extends Pinnable {
    *  - fentry / fexit on a BPF function: that function (BPF_RAW_TRACEPOINT_OPEN). The
    *    kernel takes a new target only for freplace, so such a program attaches once:
    *    load it again to attach it again;
-   *  - raw_tp / raw_tp.w: the tracepoint named in the section (`raw_tp/sys_enter`).
+   *  - raw_tp / raw_tp.w: the tracepoint named in the section (`raw_tp/sys_enter`);
+   *  - iter: an iterator link (BPF_LINK_CREATE, BPF_TRACE_ITER); `opts.map` gives the map
+   *    of a map iterator (`iter/bpf_map_elem`, ...). Read it with `link.readIter()`.
    * Other program types
    * attach to something tsbpf cannot choose for you (an interface, a cgroup, a perf event):
    * use the kernel's interfaces with `program.fd`.
    */
-  attach(): Link {
+  attach(opts: { map?: BpfMap | Fd } = {}): Link {
     const ctx = { section: this.spec.section, symbol: this.name };
     const at = this.spec.attachType;
     const btfTarget = this.type === 'ext' || this.type === 'lsm' && at === 'lsm_mac'
@@ -312,11 +334,20 @@ export class Program extends Pinnable {
           raw = linkCreate({ fd: this.fd, targetFd: tgt, attachType: 0, targetBtfId: this.target.btfId });
         } finally { tgt.close(); }
       } else if (btfTarget) raw = rawTracepointOpen(this.fd);
+      else if (this.type === 'tracing' && at === 'trace_iter') {
+        let iterInfo: Uint8Array | undefined;
+        if (opts.map) {
+          // union bpf_iter_link_info: map.map_fd first; sizeof = 16 (the cgroup member)
+          iterInfo = new Uint8Array(16);
+          new DataView(iterInfo.buffer).setUint32(0, (opts.map instanceof BpfMap ? opts.map.fd : opts.map).value, true);
+        }
+        raw = linkCreate({ fd: this.fd, attachType: 'trace_iter', ...(iterInfo ? { iterInfo } : {}) });
+      }
       else if (this.type === 'raw_tracepoint' || this.type === 'raw_tracepoint_writable') {
         if (!this.spec.attachTo) throw new TsbpfError(`program '${this.name}' (${this.spec.section}) names no tracepoint: use SEC("raw_tp/<tracepoint>")`, ctx);
         raw = rawTracepointOpen(this.fd, this.spec.attachTo);
       } else {
-        throw new TsbpfError(`attach() covers BTF-attached programs (fentry, fexit, fmod_ret, tp_btf, lsm, freplace) and raw tracepoints; '${this.name}' is ${this.type}${at ? `/${at}` : ''}: attach it through the kernel interface for its hook with program.fd`, ctx);
+        throw new TsbpfError(`attach() covers BTF-attached programs (fentry, fexit, fmod_ret, tp_btf, lsm, freplace, iter) and raw tracepoints; '${this.name}' is ${this.type}${at ? `/${at}` : ''}: attach it through the kernel interface for its hook with program.fd`, ctx);
       }
     } catch (e) { throw TsbpfError.wrap(e, ctx); }
     this.attachedOnce = true;

@@ -88,6 +88,9 @@ function alignOf(btf: Btf, id: number, depth = 0): number {
   }
 }
 
+/** The largest .kconfig extern taken (a CONFIG_ string value); a damaged type can claim gigabytes. */
+const MAX_KCONFIG_SIZE = 4096;
+
 /**
  * The `.kconfig` map: externs of DATASEC .kconfig laid out as libbpf does
  * (cmp_externs: alignment descending, then size ascending, then name; each aligned).
@@ -98,7 +101,10 @@ export function collectKconfigMap(btf: Btf | undefined, file: string, elf?: ElfF
   const ext = ds.vars.map((v) => {
     const vt = btf.typeById(v.type);
     if (vt.kind !== 'var') throw new SpecError(`DATASEC .kconfig entry is a ${vt.kind}, expected a VAR`, { file, section: '.kconfig', typeId: v.type });
-    return { name: vt.name, type: vt.type, size: btf.sizeof(vt.type), align: alignOf(btf, vt.type), linkage: vt.linkage };
+    const size = btf.sizeof(vt.type);
+    // libbpf takes bool, tristate, char, integers and char arrays (strings) here
+    if (!(size >= 1 && size <= MAX_KCONFIG_SIZE)) throw new SpecError(`.kconfig extern '${vt.name}' is ${size} bytes: not a kconfig value (bool, tristate, integer or string up to ${MAX_KCONFIG_SIZE} bytes)`, { file, section: '.kconfig', symbol: vt.name, typeId: v.type });
+    return { name: vt.name, type: vt.type, size, align: alignOf(btf, vt.type), linkage: vt.linkage };
   });
   ext.sort((a, b) => (b.align - a.align) || (a.size - b.size) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const variables = new Map<string, DataVariable>();
@@ -131,7 +137,9 @@ export function collectLegacyMaps(elf: ElfFile, sec: ElfSection): Array<{ spec: 
     const size = s.size > 0 ? s.size : even;
     const ctx = { file: elf.file, section: sec.name, symbol: s.name, offset: s.value };
     if (size < 20) throw new SpecError(`legacy map '${s.name}' is ${size} bytes, smaller than struct bpf_map_def (20)`, ctx);
-    if (s.value + size > sec.size) throw new SpecError(`legacy map '${s.name}' (offset ${s.value}, size ${size}) runs past the end of the section (${sec.size} bytes)`, ctx);
+    // the bytes there are (a damaged header can claim more than the file holds)
+    const have = Math.min(sec.size, sec.data.length);
+    if (s.value + size > have) throw new SpecError(`legacy map '${s.name}' (offset ${s.value}, size ${size}) runs past the end of the section (${have} bytes)`, ctx);
     const u32 = (i: number) => dv.getUint32(s.value + i * 4, true);
     const typeNum = u32(0);
     const type = MAP_TYPE_NAMES[typeNum];

@@ -9,7 +9,7 @@ import {
   BPF_MAP_LOOKUP_AND_DELETE_BATCH, BPF_MAP_UPDATE_BATCH, BPF_MAP_DELETE_BATCH, BPF_PROG_LOAD,
   BPF_OBJ_PIN, BPF_OBJ_GET, BPF_PROG_TEST_RUN, BPF_PROG_GET_NEXT_ID, BPF_MAP_GET_NEXT_ID,
   BPF_PROG_GET_FD_BY_ID, BPF_MAP_GET_FD_BY_ID, BPF_OBJ_GET_INFO_BY_FD, BPF_BTF_LOAD,
-  BPF_PROG_BIND_MAP, BPF_BTF_GET_NEXT_ID, BPF_BTF_GET_FD_BY_ID, BPF_RAW_TRACEPOINT_OPEN, BPF_LINK_CREATE,
+  BPF_PROG_BIND_MAP, BPF_BTF_GET_NEXT_ID, BPF_BTF_GET_FD_BY_ID, BPF_RAW_TRACEPOINT_OPEN, BPF_LINK_CREATE, BPF_ITER_CREATE,
   MAP_TYPES, PROG_TYPES, ATTACH_TYPES, MAP_TYPE_NAMES, PROG_TYPE_NAMES,
   type MapTypeName, type ProgTypeName, type AttachTypeName,
 } from '../kernel/enums.js';
@@ -21,7 +21,7 @@ import { rawFd, type FdLike } from './fd.js';
 import {
   MAP_CREATE, MAP_ELEM, MAP_FD, MAP_BATCH, PROG_LOAD, OBJ, PROG_TEST_RUN, GET_ID, OBJ_GET_INFO,
   BTF_LOAD, PROG_BIND_MAP, PROG_INFO, PROG_INFO_SIZE, PROG_INFO_GPL_WORD, MAP_INFO, MAP_INFO_SIZE,
-  RAW_TRACEPOINT_OPEN, LINK_CREATE, BTF_INFO, BTF_INFO_SIZE, LINK_INFO,
+  RAW_TRACEPOINT_OPEN, LINK_CREATE, BTF_INFO, BTF_INFO_SIZE, LINK_INFO, ITER_CREATE,
 } from './layout.js';
 
 /** BPF_MAP_UPDATE_ELEM flags. */
@@ -608,17 +608,25 @@ export interface LinkCreateOptions {
   attachType: number | AttachTypeName;
   flags?: number;
   targetBtfId?: number;
+  /** BPF_TRACE_ITER: union bpf_iter_link_info (e.g. the map fd of a map iterator); excludes targetBtfId. */
+  iterInfo?: Uint8Array;
 }
 
 /** BPF_LINK_CREATE; returns the link fd. */
 export function linkCreate(o: LinkCreateOptions): number {
+  if (o.iterInfo && o.targetBtfId) throw new TsbpfError('BPF_LINK_CREATE: iter_info and target_btf_id share one field; give one');
   return bpf(BPF_LINK_CREATE, encodeAttr(LINK_CREATE, {
     prog_fd: rawFd(o.fd),
     target_fd: o.targetFd === undefined ? 0 : rawFd(o.targetFd),
     attach_type: typeNumber('attach type', ATTACH_TYPES, o.attachType),
     flags: o.flags ?? 0,
-    target_btf_id: o.targetBtfId ?? 0,
+    ...(o.iterInfo ? { iter_info: o.iterInfo, iter_info_len: o.iterInfo.length } : { target_btf_id: o.targetBtfId ?? 0 }),
   }).bytes);
+}
+
+/** BPF_ITER_CREATE: a new fd on an iterator link; each read() runs the program over the next objects. */
+export function iterCreate(link: FdLike): number {
+  return bpf(BPF_ITER_CREATE, encodeAttr(ITER_CREATE, { link_fd: rawFd(link), flags: 0 }).bytes);
 }
 
 export interface LinkInfo {

@@ -214,6 +214,15 @@ export const LINK_CREATE = layout('BPF_LINK_CREATE', ATTR, 'link_create.', {
   flags: u32(12),
   // Linux 6.4+: with attach_type BPF_STRUCT_OPS, prog_fd is read as the struct_ops map's fd (union map_fd).
   target_btf_id: u32(16),
+  // BPF_TRACE_ITER: union bpf_iter_link_info (map_fd, cgroup, task), in the same union as target_btf_id
+  iter_info: ptr(16),
+  iter_info_len: u32(24),
+});
+
+/** BPF_ITER_CREATE: a readable fd from an iterator link. */
+export const ITER_CREATE = layout('BPF_ITER_CREATE', ATTR, 'iter_create.', {
+  link_fd: u32(0),
+  flags: u32(4),
 });
 
 /** struct bpf_btf_info */
@@ -311,5 +320,5 @@ export const MAP_INFO_SIZE = 88;
 export const ALL_LAYOUTS: readonly Layout[] = [
   MAP_CREATE, MAP_ELEM, MAP_FD, MAP_BATCH, PROG_LOAD, OBJ, PROG_TEST_RUN, GET_ID,
   OBJ_GET_INFO, BTF_LOAD, PROG_BIND_MAP, PROG_INFO, MAP_INFO,
-  RAW_TRACEPOINT_OPEN, LINK_CREATE, BTF_INFO, LINK_INFO,
+  RAW_TRACEPOINT_OPEN, LINK_CREATE, BTF_INFO, LINK_INFO, ITER_CREATE,
 ];

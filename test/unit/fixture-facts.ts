@@ -359,6 +359,22 @@ export const fixtures: Record<string, FixtureFact> = {
       { name: '.rodata', type: 'array', keySize: 4, valueSize: 1, maxEntries: 1, flags: 0x480 },
     ],
   },
+  iter: {
+    // llvm-objdump-19 -d: dump_task 20 instructions, dump_vals 18 (BPF_SEQ_PRINTF: an
+    // ld_imm64 of its format in .rodata + helper bpf_seq_printf); llvm-readelf-19: .rodata
+    // 0x10 bytes (the two format strings), .maps 0x20 (vals)
+    file: 'bpf-objs/iter.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'dump_task', section: 'iter/task', type: 'tracing', attachType: 'trace_iter', insns: 20, subprograms: [] },
+      { name: 'dump_vals', section: 'iter/bpf_map_elem', type: 'tracing', attachType: 'trace_iter', insns: 18, subprograms: [] },
+    ],
+    maps: [
+      { name: 'vals', type: 'hash', keySize: 4, valueSize: 8, maxEntries: 8, flags: 0 },
+      { name: '.rodata', type: 'array', keySize: 4, valueSize: 16, maxEntries: 1, flags: 0x480 },
+    ],
+  },
   nobtf: {
     file: 'bpf-objs/nobtf.bpf.o',
     license: 'GPL',

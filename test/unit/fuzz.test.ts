@@ -75,4 +75,23 @@ test(`fuzz: ${N} mutations of ${objs.length} fixtures (seed ${SEED}) throw only 
   assert.ok(done >= N, `only ${done} of ${N} mutations ran within the ${BUDGET_MS} ms budget`);
 });
 
+/** Mutations the fuzzer once found escaping as internal errors: patches against a fixture. */
+const REGRESSIONS = JSON.parse(readFileSync(path.join(root, 'test/data/fuzz-regressions.json'), 'utf8')) as
+  Array<{ fixture: string; why: string; length: number; patches: Array<[number, string]> }>;
+
+for (const r of REGRESSIONS) {
+  test(`fuzz regression: ${r.fixture}, ${r.why}: a TsbpfError naming the problem, not an internal error`, () => {
+    const b = Uint8Array.from(readFileSync(path.join(root, 'bpf-objs', r.fixture))).slice(0, r.length);
+    for (const [at, hex] of r.patches) b.set(Buffer.from(hex, 'hex'), at);
+    try {
+      loadCollectionSpec(b, { file: r.fixture });
+    } catch (e) {
+      assert.instance(e, TsbpfError);
+      assert.not.match((e as Error).message, /internal error/);
+      return;
+    }
+    // parsing it is fine too: what matters is that nothing but a TsbpfError escapes
+  });
+}
+
 test.run();
