@@ -232,6 +232,8 @@ export function readSectionTable(bytes: Uint8Array, file: string): SectionTable 
     s.name = name;
     if (i !== shstrndx) checkBounds(s, shoff + i * ELF64_SHDR_SIZE, dv, len, file, name || `#${i}`);
     if (s.type !== SHT_NOBITS && s.type !== SHT_NULL && s.size > 0) s.data = view(s.offset, s.size);
+    // an SHT_NULL header is inactive (gABI): whatever sh_size says, it holds no bytes
+    if (s.type === SHT_NULL) s.size = 0;
   }
   return { header: { flags: dv.getUint32(48, true), shstrndx, shoff }, sections };
 }

@@ -14,7 +14,7 @@
  * A target in another BPF program (freplace, or fentry / fexit on a BPF function) is
  * looked up in that program's BTF, fetched from the kernel, with attach_prog_fd.
  */
-import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_KFUNC_CALL, OP_CALL } from '../asm/index.js';
+import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_KFUNC_CALL, OP_CALL, rawOffsets } from '../asm/index.js';
 import type { Instruction } from '../asm/types.js';
 import { Btf } from '../btf/index.js';
 import type { BtfKindName } from '../btf/types.js';
@@ -166,7 +166,7 @@ function externKind(p: ProgramSpec, name: string): { kind: 'var' | 'func'; typel
   return undefined;
 }
 
-/** libbpf's POISON_CALL_KFUNC_BASE: `call unknown#2002000000 + n` for the n-th absent weak kfunc. */
+/** libbpf's POISON_CALL_KFUNC_BASE: `call unknown#2002000000 + n` for the n-th absent weak kfunc of the program. */
 export const POISON_CALL_KFUNC_BASE = 2002000000;
 /** KernelRef.source of a __weak kfunc or ksym the kernel does not have. */
 export const ABSENT_WEAK = 'absent (weak)';
@@ -199,10 +199,12 @@ export const inVmlinux = (source: string) => source === 'vmlinux';
 export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: KernelTypes, file: string, refs: KernelRef[] = []): Instruction[] {
   const seen = new Set<string>();
   const note = (r: KernelRef) => { const k = `${r.kind} ${r.name}`; if (!seen.has(k)) { seen.add(k); refs.push(r); } };
+  const slots = rawOffsets(insns);
   return insns.map((insn, i) => {
     const ref = insn.reference;
     if (ref?.kind !== 'extern') return insn;
-    const ctx: ErrorContext = { file, section: p.section, symbol: p.name, offset: i };
+    // the instruction is named by its slot in the linked program (ErrorContext.offset is a byte offset in a section)
+    const ctx: ErrorContext = { file, section: p.section, symbol: `${p.name}, instruction ${slots[i]}` };
     const c: Instruction = { ...insn };
     delete c.reference; // resolved here: what is left for the map patcher is maps only
     const decl = externKind(p, ref.name);
@@ -211,8 +213,9 @@ export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: Kern
       const hit = types.find(ref.name, 'func');
       if (!hit) {
         if (!ref.weak) throw new TsbpfError(`program '${p.name}' calls kfunc '${ref.name}', which the kernel's BTF does not have`, ctx);
-        // libbpf: an unresolved __weak kfunc call becomes a call of an invalid helper with an
-        // identifiable number; fine as long as the verifier finds it dead (bpf_ksym_exists)
+        // libbpf's shape: an unresolved __weak kfunc call becomes a call of an invalid helper
+        // with an identifiable number (2002000000 + n, n counted in this program's order, not
+        // libbpf's extern index); fine as long as the verifier finds it dead (bpf_ksym_exists)
         c.src = 0; c.off = 0; c.imm = POISON_CALL_KFUNC_BASE + poisonIndex(refs, ref.name);
         note({ kind: 'kfunc', name: ref.name, source: ABSENT_WEAK, btfId: 0 });
         return c;

@@ -228,6 +228,9 @@ export interface TestRunOptions {
 /** Program types whose BPF_PROG_TEST_RUN takes only ctx_in (and refuses any output buffer). */
 const CTX_IN_ONLY = new Set(['raw_tracepoint', 'raw_tracepoint_writable', 'tracing', 'syscall']);
 
+/** Iterator targets whose link takes a map (bpf_iter_link_info.map.map_fd). */
+const MAP_ITERATORS = new Set(['bpf_map_elem', 'bpf_sk_storage_map', 'sockmap']);
+
 /**
  * A BPF link: keeps a program (or a struct_ops map) attached while its fd is open or it
  * is pinned; close() detaches unless it is pinned.
@@ -250,7 +253,10 @@ export class Link extends Pinnable {
       const chunks: Buffer[] = [];
       const buf = Buffer.alloc(64 << 10);
       for (;;) {
-        const n = readSync(iter.value, buf, 0, buf.length, null);
+        let n: number;
+        try { n = readSync(iter.value, buf, 0, buf.length, null); } catch (e) {
+          throw new TsbpfError(`reading the iterator of ${this.description} failed: ${(e as Error).message}`, { symbol: this.description }, { cause: e });
+        }
         if (n === 0) break;
         chunks.push(Buffer.from(buf.subarray(0, n)));
       }
@@ -323,6 +329,9 @@ export class Program extends Pinnable {
     const at = this.spec.attachType;
     const btfTarget = this.type === 'ext' || this.type === 'lsm' && at === 'lsm_mac'
       || this.type === 'tracing' && (at === 'trace_fentry' || at === 'trace_fexit' || at === 'modify_return' || at === 'trace_raw_tp');
+    if (opts.map && !(this.type === 'tracing' && at === 'trace_iter')) {
+      throw new TsbpfError(`attach({ map }) is for map iterators; '${this.name}' is ${this.type}${at ? `/${at}` : ''}`, ctx);
+    }
     if (this.target && this.type !== 'ext' && this.attachedOnce) {
       throw new TsbpfError(`program '${this.name}' traces a BPF function and was attached once already: the kernel keeps its target for one attach only (a new target is taken for freplace programs alone); load it again to attach it again`, ctx);
     }
@@ -336,6 +345,10 @@ export class Program extends Pinnable {
       } else if (btfTarget) raw = rawTracepointOpen(this.fd);
       else if (this.type === 'tracing' && at === 'trace_iter') {
         let iterInfo: Uint8Array | undefined;
+        if (opts.map && !MAP_ITERATORS.has(this.spec.attachTo ?? '')) {
+          // the union's map_fd sits where task.tid and cgroup.order are: refuse, do not reinterpret
+          throw new TsbpfError(`attach({ map }) is for map iterators (${[...MAP_ITERATORS].join(', ')}); '${this.name}' iterates ${this.spec.attachTo ?? '?'}`, ctx);
+        }
         if (opts.map) {
           // union bpf_iter_link_info: map.map_fd first; sizeof = 16 (the cgroup member)
           iterInfo = new Uint8Array(16);

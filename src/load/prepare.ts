@@ -2,7 +2,7 @@
  * Pure preparation for the kernel (no syscalls): kernel-safe names, instructions with
  * map fds patched in, func_info / line_info records, BTF rewritten for BPF_BTF_LOAD.
  */
-import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, encode, OP_CALL, OP_LD_IMM64 } from '../asm/index.js';
+import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, encode, OP_CALL, OP_LD_IMM64, rawOffsets } from '../asm/index.js';
 import type { Instruction } from '../asm/types.js';
 import type { FuncInfo, LineInfo } from '../btf/types.js';
 import { TsbpfError } from '../errors.js';
@@ -38,7 +38,7 @@ export function kernelProgName(p: ProgramSpec): string {
   return sanitize(p.name).slice(0, BPF_OBJ_NAME_LEN - 1);
 }
 
-/** libbpf's POISON_LDIMM64_MAP_BASE: a reference to map n that was not created. */
+/** libbpf's POISON_LDIMM64_MAP_BASE: a reference to map n (in the spec's map order) that was not created. */
 export const POISON_LDIMM64_MAP_BASE = 2001000000;
 
 /**
@@ -46,19 +46,20 @@ export const POISON_LDIMM64_MAP_BASE = 2001000000;
  * `ld_imm64 rX, map` -> src BPF_PSEUDO_MAP_FD, imm = fd; a data reference ->
  * BPF_PSEUDO_MAP_VALUE, imm = fd, second imm = offset. Returns the encoded bytes.
  * A reference to a map of the object that was not created (autocreate off; `notCreated`
- * gives its index) becomes, as in libbpf, two calls of an invalid helper
- * (`call unknown#2001000000 + n`, the ld_imm64's two slots): the verifier refuses the
- * program only if it reaches one.
+ * gives its index) becomes two calls of an invalid helper (`call unknown#2001000000 + n`
+ * in the ld_imm64's two slots), libbpf's shape (its n indexes libbpf's own map list): the
+ * verifier refuses the program only if it reaches one.
  */
 export function patchInstructions(
   p: ProgramSpec, mapFd: (name: string) => number | undefined, file: string,
   notCreated?: (name: string) => number | undefined,
 ): Uint8Array {
+  const slots = rawOffsets(p.instructions);
   const out: Instruction[] = p.instructions.flatMap((insn, i): Instruction[] => {
     const ref = insn.reference;
     if (!ref) return [insn];
     if (ref.kind === 'extern') {
-      throw new TsbpfError(`program '${p.name}' uses extern '${ref.name}' (.ksyms / kfunc): not supported by this loader yet`, { file, section: p.section, symbol: p.name, offset: i });
+      throw new TsbpfError(`program '${p.name}' uses extern '${ref.name}' that was not resolved against the kernel (resolveExterns)`, { file, section: p.section, symbol: `${p.name}, instruction ${slots[i]}` });
     }
     if (ref.kind !== 'map') return [insn];
     const fd = mapFd(ref.name);

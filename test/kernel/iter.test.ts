@@ -39,6 +39,8 @@ test('iter/bpf_map_elem: the map given at attach time, element by element; each 
       vals.update(7, 70n);
       assert.equal(read(), ['1=10', '2=20', '7=70'], 'a second read sees the new element');
     } finally { link.close(); }
+    // a map for an iterator that takes none: refused (its fd would be read as a task id)
+    assert.throws(() => c.programs.get('dump_task')!.attach({ map: vals }), /attach\(\{ map \}\) is for map iterators .*'dump_task' iterates task/);
     // a map iterator without its map: the kernel refuses the link, and the error names the program
     assert.throws(() => c.programs.get('dump_vals')!.attach(), (e: Error) => e instanceof TsbpfError && /dump_vals/.test(e.message) && /BPF_LINK_CREATE/.test(e.message));
   } finally { c.close(); }

@@ -110,10 +110,22 @@ test('__weak kfuncs: the address of one in a module is BPF_PSEUDO_BTF_ID + modul
   assert.is(explainWeakKfunc(refs, 'R1 invalid mem access'), undefined);
 });
 
+test('two absent __weak kfuncs get poison numbers 0 and 1 in program order, and the explanation maps each back', () => {
+  const p = loadCollectionSpec(obj('kfuncs')).programs.get('ct_lookup')!;
+  // the same calls, declared __weak
+  const weakened = p.instructions.map((i) => (i.reference?.kind === 'extern' ? { ...i, reference: { ...i.reference, weak: true } } : i));
+  const refs: KernelRef[] = [];
+  const out = resolveExterns(p, weakened, new FakeKernel(() => undefined), 'x', refs);
+  assert.equal(out.filter((i) => i.opcode === OP_CALL && i.src === 0 && i.imm >= POISON_CALL_KFUNC_BASE).map((i) => i.imm - POISON_CALL_KFUNC_BASE), [0, 1]);
+  assert.match(explainWeakKfunc(refs, 'invalid func unknown#2002000000')!, /'bpf_xdp_ct_lookup'/);
+  assert.match(explainWeakKfunc(refs, 'invalid func unknown#2002000001')!, /'bpf_ct_release'/);
+  assert.is(explainWeakKfunc(refs, 'invalid func unknown#2002000002'), undefined);
+});
+
 test('a kfunc that is neither in the kernel nor __weak is an error naming it', () => {
   const p = loadCollectionSpec(obj('kfuncs')).programs.get('ct_lookup')!;
   assert.throws(() => resolveExterns(p, p.instructions, new FakeKernel(() => undefined), 'kfuncs.bpf.o'),
-    /kfuncs\.bpf\.o, section xdp, symbol ct_lookup, offset \d+ \(0x[0-9a-f]+\): program 'ct_lookup' calls kfunc 'bpf_xdp_ct_lookup', which the kernel's BTF does not have/);
+    /kfuncs\.bpf\.o, section xdp, symbol ct_lookup, instruction \d+: program 'ct_lookup' calls kfunc 'bpf_xdp_ct_lookup', which the kernel's BTF does not have/);
 });
 
 test.run();
