@@ -35,7 +35,8 @@ function ensureToolchain(what: string): void {
 /** Build bench/<name>.c (linked with -lbpf) once per source version into a cache dir; return the binary path. */
 export function buildReference(name: string): string {
   const src = join(here, `${name}.c`);
-  const hash = createHash('sha256').update(readFileSync(src)).digest('hex').slice(0, 12);
+  // the shared header is part of what is built
+  const hash = createHash('sha256').update(readFileSync(src)).update(readFileSync(join(here, 'libbpf-bench.h'))).digest('hex').slice(0, 12);
   const candidates = [join(root, 'node_modules', '.cache', 'tsbpf-bench'), join(tmpdir(), 'tsbpf-bench')];
   for (const dir of candidates) {
     const bin = join(dir, `${name}-${hash}`);

@@ -32,33 +32,8 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
-static char last_msg[512];
-static int silent_print(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	char buf[512];
-	vsnprintf(buf, sizeof(buf), fmt, args);
-	size_t n = strlen(buf);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = 0;
-	if (n > 0)
-		memcpy(last_msg, buf, n + 1);
-	return 0;
-}
-
-static double now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
+#define LAST_MSG_LEVEL LIBBPF_INFO
+#include "libbpf-bench.h"
 
 static uint8_t *read_all(const char *path, size_t *len)
 {
@@ -171,21 +146,6 @@ static int run_once(enum op op, const char *path, const uint8_t *bytes, size_t l
 		bpf_object__close(obj);
 	}
 	return 0;
-}
-
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = *s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
 }
 
 static int first_result = 1;
