@@ -21,6 +21,11 @@ export function kernelFuncHome(name: string, kind: 'func' | 'var' = 'func'): str
   return undefined;
 }
 
+/** Does vmlinux BTF have struct `name` (e.g. bpf_struct_ops_link: struct_ops links, Linux 6.4)? */
+export function kernelHasStruct(name: string): boolean {
+  try { return kernelBtf().typeByName(name, 'struct') !== undefined; } catch { return false; }
+}
+
 /** Is `name` in /proc/kallsyms (typed ksyms of vmlinux need CONFIG_KALLSYMS_ALL for variables)? */
 export function kallsymsHas(name: string): boolean {
   try { return new RegExp(`^[0-9a-f]+ \\S ${name}(\\s|$)`, 'm').test(readFileSync('/proc/kallsyms', 'utf8')); } catch { return false; }

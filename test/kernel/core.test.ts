@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Btf, Collection } from '../../src/index.js';
 import { kernelSuite } from '../helpers/kernel-suite.js';
 
-const { run, test } = kernelSuite('core');
+const { test } = kernelSuite('core');
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 test('core fixture: type size, enum value and type existence match vmlinux BTF', () => {

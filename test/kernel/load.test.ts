@@ -4,16 +4,16 @@
 import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  Btf, Collection, copySpec, forceMissingBtfFeatures, loadCollectionSpec, loadsByDefault, sanitizeBtf, setVariable, SyscallError,
+  Collection, copySpec, forceMissingBtfFeatures, loadCollectionSpec, loadsByDefault, sanitizeBtf, setVariable, SyscallError,
   TsbpfError, VerifierError, type CollectionSpec,
 } from '../../src/index.js';
-import { allIds, btfLoad, closeFd, mapGetFdById, mapInfo, progGetFdById, progInfo, progTestRun, Fd } from '../../src/sys/index.js';
-import { kallsymsHas, kernelFuncHome, trampolineProbe } from '../helpers/kernel-probes.js';
+import { allIds, btfLoad, closeFd, progGetFdById, progTestRun, Fd } from '../../src/sys/index.js';
+import { kallsymsHas, kernelFuncHome, kernelHasStruct, trampolineProbe } from '../helpers/kernel-probes.js';
 import { kernelSuite } from '../helpers/kernel-suite.js';
 
 const { run, test } = kernelSuite('load');
@@ -60,12 +60,7 @@ function fdCount(): number {
   return readdirSync('/proc/self/fd').length;
 }
 
-/** Fixtures the running kernel can load, with why others cannot. */
-/** Decided by probing this kernel, not by its version. */
-function kernelHasType(name: string): boolean {
-  try { return Btf.parse(readFileSync('/sys/kernel/btf/vmlinux')).typeByName(name, 'struct') !== undefined; } catch { return false; }
-}
-/** Fixtures this kernel cannot load: why, and what the loader's error must say. */
+/** Fixtures this kernel cannot load (decided by probing it, not by its version): why, and what the loader's error must say. */
 const NEEDS: Record<string, { why: string; error: RegExp } | undefined> = {
   // typed per-CPU ksyms need their addresses in /proc/kallsyms (CONFIG_KALLSYMS_ALL)
   ksyms: !run ? undefined
@@ -73,7 +68,7 @@ const NEEDS: Record<string, { why: string; error: RegExp } | undefined> = {
     : !kernelFuncHome('xt_recseq', 'var') ? { why: 'no xt_recseq in the kernel\'s BTF (x_tables not loaded)', error: /xt_recseq/ }
     : undefined,
   // a .struct_ops.link map needs struct_ops links (struct bpf_struct_ops_link, Linux 6.4)
-  struct_ops: run && !kernelHasType('bpf_struct_ops_link') ? { why: 'the kernel has no struct_ops links (no struct bpf_struct_ops_link in its BTF)', error: /needs struct_ops links \(BPF_F_LINK\)/ } : undefined,
+  struct_ops: run && !kernelHasStruct('bpf_struct_ops_link') ? { why: 'the kernel has no struct_ops links (no struct bpf_struct_ops_link in its BTF)', error: /needs struct_ops links \(BPF_F_LINK\)/ } : undefined,
   // nf_conntrack's kfuncs (built in, or a loaded module), and an fentry program (BPF trampolines)
   kfuncs: !run ? undefined
     : !kernelFuncHome('bpf_xdp_ct_lookup') ? { why: 'no bpf_xdp_ct_lookup in the kernel\'s BTF (nf_conntrack not loaded)', error: /kfunc 'bpf_xdp_ct_lookup'/ }

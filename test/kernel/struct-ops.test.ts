@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Btf, Collection, forceMissingBtfFeatures, hasBtfFeature, loadCollectionSpec, STRUCT_OPS_LINK_NOTE, TsbpfError } from '../../src/index.js';
 import { allIds, btfRaw } from '../../src/sys/index.js';
 import { kernelSuite } from '../helpers/kernel-suite.js';
+import { kernelHasStruct } from '../helpers/kernel-probes.js';
 
 const { run, test } = kernelSuite('struct_ops', 'root (bpf(2) needs root or CAP_BPF + CAP_NET_ADMIN)');
 
@@ -35,7 +36,7 @@ function dump(name: string): { state: string; data: Record<string, unknown> } {
   return { state: v.common?.state ?? v.state, data: v.data };
 }
 /** Feature probe, not a version check: struct_ops links came with struct bpf_struct_ops_link (6.4). */
-const hasLinks = run && Btf.parse(readFileSync('/sys/kernel/btf/vmlinux')).typeByName('bpf_struct_ops_link', 'struct') !== undefined;
+const hasLinks = run && kernelHasStruct('bpf_struct_ops_link');
 if (run && !hasLinks) console.log('  (this kernel has no struct_ops links: the .struct_ops.link map is left out of the loads below, and the whole object must be refused naming BPF_F_LINK)');
 /** The fixture, without its .struct_ops.link map where the kernel cannot create it. */
 function load(): Collection {

@@ -18,7 +18,7 @@ import { TsbpfError } from '../../src/errors.js';
 import { BPF_MAP_CREATE, BPF_MAP_LOOKUP_ELEM, BPF_PROG_LOAD } from '../../src/kernel/enums.js';
 import { kernelSuite } from '../helpers/kernel-suite.js';
 
-const { run, test } = kernelSuite('sys');
+const { test } = kernelSuite('sys');
 
 const XDP_PASS = 2;
 /** r0 = 2; exit */

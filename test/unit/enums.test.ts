@@ -4,12 +4,10 @@ import { readFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'no
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as E from '../../src/kernel/enums.js';
 // @ts-ignore -- plain .mjs script, no types
 import { parseHeader, render, cConstants, DEFAULT_HEADER, OUTPUT } from '../../scripts/gen-enums.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const haveHeader = existsSync(DEFAULT_HEADER);
 const haveGcc = spawnSync('gcc', ['--version']).status === 0;
 

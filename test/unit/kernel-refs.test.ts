@@ -125,7 +125,7 @@ test('two absent __weak kfuncs get poison numbers 0 and 1 in program order, and 
 test('a kfunc that is neither in the kernel nor __weak is an error naming it', () => {
   const p = loadCollectionSpec(obj('kfuncs')).programs.get('ct_lookup')!;
   assert.throws(() => resolveExterns(p, p.instructions, new FakeKernel(() => undefined), 'kfuncs.bpf.o'),
-    /kfuncs\.bpf\.o, section xdp, symbol ct_lookup, instruction \d+: program 'ct_lookup' calls kfunc 'bpf_xdp_ct_lookup', which the kernel's BTF does not have/);
+    /kfuncs\.bpf\.o, section xdp, symbol ct_lookup: program 'ct_lookup' calls kfunc 'bpf_xdp_ct_lookup' \(instruction \d+\), which the kernel's BTF does not have/);
 });
 
 test.run();
