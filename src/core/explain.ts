@@ -1,5 +1,7 @@
 /** Map a verifier rejection of a poisoned instruction back to the CO-RE relocation that poisoned it. */
-import type { CoreRelocationResult, CoreResult } from './apply.js';
+import { CORE_POISON_IMM, type CoreRelocationResult, type CoreResult } from './apply.js';
+
+const POISON_CALL = new RegExp(`^\\s*(\\d+):\\s*\\(85\\)\\s*call\\s+unknown#${CORE_POISON_IMM}\\b`);
 
 /**
  * If `log` (a verifier log) rejects a poisoned CO-RE instruction (`invalid func
@@ -7,11 +9,11 @@ import type { CoreRelocationResult, CoreResult } from './apply.js';
  * relocation that failed and a sentence saying so; else undefined.
  */
 export function explainPoison(result: CoreResult, log: string): { relocation: CoreRelocationResult; message: string } | undefined {
-  if (result.poisoned.length === 0 || !log.includes('195896080')) return undefined;
+  if (result.poisoned.length === 0 || !log.includes(String(CORE_POISON_IMM))) return undefined;
   const lines = log.split('\n');
   let slot: number | undefined;
   for (let i = lines.length - 1; i >= 0; i--) {
-    const m = /^\s*(\d+):\s*\(85\)\s*call\s+unknown#195896080/.exec(lines[i]!);
+    const m = POISON_CALL.exec(lines[i]!);
     if (m) { slot = Number(m[1]); break; }
   }
   const rel = (slot !== undefined ? result.poisoned.find((r) => r.slot === slot || r.slot + 1 === slot) : undefined)

@@ -74,8 +74,6 @@ export interface LoadOptions extends LoadLogOptions {
 /** Where a load stands, for error messages and tests ('maps', 'programs', ...). */
 export type LoadStage = 'btf' | 'maps' | 'programs' | 'contents';
 
-/** BPF_F_LINK: a struct_ops map registered through a link (Linux 6.4+). */
-const BPF_F_LINK = 1 << 13;
 
 /** No map type can use BTF key/value types for these (libbpf sends none). */
 const NO_BTF_VALUE = new Set([
@@ -181,7 +179,7 @@ export class Collection {
             });
           } catch (e) {
             // struct_ops links (BPF_F_LINK on the map) came with Linux 6.4, with struct bpf_struct_ops_link
-            if (e instanceof SyscallError && e.code === 'EINVAL' && (m.flags & BPF_F_LINK) && !types.find('bpf_struct_ops_link', 'struct')) {
+            if (e instanceof SyscallError && e.code === 'EINVAL' && m.structOps?.link && !types.find('bpf_struct_ops_link', 'struct')) {
               throw new TsbpfError(`struct_ops map '${m.name}' (${m.section}) needs struct_ops links (BPF_F_LINK), which this kernel does not have (its BTF has no struct bpf_struct_ops_link; Linux 6.4+)`, ctx, { cause: e });
             }
             throw TsbpfError.wrap(e, ctx);
@@ -265,7 +263,9 @@ export class Collection {
         if (wanted && !wanted.has(n)) throw new TsbpfError(`attachTargets names program '${n}', which is not among the programs to load (${[...wanted].join(', ')})`, { file });
       }
       const programs = new Map<string, Program>();
-      const kver = kernelVersionCode(kernelRelease()); // LINUX_VERSION_CODE: kprobes on old kernels check it
+      // LINUX_VERSION_CODE: kprobes on old kernels check it; an unparsable release sends 0, as libbpf does
+      let kver = 0;
+      try { kver = kernelVersionCode(kernelRelease()); } catch { /* 0 */ }
       // libbpf 1.4+: a struct_ops program that maps reference loads iff one of them is created
       const stUses = structOpsAutoload(spec, created);
       for (const p of spec.programs.values()) {

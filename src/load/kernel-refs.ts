@@ -14,7 +14,7 @@
  * A target in another BPF program (freplace, or fentry / fexit on a BPF function) is
  * looked up in that program's BTF, fetched from the kernel, with attach_prog_fd.
  */
-import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_KFUNC_CALL, OP_CALL, rawOffsets } from '../asm/index.js';
+import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_KFUNC_CALL, OP_CALL, rawOffsets, setImm64 } from '../asm/index.js';
 import type { Instruction } from '../asm/types.js';
 import { Btf } from '../btf/index.js';
 import type { BtfKindName } from '../btf/types.js';
@@ -140,7 +140,9 @@ export class KernelTypes {
 export function relocateCore(p: ProgramSpec, types: KernelTypes, file: string): CoreResult | undefined {
   if (p.coreRelos.length === 0) return undefined;
   if (!p.btf) throw new TsbpfError(`program '${p.name}' has CO-RE relocations but the object has no BTF`, { file, section: p.section, symbol: p.name });
-  return applyCoreRelocations(p, p.btf, types.coreTarget, { file });
+  try {
+    return applyCoreRelocations(p, p.btf, types.coreTarget, { file });
+  } catch (e) { throw TsbpfError.wrap(e, { file, section: p.section, symbol: p.name }); } // the CLI matches errors to programs by section + symbol
 }
 
 /** A verifier log that stopped on a poisoned instruction, explained as the CO-RE relocation that failed. */
@@ -203,8 +205,10 @@ export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: Kern
   return insns.map((insn, i) => {
     const ref = insn.reference;
     if (ref?.kind !== 'extern') return insn;
-    // the instruction is named by its slot in the linked program (ErrorContext.offset is a byte offset in a section)
-    const ctx: ErrorContext = { file, section: p.section, symbol: `${p.name}, instruction ${slots[i]}` };
+    // symbol stays the program's name (the CLI matches errors to programs by it); the
+    // instruction is named in the message by its slot in the linked program
+    const ctx: ErrorContext = { file, section: p.section, symbol: p.name };
+    const at = ` (instruction ${slots[i]})`;
     const c: Instruction = { ...insn };
     delete c.reference; // resolved here: what is left for the map patcher is maps only
     const decl = externKind(p, ref.name);
@@ -212,7 +216,7 @@ export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: Kern
       // kfunc call
       const hit = types.find(ref.name, 'func');
       if (!hit) {
-        if (!ref.weak) throw new TsbpfError(`program '${p.name}' calls kfunc '${ref.name}', which the kernel's BTF does not have`, ctx);
+        if (!ref.weak) throw new TsbpfError(`program '${p.name}' calls kfunc '${ref.name}'${at}, which the kernel's BTF does not have`, ctx);
         // libbpf's shape: an unresolved __weak kfunc call becomes a call of an invalid helper
         // with an identifiable number (2002000000 + n, n counted in this program's order, not
         // libbpf's extern index); fine as long as the verifier finds it dead (bpf_ksym_exists)
@@ -230,31 +234,31 @@ export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: Kern
       // (Linux 6.4+), 0 for an absent __weak one
       const hit = types.find(ref.name, 'func');
       if (!hit) {
-        if (!ref.weak) throw new TsbpfError(`program '${p.name}' takes the address of kfunc '${ref.name}', which the kernel's BTF does not have (declare it __weak to test for it)`, ctx);
-        c.src = 0; c.imm = 0; c.imm64 = 0n;
+        if (!ref.weak) throw new TsbpfError(`program '${p.name}' takes the address of kfunc '${ref.name}'${at}, which the kernel's BTF does not have (declare it __weak to test for it)`, ctx);
+        c.src = 0; setImm64(c, 0n);
         note({ kind: 'kfunc', name: ref.name, source: ABSENT_WEAK, btfId: 0 });
         return c;
       }
       const objFd = inVmlinux(hit.source) ? 0 : types.moduleFd(hit.source, ctx).value;
-      c.src = BPF_PSEUDO_BTF_ID; c.imm = hit.id; c.imm64 = (BigInt(objFd >>> 0) << 32n) | BigInt(hit.id >>> 0);
+      c.src = BPF_PSEUDO_BTF_ID; setImm64(c, (BigInt(objFd >>> 0) << 32n) | BigInt(hit.id >>> 0));
       note({ kind: 'kfunc', name: ref.name, source: hit.source, btfId: hit.id });
       return c;
     }
     if (decl?.typeless) {
       const addr = kallsymsAddress(ref.name);
-      if (addr === undefined && !ref.weak) throw new TsbpfError(`ksym '${ref.name}' is not in /proc/kallsyms`, ctx);
+      if (addr === undefined && !ref.weak) throw new TsbpfError(`ksym '${ref.name}'${at} is not in /proc/kallsyms`, ctx);
       const a = addr ?? 0n;
-      c.src = 0; c.imm = Number(BigInt.asIntN(32, a & 0xffffffffn)); c.imm64 = a;
+      c.src = 0; setImm64(c, a);
       return c;
     }
     const hit = types.find(ref.name, 'var');
     if (!hit) {
-      if (ref.weak) { c.src = 0; c.imm = 0; c.imm64 = 0n; return c; }
-      throw new TsbpfError(`ksym '${ref.name}' is not a variable in the kernel's BTF`, ctx);
+      if (ref.weak) { c.src = 0; setImm64(c, 0n); return c; }
+      throw new TsbpfError(`ksym '${ref.name}'${at} is not a variable in the kernel's BTF`, ctx);
     }
     // second half of the ld_imm64: the module's BTF fd (0: vmlinux)
     const objFd = inVmlinux(hit.source) ? 0 : types.moduleFd(hit.source, ctx).value;
-    c.src = BPF_PSEUDO_BTF_ID; c.imm = hit.id; c.imm64 = (BigInt(objFd >>> 0) << 32n) | BigInt(hit.id >>> 0);
+    c.src = BPF_PSEUDO_BTF_ID; setImm64(c, (BigInt(objFd >>> 0) << 32n) | BigInt(hit.id >>> 0));
     note({ kind: 'ksym', name: ref.name, source: hit.source, btfId: hit.id });
     return c;
   });

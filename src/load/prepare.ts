@@ -59,7 +59,7 @@ export function patchInstructions(
     const ref = insn.reference;
     if (!ref) return [insn];
     if (ref.kind === 'extern') {
-      throw new TsbpfError(`program '${p.name}' uses extern '${ref.name}' that was not resolved against the kernel (resolveExterns)`, { file, section: p.section, symbol: `${p.name}, instruction ${slots[i]}` });
+      throw new TsbpfError(`program '${p.name}' uses extern '${ref.name}' (instruction ${slots[i]}) that was not resolved against the kernel (resolveExterns)`, { file, section: p.section, symbol: p.name });
     }
     if (ref.kind !== 'map') return [insn];
     const fd = mapFd(ref.name);

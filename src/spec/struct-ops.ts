@@ -62,7 +62,8 @@ export function collectStructOpsMaps(elf: ElfFile, sec: ElfSection, btf: Btf | u
     if (t.name === '') throw new SpecError(`struct_ops variable '${vt.name}' has an anonymous struct type: the kernel's struct is found by name`, { ...vctx, typeId });
     const sym = symbols.find((s) => s.name === vt.name);
     const offset = sym ? sym.value : v.offset;
-    if (offset + t.size > sec.size) throw new SpecError(`struct_ops variable '${vt.name}' (offset ${offset}, ${t.size} bytes) runs past the end of ${sec.name} (${sec.size} bytes)`, { ...vctx, offset });
+    const have = Math.min(sec.size, sec.data.length); // the bytes there are (NOBITS: none)
+    if (offset + t.size > have) throw new SpecError(`struct_ops variable '${vt.name}' (offset ${offset}, ${t.size} bytes) runs past the end of ${sec.name} (${have} bytes)`, { ...vctx, offset });
     const spec: MapSpec = {
       name: vt.name, type: 'struct_ops', keySize: 4, valueSize: t.size, maxEntries: 1, flags: link ? BPF_F_LINK : 0,
       numaNode: 0, pinning: 0, mapExtra: 0n, keyType: 0, valueType: 0, kind: 'struct_ops', section: sec.name, autocreate: !optional,
