@@ -36,7 +36,7 @@ function time(cmd: string, argv: string[]): number {
 
 const node = process.execPath;
 const rows: Array<[string, number]> = [];
-// interleave so that drift hits every row alike
+// each command R times in a row, medians (drift between rows is not corrected: compare runs)
 const base = time(node, ['-e', '0']);
 const imp = time(node, ['--input-type=module', '-e', "await import('tsbpf')"]);
 const load = time(node, ['--input-type=module', '-e', `const { Collection } = await import('tsbpf'); Collection.loadFile(${JSON.stringify(obj)}).close();`]);

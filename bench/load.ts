@@ -27,8 +27,8 @@
  * so "same object, same kernel features" is checked, not assumed. Differences are printed.
  *
  * tsbpf is measured as shipped: src/ compiled by tsc with the project's tsconfig into the
- * cache dir (the code to do that is duplicated from bench/parse.ts, which runs its benchmark
- * on import and so cannot be imported); --src measures src/*.ts through tsx instead.
+ * cache dir (buildTsbpf in bench/common.ts, shared with bench/parse.ts); --src measures
+ * src/*.ts through tsx instead.
  *
  * Where the time goes: user / system CPU per iteration on both sides (getrusage,
  * process.cpuUsage; node's is process-wide, so GC and compiler threads count too), and for a
@@ -76,8 +76,7 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-
-// ---- the libbpf reference (build code as in bench/parse.ts) ----
+// ---- the libbpf reference (built by buildReference in bench/common.ts) ----
 
 interface Stat { median_us: number; mean_us: number; min_us: number; max_us: number }
 interface KernelProg { name: string; xlated: number; jited: number; verified_insns: number; nr_func_info: number; nr_line_info: number; btf: boolean }
@@ -97,8 +96,6 @@ function runReference(bin: string, n: number, warm: number, files: string[]): CR
 }
 
 // ---- tsbpf, in process ----
-
-
 
 function stat(xs: number[]): Stat {
   return { median_us: median(xs), mean_us: xs.reduce((a, b) => a + b, 0) / xs.length, min_us: Math.min(...xs), max_us: Math.max(...xs) };
