@@ -9,7 +9,8 @@
  * values) makes a register unknown: the result over-approximates, never guesses.
  * Pure: no syscalls; imports only types and opcode constants.
  */
-import { OP_LD_IMM64 } from '../asm/opcodes.js';
+import { rawOffsets, slotToIndex } from '../asm/codec.js';
+import { BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, OP_LD_IMM64 } from '../asm/opcodes.js';
 import type { Instruction } from '../asm/types.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from '../spec/types.js';
 
@@ -116,10 +117,7 @@ function clobberCall(st: State): void {
 export function tailCallSites(p: ProgramSpec): TailCallSite[] {
   const insns = p.instructions;
   const n = insns.length;
-  const slotOf = new Array<number>(n);
-  const indexOf = new Map<number, number>();
-  let s = 0;
-  for (let k = 0; k < n; k++) { slotOf[k] = s; indexOf.set(s, k); s += insns[k]!.opcode === OP_LD_IMM64 ? 2 : 1; }
+  const slotOf = rawOffsets(insns);
 
   const states: Array<State | undefined> = new Array(n);
   const work: number[] = [];
@@ -135,7 +133,10 @@ export function tailCallSites(p: ProgramSpec): TailCallSite[] {
     }
     if (changed) work.push(k);
   };
-  const at = (k: number, rel: number): number | undefined => indexOf.get(slotOf[k]! + 1 + rel);
+  const at = (k: number, rel: number): number | undefined => {
+    const i = slotToIndex(slotOf, slotOf[k]! + 1 + rel);
+    return i >= 0 ? i : undefined;
+  };
 
   // entries: the program, every function start (subprograms, callbacks), every call target
   flow(0, unknown());
@@ -150,7 +151,7 @@ export function tailCallSites(p: ProgramSpec): TailCallSite[] {
     if (i.opcode === OP_LD_IMM64) {
       const ref = i.reference;
       st[i.dst] = ref?.kind === 'map' && !ref.value ? { m: [ref.name] } : ref ? null : { c: [BigInt.asUintN(64, i.imm64 ?? BigInt(i.imm))] };
-      if (i.src === 4) flow(at(k, i.imm + 1), unknown()); // BPF_PSEUDO_FUNC: callback body (rel. to the 2nd slot)
+      if (i.src === BPF_PSEUDO_FUNC) flow(at(k, i.imm + 1), unknown()); // BPF_PSEUDO_FUNC: callback body (rel. to the 2nd slot)
       flow(k + 1, st);
       continue;
     }
@@ -174,7 +175,7 @@ export function tailCallSites(p: ProgramSpec): TailCallSite[] {
             if (r3 !== null && 'c' in r3 && prev.slots) r3.c.forEach((v) => prev.slots!.add(Number(v & 0xffffffffn))); else prev.slots = null;
             sites.set(k, prev);
           }
-          if (i.src === 1) flow(at(k, i.imm), unknown()); // bpf-to-bpf call: analyse the callee too
+          if (i.src === BPF_PSEUDO_CALL) flow(at(k, i.imm), unknown()); // bpf-to-bpf call: analyse the callee too
           clobberCall(st);
           flow(k + 1, st);
           break;

@@ -17,4 +17,4 @@ export { fieldsAreCompat, typesAreCompat, typesMatch } from './compat.js';
 export { explainPoison } from './explain.js';
 export { readKconfig, parseKconfig, kconfigValue, kconfigData, kcfgType, kernelVersionCode, kernelRelease, hasSyscallWrapper } from './kconfig.js';
 export type { KconfigExtern, KconfigOptions } from './kconfig.js';
-export { kallsymsAddress, kallsymsLookup, resetKallsyms } from './kallsyms.js';
+export { kallsymsAddress, kallsymsLookup } from './kallsyms.js';

@@ -1,4 +1,7 @@
-/** Addresses of kernel symbols from /proc/kallsyms (typeless .ksyms externs), read once per process. */
+/**
+ * Addresses of kernel symbols from /proc/kallsyms (typeless .ksyms externs), read once per
+ * process and read again when a name is not found (a module loaded since).
+ */
 import { readFileSync } from 'node:fs';
 import { CoreError } from './errors.js';
 
@@ -38,7 +41,8 @@ export function kallsymsLookup(name: string, opts: { path?: string } = {}): { ad
  * / no CAP_SYSLOG).
  */
 export function kallsymsAddress(name: string, opts: { path?: string } = {}): bigint | undefined {
-  const hits = kallsymsLookup(name, opts);
+  let hits = kallsymsLookup(name, opts);
+  if (hits.length === 0) { texts.delete(opts.path ?? '/proc/kallsyms'); hits = kallsymsLookup(name, opts); }
   if (hits.length === 0) return undefined;
   const addrs = [...new Set(hits.map((h) => h.address))];
   if (addrs.length > 1) throw new CoreError(`extern (ksym) '${name}': resolution is ambiguous: ${addrs.map((a) => `0x${a.toString(16)}`).join(' or ')}`, { symbol: name });
@@ -46,5 +50,3 @@ export function kallsymsAddress(name: string, opts: { path?: string } = {}): big
   return addrs[0];
 }
 
-/** Forget the cached file (tests, or after modules were loaded). */
-export function resetKallsyms(): void { texts.clear(); }

@@ -344,17 +344,11 @@ export class Program extends Pinnable {
         } finally { tgt.close(); }
       } else if (btfTarget) raw = rawTracepointOpen(this.fd);
       else if (this.type === 'tracing' && at === 'trace_iter') {
-        let iterInfo: Uint8Array | undefined;
         if (opts.map && !MAP_ITERATORS.has(this.spec.attachTo ?? '')) {
           // the union's map_fd sits where task.tid and cgroup.order are: refuse, do not reinterpret
           throw new TsbpfError(`attach({ map }) is for map iterators (${[...MAP_ITERATORS].join(', ')}); '${this.name}' iterates ${this.spec.attachTo ?? '?'}`, ctx);
         }
-        if (opts.map) {
-          // union bpf_iter_link_info: map.map_fd first; sizeof = 16 (the cgroup member)
-          iterInfo = new Uint8Array(16);
-          new DataView(iterInfo.buffer).setUint32(0, (opts.map instanceof BpfMap ? opts.map.fd : opts.map).value, true);
-        }
-        raw = linkCreate({ fd: this.fd, attachType: 'trace_iter', ...(iterInfo ? { iterInfo } : {}) });
+        raw = linkCreate({ fd: this.fd, attachType: 'trace_iter', ...(opts.map ? { iterMapFd: opts.map instanceof BpfMap ? opts.map.fd : opts.map } : {}) });
       }
       else if (this.type === 'raw_tracepoint' || this.type === 'raw_tracepoint_writable') {
         if (!this.spec.attachTo) throw new TsbpfError(`program '${this.name}' (${this.spec.section}) names no tracepoint: use SEC("raw_tp/<tracepoint>")`, ctx);

@@ -608,19 +608,27 @@ export interface LinkCreateOptions {
   attachType: number | AttachTypeName;
   flags?: number;
   targetBtfId?: number;
-  /** BPF_TRACE_ITER: union bpf_iter_link_info (e.g. the map fd of a map iterator); excludes targetBtfId. */
-  iterInfo?: Uint8Array;
+  /** BPF_TRACE_ITER: the map of a map iterator (union bpf_iter_link_info .map.map_fd); excludes targetBtfId. */
+  iterMapFd?: FdLike;
 }
+
+/** sizeof(union bpf_iter_link_info): its largest member is cgroup { order, cgroup_fd, cgroup_id }. */
+const ITER_LINK_INFO_SIZE = 16;
 
 /** BPF_LINK_CREATE; returns the link fd. */
 export function linkCreate(o: LinkCreateOptions): number {
-  if (o.iterInfo && o.targetBtfId) throw new TsbpfError('BPF_LINK_CREATE: iter_info and target_btf_id share one field; give one');
+  if (o.iterMapFd !== undefined && o.targetBtfId) throw new TsbpfError('BPF_LINK_CREATE: iter_info and target_btf_id share one field; give one');
+  let iterInfo: Uint8Array | undefined;
+  if (o.iterMapFd !== undefined) {
+    iterInfo = new Uint8Array(ITER_LINK_INFO_SIZE);
+    new DataView(iterInfo.buffer).setUint32(0, rawFd(o.iterMapFd), true); // .map.map_fd
+  }
   return bpf(BPF_LINK_CREATE, encodeAttr(LINK_CREATE, {
     prog_fd: rawFd(o.fd),
     target_fd: o.targetFd === undefined ? 0 : rawFd(o.targetFd),
     attach_type: typeNumber('attach type', ATTACH_TYPES, o.attachType),
     flags: o.flags ?? 0,
-    ...(o.iterInfo ? { iter_info: o.iterInfo, iter_info_len: o.iterInfo.length } : { target_btf_id: o.targetBtfId ?? 0 }),
+    ...(iterInfo ? { iter_info: iterInfo, iter_info_len: iterInfo.length } : { target_btf_id: o.targetBtfId ?? 0 }),
   }).bytes);
 }
 
