@@ -44,8 +44,11 @@ char LICENSE[] SEC("license") = "GPL";
 `);
 const clang = spawnSync('clang-19', ['-g', '-O2', '-target', 'bpf', `-I/usr/include/${process.arch === 'x64' ? 'x86_64' : 'aarch64'}-linux-gnu`, '-c', src, '-o', obj], { encoding: 'utf8' });
 const haveObj = clang.status === 0;
-if (!haveObj) console.log(`  skipped the clang-built cases: clang-19 failed or is missing (${clang.error?.message ?? clang.stderr.split('\n')[0]})`);
-const ct = run && haveObj ? test : test.skip;
+const clangWhy = clang.error?.message ?? clang.stderr.split('\n')[0];
+// under CI=true (.ci/run installs clang-19) a missing compiler fails these tests instead of skipping them
+const mustRun = run && process.env.CI === 'true';
+if (!haveObj && !mustRun) console.log(`  skipped the clang-built cases: clang-19 failed or is missing (${clangWhy})`);
+const ct = run && (haveObj || mustRun) ? (name: string, fn: () => void) => test(name, () => { assert.ok(haveObj, `clang-19 could not build the test object: ${clangWhy}`); fn(); }) : test.skip;
 const good = ['--only', 'tc_a', '--only', 'tc_b', '--only', 'tc_entry'];
 
 kt('every program accepted: exit 0, JSON shape of the issue', () => {

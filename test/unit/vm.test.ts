@@ -395,7 +395,8 @@ test('ConsoleParser: a kernel message on the same line after the exit code does 
   const p = new ConsoleParser('n1');
   const r = p.feed('TSBPF_VM_RUN:n1\nok\nTSBPF_VM_EXIT:n1=3[   15.20] sysrq: Power Off\n');
   assert.equal(r.events.map((e: { type: string; code?: number }) => e.code ?? e.type), ['run', 3]);
-  assert.is(exitStatus({ exitCode: 3 }), 3);
+  const exit = r.events.find((e: { type: string; code?: number }) => e.type === 'exit') as { code: number };
+  assert.is(exitStatus({ exitCode: exit.code }), 3, 'the parsed exit code is what the runner returns');
 });
 
 test('parseArgs', () => {
