@@ -8,4 +8,5 @@ export type { ElfFile, ElfSection, ElfSymbol, ElfRel, ElfRelSection } from './el
 export { decode, encode, disassemble } from './asm/index.js';
 export type { Instruction, Reference } from './asm/types.js';
 export * from './load/index.js';
+export * from './link/index.js';
 export { SyscallError, Fd } from './sys/index.js';

@@ -12,7 +12,7 @@ import { SpecError, TsbpfError } from '../errors.js';
 import { parseBtfMapDef } from './btf-maps.js';
 import { collectFunctions, isExecSection, relocateFunctions, type Func, type SymbolResolver } from './functions.js';
 import { collectDataMaps, collectKconfigMap, collectLegacyMaps } from './data-maps.js';
-import { linkProgram } from './link.js';
+import { linkProgram } from './calls.js';
 import { fixupDatasecs } from './btf-fixup.js';
 import { symbolsIn } from './symbols.js';
 import { attachTarget, sectionDef } from './sections.js';

@@ -1,5 +1,5 @@
 /**
- * Linking a program: subprograms appended depth-first (libbpf's bpf_object__reloc_code
+ * bpf-to-bpf calls (not BPF links, see src/link): linking a program: subprograms appended depth-first (libbpf's bpf_object__reloc_code
  * order), then every bpf-to-bpf call and callback address patched to the new layout.
  */
 import type { Instruction } from '../asm/types.js';

@@ -1,0 +1,29 @@
+/**
+ * Pins: a kernel object this process holds by one fd can be pinned on bpffs, and the
+ * pin removed again. Shared by maps, programs and (in src/link) links.
+ */
+import { unlinkSync } from 'node:fs';
+import { Fd, objPin } from '../sys/index.js';
+
+/** Removes a pin (a file on bpffs); one already gone is fine. */
+export function removePin(path: string | undefined): void {
+  if (!path) return;
+  try { unlinkSync(path); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
+}
+
+/** A kernel object this process holds by one fd, which can be pinned on bpffs. */
+export abstract class Pinnable {
+  /** Where it is pinned, if it is. */
+  pinnedAt?: string;
+  constructor(readonly fd: Fd) {}
+
+  pin(path: string): void {
+    objPin(this.fd, path);
+    this.pinnedAt = path;
+  }
+
+  unpin(): void {
+    removePin(this.pinnedAt);
+    delete this.pinnedAt;
+  }
+}
