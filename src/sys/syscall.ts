@@ -37,7 +37,7 @@ interface Libc {
 }
 
 /** The part of koffi used here (all of it lives in koffi's native module). */
-interface Koffi {
+export interface Koffi {
   load(path: string): { func(decl: string): unknown };
   address(buf: unknown): bigint;
   errno(): number;
@@ -80,6 +80,35 @@ function bind(): Libc {
     lib,
   };
   return libc;
+}
+
+const bound = new Map<string, unknown>();
+
+/**
+ * A libc function bound by koffi from its C declaration, once per declaration:
+ * `libcFunction<(fd: number) => number>('int close(int fd)')`. Every syscall other than
+ * bpf(2) (perf_event_open, ioctl, mmap, epoll, sockets...) is bound here, in src/sys only.
+ * A call that fails returns -1 (or MAP_FAILED); read the errno with `lastErrno()` right
+ * after it, before any other foreign call.
+ */
+export function libcFunction<F>(decl: string): F {
+  let f = bound.get(decl);
+  if (f === undefined) {
+    f = (libc ?? bind()).lib.func(decl);
+    bound.set(decl, f);
+  }
+  return f as F;
+}
+
+/** errno of the last failed libc call on this thread (koffi.errno()). */
+export function lastErrno(): number {
+  return (koffiMod ?? loadKoffi()).errno();
+}
+
+/** koffi itself, for src/sys files that need address/view/decode over foreign memory. */
+export function koffi(): Koffi {
+  bind();
+  return koffiMod!;
 }
 
 const PROT_READ = 1;
