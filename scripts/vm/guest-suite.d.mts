@@ -2,3 +2,4 @@
 export interface Tally { passed: number; failed: number; skipped: number }
 export function parseSummary(text: string): Tally | undefined;
 export function tallyCli(file: string, status: number | null, stdout: string, stderr: string): Tally & { rejected: string[] };
+export function testsResult(stdout: string, status: number | null, signal: string | null): Tally & { error?: string };

@@ -23,6 +23,26 @@ export function parseSummary(text) {
   return m ? { passed: Number(m[1]), failed: Number(m[2]), skipped: Number(m[3]) } : undefined;
 }
 
+/**
+ * The kernel-test tally of one guest run from run-tests' output and exit: a run that died
+ * (no closing line, a signal, a non-zero exit with nothing failed) or ran no test counts
+ * one failure with the reason in `error`. run-tests prints its closing line even when uvu
+ * crashed before its own summary ("0 passed, 0 failed, 0 skipped", exit 1): that is not a
+ * pass.
+ */
+export function testsResult(stdout, status, signal) {
+  const s = parseSummary(stdout);
+  const how = signal ? `killed by ${signal}` : `exit ${status}`;
+  if (!s) return { passed: 0, failed: 1, skipped: 0, error: `run-tests printed no summary (${how})` };
+  if (signal || status !== 0) {
+    if (s.failed > 0) return s;
+    const crash = /^run-tests: (.*)$/m.exec(stdout)?.[1];
+    return { ...s, failed: 1, error: `run-tests ${how} with no failed test${crash ? `: ${crash}` : ''}` };
+  }
+  if (s.passed + s.failed === 0) return { ...s, failed: 1, error: 'no test ran' };
+  return s;
+}
+
 /** Tally of `bin/load.js --json` output for one object (verdict per program). */
 export function tallyCli(file, status, stdout, stderr) {
   const t = { passed: 0, failed: 0, skipped: 0, rejected: [] };
@@ -51,9 +71,12 @@ function main() {
   const env = { ...process.env, CI: 'true', FORCE_COLOR: '0', TSBPF_EXPECT_MODULES: 'nf_conntrack,x_tables' };
   if (only('tests')) {
     console.log(`## ${kernel}: node scripts/run-tests.mjs test/kernel`);
-    const r = spawnSync(process.execPath, ['scripts/run-tests.mjs', 'test/kernel'], { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 256 << 20 });
-    process.stdout.write(r.stdout);
-    result.tests = parseSummary(r.stdout) ?? { passed: 0, failed: 1, skipped: 0, error: `run-tests printed no summary (exit ${r.status})` };
+    const r = spawnSync(process.execPath, ['scripts/run-tests.mjs', 'test/kernel'], { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 << 20 });
+    process.stdout.write(r.stdout ?? '');
+    process.stdout.write(r.stderr ?? '');
+    // run-tests' own complaints go to stderr: give testsResult both
+    result.tests = testsResult(`${r.stdout ?? ''}\n${r.stderr ?? ''}`, r.status, r.signal);
+    if (result.tests.error) console.log(`## ${kernel}: kernel tests FAILED: ${result.tests.error}`);
   }
   if (only('cli')) {
     console.log(`## ${kernel}: node bin/load.js --json on every fixture`);
@@ -74,7 +97,7 @@ function main() {
     result.cli = cli;
   }
   console.log(`TSBPF_MATRIX=${JSON.stringify(result)}`);
-  return (result.tests?.failed ?? 0) + (result.cli?.failed ?? 0) > 0 ? 1 : 0;
+  return (result.tests?.failed ?? 0) + (result.cli?.failed ?? 0) > 0 || (result.cli && result.cli.passed === 0) ? 1 : 0;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) process.exit(main());

@@ -36,6 +36,17 @@ export function formatTable(rows) {
   return out.join('\n');
 }
 
+/** Whether a row of the matrix fails: no result from the guest, a non-zero exit of the
+ * guest suite, any failure, a kernel test run that crashed or ran nothing, a CLI run that
+ * accepted nothing. `only`: the --only parts asked for (empty: all). */
+export function rowFailed(r, only) {
+  const want = (what) => only.length === 0 || only.includes(what);
+  if (!r.kernel || r.status !== 0) return true;
+  if (want('tests') && (!r.tests || r.tests.failed > 0 || r.tests.error || r.tests.passed === 0)) return true;
+  if (want('cli') && (!r.cli || r.cli.failed > 0 || r.cli.passed === 0)) return true;
+  return false;
+}
+
 function runKernel(line, o) {
   return new Promise((resolve) => {
     const t0 = Date.now();
@@ -71,8 +82,11 @@ async function main() {
   console.log(`\n${formatTable(rows)}`);
   const rejected = rows.flatMap((r) => (r.cli?.rejected ?? []).map((x) => `${r.kernel}: ${x}`));
   if (rejected.length) console.log(`\nrejected or failed in the CLI run:\n  ${rejected.join('\n  ')}`);
-  const bad = rows.some((r) => !r.kernel || (o.only.length === 0 || o.only.includes('tests')) && !r.tests || (r.tests?.failed ?? 0) > 0 || (r.cli?.failed ?? 0) > 0);
-  return bad ? 1 : 0;
+  const errors = rows.filter((r) => r.tests?.error).map((r) => `${r.kernel}: kernel tests: ${r.tests.error}`);
+  if (errors.length) console.log(`\n${errors.join('\n')}`);
+  const failed = rows.filter((r) => rowFailed(r, o.only));
+  if (failed.length) console.log(`\nfailed rows: ${failed.map((r) => r.kernel ?? r.line).join(', ')}`);
+  return failed.length ? 1 : 0;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main().then((c) => process.exit(c));

@@ -18,8 +18,8 @@ import {
 import { ConsoleParser, exitStatus } from '../../scripts/vm/guest.mjs';
 import { isStaticElf } from '../../scripts/vm/host.mjs';
 import { parseArgs } from '../../scripts/vm/run.mjs';
-import { parseSummary, tallyCli } from '../../scripts/vm/guest-suite.mjs';
-import { formatTable, parseMatrixArgs } from '../../scripts/vm/test-matrix.mjs';
+import { parseSummary, tallyCli, testsResult } from '../../scripts/vm/guest-suite.mjs';
+import { formatTable, parseMatrixArgs, rowFailed } from '../../scripts/vm/test-matrix.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tsbpf-vm-test-'));
@@ -522,6 +522,34 @@ test('matrix: run-tests summary, CLI tallies, table, arguments', () => {
   assert.equal(parseMatrixArgs([]), { kernels: ['6.1', '6.12'], only: [], timeout: 1200 });
   assert.equal(parseMatrixArgs(['--kernels', '6.12', '--only', 'cli', '--timeout', '60']), { kernels: ['6.12'], only: ['cli'], timeout: 60 });
   assert.throws(() => parseMatrixArgs(['--x']), /unknown/);
+});
+
+test('matrix: a guest test run that crashed or ran nothing is a failed row, never "0 0 0"', () => {
+  // run-tests prints its closing line even when uvu died before its own summary
+  const crashed = '# test/kernel\nrun-tests: uvu printed no summary for test/kernel (exit 1)\n\n0 passed, 0 failed, 0 skipped\n';
+  const c = testsResult(crashed, 1, null);
+  assert.ok(c.failed > 0 && c.error !== undefined, JSON.stringify(c));
+  assert.match(c.error!, /exit 1/);
+  const none = testsResult('', null, 'SIGKILL');
+  assert.ok(none.failed > 0 && /SIGKILL/.test(none.error!), JSON.stringify(none));
+  const empty = testsResult('\n0 passed, 0 failed, 0 skipped\n', 0, null);
+  assert.ok(empty.failed > 0 && /no test ran/.test(empty.error!), JSON.stringify(empty));
+  // a crash after some tests passed still fails the row
+  const partial = testsResult('12 passed, 0 failed, 0 skipped\n', 134, null);
+  assert.equal({ passed: partial.passed, failed: partial.failed }, { passed: 12, failed: 1 });
+  assert.equal(testsResult('38 passed, 0 failed, 1 skipped\n', 0, null), { passed: 38, failed: 0, skipped: 1 });
+  assert.equal(testsResult('37 passed, 1 failed, 0 skipped\n', 1, null), { passed: 37, failed: 1, skipped: 0 });
+
+  const ok = { line: '6.1', kernel: '6.1.0-56-amd64', status: 0, secs: 1, tests: { passed: 3, failed: 0, skipped: 0 }, cli: { passed: 2, failed: 0, skipped: 0 } };
+  assert.is(rowFailed(ok, []), false);
+  assert.is(rowFailed({ ...ok, tests: { passed: 0, failed: 0, skipped: 0 } }, []), true, 'a row where no test ran');
+  assert.is(rowFailed({ ...ok, status: 1 }, []), true, 'the guest suite exited non-zero');
+  assert.is(rowFailed({ ...ok, tests: undefined }, []), true, 'no test result');
+  assert.is(rowFailed({ ...ok, tests: undefined }, ['cli']), false, '--only cli');
+  assert.is(rowFailed({ ...ok, cli: { passed: 0, failed: 0, skipped: 0 } }, []), true, 'the CLI accepted nothing');
+  assert.is(rowFailed({ ...ok, kernel: undefined }, []), true);
+  const table = formatTable([{ ...ok, tests: c }]);
+  assert.match(table, /^6\.1\.0-56-amd64 +0 +1 +0 /m, table);
 });
 
 // ---- one real boot -----------------------------------------------------------------------------
