@@ -1,41 +1,26 @@
-/** Command line of `node bin/load.js`: options, usage text. Imports nothing. */
-
-export const USAGE = `usage: node bin/load.js [options] <object.o>...
-       node bin/load.js --unpin DIR [<object.o>...]
-
-Loads clang-compiled BPF objects into the kernel and reports, per object: programs
-(verdict, instructions, verified instructions, load time), maps, tail-call tables
-(slot -> program), the tail-call graph found in the instructions, and what happens
-at exit. Needs root (or CAP_BPF + CAP_PERFMON + CAP_NET_ADMIN), except --no-load.
-
-options:
-  --pin DIR          keep everything loaded: programs at DIR/<prog>, maps at
-                     DIR/maps/<map> (bpftool prog loadall OBJ DIR pinmaps DIR/maps);
-                     with several objects, DIR/<object>/... per object
-  --unpin DIR        remove what --pin DIR pinned (and, with objects given, their
-                     maps pinned by name); loads nothing
-  --json             one JSON document on stdout
-  --junit FILE       JUnit XML: one test case per program (failure = verifier log tail)
-  --log DIR          full verifier logs, DIR/<object>.<prog>.log, one per program
-  --log-level N      verifier log level (1 = instructions, 2 = statistics; default 1)
-  --set NAME=VALUE   set a global variable (.rodata volatile const, .data, .bss) before
-                     load; VALUE is a number (42, -1, 0x2a), true/false, or a string
-  --type PROG=TYPE   load PROG as TYPE: a kernel type (xdp, socket_filter, ...) or a
-                     SEC() name (tc, kprobe, cgroup_skb/ingress, ...)
-  --only PROG        load only PROG (repeatable); the others are skipped
-  --create MAP       create MAP although the object says not to: a SEC("?.struct_ops")
-                     or SEC("?.struct_ops.link") map (repeatable); its struct_ops
-                     programs are then loaded too
-  --btf FILE         target BTF for CO-RE relocations (default /sys/kernel/btf/vmlinux)
-  --target PROG=REF  the BPF program PROG attaches to (freplace, or fentry/fexit on a
-                     BPF function): REF is a pinned program (/sys/fs/bpf/...) or id:N,
-                     with @FUNC for a function other than the section's (freplace/FUNC);
-                     PROG is loaded even when its section starts with '?'
-  --no-load          read the objects only (no privileges): programs, maps, tables, graph
-  -h, --help         this text
-
-exit codes: 0 every program accepted; 1 at least one rejected (or an object that
-could not be loaded); 2 usage error, an object that cannot be read, or no privileges`;
+/**
+ * Command line of `node bin/load.js`: options, usage text. Imports only node:util.
+ *
+ * Node's `util.parseArgs` does the splitting (`--opt=value`, `--opt value`, `--`, `-h`,
+ * repeated options with `multiple`) in strict mode: an unknown option, a flag given a
+ * value, an option without its value, or a value that looks like an option (`--pin
+ * --json`: write `--pin=-dir` for a value that starts with '-') is a usage error. What is
+ * ours is below: the table of options, the checks of their values (PROG=TYPE pairs, number
+ * ranges) and the checks across options. A usage error is one line (UsageError: main
+ * prints it and exits 2).
+ *
+ * To add an option:
+ *   1. a field in CliOptions (with its default in `defaults()` when it is a list or a flag);
+ *   2. one entry in OPTIONS, in the order --help lists it: `flag(help, apply)` for a
+ *      switch, `value(ARG, help, apply)` for an option that takes a value, `repeatable(...)`
+ *      for one that may be given several times (apply runs once per value, in order).
+ *      The help text is the usage text (indent it freely: lines are re-indented); `apply`
+ *      checks the value (throw UsageError naming the option and the value) and stores it;
+ *   3. checks across options, if any, at the end of parseArgs();
+ *   4. a case in test/unit/cli.test.ts (the --help list and a usage error).
+ * Nothing else: the parser's configuration and the usage text are made from OPTIONS.
+ */
+import { parseArgs as parseArgv } from 'node:util';
 
 export interface CliOptions {
   files: string[];
@@ -57,61 +42,156 @@ export interface CliOptions {
   help: boolean;
 }
 
+const defaults = (): CliOptions => ({ files: [], json: false, set: [], types: [], only: [], create: [], targets: [], noLoad: false, help: false });
+
 /** A mistake on the command line: exit 2 with this one line. */
 export class UsageError extends Error {}
 
-const WITH_VALUE = new Set(['--pin', '--unpin', '--junit', '--log', '--log-level', '--set', '--type', '--only', '--create', '--btf', '--target']);
+/** One option: how parseArgs reads it, its line(s) in --help, and what it does with its value. */
+interface OptionDef {
+  /** The value's name in --help (DIR, N, PROG=TYPE); absent for a flag. */
+  arg?: string;
+  multiple?: boolean;
+  short?: string;
+  help: string;
+  /** Checks the value (throws UsageError) and stores it; once per value of a repeatable option. */
+  apply(o: CliOptions, v: string): void;
+}
 
+const flag = (help: string, apply: (o: CliOptions) => void, short?: string): OptionDef => ({ help, apply, ...(short ? { short } : {}) });
+const value = (arg: string, help: string, apply: (o: CliOptions, v: string) => void): OptionDef => ({ arg, help, apply });
+const repeatable = (arg: string, help: string, apply: (o: CliOptions, v: string) => void): OptionDef => ({ arg, help, apply, multiple: true });
+
+/** NAME=VALUE: the two sides, NAME not empty. */
 function pair(opt: string, v: string, what: string): [string, string] {
   const eq = v.indexOf('=');
   if (eq <= 0) throw new UsageError(`${opt} ${v}: expected ${what}`);
   return [v.slice(0, eq), v.slice(eq + 1)];
 }
 
+/** Every option, in the order --help lists them. */
+const OPTIONS: Record<string, OptionDef> = {
+  pin: value('DIR', `
+    keep everything loaded: programs at DIR/<prog>, maps at
+    DIR/maps/<map> (bpftool prog loadall OBJ DIR pinmaps DIR/maps);
+    with several objects, DIR/<object>/... per object`,
+  (o, v) => { o.pin = v; }),
+  unpin: value('DIR', `
+    remove what --pin DIR pinned (and, with objects given, their
+    maps pinned by name); loads nothing`,
+  (o, v) => { o.unpin = v; }),
+  json: flag('one JSON document on stdout', (o) => { o.json = true; }),
+  junit: value('FILE', 'JUnit XML: one test case per program (failure = verifier log tail)', (o, v) => { o.junit = v; }),
+  log: value('DIR', 'full verifier logs, DIR/<object>.<prog>.log, one per program', (o, v) => { o.logDir = v; }),
+  'log-level': value('N', 'verifier log level (1 = instructions, 2 = statistics; default 1)', (o, v) => {
+    if (!/^\d+$/.test(v) || Number(v) > 31) throw new UsageError(`--log-level ${v}: expected a number 0..31 (1 = instructions, 2 = statistics)`);
+    o.logLevel = Number(v);
+  }),
+  set: repeatable('NAME=VALUE', `
+    set a global variable (.rodata volatile const, .data, .bss) before
+    load; VALUE is a number (42, -1, 0x2a), true/false, or a string`,
+  (o, v) => { const [name, val] = pair('--set', v, 'NAME=VALUE'); o.set.push({ name, value: val }); }),
+  type: repeatable('PROG=TYPE', `
+    load PROG as TYPE: a kernel type (xdp, socket_filter, ...) or a
+    SEC() name (tc, kprobe, cgroup_skb/ingress, ...)`,
+  (o, v) => { const [program, type] = pair('--type', v, 'PROG=TYPE'); o.types.push({ program, type }); }),
+  only: repeatable('PROG', 'load only PROG (repeatable); the others are skipped', (o, v) => {
+    if (!v) throw new UsageError('--only needs a program name');
+    o.only.push(v);
+  }),
+  create: repeatable('MAP', `
+    create MAP although the object says not to: a SEC("?.struct_ops")
+    or SEC("?.struct_ops.link") map (repeatable); its struct_ops
+    programs are then loaded too`,
+  (o, v) => {
+    if (!v) throw new UsageError('--create needs a map name');
+    o.create.push(v);
+  }),
+  btf: value('FILE', 'target BTF for CO-RE relocations (default /sys/kernel/btf/vmlinux)', (o, v) => { o.btf = v; }),
+  target: repeatable('PROG=REF', `
+    the BPF program PROG attaches to (freplace, or fentry/fexit on a
+    BPF function): REF is a pinned program (/sys/fs/bpf/...) or id:N,
+    with @FUNC for a function other than the section's (freplace/FUNC);
+    PROG is loaded even when its section starts with '?'`,
+  (o, v) => {
+    const [program, rest] = pair('--target', v, 'PROG=REF (a pinned program path or id:N, optionally @FUNC)');
+    const at = rest.lastIndexOf('@');
+    const ref = at > 0 ? rest.slice(0, at) : rest;
+    if (!ref || (ref.startsWith('id:') && !/^id:\d+$/.test(ref))) throw new UsageError(`--target ${v}: REF is a pinned program path or id:N`);
+    o.targets.push({ program, ref, ...(at > 0 ? { function: rest.slice(at + 1) } : {}) });
+  }),
+  'no-load': flag('read the objects only (no privileges): programs, maps, tables, graph', (o) => { o.noLoad = true; }),
+  help: flag('this text', (o) => { o.help = true; }, 'h'),
+};
+
+/** The help column starts here; an option's continuation lines are indented to it. */
+const HELP_COLUMN = 21;
+
+function optionLines(): string {
+  return Object.entries(OPTIONS).map(([name, d]) => {
+    const left = `  ${d.short ? `-${d.short}, ` : ''}--${name}${d.arg ? ` ${d.arg}` : ''}`;
+    const [first, ...rest] = d.help.trim().split('\n').map((l) => l.trim());
+    return [left.padEnd(HELP_COLUMN - 1) + ' ' + first, ...rest.map((l) => ' '.repeat(HELP_COLUMN) + l)].join('\n');
+  }).join('\n');
+}
+
+export const USAGE = `usage: node bin/load.js [options] <object.o>...
+       node bin/load.js --unpin DIR [<object.o>...]
+
+Loads clang-compiled BPF objects into the kernel and reports, per object: programs
+(verdict, instructions, verified instructions, load time), maps, tail-call tables
+(slot -> program), the tail-call graph found in the instructions, and what happens
+at exit. Needs root (or CAP_BPF + CAP_PERFMON + CAP_NET_ADMIN), except --no-load.
+
+options:
+${optionLines()}
+
+exit codes: 0 every program accepted; 1 at least one rejected (or an object that
+could not be loaded); 2 usage error, an object that cannot be read, or no privileges`;
+
+/** What parseArgs() is told about each option. */
+const CONFIG = Object.fromEntries(Object.entries(OPTIONS).map(([name, d]) => [name, {
+  type: d.arg ? 'string' as const : 'boolean' as const,
+  ...(d.multiple ? { multiple: true } : {}),
+  ...(d.short ? { short: d.short } : {}),
+}]));
+
+/**
+ * Node's strict mode refused argv: say why in one line of ours. The reason is found in
+ * the tokens of a non-strict parse (typed fields, not Node's message text, which is
+ * several lines and changes between versions); Node's first line if none is found.
+ */
+function refusal(argv: string[], e: Error): string {
+  const { tokens } = parseArgv({ args: argv, options: CONFIG, strict: false, allowPositionals: true, tokens: true });
+  for (const t of tokens) {
+    if (t.kind !== 'option') continue;
+    const d = Object.hasOwn(OPTIONS, t.name) ? OPTIONS[t.name]! : undefined;
+    if (!d) return `unknown option ${t.rawName} (see --help)`;
+    if (d.arg === undefined && t.value !== undefined) return `${t.rawName} takes no value`;
+    if (d.arg !== undefined && t.value === undefined) return `${t.rawName} needs a value`;
+    if (d.arg !== undefined && !t.inlineValue && t.value!.length > 1 && t.value!.startsWith('-')) {
+      return `${t.rawName} needs a value, not ${t.value} (write ${t.rawName}=${t.value} for a value that starts with '-')`;
+    }
+  }
+  return e.message.split('\n')[0]!;
+}
+
+function strictParse(argv: string[]) {
+  try {
+    return parseArgv({ args: argv, options: CONFIG, strict: true, allowPositionals: true });
+  } catch (e) {
+    throw new UsageError(refusal(argv, e as Error));
+  }
+}
+
 export function parseArgs(argv: string[]): CliOptions {
-  const o: CliOptions = { files: [], json: false, set: [], types: [], only: [], create: [], targets: [], noLoad: false, help: false };
-  let onlyFiles = false;
-  for (let i = 0; i < argv.length; i++) {
-    let a = argv[i]!;
-    if (onlyFiles || !a.startsWith('-') || a === '-') { o.files.push(a); continue; }
-    if (a === '--') { onlyFiles = true; continue; }
-    let v: string | undefined;
-    const eq = a.indexOf('=');
-    if (a.startsWith('--') && eq > 0) { v = a.slice(eq + 1); a = a.slice(0, eq); }
-    if (WITH_VALUE.has(a) && v === undefined) {
-      if (i + 1 >= argv.length) throw new UsageError(`${a} needs a value`);
-      v = argv[++i]!;
-    } else if (!WITH_VALUE.has(a) && v !== undefined) {
-      throw new UsageError(`${a} takes no value`);
-    }
-    switch (a) {
-      case '-h': case '--help': o.help = true; break;
-      case '--json': o.json = true; break;
-      case '--no-load': o.noLoad = true; break;
-      case '--pin': o.pin = v!; break;
-      case '--unpin': o.unpin = v!; break;
-      case '--junit': o.junit = v!; break;
-      case '--log': o.logDir = v!; break;
-      case '--btf': o.btf = v!; break;
-      case '--log-level': {
-        if (!/^\d+$/.test(v!) || Number(v) > 31) throw new UsageError(`--log-level ${v}: expected a number 0..31 (1 = instructions, 2 = statistics)`);
-        o.logLevel = Number(v);
-        break;
-      }
-      case '--set': { const [name, value] = pair(a, v!, 'NAME=VALUE'); o.set.push({ name, value }); break; }
-      case '--type': { const [program, type] = pair(a, v!, 'PROG=TYPE'); o.types.push({ program, type }); break; }
-      case '--only': if (!v) throw new UsageError('--only needs a program name'); o.only.push(v); break;
-      case '--create': if (!v) throw new UsageError('--create needs a map name'); o.create.push(v); break;
-      case '--target': {
-        const [program, rest] = pair(a, v!, 'PROG=REF (a pinned program path or id:N, optionally @FUNC)');
-        const at = rest.lastIndexOf('@');
-        const ref = at > 0 ? rest.slice(0, at) : rest;
-        if (!ref || (ref.startsWith('id:') && !/^id:\d+$/.test(ref))) throw new UsageError(`--target ${v}: REF is a pinned program path or id:N`);
-        o.targets.push({ program, ref, ...(at > 0 ? { function: rest.slice(at + 1) } : {}) });
-        break;
-      }
-      default: throw new UsageError(`unknown option ${a} (see --help)`);
-    }
+  const parsed = strictParse(argv);
+  const o = defaults();
+  o.files = parsed.positionals;
+  for (const [name, d] of Object.entries(OPTIONS)) {
+    const v = parsed.values[name];
+    if (v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [v]) d.apply(o, String(one));
   }
   if (o.help) return o;
   if (o.unpin !== undefined) {

@@ -30,6 +30,10 @@ test('--help: every option, exit 0', () => {
 test('usage errors: exit 2, one line', () => {
   oneLine(cli(), /^load: no object given/);
   oneLine(cli('--frobnicate', 'x.o'), /^load: unknown option --frobnicate/);
+  oneLine(cli('-hx', 'x.o'), /^load: unknown option -x/);
+  oneLine(cli('--json=yes', 'x.o'), /^load: --json takes no value/);
+  oneLine(cli('x.o', '--pin'), /^load: --pin needs a value\n$/);
+  oneLine(cli('--pin', '--json', 'x.o'), /^load: --pin needs a value, not --json \(write --pin=--json for a value that starts with '-'\)/);
   oneLine(cli('--log-level', 'lots', 'x.o'), /^load: --log-level lots: expected a number/);
   oneLine(cli('--set', 'scale', 'x.o'), /^load: --set scale: expected NAME=VALUE/);
   oneLine(cli('--only', 'nope', 'bpf-objs/nobtf.bpf.o'), /^load: --only nope: no program 'nope' in bpf-objs\/nobtf\.bpf\.o \(have: sock_nobtf, xdp_nobtf\)/);
