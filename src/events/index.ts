@@ -1,0 +1,1 @@
+export { RingbufConsumer, RingbufProducer, PerfConsumer, RingError, type RecordVisitor } from './ring.js';
