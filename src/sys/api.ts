@@ -9,7 +9,7 @@ import {
   BPF_MAP_LOOKUP_AND_DELETE_BATCH, BPF_MAP_UPDATE_BATCH, BPF_MAP_DELETE_BATCH, BPF_PROG_LOAD,
   BPF_OBJ_PIN, BPF_OBJ_GET, BPF_PROG_TEST_RUN, BPF_PROG_GET_NEXT_ID, BPF_MAP_GET_NEXT_ID,
   BPF_PROG_GET_FD_BY_ID, BPF_MAP_GET_FD_BY_ID, BPF_OBJ_GET_INFO_BY_FD, BPF_BTF_LOAD,
-  BPF_PROG_BIND_MAP, BPF_BTF_GET_NEXT_ID, BPF_BTF_GET_FD_BY_ID, BPF_RAW_TRACEPOINT_OPEN, BPF_LINK_CREATE, BPF_ITER_CREATE,
+  BPF_PROG_BIND_MAP, BPF_BTF_GET_NEXT_ID, BPF_BTF_GET_FD_BY_ID,
   MAP_TYPES, PROG_TYPES, ATTACH_TYPES, MAP_TYPE_NAMES, PROG_TYPE_NAMES,
   type MapTypeName, type ProgTypeName, type AttachTypeName,
 } from '../kernel/enums.js';
@@ -21,7 +21,7 @@ import { rawFd, type FdLike } from './fd.js';
 import {
   MAP_CREATE, MAP_ELEM, MAP_FD, MAP_BATCH, PROG_LOAD, OBJ, PROG_TEST_RUN, GET_ID, OBJ_GET_INFO,
   BTF_LOAD, PROG_BIND_MAP, PROG_INFO, PROG_INFO_SIZE, PROG_INFO_GPL_WORD, MAP_INFO, MAP_INFO_SIZE,
-  RAW_TRACEPOINT_OPEN, LINK_CREATE, BTF_INFO, BTF_INFO_SIZE, LINK_INFO, ITER_CREATE,
+  BTF_INFO, BTF_INFO_SIZE,
 } from './layout.js';
 
 /** BPF_MAP_UPDATE_ELEM flags. */
@@ -585,68 +585,4 @@ export function btfRaw(fd: FdLike): Uint8Array {
   const got = readU32(BTF_INFO, buf, 'btf_size');
   if (got > size) throw new TsbpfError(`BTF object grew from ${size} to ${got} bytes between two info calls`);
   return data.subarray(0, got);
-}
-
-// ---------------------------------------------------------------- links
-
-/**
- * BPF_RAW_TRACEPOINT_OPEN: attaches a raw_tp program to the tracepoint `name`, or, with no
- * name, a BTF-attached program (tp_btf, fentry, fexit, fmod_ret, lsm, freplace) to the
- * target it was loaded for. Returns the link fd.
- */
-export function rawTracepointOpen(prog: FdLike, name?: string): number {
-  return bpf(BPF_RAW_TRACEPOINT_OPEN, encodeAttr(RAW_TRACEPOINT_OPEN, {
-    name: name === undefined ? null : Buffer.from(name + '\0', 'latin1'),
-    prog_fd: rawFd(prog),
-  }).bytes);
-}
-
-export interface LinkCreateOptions {
-  /** The program, or for attach type struct_ops the struct_ops map. */
-  fd: FdLike;
-  targetFd?: FdLike;
-  attachType: number | AttachTypeName;
-  flags?: number;
-  targetBtfId?: number;
-  /** BPF_TRACE_ITER: the map of a map iterator (union bpf_iter_link_info .map.map_fd); excludes targetBtfId. */
-  iterMapFd?: FdLike;
-}
-
-/** sizeof(union bpf_iter_link_info): its largest member is cgroup { order, cgroup_fd, cgroup_id }. */
-const ITER_LINK_INFO_SIZE = 16;
-
-/** BPF_LINK_CREATE; returns the link fd. */
-export function linkCreate(o: LinkCreateOptions): number {
-  if (o.iterMapFd !== undefined && o.targetBtfId) throw new TsbpfError('BPF_LINK_CREATE: iter_info and target_btf_id share one field; give one');
-  let iterInfo: Uint8Array | undefined;
-  if (o.iterMapFd !== undefined) {
-    iterInfo = new Uint8Array(ITER_LINK_INFO_SIZE);
-    new DataView(iterInfo.buffer).setUint32(0, rawFd(o.iterMapFd), true); // .map.map_fd
-  }
-  return bpf(BPF_LINK_CREATE, encodeAttr(LINK_CREATE, {
-    prog_fd: rawFd(o.fd),
-    target_fd: o.targetFd === undefined ? 0 : rawFd(o.targetFd),
-    attach_type: typeNumber('attach type', ATTACH_TYPES, o.attachType),
-    flags: o.flags ?? 0,
-    ...(iterInfo ? { iter_info: iterInfo, iter_info_len: iterInfo.length } : { target_btf_id: o.targetBtfId ?? 0 }),
-  }).bytes);
-}
-
-/** BPF_ITER_CREATE: a new fd on an iterator link; each read() runs the program over the next objects. */
-export function iterCreate(link: FdLike): number {
-  return bpf(BPF_ITER_CREATE, encodeAttr(ITER_CREATE, { link_fd: rawFd(link), flags: 0 }).bytes);
-}
-
-export interface LinkInfo {
-  /** enum bpf_link_type number. */
-  type: number;
-  id: number;
-  progId: number;
-}
-
-/** The common head of the kernel's view of a link. */
-export function linkInfo(fd: FdLike): LinkInfo {
-  const buf = new Uint8Array(64); // the head plus room for the per-type union the kernel may fill
-  objGetInfo(fd, buf);
-  return { type: readU32(LINK_INFO, buf, 'type'), id: readU32(LINK_INFO, buf, 'id'), progId: readU32(LINK_INFO, buf, 'prog_id') };
 }

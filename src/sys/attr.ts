@@ -47,6 +47,15 @@ export function encodeAttr<F extends string>(l: Layout<F>, values: AttrValues<F>
           throw new TsbpfError(`${l.name}.${k}: ${String(v)} is not a 32-bit integer`);
         dv.setUint32(f.off, v >>> 0, true);
         break;
+      case 'u16':
+      case 'u8': {
+        const max = f.kind === 'u16' ? 0xffff : 0xff;
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < -(max + 1) / 2 || v > max)
+          throw new TsbpfError(`${l.name}.${k}: ${String(v)} is not a ${f.size * 8}-bit integer`);
+        if (f.kind === 'u16') dv.setUint16(f.off, v & max, true);
+        else dv.setUint8(f.off, v & max);
+        break;
+      }
       case 'u64':
         if (typeof v === 'number') {
           if (!Number.isSafeInteger(v) || v < 0) throw new TsbpfError(`${l.name}.${k}: ${v} is not a u64`);

@@ -27,6 +27,7 @@ const PERM_HINT =
  * (command, errno) first, then a generic hint per errno.
  */
 export function syscallHint(command: string, code: string): string {
+  if (command === 'perf_event_open' || command.startsWith('PERF_EVENT_IOC_')) return perfHint(command, code);
   switch (code) {
     case 'EPERM':
       if (command === 'BPF_MAP_UPDATE_ELEM' || command === 'BPF_MAP_DELETE_ELEM' || command === 'BPF_MAP_UPDATE_BATCH' || command === 'BPF_MAP_DELETE_BATCH')
@@ -93,6 +94,32 @@ export function syscallHint(command: string, code: string): string {
       return 'interrupted by a signal: retry';
     default:
       return 'see bpf(2) for what this errno means for this command';
+  }
+}
+
+/** Hints for perf_event_open(2) and the perf ioctls (kprobes, uprobes, tracepoints, perf events). */
+function perfHint(command: string, code: string): string {
+  switch (code) {
+    case 'EPERM':
+    case 'EACCES':
+      return 'perf events need root or CAP_PERFMON (CAP_SYS_ADMIN before Linux 5.8); see also kernel.perf_event_paranoid';
+    case 'ENOENT':
+      return 'no such event: the kernel function, tracepoint, probed file or PMU does not exist';
+    case 'EINVAL':
+      return command === 'PERF_EVENT_IOC_SET_BPF'
+        ? 'the program type does not fit the event (kprobe programs on kprobes and uprobes, tracepoint programs on tracepoints, perf_event programs on perf events)'
+        : 'the kernel refused the event: a function or offset that cannot be probed, a file offset that is not an instruction, or an attr field this kernel does not know';
+    case 'EEXIST':
+      return 'a BPF program is already attached to this perf event';
+    case 'ENODEV':
+    case 'EOPNOTSUPP':
+      return 'the PMU cannot count or sample this event here (e.g. no hardware counters in a VM: use a software event)';
+    case 'E2BIG':
+      return 'perf_event_attr is larger than this kernel knows with non-zero newer fields';
+    case 'EMFILE':
+      return 'too many open files: raise the fd limit (ulimit -n)';
+    default:
+      return 'see perf_event_open(2) for what this errno means';
   }
 }
 

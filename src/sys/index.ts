@@ -6,3 +6,8 @@ export * as layouts from './layout.js';
 export { Fd, rawFd, setFdDebug, leakedFdCount } from './fd.js';
 export type { FdLike } from './fd.js';
 export * from './api.js';
+export * from './links.js';
+export * as linkLayouts from './link-layout.js';
+export * from './perf.js';
+export * from './netns.js';
+export * from './netlink.js';

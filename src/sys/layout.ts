@@ -18,7 +18,11 @@ export type FieldKind =
   /** __aligned_u64 holding a user pointer */
   | 'ptr'
   /** char[N] / __u8[N] */
-  | 'bytes';
+  | 'bytes'
+  /** __u16 (netlink and perf structs) */
+  | 'u16'
+  /** __u8 */
+  | 'u8';
 
 export interface Field {
   readonly off: number;
@@ -38,17 +42,22 @@ export interface Layout<F extends string = string> {
   readonly fields: Readonly<Record<F, Field>>;
   /** End of the last field known to the header: the size sent to the kernel. */
   readonly size: number;
+  /** The uapi header that defines `ctype` (for the offset probe); default linux/bpf.h. */
+  readonly header?: string;
 }
 
-const u32 = (off: number, since?: string): Field => ({ off, size: 4, kind: 'u32', since });
-const u64 = (off: number, since?: string): Field => ({ off, size: 8, kind: 'u64', since });
-const ptr = (off: number, since?: string): Field => ({ off, size: 8, kind: 'ptr', since });
-const bytes = (off: number, size: number): Field => ({ off, size, kind: 'bytes' });
+export const u32 = (off: number, since?: string): Field => ({ off, size: 4, kind: 'u32', since });
+export const u64 = (off: number, since?: string): Field => ({ off, size: 8, kind: 'u64', since });
+export const ptr = (off: number, since?: string): Field => ({ off, size: 8, kind: 'ptr', since });
+export const bytes = (off: number, size: number): Field => ({ off, size, kind: 'bytes' });
+export const u16 = (off: number, since?: string): Field => ({ off, size: 2, kind: 'u16', since });
+export const u8 = (off: number, since?: string): Field => ({ off, size: 1, kind: 'u8', since });
 
-function layout<F extends string>(name: string, ctype: string, member: string, fields: Record<F, Field>): Layout<F> {
+/** A table: its size is the end of the last field the header knows. */
+export function layout<F extends string>(name: string, ctype: string, member: string, fields: Record<F, Field>, header?: string): Layout<F> {
   let size = 0;
   for (const f of Object.values<Field>(fields)) if (!f.since) size = Math.max(size, f.off + f.size);
-  return { name, ctype, member, fields, size };
+  return header ? { name, ctype, member, fields, size, header } : { name, ctype, member, fields, size };
 }
 
 const ATTR = 'union bpf_attr';

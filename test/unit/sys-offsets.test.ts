@@ -15,7 +15,33 @@ import { ERRNO } from '../../src/sys/errno.js';
 import { SyscallError, errnoName, errnoNumber, syscallHint } from '../../src/sys/error.js';
 import { TsbpfError } from '../../src/errors.js';
 import { encodeAttr } from '../../src/sys/attr.js';
-import { MAP_CREATE, PROG_LOAD } from '../../src/sys/layout.js';
+import { MAP_CREATE, PROG_LOAD, type Layout } from '../../src/sys/layout.js';
+import { LINK_LAYOUTS, LINK_CONSTANTS } from '../../src/sys/link-layout.js';
+import {
+  PERF_LAYOUTS, PERF_ATTR_FLAG_BITS, PERF_ATTR_FLAGS_WORD, PERF_ATTR_SIZE, PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_DISABLE,
+  PERF_EVENT_IOC_SET_BPF, PERF_FLAG_FD_CLOEXEC, PERF_TYPE_SOFTWARE, PERF_TYPE_TRACEPOINT, PERF_COUNT_SW_BPF_OUTPUT,
+  PERF_COUNT_SW_CPU_CLOCK, PERF_SAMPLE_RAW, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES,
+} from '../../src/sys/perf.js';
+import { NETLINK_LAYOUTS, NETLINK_CONSTANTS, NLMSGHDR_SIZE, NLMSGERR_SIZE, NLATTR_SIZE, TCMSG_SIZE } from '../../src/sys/netlink.js';
+import { CLONE_NEWNET } from '../../src/sys/netns.js';
+
+/** Every table checked: the bpf(2) attrs and infos, the link commands, perf_event_attr, netlink headers. */
+const LAYOUTS: readonly Layout[] = [...ALL_LAYOUTS, ...LINK_LAYOUTS, ...PERF_LAYOUTS, ...NETLINK_LAYOUTS];
+
+/** Constants checked against the macro (or enum) of the header that defines them. */
+const CONSTANTS: Record<string, Record<string, number>> = {
+  ...LINK_CONSTANTS,
+  ...NETLINK_CONSTANTS,
+  'linux/perf_event.h': {
+    PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_SET_BPF, PERF_FLAG_FD_CLOEXEC, PERF_TYPE_SOFTWARE,
+    PERF_TYPE_TRACEPOINT, PERF_TYPE_HARDWARE, PERF_COUNT_SW_BPF_OUTPUT, PERF_COUNT_SW_CPU_CLOCK, PERF_SAMPLE_RAW, PERF_COUNT_HW_CPU_CYCLES,
+  },
+  'sched.h': { CLONE_NEWNET },
+};
+const SIZES: Record<string, number> = {
+  'struct perf_event_attr': PERF_ATTR_SIZE, 'struct nlmsghdr': NLMSGHDR_SIZE, 'struct nlmsgerr': NLMSGERR_SIZE,
+  'struct nlattr': NLATTR_SIZE, 'struct tcmsg': TCMSG_SIZE,
+};
 
 const HEADER = '/usr/include/linux/bpf.h';
 const gcc = spawnSync('gcc', ['--version'], { encoding: 'utf8' });
@@ -24,7 +50,7 @@ if (!haveGcc) console.log(`# sys-offsets: SKIPPING the offsetof probe: ${gcc.sta
 
 function probe(): Map<string, [number, number]> {
   const lines: string[] = [];
-  for (const l of ALL_LAYOUTS) {
+  for (const l of LAYOUTS) {
     const base = `${l.ctype}`;
     for (const [name, f] of Object.entries(l.fields)) {
       if (f.since) continue;
@@ -32,9 +58,21 @@ function probe(): Map<string, [number, number]> {
       lines.push(`  printf("%s %zu %zu\\n", "${l.name}.${name}", offsetof(${base}, ${m}), sizeof(((${base} *)0)->${m}));`);
     }
   }
-  const src = `#include <stdio.h>
+  for (const [, consts] of Object.entries(CONSTANTS)) {
+    for (const name of Object.keys(consts)) lines.push(`  printf("const.%s %lld 0\\n", "${name}", (long long)(${name}));`);
+  }
+  for (const [ctype] of Object.entries(SIZES)) lines.push(`  printf("sizeof.%s %zu 0\\n", "${ctype.replace(' ', '_')}", sizeof(${ctype}));`);
+  for (const flag of Object.keys(PERF_ATTR_FLAG_BITS)) {
+    lines.push(`  { struct perf_event_attr a; unsigned long long w; memset(&a, 0, sizeof a); a.${flag} = 1; memcpy(&w, (char *)&a + ${PERF_ATTR_FLAGS_WORD}, 8); printf("bit.%s %llu 0\\n", "${flag}", w); }`);
+  }
+  lines.push(`  printf("perf_flags_word %zu 0\\n", offsetof(struct perf_event_attr, read_format) + 8);`);
+  const headers = [...new Set([...LAYOUTS.map((l) => l.header ?? 'linux/bpf.h'), ...Object.keys(CONSTANTS)])];
+  const src = `#define _GNU_SOURCE
+#include <stdio.h>
 #include <stddef.h>
-#include <linux/bpf.h>
+#include <string.h>
+#include <sys/socket.h>
+${headers.filter((h) => h !== 'sys/socket.h').map((h) => `#include <${h}>`).join('\n')}
 int main(void) {
 ${lines.join('\n')}
   printf("sizeof.bpf_prog_info %zu 0\\n", sizeof(struct bpf_prog_info));
@@ -62,10 +100,13 @@ ${lines.join('\n')}
   }
 }
 
+let probed: Map<string, [number, number]> | undefined;
+const probeOnce = () => (probed ??= probe());
+
 (haveGcc ? test : test.skip)('attr and info tables match offsetof/sizeof from <linux/bpf.h>', () => {
-  const got = probe();
+  const got = probeOnce();
   let checked = 0;
-  for (const l of ALL_LAYOUTS) {
+  for (const l of LAYOUTS) {
     for (const [name, f] of Object.entries(l.fields)) {
       if (f.since) continue;
       const h = got.get(`${l.name}.${name}`);
@@ -82,8 +123,20 @@ ${lines.join('\n')}
   assert.is(got.get('after_gpl')![0], PROG_INFO_GPL_WORD + 4);
 });
 
+(haveGcc ? test : test.skip)('perf_event_attr flag bits, struct sizes and constants match <linux/perf_event.h>, netlink, pkt_cls, if_link', () => {
+  const got = probeOnce();
+  for (const [flag, bit] of Object.entries(PERF_ATTR_FLAG_BITS)) assert.is(got.get(`bit.${flag}`)?.[0], 2 ** bit, `perf_event_attr.${flag}`);
+  assert.is(got.get('perf_flags_word')![0], PERF_ATTR_FLAGS_WORD);
+  for (const [ctype, size] of Object.entries(SIZES)) assert.is(got.get(`sizeof.${ctype.replace(' ', '_')}`)?.[0], size, `sizeof(${ctype})`);
+  let n = 0;
+  for (const consts of Object.values(CONSTANTS)) {
+    for (const [name, value] of Object.entries(consts)) { assert.is(got.get(`const.${name}`)?.[0], value, name); n++; }
+  }
+  assert.ok(n > 40, `checked ${n} constants`);
+});
+
 test('fields newer than the header sit after the header fields and do not overlap them', () => {
-  for (const l of ALL_LAYOUTS) {
+  for (const l of LAYOUTS) {
     const fields = Object.entries(l.fields);
     for (const [name, f] of fields) {
       if (!f.since) continue;
