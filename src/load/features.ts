@@ -5,7 +5,7 @@
  */
 import { Btf } from '../btf/index.js';
 import type { BtfType } from '../btf/types.js';
-import { btfLoad, closeFd, SyscallError } from '../sys/index.js';
+import { btfLoad, closeFd, kernelEpoch, SyscallError } from '../sys/index.js';
 
 /**
  * BTF features probed. qmarkDatasec: a DATASEC name may start with '?' (`?.struct_ops`):
@@ -48,12 +48,14 @@ const PROBES: Record<BtfFeature, () => Uint8Array> = {
 };
 
 const cache = new Map<BtfFeature, boolean>();
+let cacheEpoch = kernelEpoch();
 /** Features the caller pretends are missing (to exercise sanitisation). */
 let forcedMissing = new Set<BtfFeature>();
 
 /** Does the running kernel accept this BTF feature? Probed once per process. */
 export function hasBtfFeature(f: BtfFeature): boolean {
   if (forcedMissing.has(f)) return false;
+  if (cacheEpoch !== kernelEpoch()) { cache.clear(); cacheEpoch = kernelEpoch(); } // another kernel (a test double) answers now
   let v = cache.get(f);
   if (v === undefined) {
     try {

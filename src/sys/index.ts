@@ -1,4 +1,7 @@
-export { bpf, bpfErrno, checkErrno, closeFd, commandName, sysBpfNumber, addressOf, libcFunction, lastErrno } from './syscall.js';
+export {
+  bpf, bpfErrno, checkErrno, closeFd, commandName, sysBpfNumber, addressOf, libcFunction, lastErrno,
+  overrideKernel, userMemory, kernelEpoch, libcFailure, LibcFailure, type FakeKernel,
+} from './syscall.js';
 export { SyscallError, errnoName, errnoNumber, errnoDescription, syscallHint } from './error.js';
 export { encodeAttr, readU32, readU64, readString, readBytes } from './attr.js';
 export type { Attr, AttrValues, FieldValue } from './attr.js';

@@ -1,7 +1,14 @@
 /**
- * The one place that calls the kernel: libc `syscall(SYS_bpf, cmd, attr, size)` and
- * `close(fd)`, bound with koffi on first use (importing this module loads neither koffi
- * nor libc, so the pure layers and their tests run anywhere).
+ * The one place that calls the kernel: libc `syscall(SYS_bpf, cmd, attr, size)`,
+ * `close(fd)` and every other libc function (`libcFunction`), bound with koffi on first
+ * use (importing this module loads neither koffi nor libc, so the pure layers and their
+ * tests run anywhere).
+ *
+ * Test seam (aya's `override_syscall`): `overrideKernel(fake)` routes every one of those
+ * calls to a JavaScript double until the returned function is called, so that unit tests
+ * drive the loader's error paths (EPERM, ENOSPC, E2BIG, a failure at any stage) without
+ * root. Pointers put in attrs meanwhile are synthetic; `userMemory` gives the double the
+ * buffer behind one (to write a verifier log, read a key).
  */
 import { createRequire } from 'node:module';
 import { BPF_CMD_NAMES } from '../kernel/enums.js';
@@ -32,7 +39,7 @@ interface Libc {
   // (a u64 from koffi.address), which is cheaper than koffi's `void *` marshalling.
   syscall: (nr: number, cmd: number, attr: bigint, size: number) => number;
   close: (fd: number) => number;
-  /** The libc handle, for functions bound on demand (mmap). */
+  /** The libc handle, for functions bound on demand (libcFunction). */
   lib: { func(decl: string): unknown };
 }
 
@@ -84,17 +91,31 @@ function bind(): Libc {
 
 const bound = new Map<string, unknown>();
 
+/** `int close(int fd)` -> 'close': the function's name in a C declaration. */
+function declName(decl: string): string {
+  const m = /([A-Za-z_][A-Za-z0-9_]*)\s*\(/.exec(decl);
+  if (!m) throw new TsbpfError(`libcFunction: no function name in '${decl}'`);
+  return m[1]!;
+}
+
 /**
  * A libc function bound by koffi from its C declaration, once per declaration:
  * `libcFunction<(fd: number) => number>('int close(int fd)')`. Every syscall other than
  * bpf(2) (perf_event_open, ioctl, mmap, epoll, sockets...) is bound here, in src/sys only.
  * A call that fails returns -1 (or MAP_FAILED); read the errno with `lastErrno()` right
- * after it, before any other foreign call.
+ * after it, before any other foreign call. Under `overrideKernel` the call goes to the
+ * double's `libc` handler instead (the real function is bound only when first really called).
  */
 export function libcFunction<F>(decl: string): F {
   let f = bound.get(decl);
   if (f === undefined) {
-    f = (libc ?? bind()).lib.func(decl);
+    const name = declName(decl);
+    let real: ((...args: unknown[]) => unknown) | undefined;
+    f = (...args: unknown[]): unknown => {
+      if (fake) return fakeLibc(name, decl, args);
+      real ??= (libc ?? bind()).lib.func(decl) as (...a: unknown[]) => unknown;
+      return real(...args);
+    };
     bound.set(decl, f);
   }
   return f as F;
@@ -102,6 +123,7 @@ export function libcFunction<F>(decl: string): F {
 
 /** errno of the last failed libc call on this thread (koffi.errno()). */
 export function lastErrno(): number {
+  if (fake) return fakeErrno;
   return (koffiMod ?? loadKoffi()).errno();
 }
 
@@ -113,7 +135,7 @@ export function koffi(): Koffi {
 
 const PROT_READ = 1;
 const MAP_PRIVATE = 2;
-let mmapFn: ((addr: null, len: number, prot: number, flags: number, fd: number, off: number) => unknown) | undefined;
+const MMAP_DECL = 'void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset)';
 
 /**
  * mmap(2) `length` bytes of `fd` from offset 0, read-only and private, as a Uint8Array
@@ -124,11 +146,11 @@ let mmapFn: ((addr: null, len: number, prot: number, flags: number, fd: number, 
  */
 export function mapReadOnly(fd: number, length: number): Uint8Array | undefined {
   if (length <= 0) return undefined;
-  const c = libc ?? bind();
-  mmapFn ??= c.lib.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset)') as typeof mmapFn;
-  const k = koffiMod!;
-  const p = mmapFn!(null, length, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (fake) return undefined; // a double has no memory to map: the caller reads the file
+  const mmap = libcFunction<(addr: null, len: number, prot: number, flags: number, fd: number, off: number) => unknown>(MMAP_DECL);
+  const p = mmap(null, length, PROT_READ, MAP_PRIVATE, fd, 0);
   if (p === null || p === undefined) return undefined;
+  const k = koffiMod!;
   const addr = k.address(p);
   if (addr === 0n || addr === 0xffffffffffffffffn) return undefined; // MAP_FAILED
   return new Uint8Array(k.view(p, length));
@@ -148,6 +170,7 @@ let lastAddr = 0n;
  * treat an errno as an answer (ENOENT: no such key) use this to skip building an Error.
  */
 export function bpfErrno(cmd: number, attr: Uint8Array): number {
+  if (fake) return fake.bpf(cmd, attr);
   const c = libc ?? bind();
   let addr: bigint;
   if (attr === lastAttr) addr = lastAddr;
@@ -181,6 +204,11 @@ export function bpf(cmd: number, attr: Uint8Array): number {
 
 /** close(2) a raw fd; throws SyscallError ('close', EBADF...) on failure. */
 export function closeFd(fd: number): void {
+  if (fake) {
+    const r = fake.close(fd);
+    if (r < 0) throw SyscallError.from('close', -r);
+    return;
+  }
   const c = libc ?? bind();
   if (c.close(fd) === -1) throw SyscallError.from('close', koffiMod!.errno());
 }
@@ -192,6 +220,7 @@ const bases = new WeakMap<ArrayBufferLike, bigint>();
 
 /** The address of a buffer's first byte, to put in an attr's pointer field. */
 export function addressOf(buf: ArrayBufferView): bigint {
+  if (fake) return fakeAddressOf(buf);
   const ab = buf.buffer; // materializes on-heap typed arrays before their address is taken
   let base = bases.get(ab);
   if (base === undefined) {
@@ -201,4 +230,108 @@ export function addressOf(buf: ArrayBufferView): bigint {
     bases.set(ab, base);
   }
   return buf.byteOffset === 0 ? base : base + BigInt(buf.byteOffset);
+}
+
+// ---------------------------------------------------------------- test seam
+
+/**
+ * A stand-in for the kernel (and libc), for unit tests: see `overrideKernel`. Errors are
+ * given as negative errno numbers, as the raw syscall returns them.
+ */
+export interface FakeKernel {
+  /** bpf(cmd, attr): the result (>= 0, an fd for commands that make one) or -errno. Outputs go into `attr` and, through `userMemory`, into the buffers its pointers name. */
+  bpf(cmd: number, attr: Uint8Array): number;
+  /** close(fd): 0 or -errno. */
+  close(fd: number): number;
+  /**
+   * Any other libc function bound with `libcFunction`, by its name in the declaration
+   * ('perf_event_open', 'ioctl'...): its return value, or `libcFailure(errno)` for a call
+   * that fails (it then returns -1 and `lastErrno()` gives the errno). Without this
+   * handler such a call throws.
+   */
+  libc?(name: string, args: readonly unknown[], decl: string): unknown;
+}
+
+/** What a FakeKernel's `libc` handler returns for a failed call. */
+export class LibcFailure {
+  constructor(readonly errno: number, readonly result: unknown = -1) {}
+}
+
+/** A failed libc call, for FakeKernel.libc: returns `result` (-1) and sets errno. */
+export function libcFailure(errno: number, result: unknown = -1): LibcFailure {
+  return new LibcFailure(errno, result);
+}
+
+let fake: FakeKernel | undefined;
+let fakeErrno = 0;
+let epoch = 0;
+
+/**
+ * Which kernel answers: a number that changes whenever `overrideKernel` installs or
+ * removes a double. Caches of kernel answers (feature probes) keep the epoch they were
+ * filled in and start over when it changes, so a test double's answers never leak out.
+ */
+export function kernelEpoch(): number {
+  return epoch;
+}
+/** Synthetic user addresses handed out while a double is installed, and the buffers behind them. */
+let fakeBases = new WeakMap<ArrayBufferLike, bigint>();
+let fakeMemory: Array<{ base: bigint; buffer: ArrayBufferLike }> = [];
+let nextFakeBase = 0x10000000n;
+const FAKE_PAGE = 4096n;
+
+function fakeLibc(name: string, decl: string, args: unknown[]): unknown {
+  if (!fake!.libc) throw new TsbpfError(`overrideKernel: the fake kernel has no libc handler, and ${name}() was called`);
+  const r = fake!.libc(name, args, decl);
+  if (r instanceof LibcFailure) { fakeErrno = r.errno; return r.result; }
+  return r;
+}
+
+function fakeAddressOf(buf: ArrayBufferView): bigint {
+  const ab = buf.buffer;
+  let base = fakeBases.get(ab);
+  if (base === undefined) {
+    base = nextFakeBase;
+    nextFakeBase += ((BigInt(ab.byteLength) + FAKE_PAGE - 1n) / FAKE_PAGE + 1n) * FAKE_PAGE; // a guard page between buffers
+    fakeBases.set(ab, base);
+    fakeMemory.push({ base, buffer: ab });
+  }
+  return base + BigInt(buf.byteOffset);
+}
+
+/**
+ * Routes every kernel call of this process (bpf(2), close(2), libc functions bound with
+ * `libcFunction`) to `kernel` until the returned function is called (aya's
+ * `override_syscall`). For tests: nothing reaches the real kernel meanwhile, so no root
+ * is needed. Overrides do not nest.
+ */
+export function overrideKernel(kernel: FakeKernel): () => void {
+  if (fake) throw new TsbpfError('overrideKernel: a fake kernel is already installed');
+  fake = kernel;
+  fakeErrno = 0;
+  epoch++;
+  return () => {
+    if (fake !== kernel) return;
+    fake = undefined;
+    epoch++;
+    fakeBases = new WeakMap();
+    fakeMemory = [];
+  };
+}
+
+/**
+ * The bytes at a user address an attr holds, while a fake kernel is installed (the
+ * double reads keys, writes logs and info structs through it). Throws for an address
+ * that was never handed out or a range past the end of its buffer (the kernel's EFAULT).
+ */
+export function userMemory(addr: bigint, length: number): Uint8Array {
+  if (!fake) throw new TsbpfError('userMemory: no fake kernel is installed');
+  for (const m of fakeMemory) {
+    const end = m.base + BigInt(m.buffer.byteLength);
+    if (addr < m.base || addr > end) continue; // the guard page keeps `end` out of the next buffer
+    const off = Number(addr - m.base);
+    if (off + length > m.buffer.byteLength) break;
+    return new Uint8Array(m.buffer as ArrayBuffer, off, length);
+  }
+  throw new TsbpfError(`userMemory: 0x${addr.toString(16)} + ${length} is not user memory handed to the fake kernel`);
 }

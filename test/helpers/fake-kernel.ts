@@ -1,0 +1,280 @@
+/**
+ * Test helper: a small model of the kernel behind bpf(2) and close(2), installed with
+ * src/sys's `overrideKernel` seam (as aya's tests override the syscall), so that unit
+ * tests drive the loader without root.
+ *
+ * It keeps what a loader can observe: fds (one number per open object reference), BTF,
+ * maps (their definition, elements and frozen state), programs, pins (real empty files,
+ * so that the loader's own unlink works on them), and the verifier log protocol
+ * (log_level / log_size / log_buf, ENOSPC when the log does not fit, log_true_size).
+ * Every fd named in an attr or in an instruction (ld_imm64 of a map fd) must be open and
+ * of the right kind, or the call fails with EBADF / EINVAL as the kernel would.
+ *
+ * Failures are injected by rules: `kernel.rules.push((c) => c.command === 'BPF_MAP_CREATE' ? 'EPERM' : undefined)`,
+ * or `kernel.failAt(n, 'ENOMEM')` for the n-th call.
+ */
+import { writeFileSync, existsSync, unlinkSync } from 'node:fs';
+import path from 'node:path';
+import { BPF_CMD_NAMES, MAP_TYPE_NAMES, PROG_TYPE_NAMES } from '../../src/kernel/enums.js';
+import { errnoNumber, layouts, overrideKernel, readU32, readU64, readString, userMemory, type FakeKernel as KernelDouble } from '../../src/sys/index.js';
+
+/** Fake fds start here: far above any fd this process has, so a stray close never hits a real one. */
+export const FIRST_FAKE_FD = 1_000_000_000;
+
+export interface FakeCall {
+  /** 1-based position among the bpf(2) calls. */
+  seq: number;
+  /** 'BPF_MAP_CREATE', ...; 'close' for close(2). */
+  command: string;
+  /** Map or program name from the attr (BPF_MAP_CREATE / BPF_PROG_LOAD). */
+  name?: string;
+  mapType?: string;
+  progType?: string;
+  expectedAttachType?: number;
+  logLevel?: number;
+  logSize?: number;
+  /** BPF_OBJ_PIN / BPF_OBJ_GET */
+  path?: string;
+}
+
+/** What a rule answers: nothing (go on), an errno name, or a rejection with a verifier log. */
+export type Verdict = undefined | string | { errno: string; log: string };
+export type Rule = (call: FakeCall) => Verdict;
+
+interface FakeMap { kind: 'map'; id: number; type: number; keySize: number; valueSize: number; maxEntries: number; flags: number; name: string; frozen: boolean; elements: Map<string, Uint8Array> }
+interface FakeProg { kind: 'prog'; id: number; type: number; name: string }
+interface FakeBtf { kind: 'btf'; id: number }
+export type FakeObject = FakeMap | FakeProg | FakeBtf;
+
+const BPF_PSEUDO_MAP_FD = 1;
+const BPF_PSEUDO_MAP_VALUE = 2;
+const LD_IMM64 = 0x18;
+
+function errno(name: string): number {
+  const n = errnoNumber(name);
+  if (n === undefined) throw new Error(`fake kernel: unknown errno ${name}`);
+  return -n;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+export class FakeKernel implements KernelDouble {
+  readonly calls: FakeCall[] = [];
+  /** Open fds and what they refer to. */
+  readonly fds = new Map<number, FakeObject>();
+  /** Pinned objects by path (the path also exists as an empty file). */
+  readonly pins = new Map<string, FakeObject>();
+  readonly rules: Rule[] = [];
+  private nextFd = FIRST_FAKE_FD;
+  private nextId = 1;
+
+  /** Runs `fn` with this double in place of the kernel. */
+  use<T>(fn: () => T): T {
+    const restore = overrideKernel(this);
+    try { return fn(); } finally { restore(); }
+  }
+
+  /** Fail the n-th bpf(2) call (1-based) with `code`. */
+  failAt(n: number, code: string): void {
+    this.rules.push((c) => (c.seq === n ? code : undefined));
+  }
+
+  /** Open fds, as `label`s: what a test expects to be empty after a failed load or a close(). */
+  openFds(): string[] {
+    return [...this.fds].map(([fd, o]) => `${fd}: ${o.kind} ${'name' in o ? o.name : o.id}`);
+  }
+
+  close(fd: number): number {
+    this.calls.push({ seq: 0, command: 'close' });
+    if (!this.fds.delete(fd)) return errno('EBADF');
+    return 0;
+  }
+
+  bpf(cmd: number, attr: Uint8Array): number {
+    const command = BPF_CMD_NAMES[cmd] ?? `BPF_CMD_${cmd}`;
+    const call: FakeCall = { seq: this.calls.filter((c) => c.command !== 'close').length + 1, command };
+    this.describe(call, attr);
+    this.calls.push(call);
+    for (const rule of this.rules) {
+      const v = rule(call);
+      if (v === undefined) continue;
+      if (typeof v === 'string') return errno(v);
+      return this.reject(attr, v);
+    }
+    switch (command) {
+      case 'BPF_BTF_LOAD': return this.open({ kind: 'btf', id: this.nextId++ });
+      case 'BPF_MAP_CREATE': return this.mapCreate(attr);
+      case 'BPF_PROG_LOAD': return this.progLoad(attr);
+      case 'BPF_MAP_UPDATE_ELEM': return this.mapUpdate(attr);
+      case 'BPF_MAP_DELETE_ELEM': return this.mapDelete(attr);
+      case 'BPF_MAP_FREEZE': {
+        const m = this.object(readU32(layouts.MAP_FD, attr, 'map_fd'), 'map');
+        if (typeof m === 'number') return m;
+        m.frozen = true;
+        return 0;
+      }
+      case 'BPF_OBJ_PIN': return this.objPin(attr);
+      case 'BPF_OBJ_GET': {
+        const o = this.pins.get(call.path!);
+        return o ? this.open(o) : errno('ENOENT');
+      }
+      case 'BPF_OBJ_GET_INFO_BY_FD': return this.objInfo(attr);
+      default: return errno('EINVAL');
+    }
+  }
+
+  private describe(call: FakeCall, attr: Uint8Array): void {
+    if (call.command === 'BPF_MAP_CREATE') {
+      call.name = readString(layouts.MAP_CREATE, attr, 'map_name');
+      call.mapType = MAP_TYPE_NAMES[readU32(layouts.MAP_CREATE, attr, 'map_type')];
+    } else if (call.command === 'BPF_PROG_LOAD') {
+      call.name = readString(layouts.PROG_LOAD, attr, 'prog_name');
+      call.progType = PROG_TYPE_NAMES[readU32(layouts.PROG_LOAD, attr, 'prog_type')];
+      call.expectedAttachType = readU32(layouts.PROG_LOAD, attr, 'expected_attach_type');
+      call.logLevel = readU32(layouts.PROG_LOAD, attr, 'log_level');
+      call.logSize = readU32(layouts.PROG_LOAD, attr, 'log_size');
+    } else if (call.command === 'BPF_OBJ_PIN' || call.command === 'BPF_OBJ_GET') {
+      call.path = this.cString(readU64(layouts.OBJ, attr, 'pathname'));
+    }
+  }
+
+  private cString(addr: bigint): string {
+    let s = '';
+    for (let i = 0; ; i++) {
+      const c = userMemory(addr + BigInt(i), 1)[0]!;
+      if (c === 0) return s;
+      s += String.fromCharCode(c);
+    }
+  }
+
+  private open(o: FakeObject): number {
+    const fd = this.nextFd++;
+    this.fds.set(fd, o);
+    return fd;
+  }
+
+  private object<K extends FakeObject['kind']>(fd: number, kind: K): Extract<FakeObject, { kind: K }> | number {
+    const o = this.fds.get(fd);
+    if (!o) return errno('EBADF');
+    if (o.kind !== kind) return errno('EINVAL');
+    return o as Extract<FakeObject, { kind: K }>;
+  }
+
+  private mapCreate(attr: Uint8Array): number {
+    const L = layouts.MAP_CREATE;
+    for (const f of ['btf_fd', 'inner_map_fd'] as const) {
+      const fd = readU32(L, attr, f);
+      if (fd !== 0 && !this.fds.has(fd)) return errno('EBADF');
+    }
+    return this.open({
+      kind: 'map', id: this.nextId++, type: readU32(L, attr, 'map_type'), keySize: readU32(L, attr, 'key_size'),
+      valueSize: readU32(L, attr, 'value_size'), maxEntries: readU32(L, attr, 'max_entries'), flags: readU32(L, attr, 'map_flags'),
+      name: readString(L, attr, 'map_name'), frozen: false, elements: new Map(),
+    });
+  }
+
+  private elem(attr: Uint8Array, withValue: boolean): { m: FakeMap; key: Uint8Array; value?: Uint8Array } | number {
+    const L = layouts.MAP_ELEM;
+    const m = this.object(readU32(L, attr, 'map_fd'), 'map');
+    if (typeof m === 'number') return m;
+    const key = Uint8Array.from(userMemory(readU64(L, attr, 'key'), m.keySize));
+    if (!withValue) return { m, key };
+    return { m, key, value: Uint8Array.from(userMemory(readU64(L, attr, 'value'), m.valueSize)) };
+  }
+
+  private mapUpdate(attr: Uint8Array): number {
+    const e = this.elem(attr, true);
+    if (typeof e === 'number') return e;
+    if (e.m.frozen) return errno('EPERM');
+    const type = MAP_TYPE_NAMES[e.m.type];
+    if (type === 'prog_array' || type === 'array_of_maps' || type === 'hash_of_maps') {
+      // the value is an fd of the right kind
+      const o = this.fds.get(new DataView(e.value!.buffer).getUint32(0, true));
+      if (!o) return errno('EBADF');
+      if (o.kind !== (type === 'prog_array' ? 'prog' : 'map')) return errno('EINVAL');
+    }
+    e.m.elements.set(hex(e.key), e.value!);
+    return 0;
+  }
+
+  private mapDelete(attr: Uint8Array): number {
+    const e = this.elem(attr, false);
+    if (typeof e === 'number') return e;
+    return e.m.elements.delete(hex(e.key)) ? 0 : errno('ENOENT');
+  }
+
+  private progLoad(attr: Uint8Array): number {
+    const L = layouts.PROG_LOAD;
+    const btfFd = readU32(L, attr, 'prog_btf_fd');
+    if (btfFd !== 0 && !this.fds.has(btfFd)) return errno('EBADF');
+    const insns = userMemory(readU64(L, attr, 'insns'), readU32(L, attr, 'insn_cnt') * 8);
+    for (let i = 0; i < insns.length; i += 8) {
+      const src = insns[i + 1]! >> 4;
+      if (insns[i] !== LD_IMM64 || (src !== BPF_PSEUDO_MAP_FD && src !== BPF_PSEUDO_MAP_VALUE)) continue;
+      const m = this.object(new DataView(insns.buffer, insns.byteOffset).getInt32(i + 4, true), 'map');
+      if (typeof m === 'number') return m;
+      i += 8;
+    }
+    return this.open({ kind: 'prog', id: this.nextId++, type: readU32(L, attr, 'prog_type'), name: readString(L, attr, 'prog_name') });
+  }
+
+  /** A rejected BPF_PROG_LOAD: the log goes where the attr says; ENOSPC when it does not fit. */
+  private reject(attr: Uint8Array, v: { errno: string; log: string }): number {
+    const L = layouts.PROG_LOAD;
+    const level = readU32(L, attr, 'log_level');
+    const size = readU32(L, attr, 'log_size');
+    if (level === 0 || size === 0) return errno(v.errno);
+    const log = Buffer.from(v.log, 'utf8');
+    const out = userMemory(readU64(L, attr, 'log_buf'), size);
+    const n = Math.min(log.length, size - 1);
+    out.set(log.subarray(0, n));
+    out[n] = 0;
+    if (attr.length >= L.fields.log_true_size.off + 4) new DataView(attr.buffer, attr.byteOffset).setUint32(L.fields.log_true_size.off, log.length + 1, true);
+    return log.length + 1 > size ? errno('ENOSPC') : errno(v.errno);
+  }
+
+  private objPin(attr: Uint8Array): number {
+    const p = this.cString(readU64(layouts.OBJ, attr, 'pathname'));
+    const o = this.fds.get(readU32(layouts.OBJ, attr, 'bpf_fd'));
+    if (!o) return errno('EBADF');
+    if (!existsSync(path.dirname(p))) return errno('ENOENT');
+    if (existsSync(p)) return errno('EEXIST');
+    writeFileSync(p, '');
+    this.pins.set(p, o);
+    return 0;
+  }
+
+  /** Pins whose file the loader removed are forgotten (bpffs: unlink drops the pin). */
+  livePins(): string[] {
+    for (const p of [...this.pins.keys()]) if (!existsSync(p)) this.pins.delete(p);
+    return [...this.pins.keys()];
+  }
+
+  /** Removes every pin file left (test cleanup). */
+  unpinAll(): void {
+    for (const p of this.pins.keys()) { try { unlinkSync(p); } catch { /* gone */ } }
+    this.pins.clear();
+  }
+
+  private objInfo(attr: Uint8Array): number {
+    const L = layouts.OBJ_GET_INFO;
+    const o = this.fds.get(readU32(L, attr, 'bpf_fd'));
+    if (!o) return errno('EBADF');
+    if (o.kind !== 'map') return errno('EINVAL'); // the loader asks only maps (pinned-by-name reuse)
+    const len = Math.min(readU32(L, attr, 'info_len'), layouts.MAP_INFO.size);
+    const info = userMemory(readU64(L, attr, 'info'), len);
+    const full = new Uint8Array(layouts.MAP_INFO.size);
+    const dv = new DataView(full.buffer);
+    const F = layouts.MAP_INFO.fields;
+    dv.setUint32(F.type.off, o.type, true);
+    dv.setUint32(F.id.off, o.id, true);
+    dv.setUint32(F.key_size.off, o.keySize, true);
+    dv.setUint32(F.value_size.off, o.valueSize, true);
+    dv.setUint32(F.max_entries.off, o.maxEntries, true);
+    dv.setUint32(F.map_flags.off, o.flags, true);
+    full.set(Buffer.from(o.name, 'latin1').subarray(0, 15), F.name.off);
+    info.set(full.subarray(0, len));
+    new DataView(attr.buffer, attr.byteOffset).setUint32(L.fields.info_len.off, len, true);
+    return 0;
+  }
+}
