@@ -1,4 +1,6 @@
 /**
+ * libbpf's open-time fixups of the object's BTF.
+ *
  * clang leaves DATASEC sizes and global VAR offsets at 0 in the object; the kernel
  * rejects a DATASEC of size 0. As libbpf does at open time (btf_fixup_datasec), take
  * sizes from the ELF sections and offsets from the ELF symbols, and sort the variables
@@ -6,9 +8,12 @@
  * section: the loader rewrites it for the kernel.
  */
 import type { Btf } from '../btf/index.js';
+import { BTF_FUNC_GLOBAL, BTF_FUNC_STATIC } from '../btf/types.js';
 import type { ElfFile } from '../elf/types.js';
+import { STB_LOCAL, STV_HIDDEN, STV_INTERNAL } from '../elf/types.js';
 import { SpecError } from '../errors.js';
 import { symbolsIn } from './symbols.js';
+import type { Func } from './functions.js';
 import type { MapSpec } from './types.js';
 
 export function fixupDatasecs(btf: Btf, elf: ElfFile, kconfig: MapSpec | undefined): void {
@@ -43,4 +48,28 @@ export function fixupDatasecs(btf: Btf, elf: ElfFile, kconfig: MapSpec | undefin
     vars.sort((a, b) => a.offset - b.offset);
     btf.setType(id, { ...ds, size, vars });
   }
+}
+
+/**
+ * A global or weak subprogram (.text) with STV_HIDDEN or STV_INTERNAL visibility
+ * (`__hidden`, as usdt.bpf.h's bpf_usdt_arg) gets BTF FUNC linkage static, as libbpf does
+ * (mark_btf_static, applied in bpf_object__load_btf to the first global FUNC of that
+ * name): the verifier then checks it inside each caller, with the caller's knowledge of
+ * its arguments, instead of alone with every pointer argument possibly NULL.
+ * Returns the names changed.
+ */
+export function staticHiddenFuncs(btf: Btf, funcs: Map<string, Func>): string[] {
+  const changed: string[] = [];
+  for (const f of funcs.values()) {
+    if (f.section.name !== '.text' || f.bind === STB_LOCAL) continue;
+    if (f.visibility !== STV_HIDDEN && f.visibility !== STV_INTERNAL) continue;
+    for (const id of btf.idsByName(f.name)) {
+      const t = btf.typeById(id);
+      if (t.kind !== 'func' || t.linkage !== BTF_FUNC_GLOBAL) continue;
+      btf.setType(id, { ...t, linkage: BTF_FUNC_STATIC });
+      changed.push(f.name);
+      break;
+    }
+  }
+  return changed;
 }

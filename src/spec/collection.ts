@@ -13,7 +13,7 @@ import { parseBtfMapDef } from './btf-maps.js';
 import { collectFunctions, isExecSection, relocateFunctions, type Func, type SymbolResolver } from './functions.js';
 import { collectDataMaps, collectKconfigMap, collectLegacyMaps } from './data-maps.js';
 import { linkProgram } from './calls.js';
-import { fixupDatasecs } from './btf-fixup.js';
+import { fixupDatasecs, staticHiddenFuncs } from './btf-fixup.js';
 import { symbolsIn } from './symbols.js';
 import { attachTarget, sectionDef } from './sections.js';
 import { addStructOpsProgram, collectStructOpsMaps, structOpsSections } from './struct-ops.js';
@@ -133,6 +133,7 @@ function buildSpec(elf: ElfFile): CollectionSpec {
 
   // ---- functions and their relocations ----
   const funcs = collectFunctions(elf);
+  if (btf) staticHiddenFuncs(btf, funcs);
   const resolver: SymbolResolver = {
     mapAt(section, offset) {
       const list = ranges.get(section);

@@ -22,6 +22,8 @@ export interface Func {
   /** Length in slots. */
   slots: number;
   bind: number;
+  /** STV_* visibility of the symbol (STV_HIDDEN for `__hidden`). */
+  visibility: number;
   insns: Instruction[];
   /** Slot (relative to the function) of each instruction. */
   insnSlots: number[];
@@ -64,7 +66,7 @@ export function collectFunctions(elf: ElfFile): Map<string, Func> {
     const insnSlots = rawOffsets(insns);
     funcs.set(sym.name, {
       name: sym.name, section: sec, slot: sym.value / 8, slots: sym.size / 8, bind: sym.bind,
-      insns, insnSlots, callees: [],
+      visibility: sym.visibility, insns, insnSlots, callees: [],
     });
   }
   return funcs;

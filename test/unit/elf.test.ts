@@ -483,10 +483,12 @@ if (objs.length > 0) {
         assert.equal(f.sections.map((s) => [s.index, s.name, s.type, s.flags, s.offset, s.size, s.link, s.info, s.addralign, s.entsize]),
           secs.map((x) => [x.Index, x.Name.Value, x.Type.RawValue, x.Flags.RawFlags, x.Offset, x.Size, x.Link, x.Info, x.AddressAlignment, x.EntrySize]),
           `${name}: sections`);
-        // llvm-readelf prints unnamed section symbols with their section's name
+        // llvm-readelf prints unnamed section symbols with their section's name, and
+        // st_other as a number when it is 0, else as { RawFlags, Flags } (llvm 14; { Value, Flags } in llvm 19)
+        const other = (o: number | { RawFlags?: number; Value?: number }) => (typeof o === 'number' ? o : o.RawFlags ?? o.Value ?? -1) & 3;
         const syms = (json('--symbols').Symbols as Json[]).map((x) => x.Symbol);
         assert.equal(f.symbols.map((s) => [s.name, s.value, s.size, s.bind, s.type, s.visibility, s.shndx]),
-          syms.map((x) => [x.Name.RawValue === 0 ? '' : x.Name.Value, x.Value, x.Size, x.Binding.RawValue, x.Type.RawValue, x.Other & 3, x.Section.RawValue]),
+          syms.map((x) => [x.Name.RawValue === 0 ? '' : x.Name.Value, x.Value, x.Size, x.Binding.RawValue, x.Type.RawValue, other(x.Other), x.Section.RawValue]),
           `${name}: symbols`);
         // text output: "Relocation section '.relxdp' ..." then "offset info type value name" rows
         const rels: [string, string[]][] = [];

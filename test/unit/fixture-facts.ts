@@ -375,6 +375,20 @@ export const fixtures: Record<string, FixtureFact> = {
       { name: '.rodata', type: 'array', keySize: 4, valueSize: 16, maxEntries: 1, flags: 0x480 },
     ],
   },
+  hidden_func: {
+    // llvm-readelf-19 -s: fill (WEAK HIDDEN, .text, 32 bytes), twice (GLOBAL HIDDEN, 40),
+    // exposed (GLOBAL DEFAULT, 32); llvm-objdump-19 -dr: hidden_calls 15 instructions
+    // (calls fill, then twice), visible_call 7 (calls exposed); fill 4, twice 5, exposed 4;
+    // no data sections
+    file: 'bpf-objs/hidden_func.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'hidden_calls', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 24, subprograms: ['fill', 'twice'] },
+      { name: 'visible_call', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 11, subprograms: ['exposed'], autoload: false },
+    ],
+    maps: [],
+  },
   nobtf: {
     file: 'bpf-objs/nobtf.bpf.o',
     license: 'GPL',
