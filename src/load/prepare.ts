@@ -94,21 +94,31 @@ export function explainMissingMap(names: readonly string[], log: string): string
   return name ? `the verifier reached a use of map '${name}', which was not created (autocreate off): create it, or make that path unreachable` : undefined;
 }
 
+/** sizeof(struct bpf_func_info): insn_off, type_id. */
+export const FUNC_INFO_REC_SIZE = 8;
+/** sizeof(struct bpf_line_info): insn_off, file_name_off, line_off, line_col (line << 10 | column). */
+export const LINE_INFO_REC_SIZE = 16;
+
 export function funcInfoBytes(records: FuncInfo[]): Uint8Array {
-  const b = new Uint8Array(records.length * 8);
+  const b = new Uint8Array(records.length * FUNC_INFO_REC_SIZE);
   const dv = new DataView(b.buffer);
-  records.forEach((r, i) => { dv.setUint32(i * 8, r.insnOff, true); dv.setUint32(i * 8 + 4, r.typeId, true); });
+  records.forEach((r, i) => {
+    const o = i * FUNC_INFO_REC_SIZE;
+    dv.setUint32(o, r.insnOff, true);
+    dv.setUint32(o + 4, r.typeId, true);
+  });
   return b;
 }
 
 export function lineInfoBytes(records: LineInfo[]): Uint8Array {
-  const b = new Uint8Array(records.length * 16);
+  const b = new Uint8Array(records.length * LINE_INFO_REC_SIZE);
   const dv = new DataView(b.buffer);
   records.forEach((r, i) => {
-    dv.setUint32(i * 16, r.insnOff, true);
-    dv.setUint32(i * 16 + 4, r.fileNameOff, true);
-    dv.setUint32(i * 16 + 8, r.lineOff, true);
-    dv.setUint32(i * 16 + 12, ((r.lineNum & 0x3fffff) << 10 | (r.column & 0x3ff)) >>> 0, true);
+    const o = i * LINE_INFO_REC_SIZE;
+    dv.setUint32(o, r.insnOff, true);
+    dv.setUint32(o + 4, r.fileNameOff, true);
+    dv.setUint32(o + 8, r.lineOff, true);
+    dv.setUint32(o + 12, ((r.lineNum & 0x3fffff) << 10 | (r.column & 0x3ff)) >>> 0, true);
   });
   return b;
 }

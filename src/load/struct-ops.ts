@@ -105,14 +105,22 @@ export function planStructOps(m: MapSpec, localBtf: Btf, types: KernelTypes, fil
   return { map: m, kernTypeId: kt.id, kernValueTypeId: kvt.id, valueSize: kvType.size, value, slots, skipped };
 }
 
+/** What a struct_ops program implements: the kernel struct (its attach_btf_id) and the member's index (its expected_attach_type). */
+export interface StructOpsMember {
+  btfId: number;
+  memberIndex: number;
+  /** The (first) map that uses it there. */
+  map: string;
+}
+
 /**
  * attach_btf_id / expected_attach_type of every program a plan uses. A program used by
  * two maps must implement the same kernel struct and member in both (libbpf's rule,
  * checked in bpf_map__init_kern_struct_ops): pass only the plans of the maps that are
  * created, since libbpf checks only those.
  */
-export function structOpsAttach(plans: StructOpsPlan[], file: string): Map<string, { btfId: number; memberIndex: number; map: string }> {
-  const out = new Map<string, { btfId: number; memberIndex: number; map: string; member: string; typeName: string }>();
+export function structOpsAttach(plans: StructOpsPlan[], file: string): Map<string, StructOpsMember> {
+  const out = new Map<string, StructOpsMember & { member: string; typeName: string }>();
   for (const pl of plans) {
     for (const s of pl.slots) {
       const have = out.get(s.program);

@@ -1,0 +1,96 @@
+/**
+ * One program into the kernel: CO-RE relocations and externs resolved against the running
+ * kernel, map fds patched in, the attach target found, BPF_PROG_LOAD with the verifier log
+ * strategy (verifier.ts). The loader (loader.ts) calls it once per program, after the maps.
+ */
+import { TsbpfError, type ErrorContext } from '../errors.js';
+import { sectionDef } from '../spec/sections.js';
+import type { ProgramSpec } from '../spec/types.js';
+import { Fd, type ProgLoadOptions } from '../sys/index.js';
+import { attachBtf, explainCoreFailure, explainWeakKfunc, relocateCore, resolveExterns, type AttachTarget, type KernelRef, type KernelTypes } from './kernel-refs.js';
+import type { BpfMap } from './map.js';
+import { Program } from './program.js';
+import { explainMissingMap, FUNC_INFO_REC_SIZE, funcInfoBytes, kernelProgName, LINE_INFO_REC_SIZE, lineInfoBytes, patchInstructions } from './prepare.js';
+import { loadWithLog, type LoadLogOptions } from './verifier.js';
+import type { StructOpsMember } from './struct-ops.js';
+
+/** What every program of a collection is loaded with. */
+export interface ProgramLoadContext {
+  file: string;
+  /** The maps created so far, by name. */
+  maps: ReadonlyMap<string, BpfMap>;
+  /** Every map of the object, in spec order (a reference to one not created is poisoned with its index). */
+  mapNames: readonly string[];
+  /** The object's BTF in the kernel, when func_info / line_info may be sent with it. */
+  btfFd: Fd | undefined;
+  /** LINUX_VERSION_CODE for programs whose object gives none. */
+  kernelVersion: number;
+  opts: LoadLogOptions & { attachTargets?: Record<string, AttachTarget | AttachTarget['program']> };
+  types: KernelTypes;
+  /** Takes ownership of an fd (the loader closes it if the load fails later). */
+  own(fd: Fd): Fd;
+}
+
+function targetOf(p: ProgramSpec, ctx: ProgramLoadContext): AttachTarget | undefined {
+  const t = ctx.opts.attachTargets?.[p.name];
+  if (t === undefined) return undefined;
+  return typeof t === 'object' && 'program' in t ? t : { program: t };
+}
+
+/**
+ * Loads `p`; `structOps` is the kernel struct and member a struct_ops program implements
+ * (its attach_btf_id and expected_attach_type).
+ */
+export function loadProgram(p: ProgramSpec, ctx: ProgramLoadContext, structOps?: StructOpsMember): Program {
+  const { file, types } = ctx;
+  const where: ErrorContext = { file, section: p.section, symbol: p.name };
+  const def = sectionDef(p.section);
+  const core = relocateCore(p, types, file);
+  const refs: KernelRef[] = [];
+  const resolved: ProgramSpec = { ...p, instructions: resolveExterns(p, core ? core.instructions : p.instructions, types, file, refs) };
+  // a map of the object that was not created (autocreate off): poisoned, as libbpf does
+  const notCreated = (n: string) => (ctx.mapNames.includes(n) && !ctx.maps.has(n) ? ctx.mapNames.indexOf(n) : undefined);
+  const insns = patchInstructions(resolved, (n) => ctx.maps.get(n)?.fd.value, file, notCreated);
+  const target = targetOf(p, ctx);
+  const attach = def?.attachBtf || target ? attachBtf(p, types, file, target) : undefined;
+  if (attach) refs.push(attach.ref);
+  const fdArray = types.fdArray();
+  const withInfo = ctx.btfFd !== undefined && p.funcInfo.length > 0;
+  const attr: ProgLoadOptions = {
+    type: p.type as never,
+    insns,
+    license: p.license,
+    name: kernelProgName(p),
+    flags: p.flags,
+    kernVersion: p.kernelVersion || ctx.kernelVersion,
+    ...(attach ? { attachBtfId: attach.attachBtfId } : {}),
+    ...(attach?.attachBtfObjFd ? { attachBtfObjFd: attach.attachBtfObjFd } : {}),
+    ...(attach?.attachProgFd !== undefined ? { attachProgFd: attach.attachProgFd } : {}),
+    ...(fdArray ? { fdArray } : {}),
+    ...(p.attachType ? { expectedAttachType: p.attachType as never } : {}),
+    // struct_ops: the kernel's struct and the index of the member the program implements
+    ...(structOps ? { attachBtfId: structOps.btfId, expectedAttachType: structOps.memberIndex } : {}),
+    ...(withInfo ? {
+      btfFd: ctx.btfFd,
+      funcInfo: { recSize: FUNC_INFO_REC_SIZE, data: funcInfoBytes(p.funcInfo), count: p.funcInfo.length },
+      ...(p.lineInfo.length ? { lineInfo: { recSize: LINE_INFO_REC_SIZE, data: lineInfoBytes(p.lineInfo), count: p.lineInfo.length } } : {}),
+    } : {}),
+  };
+  const explain = (log: string) => explainCoreFailure(core, log) ?? explainWeakKfunc(refs, log) ?? explainMissingMap(ctx.mapNames, log);
+  const t0 = performance.now();
+  let r: { fd: number; log?: string };
+  try {
+    r = loadWithLog(attr, resolved, ctx.opts, where, explain);
+  } catch (e) {
+    // libbpf: an optional expected attach type is dropped when the kernel refuses it
+    if (def?.expectedAttachTypeOptional && p.attachType && e instanceof TsbpfError && /EINVAL/.test(e.message)) {
+      const { expectedAttachType: _drop, ...rest } = attr;
+      void _drop;
+      r = loadWithLog(rest, resolved, ctx.opts, where, explain);
+    } else throw e;
+  }
+  const fd = ctx.own(new Fd(r.fd, `prog ${p.name}`));
+  const prog = new Program(p, fd, performance.now() - t0, r.log, refs);
+  if (attach?.targetProgId !== undefined) prog.target = { progId: attach.targetProgId, btfId: attach.attachBtfId };
+  return prog;
+}
