@@ -1,24 +1,27 @@
 /** Errors about the environment (privileges, bpffs): exit 2 with one line. Cheap to import. */
-import { existsSync, statfsSync } from 'node:fs';
-import path from 'node:path';
+import { BPFFS_ROOT, ensureBpffs, MountError } from '../sys/mount.js';
 
 export class EnvironmentError extends Error {}
 
-export const PIN_ROOT = '/sys/fs/bpf';
-const BPF_FS_MAGIC = 0xcafe4a11;
+export const PIN_ROOT = BPFFS_ROOT;
 
 export const PRIVILEGE_FIX = 'run as root, or grant CAP_BPF,CAP_PERFMON,CAP_NET_ADMIN ' +
   '(e.g. sudo setcap cap_bpf,cap_perfmon,cap_net_admin+ep "$(readlink -f "$(command -v node)")", ' +
   'or run it under sudo capsh --caps="cap_bpf,cap_perfmon,cap_net_admin+eip cap_setpcap,cap_setuid,cap_setgid+ep" ' +
   '--keep=1 --user="$USER" --addamb=cap_bpf,cap_perfmon,cap_net_admin -- -c "node bin/load.js ...")';
 
-function onBpffs(dir: string): boolean {
-  let d = path.resolve(dir);
-  while (!existsSync(d)) d = path.dirname(d);
-  return (Number(statfsSync(d).type) >>> 0) === BPF_FS_MAGIC;
-}
-
-/** Pins only work on bpffs; say so before anything is loaded. */
+/**
+ * Pins only work on bpffs: under /sys/fs/bpf it is mounted when missing (one line on
+ * stderr, as bpftool does); elsewhere a directory not on bpffs is refused before anything
+ * is loaded.
+ */
 export function checkPinDir(dir: string, opt: string): void {
-  if (!onBpffs(dir)) throw new EnvironmentError(`${opt} ${dir}: not on a bpffs mount (pins live on bpffs: use a directory under ${PIN_ROOT}, or mount -t bpf bpf DIR)`);
+  try {
+    ensureBpffs(dir, { notice: (line) => { process.stderr.write(`load: ${line}\n`); } });
+  } catch (e) {
+    if (!(e instanceof MountError)) throw e;
+    throw new EnvironmentError(e.reason === 'not-mountable'
+      ? `${opt} ${dir}: not on a bpffs mount (pins live on bpffs: use a directory under ${PIN_ROOT}, or mount -t bpf bpf DIR)`
+      : `${opt} ${dir}: ${e.detail}`);
+  }
 }

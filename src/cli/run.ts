@@ -6,7 +6,8 @@
  * with libbpf's autoload off). Errors that are about the environment (no privileges)
  * or the object as a whole (a map the kernel refuses) are not program verdicts.
  */
-import { existsSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { makeDirs } from '../sys/mount.js';
 import path from 'node:path';
 import { disassemble } from '../asm/disasm.js';
 import { TsbpfError } from '../errors.js';
@@ -176,7 +177,7 @@ export function loadObject(spec: CollectionSpec, opts: CliOptions, pinDir?: stri
   const pinned: string[] = [];
   if (pinDir) {
     try {
-      mkdirSync(path.join(pinDir, 'maps'), { recursive: true });
+      makeDirs(path.join(pinDir, 'maps')); // on bpffs: checkPinDir made sure of it
       for (const [name, prog] of coll.programs) {
         const at = path.join(pinDir, name);
         if (existsSync(at)) throw new EnvironmentError(`--pin: ${at} already exists: remove it first (node bin/load.js --unpin ${opts.pin})`);
@@ -202,7 +203,7 @@ export function loadObject(spec: CollectionSpec, opts: CliOptions, pinDir?: stri
 
   // ---- logs
   if (opts.logDir) {
-    mkdirSync(opts.logDir, { recursive: true });
+    makeDirs(opts.logDir);
     for (const r of result.programs) {
       if (r.log === undefined) continue;
       writeFileSync(path.join(opts.logDir, `${objectStem(file)}.${r.name}.log`), r.log);

@@ -7,13 +7,13 @@
  * closed and not pinned), even if a program using it stays attached. Keep the
  * Collection open, or pin the prog array, for as long as the tail calls must work.
  */
-import { mkdirSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { loadCollectionSpec } from '../spec/collection.js';
 import type { CollectionSpec } from '../spec/types.js';
 import { PIN_BY_NAME } from '../spec/types.js';
 import type { Btf } from '../btf/index.js';
-import type { Fd } from '../sys/index.js';
+import { ensureBpffs, type Fd } from '../sys/index.js';
 import type { AttachTarget } from './kernel-refs.js';
 import { CollectionLoader } from './loader.js';
 import type { BpfMap } from './map.js';
@@ -85,12 +85,13 @@ export class Collection {
   }
 
   /**
-   * Pins every program and map under `dir` (created if missing), libbpf's
+   * Pins every program and map under `dir` (created if missing; bpffs mounted at
+   * /sys/fs/bpf when `dir` is under it and it is not there), libbpf's
    * bpf_object__pin layout: `dir/<map name>` and `dir/<program name>`.
    * Maps already pinned by name stay where they are.
    */
   pin(dir: string): string[] {
-    mkdirSync(dir, { recursive: true });
+    ensureBpffs(dir, { create: true });
     const done: string[] = [];
     try {
       for (const m of this.maps.values()) {

@@ -26,7 +26,7 @@ import { kconfigData, kernelRelease, kernelVersionCode } from '../core/index.js'
 import { structOpsAutoload } from '../spec/struct-ops.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from '../spec/types.js';
 import { PIN_BY_NAME } from '../spec/types.js';
-import { btfLoad, Fd, mapCreate, mapDelete, mapFreeze, mapInfo, mapUpdate, objGet, objPin, SyscallError, type MapCreateOptions } from '../sys/index.js';
+import { BPFFS_ROOT, btfLoad, ensureBpffs, Fd, mapCreate, mapDelete, mapFreeze, mapInfo, mapUpdate, objGet, objPin, SyscallError, type MapCreateOptions } from '../sys/index.js';
 import { sanitizeBtf } from './features.js';
 import { KernelTypes } from './kernel-refs.js';
 import { BpfMap, numPossibleCpus } from './map.js';
@@ -51,7 +51,7 @@ const KEY_0 = new Uint8Array(4);
 const fdValue = (fd: Fd) => intBytes(fd.value, 4, 'fd');
 
 /** Where BPF maps are pinned by name unless LoadOptions.pinRoot says otherwise (libbpf's default). */
-const DEFAULT_PIN_ROOT = '/sys/fs/bpf';
+const DEFAULT_PIN_ROOT = BPFFS_ROOT;
 
 /** What a successful load hands to the Collection (which then owns it). */
 export interface LoadedObjects {
@@ -294,7 +294,8 @@ export class CollectionLoader {
 
   private pin(m: MapSpec, fd: Fd, pinPath: string): void {
     const dir = path.dirname(pinPath);
-    if (!existsSync(dir)) throw new TsbpfError(`pin directory ${dir} does not exist (is bpffs mounted? mount -t bpf bpf /sys/fs/bpf)`, this.context(m));
+    ensureBpffs(dir, { ctx: this.context(m) });
+    if (!existsSync(dir)) throw new TsbpfError(`pin directory ${dir} does not exist (create it on bpffs first)`, this.context(m));
     try { objPin(fd, pinPath); } catch (e) { throw TsbpfError.wrap(e, this.context(m)); }
     this.pinned.push(pinPath);
   }

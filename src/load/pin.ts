@@ -3,7 +3,8 @@
  * pin removed again. Shared by maps, programs and (in src/link) links.
  */
 import { unlinkSync } from 'node:fs';
-import { Fd, objPin } from '../sys/index.js';
+import { dirname } from 'node:path';
+import { ensureBpffs, Fd, objPin } from '../sys/index.js';
 
 /** Removes a pin (a file on bpffs); one already gone is fine. */
 export function removePin(path: string | undefined): void {
@@ -17,7 +18,9 @@ export abstract class Pinnable {
   pinnedAt?: string;
   constructor(readonly fd: Fd) {}
 
+  /** Pins at `path`; bpffs is mounted at /sys/fs/bpf first when the path is under it and it is not there. */
   pin(path: string): void {
+    ensureBpffs(dirname(path));
     objPin(this.fd, path);
     this.pinnedAt = path;
   }

@@ -14,3 +14,5 @@ export * as linkLayouts from './link-layout.js';
 export * from './perf.js';
 export * from './netns.js';
 export * from './netlink.js';
+export { ensureBpffs, ensureTracefs, makeDirs, onBpffs, MountError, BPF_FS_MAGIC, TRACEFS_MAGIC, BPFFS_ROOT, TRACEFS_ROOT } from './mount.js';
+export type { EnsureOptions, FsType, MountNotice } from './mount.js';

@@ -16,7 +16,7 @@
 import { writeFileSync, existsSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { BPF_CMD_NAMES, MAP_TYPE_NAMES, PROG_TYPE_NAMES } from '../../src/kernel/enums.js';
-import { errnoNumber, layouts, overrideKernel, readU32, readU64, readString, userMemory, type FakeKernel as KernelDouble } from '../../src/sys/index.js';
+import { BPF_FS_MAGIC, errnoNumber, layouts, overrideKernel, readU32, readU64, readString, userMemory, type FakeKernel as KernelDouble } from '../../src/sys/index.js';
 
 /** Fake fds start here: far above any fd this process has, so a stray close never hits a real one. */
 export const FIRST_FAKE_FD = 1_000_000_000;
@@ -65,6 +65,13 @@ export class FakeKernel implements KernelDouble {
   /** Pinned objects by path (the path also exists as an empty file). */
   readonly pins = new Map<string, FakeObject>();
   readonly rules: Rule[] = [];
+  /**
+   * statfs(2) f_type of a path. Default: bpffs everywhere (pins are real files in whatever
+   * directory a test gives). A test of the mount helpers answers per path.
+   */
+  fsType: (path: string) => number = () => BPF_FS_MAGIC;
+  /** mount(2) calls made (source, target, fstype, data); each one succeeds. */
+  readonly mounts: Array<{ source: string; target: string; fstype: string; data: string }> = [];
   private nextFd = FIRST_FAKE_FD;
   private nextId = 1;
 
@@ -88,6 +95,24 @@ export class FakeKernel implements KernelDouble {
     this.calls.push({ seq: 0, command: 'close' });
     if (!this.fds.delete(fd)) return errno('EBADF');
     return 0;
+  }
+
+  /** The libc functions the loader calls besides bpf(2): statfs, flock and mount (src/sys/mount.ts). */
+  libc(name: string, args: readonly unknown[]): unknown {
+    switch (name) {
+      case 'statfs': {
+        const out = userMemory(args[1] as bigint, 8);
+        new DataView(out.buffer, out.byteOffset, 8).setBigUint64(0, BigInt(this.fsType(args[0] as string)), true);
+        return 0;
+      }
+      case 'flock': return 0;
+      case 'mount': {
+        const [source, target, fstype, , data] = args as [string, string, string, number, string];
+        this.mounts.push({ source, target, fstype, data });
+        return 0;
+      }
+      default: throw new Error(`fake kernel: no model of ${name}()`);
+    }
   }
 
   bpf(cmd: number, attr: Uint8Array): number {

@@ -4,7 +4,7 @@
 import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,7 @@ import {
   Collection, copySpec, forceMissingBtfFeatures, loadCollectionSpec, loadsByDefault, sanitizeBtf, setVariable, SyscallError,
   TsbpfError, VerifierError, type CollectionSpec,
 } from '../../src/index.js';
-import { allIds, btfLoad, closeFd, progGetFdById, progTestRun, Fd } from '../../src/sys/index.js';
+import { allIds, btfLoad, closeFd, ensureBpffs, progGetFdById, progTestRun, Fd } from '../../src/sys/index.js';
 import { kallsymsHas, kernelFuncHome, kernelHasStruct, trampolineProbe } from '../helpers/kernel-probes.js';
 import { kernelSuite } from '../helpers/kernel-suite.js';
 
@@ -77,7 +77,7 @@ const NEEDS: Record<string, { why: string; error: RegExp } | undefined> = {
 };
 
 uvuTest.before(() => {
-  if (run) mkdirSync(pinRoot, { recursive: true });
+  if (run) ensureBpffs(pinRoot, { create: true }); // mounts bpffs where the machine has none
 });
 uvuTest.after(() => {
   if (run) rmSync(pinRoot, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { leakedFdCount } from '../../src/sys/index.js';
+import { ensureBpffs, leakedFdCount } from '../../src/sys/index.js';
 import {
   bpf, Fd, SyscallError, mapCreate, mapLookup, mapUpdate, mapDelete, mapGetNextKey, mapFreeze,
   mapLookupBatch, mapUpdateBatch, mapDeleteBatch, progLoad, progTestRun, progInfo, mapInfo,
@@ -171,6 +171,7 @@ test('verifier log: a bad program fails with EACCES/EINVAL and fills the log', (
 
 test('pin to /sys/fs/bpf, OBJ_GET it back, unlink', () => {
   const path = `/sys/fs/bpf/tsbpf-test-${process.pid}`;
+  ensureBpffs('/sys/fs/bpf'); // a fresh machine has no bpffs mounted
   const m = arrayMap(2, 'tsbpf_pinned');
   try {
     mapUpdate(m, u32(1), u64(42n));
