@@ -13,6 +13,11 @@
  * cache only when it is at least as new as the bundle (V8 checks a cache against the
  * source's length, not its content) and V8 accepts it (same Node version and flags).
  * Otherwise: the bundle compiled as usual, or dist/cli/main.js through ESM.
+ *
+ * These checks apply to a checkout, where src/ is next to dist/ and tsc may rewrite dist/
+ * at any time. An installed package has no src/ (package.json "files"): nothing rebuilds
+ * its dist/, and npm does not keep file times when it unpacks (every file gets the time
+ * it was written), so there the bundle and its cache are used as they are.
  */
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -30,6 +35,8 @@ const INPUTS = path.join(dist, 'cli.bundle.inputs');
 const META = path.join(dist, 'cli.bundle.meta.json');
 
 const mtime = (file: string): number | undefined => statSync(file, { throwIfNoEntry: false })?.mtimeMs;
+/** A checkout (see above): dist/ may be newer than the bundle. */
+const rebuildable = (): boolean => mtime(path.join(root, 'src')) !== undefined;
 
 /** The bundle as a script: CommonJS's function wrapper around it. */
 function compile(cachedData?: Buffer): vm.Script {
@@ -45,6 +52,7 @@ function run(script: vm.Script): Main {
 
 /** True when the bundle and its list of inputs exist and no input is missing or newer. */
 function bundleIsFresh(bundled: number): boolean {
+  if (!rebuildable()) return true;
   let inputs: string[];
   try { inputs = readFileSync(INPUTS, 'utf8').split('\n'); } catch { return false; }
   if (mtime(INPUTS)! < bundled) return false; // a bundle rebuilt without finishBundle()
@@ -59,7 +67,7 @@ function bundleIsFresh(bundled: number): boolean {
 /** The code cache when it is at least as new as the bundle (modified at `bundled`). */
 function cacheFor(bundled: number): Buffer | undefined {
   const cached = mtime(CACHE);
-  if (cached === undefined || cached < bundled) return undefined;
+  if (cached === undefined || (cached < bundled && rebuildable())) return undefined;
   try { return readFileSync(CACHE); } catch { return undefined; }
 }
 
@@ -94,7 +102,10 @@ export async function finishBundle(): Promise<void> {
     throw new Error(`${BUNDLE}: contains import(), which a vm.Script cannot run (import builtins statically)`);
   }
   const meta = JSON.parse(readFileSync(META, 'utf8')) as { inputs: Record<string, unknown> };
-  const inputs = Object.keys(meta.inputs).map((f) => path.relative(root, path.resolve(f)));
+  // Only the package's own files: a dependency changes with an `npm install`, which
+  // rebuilds, and in an installed package it lives elsewhere (hoisted node_modules), where
+  // a path relative to the package would be missing and the bundle never used.
+  const inputs = Object.keys(meta.inputs).map((f) => path.relative(root, path.resolve(f))).filter((f) => !f.split(path.sep).includes('node_modules'));
   const { setFlagsFromString } = await import('node:v8');
   let script: vm.Script;
   setFlagsFromString('--no-lazy');

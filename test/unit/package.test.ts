@@ -28,6 +28,20 @@ test("'tsbpf' resolves to the one-file bundle, which exports what dist/index.js 
   assert.is(fn, 'function');
 });
 
+test('the bundle keeps the names of classes and functions: err.name and stack traces say SyscallError, not _SyscallError', () => {
+  const r = node(['--input-type=module', '-e', `
+    import * as t from 'tsbpf';
+    const renamed = Object.entries(t).filter(([k, v]) => typeof v === 'function' && v.name !== k).map(([k, v]) => k + ' is ' + v.name);
+    const errors = [new t.SyscallError('BPF_MAP_CREATE failed: EPERM (1, Operation not permitted)'), new t.TsbpfError('x'), new t.VerifierError('x')];
+    console.log(JSON.stringify({ renamed, names: errors.map((e) => e.name), stack: errors[0].stack.split('\\n')[0], collection: t.Collection.name }));`]);
+  assert.is(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as { renamed: string[]; names: string[]; stack: string; collection: string };
+  assert.equal(got.renamed, [], 'every exported class and function keeps its name');
+  assert.equal(got.names, ['SyscallError', 'TsbpfError', 'VerifierError']);
+  assert.is(got.stack, 'SyscallError: BPF_MAP_CREATE failed: EPERM (1, Operation not permitted)');
+  assert.is(got.collection, 'Collection');
+});
+
 test('node bin/load.js reports the tail-call table; --json; exit 2 on a bad object', () => {
   const r = node(['bin/load.js', 'bpf-objs/tailcall_uretprobe.bpf.o']);
   assert.is(r.status, 0, r.stderr);

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// `npm run bundle` (part of build, hence of prepare and pretest): bundles the compiled
+// dist/ (run `tsc -p tsconfig.json` first) into the two files that users run.
+//
+//   dist/tsbpf.mjs       the package entry (`import ... from 'tsbpf'`, package.json
+//                        "exports"): one ESM file instead of ~60 modules to resolve.
+//   dist/cli.bundle.cjs  the CLI (bin/load.js, through src/cli/boot.ts): one CommonJS
+//                        file that boot.ts runs as a vm.Script with a V8 code cache,
+//                        which finishBundle() writes with the list of the bundle's inputs.
+//
+// koffi stays outside both (a native module, loaded from node_modules at run time).
+// Both keep the names of classes and functions (keepNames): esbuild otherwise renames a
+// class that refers to itself (`_SyscallError`), and err.name, stack traces and
+// `instanceof`-free checks by name would show the renamed one.
+import { renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+process.chdir(root); // esbuild's metafile paths (the bundle's inputs) are relative to here
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  external: ['koffi'],
+  keepNames: true,
+  logLevel: 'warning',
+};
+
+// The package entry. Bundled CommonJS dependencies (elfy) call require(), which an ES
+// module does not have: the banner makes one for them.
+await build({
+  ...common,
+  entryPoints: ['dist/index.js'],
+  format: 'esm',
+  outfile: 'dist/tsbpf.mjs',
+  banner: { js: "import { createRequire as __tsbpfCreateRequire } from 'node:module'; const require = __tsbpfCreateRequire(import.meta.url);" },
+});
+
+// The CLI. CommonJS has no import.meta: its one use (createRequire(import.meta.url) for
+// koffi, in src/sys/syscall.ts) gets the bundle's own file URL instead. The metafile
+// lists the inputs, so that boot.ts can tell when a `tsc` made the bundle stale. Written
+// under a temporary name and renamed: a CLI started meanwhile never reads half a file.
+const tmp = 'dist/cli.bundle.cjs.tmp';
+const { metafile } = await build({
+  ...common,
+  entryPoints: ['dist/cli/main.js'],
+  format: 'cjs',
+  outfile: tmp,
+  metafile: true,
+  define: { 'import.meta.url': '__tsbpfUrl' },
+  banner: { js: "const __tsbpfUrl = require('node:url').pathToFileURL(__filename).href;" },
+});
+writeFileSync('dist/cli.bundle.meta.json', JSON.stringify(metafile));
+renameSync(tmp, 'dist/cli.bundle.cjs');
+
+// The bundle's list of inputs and its V8 code cache (src/cli/boot.ts).
+const { finishBundle } = await import(pathToFileURL(path.join(root, 'dist/cli/boot.js')).href);
+await finishBundle();

@@ -1,0 +1,56 @@
+// The published package: `npm pack`, installed into an empty directory, then imported
+// and run as a user would, without privileges. (Loading through it into the kernel:
+// test/kernel/package-install.test.ts.) The only check that what npm publishes works.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { installPackage, root } from '../helpers/installed-package.js';
+
+const pkg = installPackage('pack-unit');
+test.after(() => pkg.remove());
+const fixture = path.join(root, 'bpf-objs/tailcall_uretprobe.bpf.o');
+const installed = path.join(pkg.dir, 'node_modules');
+
+test('the tarball holds what a user runs (the two bundles, types, the CLI), not sources, tests, fixtures or build files', () => {
+  for (const f of ['package.json', 'README.md', 'bin/load.js', 'dist/tsbpf.mjs', 'dist/index.d.ts', 'dist/cli/boot.js', 'dist/cli.bundle.cjs', 'dist/cli.bundle.cache']) {
+    assert.ok(pkg.files.includes(f), `${f} is in the tarball`);
+  }
+  const stray = pkg.files.filter((f) => !/^(package\.json|README\.md|bin\/[^/]+\.js|dist\/.+\.d\.ts|dist\/(tsbpf\.mjs|cli\/boot\.js|cli\.bundle\.(cjs|cache)))$/.test(f));
+  assert.equal(stray, [], 'nothing else (no src/, test/, bpf-objs/, per-module dist/*.js, source maps, esbuild metafile)');
+});
+
+test('npm installs the runtime dependencies only (uvu and the build tools are not)', () => {
+  for (const d of ['tsbpf', 'elfy', 'koffi']) assert.ok(existsSync(path.join(installed, d, 'package.json')), `${d} installed`);
+  for (const d of ['uvu', 'esbuild', 'typescript', 'tsx']) assert.not.ok(existsSync(path.join(installed, d)), `${d} not installed`);
+});
+
+test("import from 'tsbpf' resolves to the installed bundle, reads an object, and keeps error names", () => {
+  const r = pkg.node(`
+    import { loadCollectionSpec, SyscallError, Collection } from 'tsbpf';
+    const s = loadCollectionSpec(${JSON.stringify(fixture)});
+    console.log(JSON.stringify({
+      resolved: import.meta.resolve('tsbpf'),
+      contents: s.maps.get('jmp_table').contents,
+      names: [new SyscallError('x').name, Collection.name],
+    }));`);
+  assert.is(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as { resolved: string; contents: unknown; names: string[] };
+  assert.ok(got.resolved.endsWith(`${pkg.dir}/node_modules/tsbpf/dist/tsbpf.mjs`), got.resolved);
+  assert.equal(got.contents, [{ key: 135, value: 'handle_odd' }, { key: 146, value: 'handle_even' }]);
+  assert.equal(got.names, ['SyscallError', 'Collection']);
+});
+
+test('npx tsbpf-load --no-load <object>: the static report, exit 0, run from the bundle; exit 2 and one line on a bad object', () => {
+  const r = pkg.run('npx', ['--no-install', 'tsbpf-load', '--no-load', fixture]);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /jmp_table: \[135\] -> handle_odd, \[146\] -> handle_even/);
+  assert.match(r.stdout, /uretprobe_entry -> jmp_table\[135\] -> handle_odd/);
+  const bad = pkg.run('node_modules/.bin/tsbpf-load', ['--no-load', 'package.json']); // what npx ran, without npx's second of start-up
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /^load: package\.json.*bad magic: not an ELF file[^\n]*\n$/);
+  const boot = pkg.node("import { entryPoint } from './node_modules/tsbpf/dist/cli/boot.js'; console.log(entryPoint())");
+  assert.is(boot.stdout.trim(), 'bundle + code cache', 'the installed CLI starts from its bundle and code cache');
+});
+
+test.run();
