@@ -9,4 +9,5 @@ export { decode, encode, disassemble } from './asm/index.js';
 export type { Instruction, Reference } from './asm/types.js';
 export * from './load/index.js';
 export * from './link/index.js';
+export * from './events/index.js';
 export { SyscallError, Fd, ensureBpffs, ensureTracefs, MountError, type MountNotice } from './sys/index.js';

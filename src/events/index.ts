@@ -1,1 +1,6 @@
 export { RingbufConsumer, RingbufProducer, PerfConsumer, RingError, type RecordVisitor } from './ring.js';
+export { EventReader, type EventRecord, type EventReaderOptions, type DrainOptions, type EventStats } from './reader.js';
+export { EventsError, type EventsErrorReason } from './errors.js';
+export type { EventMapRef } from './map-ref.js';
+export type { PerfBufferOptions } from './perf-buffer.js';
+export { UserRingBuffer, type ReservedRecord } from './user-ring-buffer.js';

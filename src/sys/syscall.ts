@@ -52,6 +52,8 @@ export interface Koffi {
 }
 
 let koffiMod: Koffi | undefined;
+/** What loadKoffi() required: the resolved path of koffi's native module, or of koffi. */
+let koffiSource: string | undefined;
 
 /**
  * koffi, loaded on first use. Its native module is loaded directly when it is where koffi
@@ -64,13 +66,25 @@ function loadKoffi(): Koffi {
   const req = createRequire(import.meta.url);
   if (process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64')) {
     try {
-      const native = req(`koffi/build/koffi/linux_${process.arch}/koffi.node`) as Partial<Koffi>;
+      const id = `koffi/build/koffi/linux_${process.arch}/koffi.node`;
+      const native = req(id) as Partial<Koffi>;
       if (typeof native.load === 'function' && typeof native.address === 'function' && typeof native.errno === 'function') {
+        koffiSource = req.resolve(id);
         return (koffiMod = native as Koffi);
       }
     } catch { /* not there (musl, a bundled koffi...): koffi's own loader finds it */ }
   }
+  koffiSource = req.resolve('koffi');
   return (koffiMod = req('koffi') as Koffi);
+}
+
+/**
+ * The absolute path a worker thread can require() to get the koffi this process uses
+ * (its native module, or the koffi package).
+ */
+export function koffiModulePath(): string {
+  loadKoffi();
+  return koffiSource!;
 }
 
 let libc: Libc | undefined;

@@ -389,6 +389,43 @@ export const fixtures: Record<string, FixtureFact> = {
     ],
     maps: [],
   },
+  events: {
+    // llvm-objdump-19 -d: to_ringbuf 128 instructions, to_ringbuf_reserve 149, to_perf 129,
+    // to_ringbuf_short 22, say_hello 15 (ld_imm64 counted once); llvm-readelf-19 -S: .bss 0x40
+    // (unused_event + 7 u64 counters), .rodata 0x1d (the kind strings), .rodata.str1.1 0x15
+    // (the bpf_printk format), .maps 0x28 (ring, perf)
+    file: 'bpf-objs/events.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'to_ringbuf', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 128, subprograms: [] },
+      { name: 'to_ringbuf_reserve', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 149, subprograms: [] },
+      { name: 'to_perf', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 129, subprograms: [] },
+      { name: 'to_ringbuf_short', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 22, subprograms: [] },
+      { name: 'say_hello', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 15, subprograms: [] },
+    ],
+    maps: [
+      { name: 'ring', type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: 262144 },
+      { name: 'perf', type: 'perf_event_array', keySize: 4, valueSize: 4, maxEntries: 0 },
+      { name: '.bss', type: 'array', keySize: 4, valueSize: 64, maxEntries: 1, flags: 0x400 },
+      { name: '.rodata', type: 'array', keySize: 4, valueSize: 29, maxEntries: 1, flags: 0x480 },
+      { name: '.rodata.str1.1', type: 'array', keySize: 4, valueSize: 21, maxEntries: 1, flags: 0x480 },
+    ],
+  },
+  user_ringbuf: {
+    // llvm-objdump-19 -d: drain 12 instructions (bpf_user_ringbuf_drain with the ld_imm64 of
+    // the .text callback take, 21 instructions); .maps 0x10 (user_ring), .bss 0x10 (sum, count)
+    file: 'bpf-objs/user_ringbuf.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'drain', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 33, subprograms: ['take'] },
+    ],
+    maps: [
+      { name: 'user_ring', type: 'user_ringbuf', keySize: 0, valueSize: 0, maxEntries: 16384 },
+      { name: '.bss', type: 'array', keySize: 4, valueSize: 16, maxEntries: 1, flags: 0x400 },
+    ],
+  },
   nobtf: {
     file: 'bpf-objs/nobtf.bpf.o',
     license: 'GPL',

@@ -1,0 +1,151 @@
+/**
+ * A perf event array (BPF_MAP_TYPE_PERF_EVENT_ARRAY) as an event source, as libbpf's
+ * perf_buffer: one PERF_COUNT_SW_BPF_OUTPUT event per online CPU (below the map's
+ * max_entries), each with a metadata page and 2^n data pages mapped read-write (so that
+ * the kernel never overwrites what was not read), enabled, and stored in the map at the
+ * CPU's index, where bpf_perf_event_output(..., BPF_F_CURRENT_CPU, ...) finds it.
+ */
+import { Fd, mapUpdate } from '../sys/index.js';
+import { Mapping, PROT_READ, PROT_WRITE, systemPageSize } from '../sys/mmap.js';
+import {
+  PERF_COUNT_SW_BPF_OUTPUT, PERF_EVENT_IOC_ENABLE, PERF_SAMPLE_RAW, PERF_TYPE_SOFTWARE,
+  perfEventIoctl, perfEventOpen,
+} from '../sys/perf.js';
+import { PERF_MMAP_DATA_OFFSET, PERF_MMAP_DATA_SIZE } from './abi.js';
+import { EventsError } from './errors.js';
+import { onlineCpus, type OpenedMap } from './map-ref.js';
+import { PerfConsumer } from './ring.js';
+import type { EventSource, SourceVisitor } from './source.js';
+
+export interface PerfBufferOptions {
+  /** Data pages per CPU, a power of two (default 64: 256 KiB with 4 KiB pages). */
+  pagesPerCpu?: number;
+  /** Wake the reader once this many records are in a CPU's buffer (default 1). */
+  wakeupEvents?: number;
+  /** Wake the reader once this many bytes are in a CPU's buffer (instead of wakeupEvents). */
+  watermark?: number;
+}
+
+export const DEFAULT_PAGES_PER_CPU = 64;
+
+interface CpuRing { cpu: number; fd: Fd; mapping: Mapping; consumer: PerfConsumer }
+
+export class PerfBufferSource implements EventSource {
+  readonly type = 'perf_event_array' as const;
+  readonly name: string;
+  readonly info: OpenedMap['info'];
+  readonly btf?: OpenedMap['btf'];
+  readonly fds: readonly number[];
+  read = 0;
+  readonly #map: OpenedMap;
+  readonly #rings: CpuRing[] = [];
+
+  /** Opens and maps one perf event per CPU for `map`, which this source now owns (closed by close() or a failure here). */
+  constructor(map: OpenedMap, opts: PerfBufferOptions = {}) {
+    this.#map = map;
+    this.name = map.name;
+    this.info = map.info;
+    if (map.btf) this.btf = map.btf;
+    try {
+      this.#open(map, opts);
+    } catch (e) {
+      this.#release();
+      throw e;
+    }
+    this.fds = this.#rings.map((r) => r.fd.value);
+  }
+
+  #open(map: OpenedMap, opts: PerfBufferOptions): void {
+    const ctx = { symbol: map.name };
+    const pages = opts.pagesPerCpu ?? DEFAULT_PAGES_PER_CPU;
+    if (!Number.isInteger(pages) || pages < 1 || !Number.isInteger(Math.log2(pages))) {
+      throw new EventsError(`perf buffer '${map.name}': pagesPerCpu ${pages} is not a power of two`, ctx, { reason: 'options' });
+    }
+    const page = systemPageSize();
+    const watermark = opts.watermark !== undefined;
+    const wakeup = watermark ? opts.watermark! : opts.wakeupEvents ?? 1;
+    if (!Number.isInteger(wakeup) || wakeup < 1 || watermark && wakeup >= pages * page) {
+      throw new EventsError(`perf buffer '${map.name}': ${watermark ? `watermark ${wakeup} must be between 1 and the buffer size (${pages * page} bytes)` : `wakeupEvents ${wakeup} must be at least 1`}`, ctx, { reason: 'options' });
+    }
+    const cpus = onlineCpus().filter((c) => c < map.info.maxEntries);
+    const key = new Uint8Array(4);
+    const value = new Uint8Array(4);
+    for (const cpu of cpus) {
+      let fd: Fd;
+      try {
+        fd = new Fd(perfEventOpen({
+          attr: { type: PERF_TYPE_SOFTWARE, config: PERF_COUNT_SW_BPF_OUTPUT, sample_type: PERF_SAMPLE_RAW, sample_period: 1, wakeup_events: wakeup },
+          ...(watermark ? { flags: ['watermark' as const] } : {}),
+          pid: -1, cpu,
+        }), `perf buffer ${map.name} cpu ${cpu}`);
+      } catch (e) {
+        throw new EventsError(`perf buffer '${map.name}': perf_event_open on CPU ${cpu} failed: ${(e as Error).message}`, ctx, { cause: e, reason: 'kernel' });
+      }
+      let mapping: Mapping;
+      try {
+        mapping = Mapping.map(fd, (1 + pages) * page, PROT_READ | PROT_WRITE, 0, `perf buffer '${map.name}' of CPU ${cpu}`);
+      } catch (e) { fd.close(); throw new EventsError((e as Error).message, ctx, { cause: e, reason: 'kernel' }); }
+      const meta = new BigUint64Array(mapping.buffer, 0, page / 8);
+      const dataOffset = Number(meta[PERF_MMAP_DATA_OFFSET / 8]) || page; // 0 before Linux 4.1: data follows the first page
+      const dataSize = Number(meta[PERF_MMAP_DATA_SIZE / 8]) || pages * page;
+      const consumer = new PerfConsumer(meta, Buffer.from(mapping.buffer, dataOffset, dataSize));
+      this.#rings.push({ cpu, fd, mapping, consumer });
+      try {
+        perfEventIoctl(fd, PERF_EVENT_IOC_ENABLE);
+        new DataView(key.buffer).setUint32(0, cpu, true);
+        new DataView(value.buffer).setUint32(0, fd.value, true);
+        mapUpdate(map.fd, key, value);
+      } catch (e) {
+        throw new EventsError(`perf buffer '${map.name}': setting up CPU ${cpu} failed: ${(e as Error).message}`, ctx, { cause: e, reason: 'kernel' });
+      }
+    }
+  }
+
+  /** The CPUs this buffer has a ring for. */
+  get cpus(): number[] { return this.#rings.map((r) => r.cpu); }
+
+  lost(): number {
+    let n = 0;
+    for (const r of this.#rings) n += r.consumer.lost;
+    return n;
+  }
+
+  lostByCpu(): ReadonlyMap<number, number> {
+    return new Map(this.#rings.map((r) => [r.cpu, r.consumer.lost]));
+  }
+
+  consume(visit: SourceVisitor, max: number): number {
+    let n = 0;
+    for (const r of this.#rings) {
+      if (n >= max) break;
+      const cpu = r.cpu;
+      n += r.consumer.consume((b, s, l) => { this.read++; visit(b, s, l, cpu); }, max - n);
+      if (r.consumer.detached) break;
+    }
+    return n;
+  }
+
+  pending(): boolean {
+    for (const r of this.#rings) if (r.consumer.available() > 0) return true;
+    return false;
+  }
+
+  detach(): void {
+    for (const r of this.#rings) r.consumer.detach();
+  }
+
+  close(): void { this.#release(); }
+
+  /**
+   * Detach, unmap, close the perf events, then our map file: the kernel removes the
+   * entries this file stored when it is released (perf_event_fd_array_release).
+   */
+  #release(): void {
+    for (const r of this.#rings) {
+      r.consumer.detach();
+      r.mapping.close();
+      r.fd.close();
+    }
+    this.#map.fd.close();
+  }
+}

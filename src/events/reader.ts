@@ -1,0 +1,307 @@
+/**
+ * EventReader: records from perf event arrays and BPF ring buffers, as libbpf's
+ * perf_buffer / ring_buffer (several maps through one reader, as ring_buffer__add):
+ *
+ *   const reader = EventReader.open(coll.maps.get('events')!).decode('struct event');
+ *   for await (const rec of reader) console.log(rec.cpu, rec.value);
+ *
+ *  - `drain(cb)` hands out what is there now, synchronously (the fast path);
+ *  - `read({ timeoutMs })` and `for await` wait without blocking Node's event loop
+ *    (epoll on a worker thread, sys/waiter.ts);
+ *  - `close()` may be called anywhere, also from a callback or a loop body: the rings are
+ *    detached first, so no read of the mapping happens after it, and pending waits end.
+ *
+ * `rec.data` is a copy; `drain(cb, { zeroCopy: true })` gives a view into the ring, valid
+ * only until the callback returns.
+ */
+import type { Btf } from '../btf/index.js';
+import type { Value } from '../load/values.js';
+import { epollCreate, epollCtl, EPOLLIN, EPOLL_CTL_ADD } from '../sys/epoll.js';
+import { closeFd } from '../sys/syscall.js';
+import { waitReady, type Wait } from '../sys/waiter.js';
+import { recordDecoder, type RecordDecoder } from './decode.js';
+import { EventsError } from './errors.js';
+import { kernelMapBtf, openEventMap, type EventMapRef } from './map-ref.js';
+import { PerfBufferSource, type PerfBufferOptions } from './perf-buffer.js';
+import { RingBufferSource } from './ring-buffer.js';
+import type { EventSource } from './source.js';
+
+/** One record. */
+export interface EventRecord {
+  /** The map it came from. */
+  map: string;
+  /** Perf buffers: the CPU whose buffer held it. Ring buffers do not say. */
+  cpu?: number;
+  /** The record's bytes (perf buffers: as the kernel padded them, up to 7 bytes more than sent). */
+  data: Buffer;
+  /** The record decoded through BTF, when decode() named its type. */
+  value?: Value;
+}
+
+export interface EventReaderOptions extends PerfBufferOptions {
+  /** Decode every record as this type (see decode()). */
+  type?: string | number;
+  /** BTF to decode with (default: the map's object's, or the one the kernel holds for it). */
+  btf?: Btf;
+}
+
+export interface DrainOptions {
+  /** At most this many records (default: all there are now). */
+  max?: number;
+  /** `rec.data` is a view into the ring, valid only until the callback returns (no copy). */
+  zeroCopy?: boolean;
+}
+
+/** Records read and lost, per map. */
+export interface EventStats {
+  map: string;
+  type: 'perf_event_array' | 'ringbuf';
+  read: number;
+  /** Records the kernel dropped because the buffer was full (perf buffers; ring buffers do not count drops). */
+  lost: number;
+  /** Perf buffers: lost records per CPU. */
+  lostByCpu?: Record<number, number>;
+}
+
+/** Records copied per refill of the async iterator's queue. */
+const BATCH = 4096;
+
+export class EventReader implements AsyncIterable<EventRecord> {
+  readonly #sources: EventSource[] = [];
+  readonly #decoders = new Map<EventSource, RecordDecoder>();
+  readonly #ep: number;
+  #closed = false;
+  #queue: EventRecord[] = [];
+  #qi = 0;
+  #wait: Wait | undefined;
+  #waitSettled = false;
+  #waiters = 0;
+
+  private constructor() {
+    this.#ep = epollCreate();
+  }
+
+  /** A reader of one map or several (perf event arrays and ring buffers may be mixed). */
+  static open(maps: EventMapRef | readonly EventMapRef[], opts: EventReaderOptions = {}): EventReader {
+    const r = new EventReader();
+    try {
+      for (const m of Array.isArray(maps) ? maps : [maps as EventMapRef]) r.add(m, opts);
+    } catch (e) {
+      r.close();
+      throw e;
+    }
+    return r;
+  }
+
+  /** Adds a map: a perf event array (one buffer per CPU) or a ring buffer. Nothing stays open when it fails. */
+  add(ref: EventMapRef, opts: EventReaderOptions = {}): this {
+    this.#check();
+    const map = openEventMap(ref, ['perf_event_array', 'ringbuf'], 'an event reader');
+    const src = map.info.typeName === 'ringbuf' ? new RingBufferSource(map) : new PerfBufferSource(map, opts);
+    try {
+      for (const fd of src.fds) epollCtl(this.#ep, EPOLL_CTL_ADD, fd, EPOLLIN, this.#sources.length);
+      if (opts.type !== undefined) this.#decoders.set(src, this.#decoder(src, opts.type, opts.btf));
+    } catch (e) {
+      src.close();
+      throw e;
+    }
+    this.#sources.push(src);
+    return this;
+  }
+
+  /** The maps read, by name. */
+  get maps(): string[] { return this.#sources.map((s) => s.name); }
+
+  get closed(): boolean { return this.#closed; }
+
+  /**
+   * Decode records as `type` ('struct event', 'union u', a typedef name, or a BTF type id)
+   * from now on: `rec.value` holds the result. `map` limits it to one map of the reader;
+   * `btf` overrides the map's object's BTF. An unknown type is refused here; a record whose
+   * size does not fit the type is an EventsError ('type-size') when it is read.
+   */
+  decode(type: string | number, opts: { map?: string; btf?: Btf } = {}): this {
+    this.#check();
+    const targets = this.#sources.filter((s) => opts.map === undefined || s.name === opts.map);
+    if (targets.length === 0) throw new EventsError(`decode: the reader has no map '${opts.map}' (it reads ${this.maps.join(', ') || 'nothing'})`, { symbol: opts.map }, { reason: 'options' });
+    const made = targets.map((s) => [s, this.#decoder(s, type, opts.btf)] as const);
+    for (const [s, d] of made) this.#decoders.set(s, d);
+    return this;
+  }
+
+  #decoder(src: EventSource, type: string | number, btf?: Btf): RecordDecoder {
+    return recordDecoder(btf ?? src.btf ?? kernelMapBtf(src.info), type, src.name, src.type === 'perf_event_array');
+  }
+
+  /**
+   * Calls `cb` for every record there is now (at most `max`), in order per ring, and
+   * returns how many. Never waits. Records of the iterator's queue come first.
+   */
+  drain(cb: (rec: EventRecord) => void, opts: DrainOptions = {}): number {
+    this.#check();
+    const max = opts.max ?? Infinity;
+    let n = 0;
+    while (this.#qi < this.#queue.length && n < max && !this.#closed) { cb(this.#queue[this.#qi++]!); n++; }
+    const copy = !opts.zeroCopy;
+    for (const src of this.#sources) {
+      if (n >= max || this.#closed) break;
+      const dec = this.#decoders.get(src);
+      const map = src.name;
+      const perf = src.type === 'perf_event_array';
+      n += src.consume((bytes, start, length, cpu) => {
+        const data = copy ? copyOut(bytes, start, length) : viewOf(bytes, start, length);
+        const rec: EventRecord = perf ? { map, cpu, data } : { map, data };
+        if (dec) rec.value = dec.decode(bytes, start, length);
+        cb(rec);
+      }, max - n);
+    }
+    return n;
+  }
+
+  /**
+   * The lowest-level drain: `cb(bytes, start, length, cpu, map)` per record, with `bytes` a
+   * view of the ring valid only during the call (cpu -1 for ring buffers). No copy, no
+   * record object: for counting and aggregating at the ring's speed.
+   */
+  drainRaw(cb: (bytes: Uint8Array, start: number, length: number, cpu: number, map: string) => void, max = Infinity): number {
+    this.#check();
+    let n = 0;
+    for (const src of this.#sources) {
+      if (n >= max || this.#closed) break;
+      const map = src.name;
+      n += src.consume((b, s, l, c) => cb(b, s, l, c, map), max - n);
+    }
+    return n;
+  }
+
+  /**
+   * The next record, waiting for one for at most `timeoutMs` (none: until one comes).
+   * Resolves undefined on timeout, or when the reader is closed meanwhile.
+   */
+  async read(opts: { timeoutMs?: number } = {}): Promise<EventRecord | undefined> {
+    this.#check();
+    const deadline = opts.timeoutMs === undefined ? undefined : Date.now() + opts.timeoutMs;
+    for (;;) {
+      if (this.#qi < this.#queue.length) return this.#queue[this.#qi++];
+      if (this.#closed) return undefined;
+      if (this.#fill() > 0) continue;
+      const left = deadline === undefined ? undefined : deadline - Date.now();
+      if (left !== undefined && left <= 0) return undefined;
+      await this.#readable(left);
+    }
+  }
+
+  /**
+   * `for await (const rec of reader)`: waits for records until the reader is closed (a
+   * close() from the loop body ends the loop). Leaving the loop early (break) does not close
+   * the reader: close() it.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<EventRecord> {
+    return {
+      next: async (): Promise<IteratorResult<EventRecord>> => {
+        for (;;) {
+          if (this.#qi < this.#queue.length) return { value: this.#queue[this.#qi++]!, done: false };
+          if (this.#closed) return { value: undefined, done: true };
+          if (this.#fill() > 0) continue;
+          await this.#readable(undefined);
+        }
+      },
+      return: async (): Promise<IteratorResult<EventRecord>> => ({ value: undefined, done: true }),
+    };
+  }
+
+  /** Copies up to BATCH records into the queue. */
+  #fill(): number {
+    this.#queue = [];
+    this.#qi = 0;
+    const q = this.#queue;
+    return this.drain((r) => q.push(r), { max: BATCH });
+  }
+
+  /** Waits until a ring is readable (true), or the time is up / the reader closed (false). One epoll wait is shared by every caller. */
+  async #readable(timeoutMs: number | undefined): Promise<boolean> {
+    for (const s of this.#sources) {
+      if (s.pending()) {
+        // a ring buffer record reserved and not committed yet (or one that came meanwhile):
+        // look again on the next turn of the event loop, letting everything else run
+        await new Promise((res) => setImmediate(res));
+        return true;
+      }
+    }
+    if (!this.#wait) {
+      const w = waitReady(this.#ep);
+      this.#wait = w;
+      this.#waitSettled = false;
+      void w.ready.then(() => { if (this.#wait === w) this.#waitSettled = true; }, () => {});
+    }
+    const w = this.#wait;
+    this.#waiters++;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      if (timeoutMs === undefined) return await w.ready;
+      return await Promise.race([w.ready, new Promise<false>((res) => { timer = setTimeout(() => res(false), timeoutMs); })]);
+    } finally {
+      if (timer) clearTimeout(timer);
+      this.#waiters--;
+      if (this.#wait === w && (this.#waitSettled || this.#waiters === 0)) {
+        this.#wait = undefined;
+        w.cancel();
+      }
+    }
+  }
+
+  /** Records read and lost, per map. */
+  stats(): EventStats[] {
+    return this.#sources.map((s) => {
+      const st: EventStats = { map: s.name, type: s.type, read: s.read, lost: s.lost() };
+      const per = s.lostByCpu();
+      if (per) st.lostByCpu = Object.fromEntries(per);
+      return st;
+    });
+  }
+
+  /** Records lost over all maps (perf buffers). */
+  get lost(): number {
+    let n = 0;
+    for (const s of this.#sources) n += s.lost();
+    return n;
+  }
+
+  /**
+   * Stops reading and frees everything: the rings are detached (no read of their memory
+   * after this), the mappings replaced, the perf events and map files closed (the perf
+   * event array entries go with them), pending read()s resolve undefined and the iterator
+   * ends. Safe from a drain callback and from a `for await` body. A second close() is an
+   * EventsError ('closed').
+   */
+  close(): void {
+    if (this.#closed) throw new EventsError(`event reader of ${this.maps.join(', ') || 'no map'} is already closed`, {}, { reason: 'closed' });
+    this.#closed = true;
+    for (const s of this.#sources) s.detach();
+    this.#queue = [];
+    this.#qi = 0;
+    const w = this.#wait;
+    this.#wait = undefined;
+    w?.cancel(); // leaves the master epoll set before our epoll fd is closed
+    let first: unknown;
+    for (const s of this.#sources) {
+      try { s.close(); } catch (e) { first ??= e; }
+    }
+    try { closeFd(this.#ep); } catch (e) { first ??= e; }
+    if (first) throw first;
+  }
+
+  #check(): void {
+    if (this.#closed) throw new EventsError(`event reader of ${this.maps.join(', ') || 'no map'} is closed`, {}, { reason: 'closed' });
+  }
+}
+
+function copyOut(bytes: Uint8Array, start: number, length: number): Buffer {
+  const b = Buffer.allocUnsafe(length);
+  b.set(bytes.subarray(start, start + length));
+  return b;
+}
+
+function viewOf(bytes: Uint8Array, start: number, length: number): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, length);
+}

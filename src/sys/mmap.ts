@@ -1,0 +1,104 @@
+/**
+ * Shared mappings of kernel objects (ring buffers, perf buffers) as ArrayBuffers, and a
+ * close that can never make a later read crash the process.
+ *
+ * A JS view over unmapped memory kills the process at its first read (SIGSEGV), and a
+ * zero-copy record handed to user code may outlive the reader. So `Mapping.close()` does
+ * not leave a hole: it maps anonymous zero pages over the same addresses (mmap MAP_FIXED,
+ * which replaces the old mapping atomically, releasing the kernel object's pages), and the
+ * placeholder itself is unmapped only when the ArrayBuffer over it is garbage (no view
+ * can exist any more). A stale view then reads zeros, never freed memory.
+ */
+import { TsbpfError } from '../errors.js';
+import { SyscallError } from './error.js';
+import { rawFd, type FdLike } from './fd.js';
+import { koffi, lastErrno, libcFunction } from './syscall.js';
+
+export const PROT_READ = 0x1;
+export const PROT_WRITE = 0x2;
+const MAP_SHARED = 0x01;
+const MAP_PRIVATE = 0x02;
+const MAP_FIXED = 0x10;
+const MAP_ANONYMOUS = 0x20;
+const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
+/** sysconf(_SC_PAGESIZE) in glibc's <bits/confname.h>. */
+const _SC_PAGESIZE = 30;
+
+type MmapPtrFn = (addr: null, len: number, prot: number, flags: number, fd: number, off: number) => unknown;
+type MmapAddrFn = (addr: bigint, len: number, prot: number, flags: number, fd: number, off: number) => bigint;
+type MunmapFn = (addr: bigint, len: number) => number;
+
+const mmapPtr = () => libcFunction<MmapPtrFn>('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)');
+const mmapAddr = () => libcFunction<MmapAddrFn>('uint64_t mmap(uint64_t addr, size_t length, int prot, int flags, int fd, int64_t offset)');
+const munmap = () => libcFunction<MunmapFn>('int munmap(uint64_t addr, size_t length)');
+
+let pageSize: number | undefined;
+/** The kernel's page size (sysconf(_SC_PAGESIZE)). */
+export function systemPageSize(): number {
+  if (pageSize === undefined) {
+    const n = libcFunction<(name: number) => number>('long sysconf(int name)')(_SC_PAGESIZE);
+    pageSize = n > 0 ? n : 4096;
+  }
+  return pageSize;
+}
+
+interface Placeholder { addr: bigint; length: number }
+
+// Unmaps a closed mapping's zero-page placeholder once nothing can view it.
+const placeholders = new FinalizationRegistry<Placeholder>((p) => { munmap()(p.addr, p.length); });
+// Unmaps a mapping nobody closed once nothing can view it (no reader can be reading it).
+const forgotten = new FinalizationRegistry<Placeholder>((p) => { munmap()(p.addr, p.length); });
+
+/** A shared mapping of `length` bytes of an fd, viewed through `buffer` (no copy). */
+export class Mapping {
+  /** The mapped bytes. Valid until close(); after it, reads give zeros. */
+  readonly buffer: ArrayBuffer;
+  readonly length: number;
+  readonly writable: boolean;
+  #addr: bigint;
+  #closed = false;
+
+  private constructor(addr: bigint, buffer: ArrayBuffer, length: number, writable: boolean) {
+    this.#addr = addr;
+    this.buffer = buffer;
+    this.length = length;
+    this.writable = writable;
+    forgotten.register(buffer, { addr, length }, this);
+  }
+
+  /**
+   * mmap(NULL, length, prot, MAP_SHARED, fd, offset). `what` names the object in errors
+   * ("ring buffer 'events' data pages"). Throws SyscallError ('mmap', errno).
+   */
+  static map(fd: FdLike, length: number, prot: number, offset: number, what: string): Mapping {
+    if (!Number.isSafeInteger(length) || length <= 0) throw new TsbpfError(`mmap of ${what}: length ${length}`);
+    const k = koffi();
+    const p = mmapPtr()(null, length, prot, MAP_SHARED, rawFd(fd), offset);
+    const addr = p === null || p === undefined ? MAP_FAILED : k.address(p);
+    if (addr === MAP_FAILED || addr === 0n) {
+      const e = SyscallError.from('mmap', lastErrno());
+      throw new TsbpfError(`mmap of ${what} (${length} bytes at offset ${offset}) failed: ${e.code}: ${e.hint}`, {}, { cause: e });
+    }
+    return new Mapping(addr, k.view(p, length), length, (prot & PROT_WRITE) !== 0);
+  }
+
+  get closed(): boolean { return this.#closed; }
+
+  /**
+   * Releases the kernel object's pages: anonymous zero pages take their place at the same
+   * addresses, unmapped when `buffer` is garbage. A second close does nothing.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    forgotten.unregister(this);
+    const r = mmapAddr()(this.#addr, this.length, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (r === this.#addr) {
+      placeholders.register(this.buffer, { addr: this.#addr, length: this.length });
+      return;
+    }
+    // Not replaced (out of memory for page tables?): keep the kernel's pages mapped rather
+    // than leave a hole a stale view could fault on; they go when the buffer is garbage.
+    placeholders.register(this.buffer, { addr: this.#addr, length: this.length });
+  }
+}

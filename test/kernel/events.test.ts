@@ -1,0 +1,287 @@
+// Event readers against the kernel: bpf-objs/events.bpf.o's programs, fired with
+// BPF_PROG_TEST_RUN (repeat), send numbered 64-byte records to a ring buffer and a perf event
+// array; the readers must hand out every record, in order (per CPU for perf), with the right
+// bytes, count what the kernel dropped, and release everything on close, also from inside a
+// callback or a `for await` body.
+import * as assert from 'uvu/assert';
+import { test as uvuTest } from 'uvu';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Collection, loadCollectionSpec } from '../../src/index.js';
+import { EventReader, EventsError, type EventRecord } from '../../src/events/index.js';
+import { kernelSuite } from '../helpers/kernel-suite.js';
+
+const { test } = kernelSuite('events');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const file = path.join(root, 'bpf-objs/events.bpf.o');
+const EVENT_MAGIC = 0x65766e74;
+const TAG = process.pid >>> 0;
+
+/** A 64-byte test packet whose first 4 bytes are this run's tag. */
+function packet(): Uint8Array {
+  const p = new Uint8Array(64);
+  new DataView(p.buffer).setUint32(0, TAG, true);
+  return p;
+}
+
+function fire(c: Collection, prog: string, repeat: number): void {
+  const r = c.programs.get(prog)!.testRun({ data: packet(), repeat });
+  assert.is(r.retval, 2, `${prog} returned XDP_PASS`);
+}
+
+function counters(c: Collection): Record<string, bigint> {
+  return c.maps.get('.bss')!.lookup(0) as Record<string, bigint>;
+}
+
+/** The bytes the fixture puts in record number `seq` (struct event). */
+function checkEvent(data: Uint8Array, seq: number, kind: string): void {
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  assert.is(dv.getBigUint64(0, true), BigInt(seq), 'seq');
+  assert.is(dv.getUint32(12, true), EVENT_MAGIC, 'magic');
+  assert.is(dv.getUint32(16, true), TAG, 'tag');
+  assert.is(Buffer.from(data.subarray(20, 32)).toString('latin1').replace(/\0+$/, ''), kind);
+  for (let i = 0; i < 32; i++) if (data[32 + i] !== ((seq + i) & 0xff)) assert.unreachable(`record ${seq}: fill[${i}] is ${data[32 + i]}`);
+}
+
+const fdCount = () => readdirSync('/proc/self/fd').length;
+const bpfMappings = () => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => /anon_inode:(\[perf_event\]|bpf-map)/.test(l)).length;
+
+test('ring buffer: every record in order, with its bytes; decoded through the object BTF', () => {
+  const c = Collection.loadFile(file);
+  try {
+    const r = EventReader.open(c.maps.get('ring')!);
+    try {
+      fire(c, 'to_ringbuf', 1000);
+      const got: EventRecord[] = [];
+      assert.is(r.drain((rec) => got.push(rec)), 1000);
+      got.forEach((rec, i) => { assert.is(rec.map, 'ring'); assert.is(rec.cpu, undefined); assert.is(rec.data.length, 64); checkEvent(rec.data, i, 'ringbuf'); });
+      assert.is(r.drain(() => assert.unreachable('nothing more')), 0);
+      r.decode('struct event');
+      fire(c, 'to_ringbuf', 2);
+      const v: EventRecord[] = [];
+      r.drain((rec) => v.push(rec));
+      assert.equal(v.map((x) => (x.value as { seq: bigint }).seq), [1000n, 1001n]);
+      const val = v[0]!.value as Record<string, unknown>;
+      assert.is(val.magic, EVENT_MAGIC);
+      assert.is(val.kind, 'ringbuf', 'char arrays become strings');
+      assert.is(val.tag, TAG);
+      assert.equal(val.fill, Array.from({ length: 32 }, (_, i) => (1000 + i) & 0xff));
+      assert.equal(r.stats(), [{ map: 'ring', type: 'ringbuf', read: 1002, lost: 0 }]);
+      assert.is(counters(c).ring_dropped, 0n);
+    } finally { r.close(); }
+  } finally { c.close(); }
+});
+
+test('ring buffer: discarded records (bpf_ringbuf_discard) are skipped; drain({ max }) stops there', () => {
+  const c = Collection.loadFile(file);
+  try {
+    const r = EventReader.open(c.maps.get('ring')!);
+    try {
+      fire(c, 'to_ringbuf_reserve', 300);
+      const seqs: number[] = [];
+      assert.is(r.drain((rec) => { seqs.push(Number(rec.data.readBigUInt64LE(0))); checkEvent(rec.data, seqs.at(-1)!, 'reserve'); }, { max: 50 }), 50);
+      r.drain((rec) => seqs.push(Number(rec.data.readBigUInt64LE(0))));
+      assert.equal(seqs, Array.from({ length: 300 }, (_, i) => i).filter((i) => i % 3 !== 1));
+    } finally { r.close(); }
+  } finally { c.close(); }
+});
+
+test('perf buffer: every record, in order per CPU, with the kernel padding (68 bytes for 64), cpu set', () => {
+  const c = Collection.loadFile(file);
+  try {
+    const r = EventReader.open(c.maps.get('perf')!, { type: 'struct event' });
+    try {
+      fire(c, 'to_perf', 1000);
+      const byCpu = new Map<number, number[]>();
+      r.drain((rec) => {
+        assert.is(rec.map, 'perf');
+        assert.is(rec.data.length, 68);
+        const seq = Number((rec.value as { seq: bigint }).seq);
+        checkEvent(rec.data, seq, 'perf');
+        assert.is((rec.value as { cpu: number }).cpu, rec.cpu, 'the CPU whose buffer held it is the one it was sent on');
+        if (!byCpu.has(rec.cpu!)) byCpu.set(rec.cpu!, []);
+        byCpu.get(rec.cpu!)!.push(seq);
+      });
+      const all = [...byCpu.values()].flat().sort((a, b) => a - b);
+      assert.equal(all, Array.from({ length: 1000 }, (_, i) => i), 'every record once');
+      for (const [cpu, seqs] of byCpu) assert.equal(seqs, [...seqs].sort((a, b) => a - b), `in order on CPU ${cpu}`);
+      const st = r.stats()[0]!;
+      assert.is(st.read, 1000);
+      assert.is(st.lost, 0);
+      assert.is(counters(c).perf_dropped, 0n);
+    } finally { r.close(); }
+  } finally { c.close(); }
+});
+
+test('perf buffer overflow: a one-page buffer not drained loses records, and read + lost adds up', () => {
+  const c = Collection.loadFile(file);
+  try {
+    const r = EventReader.open(c.maps.get('perf')!, { pagesPerCpu: 1 });
+    try {
+      fire(c, 'to_perf', 500);
+      let read = r.drain(() => {});
+      // the kernel writes PERF_RECORD_LOST with the next record it has room for
+      fire(c, 'to_perf', 1);
+      read += r.drain(() => {});
+      const lost = r.lost;
+      assert.ok(lost > 0, `lost ${lost}`);
+      assert.ok(read < 500, `read ${read}`);
+      assert.is(read + lost, 501);
+      assert.is(Number(counters(c).perf_dropped), lost, 'the program saw each loss as a failed bpf_perf_event_output');
+      const st = r.stats()[0]!;
+      assert.is(Object.values(st.lostByCpu!).reduce((a, b) => a + b, 0), lost);
+    } finally { r.close(); }
+  } finally { c.close(); }
+});
+
+test('ring buffer overflow: a 4 KiB ring refuses outputs (the program counts them; the reader gets the rest)', () => {
+  const spec = loadCollectionSpec(file);
+  spec.maps.get('ring')!.maxEntries = 4096;
+  const c = Collection.load(spec);
+  try {
+    const r = EventReader.open(c.maps.get('ring')!);
+    try {
+      fire(c, 'to_ringbuf', 200);
+      const n = r.drain(() => {});
+      const dropped = Number(counters(c).ring_dropped);
+      assert.is(n, Math.floor(4096 / 72));
+      assert.is(n + dropped, 200);
+      assert.is(r.lost, 0, 'ring buffers do not count drops');
+    } finally { r.close(); }
+  } finally { c.close(); }
+});
+
+test('one reader over a ring buffer and a perf buffer; for await waits without blocking the event loop', async () => {
+  const c = Collection.loadFile(file);
+  try {
+    const r = EventReader.open([c.maps.get('ring')!, c.maps.get('perf')!]);
+    let ticks = 0;
+    const iv = setInterval(() => ticks++, 2);
+    try {
+      assert.equal(r.maps, ['ring', 'perf']);
+      setTimeout(() => fire(c, 'to_ringbuf', 3), 60);
+      setTimeout(() => fire(c, 'to_perf', 2), 120);
+      const got: string[] = [];
+      const t0 = performance.now();
+      for await (const rec of r) {
+        got.push(`${rec.map}:${rec.data.readBigUInt64LE(0)}`);
+        if (got.length === 5) break;
+      }
+      assert.ok(performance.now() - t0 >= 100, 'waited for the perf records');
+      assert.equal(got, ['ring:0', 'ring:1', 'ring:2', 'perf:0', 'perf:1']);
+      assert.ok(ticks >= 5, `the event loop ran ${ticks} 2 ms timers while the reader waited`);
+      assert.equal(r.stats().map((s) => [s.map, s.read]), [['ring', 3], ['perf', 2]]);
+      // break did not close the reader: it reads on
+      fire(c, 'to_ringbuf', 1);
+      assert.is((await r.read({ timeoutMs: 1000 }))!.data.readBigUInt64LE(0), 3n);
+      assert.is(await r.read({ timeoutMs: 30 }), undefined, 'timeout');
+    } finally { clearInterval(iv); r.close(); }
+  } finally { c.close(); }
+});
+
+test('close() inside a for await body ends the loop; a pending read() resolves undefined; no crash, nothing left', async () => {
+  const c = Collection.loadFile(file);
+  try {
+    const fds = fdCount(), maps = bpfMappings();
+    const r = EventReader.open([c.maps.get('ring')!, c.maps.get('perf')!]);
+    assert.ok(bpfMappings() > maps, 'rings mapped');
+    fire(c, 'to_ringbuf', 10);
+    let n = 0;
+    for await (const rec of r) {
+      n++;
+      if (n === 3) r.close();
+      void rec;
+    }
+    assert.is(n, 3);
+    assert.ok(r.closed);
+    assert.is(fdCount(), fds, 'every fd closed');
+    assert.is(bpfMappings(), maps, 'no ring or perf mapping left');
+
+    const r2 = EventReader.open(c.maps.get('ring')!);
+    const pending = r2.read();
+    setTimeout(() => r2.close(), 30);
+    assert.is(await pending, undefined);
+    assert.is(fdCount(), fds);
+  } finally { c.close(); }
+});
+
+test('close() from a drain callback; a zero-copy view kept after close reads zeros instead of crashing', () => {
+  const c = Collection.loadFile(file);
+  try {
+    const r = EventReader.open(c.maps.get('ring')!);
+    fire(c, 'to_ringbuf', 20);
+    const kept: Buffer[] = [];
+    const n = r.drain((rec) => { kept.push(rec.data); if (kept.length === 2) r.close(); }, { zeroCopy: true });
+    assert.is(n, 2);
+    // the views pointed into the ring; after close they see the zero pages put in its place
+    assert.is(kept[0]!.length, 64);
+    assert.ok(kept.every((b) => b.every((x) => x === 0)), 'stale zero-copy views read zeros');
+  } finally { c.close(); }
+});
+
+test('the perf event array entries go with the reader: after close, outputs find no buffer', () => {
+  const c = Collection.loadFile(file);
+  try {
+    const r = EventReader.open(c.maps.get('perf')!);
+    fire(c, 'to_perf', 3);
+    assert.is(r.drain(() => {}), 3);
+    r.close();
+    fire(c, 'to_perf', 4);
+    assert.is(counters(c).perf_dropped, 4n, 'bpf_perf_event_output fails with no perf event at the CPU index');
+  } finally { c.close(); }
+});
+
+test('a pinned map by path, decoded with the BTF given (a ring buffer has no BTF of its own in the kernel)', () => {
+  const dir = `/sys/fs/bpf/tsbpf-events-${process.pid}`;
+  mkdirSync(dir);
+  const c = Collection.loadFile(file);
+  try {
+    c.maps.get('ring')!.pin(`${dir}/ring`);
+    const fds = fdCount();
+    assert.throws(() => EventReader.open(`${dir}/ring`, { type: 'struct event' }), (e: Error) => e instanceof EventsError && e.reason === 'type-unknown' && /comes with no BTF/.test(e.message));
+    const r = EventReader.open(`${dir}/ring`, { type: 'struct event', btf: loadCollectionSpec(file).btf });
+    try {
+      fire(c, 'to_ringbuf', 2);
+      const got: EventRecord[] = [];
+      r.drain((rec) => got.push(rec));
+      assert.equal(got.map((g) => [g.map, (g.value as { seq: bigint }).seq, (g.value as { kind: string }).kind]), [['ring', 0n, 'ringbuf'], ['ring', 1n, 'ringbuf']]);
+    } finally { r.close(); }
+    assert.is(fdCount(), fds, 'the failed open left nothing open');
+  } finally { c.close(); rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('bad input: not an event map, an unknown type, a type of another size, close() twice; nothing left open', () => {
+  const c = Collection.loadFile(file);
+  try {
+    const fds = fdCount();
+    const refused = (f: () => unknown): EventsError => {
+      try { f(); } catch (e) { assert.instance(e, EventsError); return e as EventsError; }
+      return assert.unreachable('no error') as never;
+    };
+    const e1 = refused(() => EventReader.open(c.maps.get('.bss')!));
+    assert.is(e1.reason, 'map-type');
+    assert.match(e1.message, /map '\.bss' \(array\) is not a perf_event_array or ringbuf map: an event reader needs one/);
+    assert.is(fdCount(), fds);
+    const e2 = refused(() => EventReader.open(c.maps.get('ring')!, { type: 'struct nope' }));
+    assert.is(e2.reason, 'type-unknown');
+    assert.match(e2.message, /no type 'struct nope' in the object's BTF/);
+    const e3 = refused(() => EventReader.open(c.maps.get('perf')!, { type: 'ring_seq' }));
+    assert.is(e3.reason, 'type-unknown');
+    assert.match(e3.message, /'ring_seq' is a var|no type 'ring_seq'/);
+    assert.is(fdCount(), fds, 'the failed opens left nothing open');
+
+    const r = EventReader.open(c.maps.get('ring')!, { type: 'struct event' });
+    fire(c, 'to_ringbuf_short', 1);
+    const e4 = refused(() => r.drain(() => {}));
+    assert.is(e4.reason, 'type-size');
+    assert.match(e4.message, /a record of 13 bytes cannot be a struct event \(64 bytes\)/);
+    r.close();
+    const e5 = refused(() => r.close());
+    assert.is(e5.reason, 'closed');
+    assert.is(refused(() => r.drain(() => {})).reason, 'closed');
+    assert.is(fdCount(), fds);
+  } finally { c.close(); }
+});
+
+uvuTest.run();

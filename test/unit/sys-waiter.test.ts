@@ -1,0 +1,97 @@
+// epoll/eventfd bindings and the waiter (epoll_wait on a worker thread), over eventfds: no
+// privileges needed. struct epoll_event against <sys/epoll.h>; waits that end by readiness,
+// timeout and cancel while the event loop keeps running; a process with a wait in flight
+// exits at once on process.exit() and stays alive while it waits.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EPOLL_EVENT_DATA_OFFSET, EPOLL_EVENT_SIZE, eventfdCreate, eventfdSignal } from '../../src/sys/epoll.js';
+import { waitReady } from '../../src/sys/waiter.js';
+import { closeFd } from '../../src/sys/syscall.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const linux = process.platform === 'linux';
+const gcc = spawnSync('gcc', ['--version']).status === 0;
+
+(linux && gcc ? test : test.skip)('struct epoll_event matches <sys/epoll.h> on this architecture', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tsbpf-epoll-'));
+  try {
+    writeFileSync(path.join(dir, 'p.c'), '#include <stdio.h>\n#include <stddef.h>\n#include <sys/epoll.h>\nint main(void){printf("%zu %zu\\n", sizeof(struct epoll_event), offsetof(struct epoll_event, data));return 0;}\n');
+    const cc = spawnSync('gcc', ['-o', path.join(dir, 'p'), path.join(dir, 'p.c')], { encoding: 'utf8' });
+    assert.is(cc.status, 0, cc.stderr);
+    const [size, off] = spawnSync(path.join(dir, 'p'), { encoding: 'utf8' }).stdout.trim().split(' ').map(Number);
+    assert.is(EPOLL_EVENT_SIZE, size);
+    assert.is(EPOLL_EVENT_DATA_OFFSET, off);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+(linux ? test : test.skip)('a wait resolves true when the fd becomes readable, while the event loop keeps running', async () => {
+  const fd = eventfdCreate();
+  try {
+    let ticks = 0;
+    const iv = setInterval(() => ticks++, 1);
+    const t0 = performance.now();
+    setTimeout(() => eventfdSignal(fd), 80);
+    const ready = await waitReady(fd).ready;
+    clearInterval(iv);
+    assert.is(ready, true);
+    assert.ok(performance.now() - t0 >= 70, 'not before the signal');
+    assert.ok(ticks >= 5, `the event loop ran ${ticks} 1 ms timers meanwhile`);
+  } finally { closeFd(fd); }
+});
+
+(linux ? test : test.skip)('timeout and cancel resolve false; an fd already readable resolves at once; waits run side by side', async () => {
+  const a = eventfdCreate(), b = eventfdCreate(), c = eventfdCreate();
+  try {
+    const t0 = performance.now();
+    assert.is(await waitReady(a, { timeoutMs: 40 }).ready, false);
+    assert.ok(performance.now() - t0 >= 35);
+    const w = waitReady(a);
+    setTimeout(() => w.cancel(), 20);
+    assert.is(await w.ready, false);
+    eventfdSignal(b);
+    assert.is(await waitReady(b, { timeoutMs: 2000 }).ready, true);
+    // three at once: one signalled, one timing out, one cancelled
+    const wa = waitReady(a, { timeoutMs: 30 }), wb = waitReady(b), wc = waitReady(c);
+    setTimeout(() => wc.cancel(), 10);
+    assert.equal(await Promise.all([wa.ready, wb.ready, wc.ready]), [false, true, false]);
+  } finally { closeFd(a); closeFd(b); closeFd(c); }
+});
+
+function child(body: string, timeoutMs: number) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tsbpf-waiter-'));
+  const file = path.join(dir, 'child.ts');
+  writeFileSync(file, `import { eventfdCreate, eventfdSignal } from ${JSON.stringify(path.join(root, 'src/sys/epoll.ts'))};
+import { waitReady } from ${JSON.stringify(path.join(root, 'src/sys/waiter.ts'))};
+const fd = eventfdCreate();
+const w = waitReady(fd);
+${body}
+`);
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: timeoutMs });
+  rmSync(dir, { recursive: true, force: true });
+  return { ...r, ms: performance.now() - t0 };
+}
+
+(linux ? test : test.skip)('process.exit() with a wait in flight exits at once (the worker is woken, not joined blocked)', () => {
+  const r = child(`setTimeout(() => { console.log('bye'); process.exit(7); }, 50);`, 20000);
+  assert.is(r.signal, null, `killed after ${r.ms.toFixed(0)} ms: the exit hung`);
+  assert.is(r.status, 7, r.stderr);
+  assert.match(r.stdout, /bye/);
+});
+
+(linux ? test : test.skip)('a pending wait keeps the process alive; once it ends the process exits by itself', () => {
+  // the timer that signals the fd is unref'd: only the wait keeps the process alive until then
+  const r = child(`setTimeout(() => eventfdSignal(fd), 300).unref(); w.ready.then((x) => console.log('ended ' + x));`, 20000);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /ended true/, JSON.stringify([r.stdout, r.stderr, r.status, r.ms]));
+  assert.ok(r.ms >= 300, 'alive until the wait ended');
+});
+
+test.run();
