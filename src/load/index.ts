@@ -1,5 +1,6 @@
 export { Collection, type LoadOptions, type LoadStage } from './collection.js';
-export { BpfMap, numPossibleCpus, type KeyLike } from './map.js';
+export { BpfMap, numPossibleCpus, type KeyLike, type MapValue } from './map.js';
+export { MapArgumentError } from './map-codec.js';
 export { Program, type TestRunOptions } from './program.js';
 export { VerifierError, type LoadLogOptions } from './verifier.js';
 export { features, hasBtfFeature, btfFeatures, forceMissingBtfFeatures, sanitizeBtf, BTF_FEATURES, type BtfFeature } from './features.js';

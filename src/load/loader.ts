@@ -35,7 +35,6 @@ import { loadProgram, type ProgramLoadContext } from './program-load.js';
 import { kernelMapName, objectName } from './prepare.js';
 import { planStructOps, STRUCT_OPS_LINK_NOTE, structOpsAttach, structOpsValue, type StructOpsMember, type StructOpsPlan } from './struct-ops.js';
 import { removePin } from './pin.js';
-import { intBytes } from '../spec/edit.js';
 import type { LoadOptions, LoadStage } from './collection.js';
 
 /** No map type can use BTF key/value types for these (libbpf sends none). */
@@ -48,7 +47,6 @@ const NO_BTF_VALUE = new Set([
 /** Key 0: the one entry of global data and struct_ops maps. */
 const KEY_0 = new Uint8Array(4);
 /** A prog array's or map-in-map's value: the fd of the program or inner map, a u32. */
-const fdValue = (fd: Fd) => intBytes(fd.value, 4, 'fd');
 
 /** Where BPF maps are pinned by name unless LoadOptions.pinRoot says otherwise (libbpf's default). */
 const DEFAULT_PIN_ROOT = BPFFS_ROOT;
@@ -324,7 +322,7 @@ export class CollectionLoader {
           const why = spec.maps.has(c.value) ? ', which is not created (autocreate off)' : ', which is not in the collection';
           throw new TsbpfError(`map '${bm.name}' slot ${c.key} names map '${c.value}'${why}`, { file, symbol: bm.name });
         }
-        try { bm.update(c.key, fdValue(inner.fd)); } catch (e) { throw TsbpfError.wrap(e, { file, section: '.maps', symbol: `${bm.name}[${c.key}]` }); }
+        try { bm.update(c.key, inner); } catch (e) { throw TsbpfError.wrap(e, { file, section: '.maps', symbol: `${bm.name}[${c.key}]` }); }
       }
     }
   }
@@ -392,7 +390,7 @@ export class CollectionLoader {
         if (p.type !== owner.type) {
           throw new TsbpfError(`prog array '${bm.name}': slot ${c.key} holds '${p.name}' of type ${p.type}, but '${owner.name}' (type ${owner.type}) already owns the array; a prog array only takes programs of one type`, { file, section: '.maps', symbol: bm.name });
         }
-        try { bm.update(c.key, fdValue(p.fd)); } catch (e) { throw TsbpfError.wrap(e, { file, section: '.maps', symbol: `${bm.name}[${c.key}] -> ${p.name}` }); }
+        try { bm.update(c.key, p); } catch (e) { throw TsbpfError.wrap(e, { file, section: '.maps', symbol: `${bm.name}[${c.key}] -> ${p.name}` }); }
       }
     }
   }

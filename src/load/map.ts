@@ -4,11 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Btf } from '../btf/index.js';
-import { TsbpfError } from '../errors.js';
 import type { MapSpec } from '../spec/types.js';
 import { Fd, mapDelete, mapGetNextKey, mapInfo, mapLookup, mapUpdate, BPF_ANY, type MapInfo } from '../sys/index.js';
 import { Pinnable } from './pin.js';
-import { decodeValue, encodeValue, type Value } from './values.js';
+import { decodeValue, type Value } from './values.js';
+import { decodeKey, encodeKey, encodeMapValue, MapArgumentError, PERCPU_TYPES, perCpuStride, valueBytes, type MapShape } from './map-codec.js';
+import { Program } from './program.js';
 import type { StructOpsState } from './struct-ops.js';
 
 let possibleCpus: number | undefined;
@@ -26,9 +27,18 @@ export function numPossibleCpus(): number {
   return possibleCpus;
 }
 
-const PERCPU = new Set(['percpu_hash', 'percpu_array', 'lru_percpu_hash', 'percpu_cgroup_storage']);
-
+/** A key: its bytes, or JS data encoded as `keys()` decodes it (through BTF, else an unsigned integer). */
 export type KeyLike = Uint8Array | number | bigint | Value;
+
+/**
+ * What update() takes: bytes of exactly the value's size, JS data (through BTF, else an
+ * unsigned integer), an array of one value per CPU for per-CPU maps, a Program for a prog
+ * array, a BpfMap for a map of maps, or an Fd for any map that holds fds.
+ */
+export type MapValue = Uint8Array | Value | Value[] | Program | BpfMap | Fd;
+
+/** Maps whose values are fds going in and ids coming out. */
+const FD_MAPS: Readonly<Record<string, 'program' | 'map' | undefined>> = { prog_array: 'program', array_of_maps: 'map', hash_of_maps: 'map' };
 
 export class BpfMap extends Pinnable {
   readonly name: string;
@@ -43,6 +53,7 @@ export class BpfMap extends Pinnable {
   readonly btf?: Btf;
   /** struct_ops maps: what was registered (or not) and which program is in which member. */
   structOps?: StructOpsState;
+  readonly #shape: MapShape;
 
   constructor(spec: MapSpec, fd: Fd, kernelName: string, maxEntries: number, btf?: Btf) {
     super(fd);
@@ -54,40 +65,29 @@ export class BpfMap extends Pinnable {
     this.valueSize = spec.valueSize;
     this.maxEntries = maxEntries;
     if (btf) this.btf = btf;
+    this.#shape = {
+      name: spec.name, type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, cpus: numPossibleCpus,
+      ...(btf ? { btf, keyType: spec.keyType, valueType: spec.valueType } : {}),
+    };
   }
 
-  get perCpu(): boolean { return PERCPU.has(this.type); }
+  get perCpu(): boolean { return PERCPU_TYPES.has(this.type); }
 
   /** Bytes of one lookup result: per-CPU maps return one 8-byte-aligned value per possible CPU. */
   get valueBytes(): number {
-    return this.perCpu ? Math.ceil(this.valueSize / 8) * 8 * numPossibleCpus() : this.valueSize;
-  }
-
-  private keyBytes(key: KeyLike): Uint8Array {
-    if (key instanceof Uint8Array) {
-      if (key.length !== this.keySize) throw new TsbpfError(`map '${this.name}': key is ${key.length} bytes, the map's keys are ${this.keySize}`);
-      return key;
-    }
-    if (this.btf && this.spec.keyType) return encodeValue(this.btf, this.spec.keyType, key as Value, this.keySize);
-    if ((typeof key === 'number' || typeof key === 'bigint') && [1, 2, 4, 8].includes(this.keySize)) {
-      const b = new Uint8Array(this.keySize);
-      const dv = new DataView(b.buffer);
-      if (this.keySize === 8) dv.setBigUint64(0, BigInt(key), true);
-      else if (this.keySize === 4) dv.setUint32(0, Number(key), true);
-      else if (this.keySize === 2) dv.setUint16(0, Number(key), true);
-      else dv.setUint8(0, Number(key));
-      return b;
-    }
-    throw new TsbpfError(`map '${this.name}': give the key as a Buffer of ${this.keySize} bytes`);
+    return valueBytes(this.#shape);
   }
 
   /** Raw lookup: the value bytes, or undefined when the key is absent. */
   lookupBytes(key: KeyLike): Buffer | undefined {
     const v = Buffer.alloc(this.valueBytes);
-    return mapLookup(this.fd, this.keyBytes(key), v) ? v : undefined;
+    return mapLookup(this.fd, encodeKey(this.#shape, key), v) ? v : undefined;
   }
 
-  /** Lookup decoded through BTF when the map has a value type (per-CPU maps: one value per CPU). */
+  /**
+   * Lookup decoded through BTF when the map has a value type (per-CPU maps: one value per
+   * CPU). A prog array answers with the program's id, a map of maps with the inner map's id.
+   */
   lookup(key: KeyLike): Value | Value[] | undefined {
     const raw = this.lookupBytes(key);
     if (raw === undefined) return undefined;
@@ -95,51 +95,41 @@ export class BpfMap extends Pinnable {
   }
 
   private decode(raw: Buffer): Value | Value[] {
+    if (FD_MAPS[this.type] && raw.length === 4) return raw.readUInt32LE(0);
     const one = (b: Uint8Array): Value => (this.btf && this.spec.valueType ? decodeValue(this.btf, this.spec.valueType, b) : Buffer.from(b));
     if (!this.perCpu) return one(raw);
-    const stride = Math.ceil(this.valueSize / 8) * 8;
+    const stride = perCpuStride(this.valueSize);
     const out: Value[] = [];
     for (let c = 0; c * stride < raw.length; c++) out.push(one(raw.subarray(c * stride, c * stride + this.valueSize)));
     return out;
   }
 
-  private valueBuf(value: Uint8Array | Value | Value[]): Uint8Array {
-    if (value instanceof Uint8Array) return value;
-    if (this.perCpu && Array.isArray(value)) {
-      const stride = Math.ceil(this.valueSize / 8) * 8;
-      const out = new Uint8Array(this.valueBytes);
-      (value as Value[]).forEach((v, c) => out.set(this.valueBuf1(v), c * stride));
-      return out;
+  /** A Program, BpfMap or Fd as the fd the kernel wants in this map, checked against the map's kind. */
+  private fdOf(value: Program | BpfMap | Fd): Uint8Array {
+    const wants = FD_MAPS[this.type];
+    const given = value instanceof Program ? 'program' : value instanceof BpfMap ? 'map' : 'fd';
+    if (given !== 'fd' && given !== wants) {
+      const takes = wants ? `takes ${wants}s` : 'holds no programs or maps';
+      throw new MapArgumentError(`map '${this.name}' (${this.type}) ${takes}; got ${given} '${(value as Program | BpfMap).name}'`, this.name, 'value');
     }
-    return this.valueBuf1(value as Value);
-  }
-
-  private valueBuf1(value: Value): Uint8Array {
-    if (value instanceof Uint8Array) return value;
-    if (this.btf && this.spec.valueType) return encodeValue(this.btf, this.spec.valueType, value, this.valueSize);
-    if ((typeof value === 'number' || typeof value === 'bigint') && [4, 8].includes(this.valueSize)) return this.keyBytesOf(value, this.valueSize);
-    throw new TsbpfError(`map '${this.name}': give the value as a Buffer of ${this.valueSize} bytes`);
-  }
-
-  private keyBytesOf(v: number | bigint, size: number): Uint8Array {
-    const b = new Uint8Array(size);
-    const dv = new DataView(b.buffer);
-    if (size === 8) dv.setBigUint64(0, BigInt.asUintN(64, BigInt(v)), true); else dv.setUint32(0, Number(v) >>> 0, true);
-    return b;
+    const fd = value instanceof Fd ? value : value.fd;
+    return encodeMapValue(this.#shape, fd.value);
   }
 
   /** BPF_MAP_UPDATE_ELEM (flags: BPF_ANY 0, BPF_NOEXIST 1, BPF_EXIST 2). */
-  update(key: KeyLike, value: Uint8Array | Value | Value[], flags = BPF_ANY): void {
-    mapUpdate(this.fd, this.keyBytes(key), this.valueBuf(value), flags);
+  update(key: KeyLike, value: MapValue, flags = BPF_ANY): void {
+    const k = encodeKey(this.#shape, key);
+    const v = value instanceof Program || value instanceof BpfMap || value instanceof Fd ? this.fdOf(value) : encodeMapValue(this.#shape, value);
+    mapUpdate(this.fd, k, v, flags);
   }
 
   /** Deletes a key; false when it was not there. */
   delete(key: KeyLike): boolean {
-    return mapDelete(this.fd, this.keyBytes(key));
+    return mapDelete(this.fd, encodeKey(this.#shape, key));
   }
 
-  /** Every key, as Buffers. */
-  *keys(): IterableIterator<Buffer> {
+  /** Every key as the kernel holds it (Buffers of keySize bytes). */
+  *rawKeys(): IterableIterator<Buffer> {
     let prev: Uint8Array | null = null;
     for (;;) {
       const next = Buffer.alloc(this.keySize);
@@ -149,11 +139,16 @@ export class BpfMap extends Pinnable {
     }
   }
 
-  /** Every [key, value] pair; values decoded as in lookup(). Keys deleted meanwhile are skipped. */
-  *entries(): IterableIterator<[Buffer, Value | Value[]]> {
-    for (const k of this.keys()) {
+  /** Every key, decoded: through BTF, else numbers (4 bytes: a prog array's slots) or bigints (8), else Buffers. */
+  *keys(): IterableIterator<Value> {
+    for (const k of this.rawKeys()) yield decodeKey(this.#shape, k);
+  }
+
+  /** Every [key, value] pair, both decoded as in keys() and lookup(). Keys deleted meanwhile are skipped. */
+  *entries(): IterableIterator<[Value, Value | Value[]]> {
+    for (const k of this.rawKeys()) {
       const v = this.lookupBytes(k);
-      if (v !== undefined) yield [k, this.decode(v)];
+      if (v !== undefined) yield [decodeKey(this.#shape, k), this.decode(v)];
     }
   }
 

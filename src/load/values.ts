@@ -7,7 +7,7 @@
 import type { Btf } from '../btf/index.js';
 import { BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED } from '../btf/types.js';
 import { TsbpfError } from '../errors.js';
-import { intBytes } from '../spec/edit.js';
+import { intBytes, type IntRange } from '../spec/edit.js';
 
 export type Value = number | bigint | boolean | string | Value[] | { [name: string]: Value } | Buffer;
 
@@ -25,8 +25,8 @@ function readInt(dv: DataView, off: number, size: number, signed: boolean): numb
   }
 }
 
-function writeInt(dv: DataView, off: number, size: number, v: number | bigint | boolean, what: string): void {
-  new Uint8Array(dv.buffer, dv.byteOffset + off, size).set(intBytes(v, size, what));
+function writeInt(dv: DataView, off: number, size: number, v: number | bigint | boolean, what: string, range: IntRange): void {
+  new Uint8Array(dv.buffer, dv.byteOffset + off, size).set(intBytes(v, size, what, range));
 }
 
 export function decodeValue(btf: Btf, typeId: number, bytes: Uint8Array): Value {
@@ -89,17 +89,30 @@ export function decodeValue(btf: Btf, typeId: number, bytes: Uint8Array): Value 
   return walk(typeId, 0, 0);
 }
 
-export function encodeValue(btf: Btf, typeId: number, value: Value, size: number): Uint8Array {
+/**
+ * `value` as the bytes of BTF type `typeId` (`size` bytes). Integers must fit the C type
+ * (an unsigned one refuses -1), a Buffer must have the type's size, and errors name the
+ * path inside the value, starting at `what` ("map 'counts' key").
+ */
+export function encodeValue(btf: Btf, typeId: number, value: Value, size: number, what = 'value'): Uint8Array {
   const out = new Uint8Array(size);
   const dv = new DataView(out.buffer);
   const walk = (id: number, off: number, v: Value, what: string, depth: number): void => {
     if (depth > 32) throw new TsbpfError('BTF value nesting too deep', { typeId: id });
-    if (Buffer.isBuffer(v) || v instanceof Uint8Array) { out.set(v as Uint8Array, off); return; }
+    if (v instanceof Uint8Array) {
+      const want = depth === 0 ? size : btf.sizeof(id);
+      if (v.length !== want) throw new TsbpfError(`${what} is ${want} bytes, the Buffer given is ${v.length}`);
+      out.set(v, off);
+      return;
+    }
     const t = btf.typeById(btf.resolve(id));
     switch (t.kind) {
-      case 'int': case 'enum': case 'enum64':
-        writeInt(dv, off, t.size, v as number | bigint | boolean, what); return;
-      case 'ptr': writeInt(dv, off, 8, v as bigint, what); return;
+      case 'int':
+        writeInt(dv, off, t.size, v as number | bigint | boolean, what, t.encoding & BTF_INT_BOOL ? 'unsigned' : t.encoding & BTF_INT_SIGNED ? 'signed' : 'unsigned');
+        return;
+      case 'enum': case 'enum64':
+        writeInt(dv, off, t.size, v as number | bigint | boolean, what, t.signed ? 'signed' : 'any'); return;
+      case 'ptr': writeInt(dv, off, 8, v as bigint, what, 'unsigned'); return;
       case 'float':
         if (typeof v !== 'number') throw new TsbpfError(`${what}: expected a number`);
         if (t.size === 4) dv.setFloat32(off, v, true); else dv.setFloat64(off, v, true);
@@ -131,6 +144,6 @@ export function encodeValue(btf: Btf, typeId: number, value: Value, size: number
         throw new TsbpfError(`${what}: cannot encode a ${t.kind} from JS; pass a Buffer`);
     }
   };
-  walk(typeId, 0, value, 'value', 0);
+  walk(typeId, 0, value, what, 0);
   return out;
 }

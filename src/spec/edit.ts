@@ -39,21 +39,31 @@ function encodeValue(value: VariableValue, size: number, where: string): Uint8Ar
   return intBytes(value, size, where);
 }
 
+/** Which integers fit: either signedness (variables, whose C type is not known), or one. */
+export type IntRange = 'any' | 'signed' | 'unsigned';
+
 /**
- * A little-endian integer of `size` bytes (signed or unsigned range), for variables and
- * BTF-typed map values. Throws TsbpfError naming `what` when the value is not an integer
- * or does not fit.
+ * A little-endian integer of `size` bytes, for variables and map keys and values. `range`
+ * says which values fit: 'unsigned' [0, 2^bits), 'signed' [-2^(bits-1), 2^(bits-1)), 'any'
+ * the union of both. Throws TsbpfError naming `what` when the value is not an integer
+ * (NaN, Infinity, 1.5), a number beyond 2^53 (not exact: pass a bigint), or does not fit.
  */
-export function intBytes(value: number | bigint | boolean, size: number, what: string): Uint8Array {
+export function intBytes(value: number | bigint | boolean, size: number, what: string, range: IntRange = 'any'): Uint8Array {
   let n: bigint;
   if (typeof value === 'boolean') n = value ? 1n : 0n;
   else if (typeof value === 'number') {
     if (!Number.isInteger(value)) throw new TsbpfError(`${what} is an integer; ${value} is not an integer`);
+    if (!Number.isSafeInteger(value)) throw new TsbpfError(`${what}: ${value} is beyond 2^53, where numbers are not exact; pass a bigint`);
     n = BigInt(value);
   } else if (typeof value === 'bigint') n = value;
   else throw new TsbpfError(`${what}: expected a number, got ${typeof value}`);
   const bits = BigInt(size * 8);
-  if (n >= 1n << bits || n < -(1n << (bits - 1n))) throw new TsbpfError(`${what} is ${size} bytes; ${value} does not fit`);
+  const lo = range === 'unsigned' ? 0n : -(1n << (bits - 1n));
+  const hi = range === 'signed' ? 1n << (bits - 1n) : 1n << bits;
+  if (n >= hi || n < lo) {
+    const kind = range === 'any' ? '' : ` ${range}`;
+    throw new TsbpfError(`${what} is a ${size}-byte${kind} integer; ${value} does not fit (${lo}..${hi - 1n})`);
+  }
   const out = new Uint8Array(size);
   let u = BigInt.asUintN(size * 8, n);
   for (let i = 0; i < size; i++) { out[i] = Number(u & 0xffn); u >>= 8n; }

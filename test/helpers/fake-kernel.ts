@@ -16,6 +16,7 @@
 import { writeFileSync, existsSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { BPF_CMD_NAMES, MAP_TYPE_NAMES, PROG_TYPE_NAMES } from '../../src/kernel/enums.js';
+import { numPossibleCpus } from '../../src/load/map.js';
 import { BPF_FS_MAGIC, errnoNumber, layouts, overrideKernel, readU32, readU64, readString, userMemory, type FakeKernel as KernelDouble } from '../../src/sys/index.js';
 
 /** Fake fds start here: far above any fd this process has, so a stray close never hits a real one. */
@@ -46,6 +47,7 @@ interface FakeProg { kind: 'prog'; id: number; type: number; name: string }
 interface FakeBtf { kind: 'btf'; id: number }
 export type FakeObject = FakeMap | FakeProg | FakeBtf;
 
+const PERCPU = new Set(['percpu_hash', 'percpu_array', 'lru_percpu_hash', 'percpu_cgroup_storage']);
 const BPF_PSEUDO_MAP_FD = 1;
 const BPF_PSEUDO_MAP_VALUE = 2;
 const LD_IMM64 = 0x18;
@@ -132,6 +134,8 @@ export class FakeKernel implements KernelDouble {
       case 'BPF_PROG_LOAD': return this.progLoad(attr);
       case 'BPF_MAP_UPDATE_ELEM': return this.mapUpdate(attr);
       case 'BPF_MAP_DELETE_ELEM': return this.mapDelete(attr);
+      case 'BPF_MAP_LOOKUP_ELEM': return this.mapLookup(attr);
+      case 'BPF_MAP_GET_NEXT_KEY': return this.mapNextKey(attr);
       case 'BPF_MAP_FREEZE': {
         const m = this.object(readU32(layouts.MAP_FD, attr, 'map_fd'), 'map');
         if (typeof m === 'number') return m;
@@ -204,7 +208,35 @@ export class FakeKernel implements KernelDouble {
     if (typeof m === 'number') return m;
     const key = Uint8Array.from(userMemory(readU64(L, attr, 'key'), m.keySize));
     if (!withValue) return { m, key };
-    return { m, key, value: Uint8Array.from(userMemory(readU64(L, attr, 'value'), m.valueSize)) };
+    return { m, key, value: Uint8Array.from(userMemory(readU64(L, attr, 'value'), this.valueBytes(m))) };
+  }
+
+  /** Bytes the kernel copies for one value: per-CPU maps take one 8-byte-aligned slot per possible CPU. */
+  private valueBytes(m: FakeMap): number {
+    return PERCPU.has(MAP_TYPE_NAMES[m.type] ?? '') ? Math.ceil(m.valueSize / 8) * 8 * numPossibleCpus() : m.valueSize;
+  }
+
+  private mapLookup(attr: Uint8Array): number {
+    const L = layouts.MAP_ELEM;
+    const e = this.elem(attr, false);
+    if (typeof e === 'number') return e;
+    const v = e.m.elements.get(hex(e.key));
+    if (!v) return errno('ENOENT');
+    userMemory(readU64(L, attr, 'value'), v.length).set(v);
+    return 0;
+  }
+
+  private mapNextKey(attr: Uint8Array): number {
+    const L = layouts.MAP_ELEM;
+    const m = this.object(readU32(L, attr, 'map_fd'), 'map');
+    if (typeof m === 'number') return m;
+    const keyAddr = readU64(L, attr, 'key');
+    const keys = [...m.elements.keys()].sort();
+    const at = keyAddr === 0n ? -1 : keys.indexOf(hex(userMemory(keyAddr, m.keySize)));
+    const next = keys[at + 1];
+    if (next === undefined) return errno('ENOENT');
+    userMemory(readU64(L, attr, 'next_key'), m.keySize).set(Buffer.from(next, 'hex'));
+    return 0;
   }
 
   private mapUpdate(attr: Uint8Array): number {
@@ -217,6 +249,11 @@ export class FakeKernel implements KernelDouble {
       const o = this.fds.get(new DataView(e.value!.buffer).getUint32(0, true));
       if (!o) return errno('EBADF');
       if (o.kind !== (type === 'prog_array' ? 'prog' : 'map')) return errno('EINVAL');
+      // the kernel keeps the object and answers lookups with its id
+      const id = new Uint8Array(4);
+      new DataView(id.buffer).setUint32(0, o.id, true);
+      e.m.elements.set(hex(e.key), id);
+      return 0;
     }
     e.m.elements.set(hex(e.key), e.value!);
     return 0;
