@@ -25,6 +25,23 @@ function where(ctx: ErrorContext): string {
   return parts.join(', ');
 }
 
+/**
+ * Why a TsbpfError itself (not a subclass) was thrown, where code may want to act on it
+ * instead of reading the message. Subclasses type their own `reason` (MountError,
+ * EventsError); see README "Errors".
+ */
+export type TsbpfErrorReason =
+  /** A struct_ops program implements only members the kernel's struct lacks (libbpf leaves it out). */
+  | 'struct-ops-member-missing'
+  /** BPF_PROG_LOAD of a BPF trampoline program (fentry, fexit, fmod_ret, freplace, lsm) refused with EPERM before verification, although the process is root. */
+  | 'trampoline-refused'
+  /** A `.struct_ops.link` map needs struct_ops links (BPF_F_LINK, Linux 6.4+), which the kernel lacks. */
+  | 'struct-ops-link-unsupported'
+  /** Registering a struct_ops map failed with EEXIST: one of that name is registered already. */
+  | 'struct-ops-name-taken';
+
+const CONTEXT_KEYS = ['file', 'section', 'symbol', 'offset', 'typeId'] as const;
+
 export class TsbpfError extends Error {
   readonly file?: string;
   readonly section?: string;
@@ -33,10 +50,15 @@ export class TsbpfError extends Error {
   readonly typeId?: number;
   /** The message without the location prefix. */
   readonly detail: string;
+  /**
+   * Why, as a stable name for code that acts on it (TsbpfErrorReason here; subclasses
+   * narrow it to their own names); undefined where the class says enough.
+   */
+  readonly reason?: string;
 
-  constructor(detail: string, ctx: ErrorContext = {}, options?: { cause?: unknown }) {
+  constructor(detail: string, ctx: ErrorContext = {}, options?: { cause?: unknown; reason?: string }) {
     const loc = where(ctx);
-    super(loc ? `${loc}: ${detail}` : detail, options);
+    super(loc ? `${loc}: ${detail}` : detail, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.detail = detail;
     this.file = ctx.file;
@@ -44,20 +66,34 @@ export class TsbpfError extends Error {
     this.symbol = ctx.symbol;
     this.offset = ctx.offset;
     this.typeId = ctx.typeId;
+    if (options?.reason !== undefined) this.reason = options.reason;
   }
 
-  /** The same error with more context filled in (fields already set win). */
+  /**
+   * Fills in the context this error does not have yet (fields already set win), on this
+   * same instance: its class and every field (a VerifierError's log, a SyscallError's
+   * errno) stay; the message is rebuilt with the new location.
+   */
+  addContext(ctx: ErrorContext): this {
+    const self = this as { -readonly [K in keyof ErrorContext]: ErrorContext[K] };
+    let changed = false;
+    for (const k of CONTEXT_KEYS) {
+      if (self[k] === undefined && ctx[k] !== undefined) { (self as Record<string, unknown>)[k] = ctx[k]; changed = true; }
+    }
+    if (!changed) return this;
+    const before = this.message;
+    const loc = where(this);
+    this.message = loc ? `${loc}: ${this.detail}` : this.detail;
+    // V8 writes the stack's first line when `stack` is first read: rewrite it if that was before
+    const stack = this.stack;
+    const head = `${this.name}: ${before}`;
+    if (stack?.startsWith(head)) this.stack = `${this.name}: ${this.message}${stack.slice(head.length)}`;
+    return this;
+  }
+
+  /** `err` with more context filled in when it is a TsbpfError (the same instance, see addContext); anything else as it is. */
   static wrap(err: unknown, ctx: ErrorContext): unknown {
-    if (!(err instanceof TsbpfError)) return err;
-    const merged: ErrorContext = {
-      file: err.file ?? ctx.file,
-      section: err.section ?? ctx.section,
-      symbol: err.symbol ?? ctx.symbol,
-      offset: err.offset ?? ctx.offset,
-      typeId: err.typeId ?? ctx.typeId,
-    };
-    const Ctor = err.constructor as new (d: string, c: ErrorContext, o?: { cause?: unknown }) => TsbpfError;
-    return new Ctor(err.detail, merged, { cause: err.cause });
+    return err instanceof TsbpfError ? err.addContext(ctx) : err;
   }
 }
 

@@ -11,3 +11,4 @@ export * from './load/index.js';
 export * from './link/index.js';
 export * from './events/index.js';
 export { SyscallError, Fd, ensureBpffs, ensureTracefs, MountError, type MountNotice } from './sys/index.js';
+export { CoreError } from './core/errors.js';

@@ -111,7 +111,7 @@ export function loadObject(spec: CollectionSpec, opts: CliOptions, pinDir?: stri
         }
         want.delete(p.name);
         const r = byName.get(p.name)!;
-        if (!opts.only.length && /is not in this kernel's struct/.test(e.message)) {
+        if (!opts.only.length && e.reason === 'struct-ops-member-missing') {
           // a struct_ops program whose member this kernel lacks: libbpf leaves it out rather than failing
           r.verdict = 'skipped';
           r.error = e.detail;

@@ -13,7 +13,7 @@ export type EventsErrorReason = 'map-type' | 'closed' | 'type-unknown' | 'type-s
 
 /** An event reader (perf buffer, ring buffer, trace_pipe) or writer (user ring buffer) error. */
 export class EventsError extends TsbpfError {
-  readonly reason: EventsErrorReason;
+  override readonly reason: EventsErrorReason;
   constructor(detail: string, ctx: ErrorContext = {}, options: { cause?: unknown; reason?: EventsErrorReason } = {}) {
     super(detail, ctx, options.cause === undefined ? undefined : { cause: options.cause });
     this.reason = options.reason ?? 'kernel';

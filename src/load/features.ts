@@ -1,11 +1,12 @@
 /**
  * Kernel feature probes (cached per process) and BTF sanitisation for kernels that lack
  * a BTF kind, as libbpf does (bpf_object__sanitize_btf). The probes load tiny BTF
- * blobs; nothing else is created.
+ * blobs or programs, closed at once; nothing else is created.
  */
+import { BPF_ALU64, BPF_K, BPF_MOV, encode, OP_EXIT } from '../asm/index.js';
 import { Btf } from '../btf/index.js';
 import type { BtfType } from '../btf/types.js';
-import { btfLoad, closeFd, kernelEpoch, SyscallError } from '../sys/index.js';
+import { btfLoad, closeFd, kernelEpoch, progLoad, SyscallError } from '../sys/index.js';
 
 /**
  * BTF features probed. qmarkDatasec: a DATASEC name may start with '?' (`?.struct_ops`):
@@ -191,7 +192,47 @@ export function sanitizeBtf(src: Btf, has: Record<BtfFeature, boolean> = lazyBtf
   return { bytes: btf.encode(), funcInfo: has.func, changes: [...changes] };
 }
 
+/**
+ * Program load features probed. expectedAttachType: BPF_PROG_LOAD takes
+ * expected_attach_type (Linux 4.17); without it, section types whose attach type is
+ * optional (SEC_EXP_ATTACH_OPT: xdp, cgroup_skb, sockops...) are loaded without one
+ * (libbpf: FEAT_EXP_ATTACH_TYPE).
+ */
+export type ProgramFeature = 'expectedAttachType';
+export const PROGRAM_FEATURES: readonly ProgramFeature[] = ['expectedAttachType'];
+
+/** r0 = 0; exit: a program every type takes. */
+const RETURN_ZERO = () => encode([
+  { opcode: BPF_ALU64 | BPF_MOV | BPF_K, dst: 0, src: 0, off: 0, imm: 0 },
+  { opcode: OP_EXIT, dst: 0, src: 0, off: 0, imm: 0 },
+]);
+
+const PROGRAM_PROBES: Record<ProgramFeature, () => number> = {
+  // libbpf's probe_kern_exp_attach_type: a type whose expected attach type is not 0
+  expectedAttachType: () => progLoad({ type: 'cgroup_sock', expectedAttachType: 'cgroup_inet_sock_create', insns: RETURN_ZERO(), license: 'GPL' }),
+};
+
+const programCache = new Map<ProgramFeature, boolean>();
+let programCacheEpoch = kernelEpoch();
+
+/** Does the running kernel have this program load feature? Probed once per process (EPERM is thrown: no privileges, not a missing feature). */
+export function hasProgramFeature(f: ProgramFeature): boolean {
+  if (programCacheEpoch !== kernelEpoch()) { programCache.clear(); programCacheEpoch = kernelEpoch(); }
+  let v = programCache.get(f);
+  if (v === undefined) {
+    try {
+      closeFd(PROGRAM_PROBES[f]());
+      v = true;
+    } catch (e) {
+      if (!(e instanceof SyscallError) || e.code === 'EPERM') throw e;
+      v = false;
+    }
+    programCache.set(f, v);
+  }
+  return v;
+}
+
 /** The kernel feature probes tsbpf uses (each probed once per process and cached). */
-export function features(): { btf: Record<BtfFeature, boolean> } {
-  return { btf: btfFeatures() };
+export function features(): { btf: Record<BtfFeature, boolean>; program: Record<ProgramFeature, boolean> } {
+  return { btf: btfFeatures(), program: Object.fromEntries(PROGRAM_FEATURES.map((f) => [f, hasProgramFeature(f)])) as Record<ProgramFeature, boolean> };
 }

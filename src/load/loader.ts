@@ -285,7 +285,7 @@ export class CollectionLoader {
   private mapCreateFailure(m: MapSpec, e: unknown): unknown {
     // struct_ops links (BPF_F_LINK on the map) came with Linux 6.4, with struct bpf_struct_ops_link
     if (m.type === 'struct_ops' && e instanceof SyscallError && e.code === 'EINVAL' && m.structOps?.link && !this.types.find('bpf_struct_ops_link', 'struct')) {
-      return new TsbpfError(`struct_ops map '${m.name}' (${m.section}) needs struct_ops links (BPF_F_LINK), which this kernel does not have (its BTF has no struct bpf_struct_ops_link; Linux 6.4+)`, this.context(m), { cause: e });
+      return new TsbpfError(`struct_ops map '${m.name}' (${m.section}) needs struct_ops links (BPF_F_LINK), which this kernel does not have (its BTF has no struct bpf_struct_ops_link; Linux 6.4+)`, this.context(m), { cause: e, reason: 'struct-ops-link-unsupported' });
     }
     return TsbpfError.wrap(e, this.context(m));
   }
@@ -364,7 +364,7 @@ export class CollectionLoader {
   private structOpsProgramUnused(p: ProgramSpec, use: { created: string[]; maps: string[] } | undefined): TsbpfError {
     const ctx = { file: this.file, section: p.section, symbol: p.name };
     if (use?.created.length) {
-      return new TsbpfError(`struct_ops program '${p.name}': the member it implements in ${use.created.join(', ')} is not in this kernel's struct ${p.structOps?.typeName}`, ctx);
+      return new TsbpfError(`struct_ops program '${p.name}': the member it implements in ${use.created.join(', ')} is not in this kernel's struct ${p.structOps?.typeName}`, ctx, { reason: 'struct-ops-member-missing' });
     }
     if (use) {
       return new TsbpfError(`struct_ops program '${p.name}' is used only by struct_ops maps that are not created (${use.maps.join(', ')}: autocreate off): create one (MapSpec.autocreate / LoadOptions.autocreate) so that the kernel knows the struct and member it implements`, ctx);
@@ -406,7 +406,7 @@ export class CollectionLoader {
         mapUpdate(bm.fd, KEY_0, value);
       } catch (e) {
         if (e instanceof SyscallError && e.code === 'EEXIST') {
-          throw new TsbpfError(`struct_ops map '${bm.name}': the kernel refused to register ${typeName} '${bm.name}' (EEXIST): one of that name is probably registered already (bpftool struct_ops list)`, ctx, { cause: e });
+          throw new TsbpfError(`struct_ops map '${bm.name}': the kernel refused to register ${typeName} '${bm.name}' (EEXIST): one of that name is probably registered already (bpftool struct_ops list)`, ctx, { cause: e, reason: 'struct-ops-name-taken' });
         }
         throw TsbpfError.wrap(e, ctx);
       }

@@ -12,6 +12,7 @@ import type { BpfMap } from './map.js';
 import { Program } from './program.js';
 import { explainMissingMap, FUNC_INFO_REC_SIZE, funcInfoBytes, kernelProgName, LINE_INFO_REC_SIZE, lineInfoBytes, patchInstructions } from './prepare.js';
 import { loadWithLog, type LoadLogOptions } from './verifier.js';
+import { hasProgramFeature, type ProgramFeature } from './features.js';
 import type { StructOpsMember } from './struct-ops.js';
 
 /** What every program of a collection is loaded with. */
@@ -29,6 +30,11 @@ export interface ProgramLoadContext {
   types: KernelTypes;
   /** Takes ownership of an fd (the loader closes it if the load fails later). */
   own(fd: Fd): Fd;
+}
+
+/** A program feature probe; its failure (EPERM: no privileges) names the program being loaded. */
+function programFeature(f: ProgramFeature, where: ErrorContext): boolean {
+  try { return hasProgramFeature(f); } catch (e) { throw TsbpfError.wrap(e, where); }
 }
 
 function targetOf(p: ProgramSpec, ctx: ProgramLoadContext): AttachTarget | undefined {
@@ -55,6 +61,8 @@ export function loadProgram(p: ProgramSpec, ctx: ProgramLoadContext, structOps?:
   const attach = def?.attachBtf || target ? attachBtf(p, types, file, target) : undefined;
   if (attach) refs.push(attach.ref);
   const fdArray = types.fdArray();
+  // libbpf: an optional expected attach type is not sent to a kernel that takes none (FEAT_EXP_ATTACH_TYPE)
+  const expectedAttachType = def?.expectedAttachTypeOptional && !programFeature('expectedAttachType', where) ? undefined : p.attachType;
   const withInfo = ctx.btfFd !== undefined && p.funcInfo.length > 0;
   const attr: ProgLoadOptions = {
     type: p.type as never,
@@ -67,7 +75,7 @@ export function loadProgram(p: ProgramSpec, ctx: ProgramLoadContext, structOps?:
     ...(attach?.attachBtfObjFd ? { attachBtfObjFd: attach.attachBtfObjFd } : {}),
     ...(attach?.attachProgFd !== undefined ? { attachProgFd: attach.attachProgFd } : {}),
     ...(fdArray ? { fdArray } : {}),
-    ...(p.attachType ? { expectedAttachType: p.attachType as never } : {}),
+    ...(expectedAttachType ? { expectedAttachType: expectedAttachType as never } : {}),
     // struct_ops: the kernel's struct and the index of the member the program implements
     ...(structOps ? { attachBtfId: structOps.btfId, expectedAttachType: structOps.memberIndex } : {}),
     ...(withInfo ? {
@@ -78,17 +86,7 @@ export function loadProgram(p: ProgramSpec, ctx: ProgramLoadContext, structOps?:
   };
   const explain = (log: string) => explainCoreFailure(core, log) ?? explainWeakKfunc(refs, log) ?? explainMissingMap(ctx.mapNames, log);
   const t0 = performance.now();
-  let r: { fd: number; log?: string };
-  try {
-    r = loadWithLog(attr, resolved, ctx.opts, where, explain);
-  } catch (e) {
-    // libbpf: an optional expected attach type is dropped when the kernel refuses it
-    if (def?.expectedAttachTypeOptional && p.attachType && e instanceof TsbpfError && /EINVAL/.test(e.message)) {
-      const { expectedAttachType: _drop, ...rest } = attr;
-      void _drop;
-      r = loadWithLog(rest, resolved, ctx.opts, where, explain);
-    } else throw e;
-  }
+  const r = loadWithLog(attr, resolved, ctx.opts, where, explain);
   const fd = ctx.own(new Fd(r.fd, `prog ${p.name}`));
   const prog = new Program(p, fd, performance.now() - t0, r.log, refs);
   if (attach?.targetProgId !== undefined) prog.target = { progId: attach.targetProgId, btfId: attach.attachBtfId };

@@ -12,25 +12,35 @@ import { progLoadDetailed, SyscallError, type ProgLoadOptions } from '../sys/ind
 const MIN_LOG = 64 * 1024;
 const MAX_LOG = 256 * 1024 * 1024 - 1; // the kernel's limit (UINT_MAX >> 2 since 5.x; 16M before)
 
-export class VerifierError extends TsbpfError {
+/** What the verifier said about a program it rejected. */
+export interface Verdict {
   /** The program's name. */
-  readonly program: string;
+  program: string;
   /** The whole verifier log. */
-  readonly log: string;
+  log: string;
   /** The errno the kernel returned (EACCES, EINVAL, ...). */
-  readonly errnoName: string;
+  errnoName: string;
   /** Slot of the instruction the verifier stopped at, when the log says. */
-  readonly insn?: number;
+  insn?: number;
   /** `file:line: source` of that instruction, from line_info. */
+  source?: string;
+}
+
+/** The verifier rejected a program: BPF_PROG_LOAD failed and the log says why. */
+export class VerifierError extends TsbpfError implements Verdict {
+  readonly program: string;
+  readonly log: string;
+  readonly errnoName: string;
+  readonly insn?: number;
   readonly source?: string;
 
-  constructor(detail: string, ctx: ErrorContext & { program?: string; log?: string; errnoName?: string; insn?: number; source?: string } = {}, options?: { cause?: unknown }) {
+  constructor(detail: string, ctx: ErrorContext, verdict: Verdict, options?: { cause?: unknown }) {
     super(detail, ctx, options);
-    this.program = ctx.program ?? ctx.symbol ?? '';
-    this.log = ctx.log ?? '';
-    this.errnoName = ctx.errnoName ?? '';
-    if (ctx.insn !== undefined) this.insn = ctx.insn;
-    if (ctx.source !== undefined) this.source = ctx.source;
+    this.program = verdict.program;
+    this.log = verdict.log;
+    this.errnoName = verdict.errnoName;
+    if (verdict.insn !== undefined) this.insn = verdict.insn;
+    if (verdict.source !== undefined) this.source = verdict.source;
   }
 
   /** The last `n` non-empty lines of the log. */
@@ -70,7 +80,7 @@ const usesTrampoline = (p: ProgramSpec) =>
 /** EPERM as root for a trampoline program, before any log: the kernel does not allow them (throws that). */
 function trampolineRefusal(e: SyscallError, p: ProgramSpec, ctx: ErrorContext): void {
   if (e.code === 'EPERM' && usesTrampoline(p) && process.geteuid?.() === 0) {
-    throw new TsbpfError(`BPF_PROG_LOAD of ${p.type} program '${p.name}' refused with EPERM before verification, although this process is root: the kernel does not allow BPF trampoline programs (fentry, fexit, fmod_ret, freplace, lsm), e.g. in lockdown mode or built without them`, ctx, { cause: e });
+    throw new TsbpfError(`BPF_PROG_LOAD of ${p.type} program '${p.name}' refused with EPERM before verification, although this process is root: the kernel does not allow BPF trampoline programs (fentry, fexit, fmod_ret, freplace, lsm), e.g. in lockdown mode or built without them`, ctx, { cause: e, reason: 'trampoline-refused' });
   }
 }
 
@@ -129,7 +139,8 @@ export function loadWithLog(
       const at = (slot === undefined ? '' : `\n  at instruction ${slot}${insn ? `: ${disassemble(insn)}` : ''}${source ? `\n  source: ${source}` : ''}`) + (why ? `\n  ${why}` : '');
       throw new VerifierError(
         `verifier rejected program '${p.name}' (${e.code})${at}\n  verifier log (last lines):\n${tail}`,
-        { ...ctx, program: p.name, log, errnoName: e.code, insn: slot, source },
+        ctx,
+        { program: p.name, log, errnoName: e.code, ...(slot !== undefined ? { insn: slot } : {}), ...(source !== undefined ? { source } : {}) },
         { cause: e },
       );
     }

@@ -81,7 +81,7 @@ export function setVariable(spec: CollectionSpec, name: string, value: VariableV
   try {
     bytes = encodeValue(value, variable.size, `variable '${name}' (${map.section})`);
   } catch (e) {
-    throw new SpecError((e as Error).message, { file: spec.file, section: map.section, symbol: name });
+    throw new SpecError(e instanceof TsbpfError ? e.detail : (e as Error).message, { file: spec.file, section: map.section, symbol: name }, { cause: e });
   }
   map.data!.set(bytes, variable.offset);
 }

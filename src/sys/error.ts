@@ -123,9 +123,9 @@ function perfHint(command: string, code: string): string {
   }
 }
 
-/** A bpf(2) (or close(2)) call that returned -1. */
+/** A system call (bpf(2), close(2), perf_event_open(2), an ioctl, a netlink request...) that failed. */
 export class SyscallError extends TsbpfError {
-  /** The command's kernel name, e.g. 'BPF_MAP_CREATE' (or 'close'). */
+  /** The command's kernel name, e.g. 'BPF_MAP_CREATE' (or 'close', 'perf_event_open'...). */
   readonly command: string;
   /** The errno number. */
   readonly errno: number;
@@ -134,19 +134,18 @@ export class SyscallError extends TsbpfError {
   /** What to do about it. */
   readonly hint: string;
 
-  constructor(detail: string, ctx: ErrorContext = {}, options?: { cause?: unknown }) {
-    super(detail, ctx, options);
-    // Filled by SyscallError.from; a bare construction (TsbpfError.wrap) parses the detail.
-    const m = /^(\S+) failed: (E[A-Z0-9]+) \((\d+)[^)]*\)[^]*?(?:hint: ([^]*))?$/.exec(detail);
-    this.command = m?.[1] ?? '?';
-    this.code = m?.[2] ?? '?';
-    this.errno = m ? Number(m[3]) : 0;
-    this.hint = m?.[4] ?? '';
+  /** `hint` defaults to syscallHint(command, code). */
+  constructor(command: string, errno: number, ctx: ErrorContext = {}, options?: { cause?: unknown; hint?: string }) {
+    const code = errnoName(errno);
+    const hint = options?.hint ?? syscallHint(command, code);
+    super(`${command} failed: ${code} (${errno}, ${errnoDescription(errno)}); hint: ${hint}`, ctx, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.command = command;
+    this.errno = errno;
+    this.code = code;
+    this.hint = hint;
   }
 
   static from(command: string, errno: number, ctx: ErrorContext = {}): SyscallError {
-    const code = errnoName(errno);
-    const hint = syscallHint(command, code);
-    return new SyscallError(`${command} failed: ${code} (${errno}, ${errnoDescription(errno)}); hint: ${hint}`, ctx);
+    return new SyscallError(command, errno, ctx);
   }
 }

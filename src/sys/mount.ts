@@ -36,17 +36,23 @@ export type FsType = 'bpf' | 'tracefs';
 
 /** A file system BPF needs is not mounted where it is needed, and could not be mounted. */
 export class MountError extends TsbpfError {
+  /** Why: 'not-mountable' for a directory tsbpf does not mount on, 'mount-failed' when mount(2) failed (`code` says how). */
+  declare readonly reason: 'not-mountable' | 'mount-failed';
+  /** The mount(2) errno name (EPERM...) when reason is 'mount-failed'. */
+  readonly code?: string;
+
   constructor(
     detail: string,
     /** The file system wanted. */
     readonly fsType: FsType,
     /** The directory that is not on it. */
     readonly target: string,
-    /** Why: the mount(2) errno name (EPERM...), or 'not-mountable' for a directory tsbpf does not mount on. */
-    readonly reason: string,
+    /** The mount(2) errno name, or undefined when tsbpf does not mount on this directory. */
+    code: string | undefined,
     ctx: ErrorContext = {},
   ) {
-    super(detail, ctx);
+    super(detail, ctx, { reason: code === undefined ? 'not-mountable' : 'mount-failed' });
+    if (code !== undefined) this.code = code;
   }
 }
 
@@ -138,7 +144,7 @@ export function ensureBpffs(dir: string, opts: EnsureOptions = {}): string | und
   if (!onBpffs(abs)) {
     const underRoot = abs === BPFFS_ROOT || abs.startsWith(`${BPFFS_ROOT}/`);
     if (!underRoot || !existsSync(BPFFS_ROOT)) {
-      throw new MountError(`${dir} is not on a bpffs mount (pins live on bpffs: use a directory under ${BPFFS_ROOT}, or mount -t bpf bpf DIR first)`, 'bpf', abs, 'not-mountable', opts.ctx);
+      throw new MountError(`${dir} is not on a bpffs mount (pins live on bpffs: use a directory under ${BPFFS_ROOT}, or mount -t bpf bpf DIR first)`, 'bpf', abs, undefined, opts.ctx);
     }
     if (mountOnce('bpf', BPFFS_ROOT, () => onBpffs(abs), 'mode=0700', opts.ctx)) {
       mounted = BPFFS_ROOT;
@@ -175,7 +181,7 @@ export function ensureTracefs(opts: { notice?: MountNotice } = {}): string {
   if (isTracefs(TRACEFS_ROOT)) return TRACEFS_ROOT;
   if (isTracefs(TRACEFS_IN_DEBUGFS)) return TRACEFS_IN_DEBUGFS;
   if (!existsSync(TRACEFS_ROOT)) {
-    throw new MountError(`tracefs is not mounted and ${TRACEFS_ROOT} does not exist (kernel without CONFIG_TRACING?)`, 'tracefs', TRACEFS_ROOT, 'not-mountable');
+    throw new MountError(`tracefs is not mounted and ${TRACEFS_ROOT} does not exist (kernel without CONFIG_TRACING?)`, 'tracefs', TRACEFS_ROOT, undefined);
   }
   if (mountOnce('tracefs', TRACEFS_ROOT, () => isTracefs(TRACEFS_ROOT), 'mode=0700')) {
     (opts.notice ?? stderrNotice)(`mounted tracefs at ${TRACEFS_ROOT} (it was not mounted; tracing needs it)`);

@@ -6,7 +6,7 @@
  */
 import { TsbpfError } from '../errors.js';
 import { encodeAttr } from './attr.js';
-import { errnoDescription, errnoName, syscallHint, SyscallError } from './error.js';
+import { SyscallError } from './error.js';
 import { Fd } from './fd.js';
 import { bytes, layout, u16, u32, u8 } from './layout.js';
 import { addressOf, lastErrno, libcFunction } from './syscall.js';
@@ -203,9 +203,7 @@ export class NetlinkSocket {
 
 /** SyscallError for a negative netlink ACK, with the kernel's extended-ACK message in the hint. */
 export function netlinkError(command: string, errno: number, message?: string): SyscallError {
-  const code = errnoName(errno);
-  const hint = message ? `the kernel says: ${message}` : syscallHint(command, code);
-  return new SyscallError(`${command} failed: ${code} (${errno}, ${errnoDescription(errno)}); hint: ${hint}`);
+  return new SyscallError(command, errno, {}, message ? { hint: `the kernel says: ${message}` } : undefined);
 }
 
 /** The tables here, for the offset probe. */
