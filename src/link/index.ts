@@ -1,7 +1,21 @@
 import './methods.js';
 
-export { Link } from './link.js';
-export { attachProgram, type AttachOptions } from './attach.js';
+export { Link, BpfLink, MultiLink, type HookName, type LinkTarget } from './link.js';
+export { AttachError, type AttachErrorReason } from './errors.js';
+export { attachProgram, type AttachPoint, type AttachOptions, type IterTarget } from './attach.js';
+export { sectionTarget, type SectionTarget } from './auto.js';
+export { attachCollection, AttachedLinks, tailCallTargets, type CollectionAttachOptions } from './collection.js';
 export { attachTracing, attachRawTracepoint } from './tracing.js';
 export { attachIter } from './iter.js';
 export { attachStructOps } from './struct-ops.js';
+export { attachKprobe, attachKsyscall, attachKprobeMulti, syscallFunction, type KprobeTarget, type KsyscallTarget, type KprobeMultiTarget } from './kprobe.js';
+export { attachUprobe, attachUprobeMulti, resolveBinary, type UprobeTarget, type UprobeMultiTarget } from './uprobe.js';
+export { attachTracepoint, type TracepointTarget } from './tracepoint.js';
+export { attachPerfEventProgram, PerfEventLink, type PerfEventTarget, type ProbeAttachMode } from './perf-event.js';
+export { attachXdp, type XdpTarget, type XdpMode } from './xdp.js';
+export { attachTc, type TcTarget, type TcDirection } from './tc.js';
+export { TcFilterLink } from './tc-netlink.js';
+export { attachCgroup, type CgroupTarget } from './cgroup.js';
+export { attachNetns, type NetnsTarget } from './netns.js';
+export { attachSockmap, ProgAttachLink, type SockmapTarget } from './sockmap.js';
+export type { InterfaceTarget } from './iface.js';

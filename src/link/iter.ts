@@ -6,7 +6,7 @@ import { TsbpfError } from '../errors.js';
 import { BpfMap } from '../load/map.js';
 import type { Program } from '../load/program.js';
 import { Fd, linkCreate } from '../sys/index.js';
-import { Link } from './link.js';
+import { BpfLink, type Link } from './link.js';
 
 /** Iterator targets whose link takes a map (bpf_iter_link_info.map.map_fd). */
 const MAP_ITERATORS = new Set(['bpf_map_elem', 'bpf_sk_storage_map', 'sockmap']);
@@ -22,5 +22,5 @@ export function attachIter(prog: Program, map?: BpfMap | Fd): Link {
   try {
     raw = linkCreate({ fd: prog.fd, attachType: 'trace_iter', ...(map ? { iterMapFd: map instanceof BpfMap ? map.fd : map } : {}) });
   } catch (e) { throw TsbpfError.wrap(e, ctx); }
-  return new Link(new Fd(raw, `link of ${prog.name}`), `${prog.name} -> ${prog.spec.attachTo ?? prog.spec.section}`);
+  return new BpfLink(new Fd(raw, `link of ${prog.name}`), { program: prog.name, hook: 'iter', target: prog.spec.attachTo ?? prog.spec.section });
 }

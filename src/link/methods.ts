@@ -1,19 +1,21 @@
 /**
  * The attach methods of the loaded objects. They are defined here, not in src/load, so
  * that load never imports link: importing src/link (or the package entry) installs
- * `Program.prototype.attach` and `BpfMap.prototype.attachStructOps`, and the module
- * augmentation below gives them their types.
+ * `Program.prototype.attach`, `BpfMap.prototype.attachStructOps` and
+ * `Collection.prototype.attach`, and the module augmentation below gives them their types.
  */
+import { Collection } from '../load/collection.js';
 import { BpfMap } from '../load/map.js';
 import { Program } from '../load/program.js';
-import { attachProgram, type AttachOptions } from './attach.js';
+import { attachProgram, type AttachPoint } from './attach.js';
+import { attachCollection, type AttachedLinks, type CollectionAttachOptions } from './collection.js';
 import type { Link } from './link.js';
 import { attachStructOps } from './struct-ops.js';
 
 declare module '../load/program.js' {
   interface Program {
-    /** Attaches the program to its hook and returns the link: see attachProgram. */
-    attach(opts?: AttachOptions): Link;
+    /** Attaches the program to its hook and returns the link: see attachProgram and AttachPoint. */
+    attach(target?: AttachPoint): Link;
   }
 }
 
@@ -24,10 +26,25 @@ declare module '../load/map.js' {
   }
 }
 
-Program.prototype.attach = function attach(this: Program, opts?: AttachOptions): Link {
-  return attachProgram(this, opts);
+declare module '../load/collection.js' {
+  interface Collection {
+    /**
+     * Attaches every program whose section names its target, and those given a target in
+     * `opts.targets`; skips tail-call targets and programs whose section names none
+     * (`links.skipped` says why). Returns the links by program name.
+     */
+    attach(opts?: CollectionAttachOptions): AttachedLinks;
+  }
+}
+
+Program.prototype.attach = function attach(this: Program, target?: AttachPoint): Link {
+  return attachProgram(this, target);
 };
 
 BpfMap.prototype.attachStructOps = function (this: BpfMap): Link {
   return attachStructOps(this);
+};
+
+Collection.prototype.attach = function (this: Collection, opts?: CollectionAttachOptions): AttachedLinks {
+  return attachCollection(this, opts);
 };

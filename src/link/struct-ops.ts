@@ -5,7 +5,7 @@
 import { TsbpfError } from '../errors.js';
 import type { BpfMap } from '../load/map.js';
 import { Fd, linkCreate } from '../sys/index.js';
-import { Link } from './link.js';
+import { BpfLink, type Link } from './link.js';
 
 /**
  * Registers a `.struct_ops.link` map (BPF_F_LINK) through a BPF link: e.g. the TCP
@@ -19,5 +19,5 @@ export function attachStructOps(map: BpfMap): Link {
   if (!map.structOps.link) throw new TsbpfError(`struct_ops map '${map.name}' (${map.spec.section}) was registered by the load; only SEC(".struct_ops.link") maps are registered through a link`, ctx);
   let raw: number;
   try { raw = linkCreate({ fd: map.fd, attachType: 'struct_ops' }); } catch (e) { throw TsbpfError.wrap(e, ctx); }
-  return new Link(new Fd(raw, `struct_ops link of ${map.name}`), `${map.structOps.typeName} ${map.name}`);
+  return new BpfLink(new Fd(raw, `struct_ops link of ${map.name}`), { program: map.name, hook: 'struct_ops', target: map.structOps.typeName });
 }

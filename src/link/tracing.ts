@@ -7,7 +7,7 @@
 import { TsbpfError } from '../errors.js';
 import type { Program } from '../load/program.js';
 import { Fd, linkCreate, progGetFdById, rawTracepointOpen } from '../sys/index.js';
-import { Link } from './link.js';
+import { BpfLink, type Link } from './link.js';
 
 /** Programs that trace a BPF function attach once (the kernel keeps that target for one attach). */
 const attachedOnce = new WeakSet<Program>();
@@ -45,7 +45,7 @@ export function attachTracing(prog: Program): Link {
     } else raw = rawTracepointOpen(prog.fd);
   } catch (e) { throw TsbpfError.wrap(e, ctx); }
   attachedOnce.add(prog);
-  return new Link(new Fd(raw, `link of ${prog.name}`), `${prog.name} -> ${prog.spec.attachTo ?? prog.spec.section}`);
+  return new BpfLink(new Fd(raw, `link of ${prog.name}`), { program: prog.name, hook: 'tracing', target: prog.spec.attachTo ?? prog.spec.section });
 }
 
 /** raw_tp / raw_tp.w: the tracepoint `name`, or the one named in the section (`raw_tp/sys_enter`). */
@@ -54,5 +54,5 @@ export function attachRawTracepoint(prog: Program, name = prog.spec.attachTo): L
   if (!name) throw new TsbpfError(`program '${prog.name}' (${prog.spec.section}) names no tracepoint: use SEC("raw_tp/<tracepoint>")`, ctx);
   let raw: number;
   try { raw = rawTracepointOpen(prog.fd, name); } catch (e) { throw TsbpfError.wrap(e, ctx); }
-  return new Link(new Fd(raw, `link of ${prog.name}`), `${prog.name} -> ${name}`);
+  return new BpfLink(new Fd(raw, `link of ${prog.name}`), { program: prog.name, hook: 'raw_tracepoint', target: name });
 }

@@ -76,6 +76,17 @@ export const PROG_ATTACH = layout('BPF_PROG_ATTACH', ATTR, '', {
   replace_bpf_fd: u32(16),
 });
 
+/** BPF_PROG_QUERY: the programs attached to a cgroup, map, netns or interface (tcx: also links). */
+export const PROG_QUERY = layout('BPF_PROG_QUERY', ATTR, 'query.', {
+  target_fd: u32(0),
+  attach_type: u32(4),
+  query_flags: u32(8),
+  attach_flags: u32(12),
+  prog_ids: ptr(16),
+  prog_cnt: u32(24),
+  prog_attach_flags: ptr(32),
+});
+
 const INFO_HEAD = { type: u32(0), id: u32(4), prog_id: u32(8) };
 
 function info<F extends string>(name: string, fields: Record<F, Field>) {
@@ -179,7 +190,7 @@ export const LINK_CONSTANTS = {
 /** The tables here, for the offset probe. */
 export const LINK_LAYOUTS = [
   LINK_CREATE_PERF_EVENT, LINK_CREATE_KPROBE_MULTI, LINK_CREATE_TCX, LINK_CREATE_UPROBE_MULTI,
-  LINK_UPDATE, LINK_DETACH, PROG_ATTACH,
+  LINK_UPDATE, LINK_DETACH, PROG_ATTACH, PROG_QUERY,
   LINK_INFO_RAW_TRACEPOINT, LINK_INFO_TRACING, LINK_INFO_CGROUP, LINK_INFO_ITER, LINK_INFO_NETNS,
   LINK_INFO_XDP, LINK_INFO_STRUCT_OPS, LINK_INFO_KPROBE_MULTI, LINK_INFO_UPROBE_MULTI,
   LINK_INFO_PERF_EVENT, LINK_INFO_TCX, LINK_INFO_SOCKMAP,

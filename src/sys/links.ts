@@ -6,7 +6,7 @@
  */
 import {
   ATTACH_TYPES, ATTACH_TYPE_NAMES, BPF_ITER_CREATE, BPF_LINK_CREATE, BPF_LINK_DETACH, BPF_LINK_GET_FD_BY_ID,
-  BPF_LINK_GET_NEXT_ID, BPF_LINK_UPDATE, BPF_PROG_ATTACH, BPF_PROG_DETACH, BPF_RAW_TRACEPOINT_OPEN,
+  BPF_LINK_GET_NEXT_ID, BPF_LINK_UPDATE, BPF_PROG_ATTACH, BPF_PROG_DETACH, BPF_PROG_QUERY, BPF_RAW_TRACEPOINT_OPEN,
   type AttachTypeName,
 } from '../kernel/enums.js';
 import { TsbpfError } from '../errors.js';
@@ -20,7 +20,7 @@ import {
   BPF_PERF_EVENT_TYPES, LINK_CREATE_KPROBE_MULTI, LINK_CREATE_PERF_EVENT, LINK_CREATE_TCX, LINK_CREATE_UPROBE_MULTI,
   LINK_DETACH, LINK_INFO_BUF_SIZE, LINK_INFO_CGROUP, LINK_INFO_ITER, LINK_INFO_KPROBE_MULTI, LINK_INFO_NETNS,
   LINK_INFO_PERF_EVENT, LINK_INFO_RAW_TRACEPOINT, LINK_INFO_SOCKMAP, LINK_INFO_STRUCT_OPS, LINK_INFO_TCX,
-  LINK_INFO_TRACING, LINK_INFO_UPROBE_MULTI, LINK_INFO_XDP, LINK_UPDATE, PROG_ATTACH,
+  LINK_INFO_TRACING, LINK_INFO_UPROBE_MULTI, LINK_INFO_XDP, LINK_UPDATE, PROG_ATTACH, PROG_QUERY,
 } from './link-layout.js';
 
 function attachTypeNumber(t: number | AttachTypeName): number {
@@ -170,6 +170,14 @@ export function progDetach(o: Omit<ProgAttachOptions, 'flags'>): void {
   bpf(BPF_PROG_DETACH, encodeAttr(PROG_ATTACH, {
     target_fd: rawFd(o.target), attach_bpf_fd: rawFd(o.prog), attach_type: attachTypeNumber(o.attachType),
   }).bytes);
+}
+
+/** BPF_PROG_QUERY: ids of the programs attached to `target` (a cgroup, sockmap, netns fd or an ifindex) for one attach type. */
+export function progQuery(target: FdLike, attachType: number | AttachTypeName, max = 64): number[] {
+  const ids = new Uint32Array(max);
+  const a = encodeAttr(PROG_QUERY, { target_fd: rawFd(target), attach_type: attachTypeNumber(attachType), prog_ids: ids, prog_cnt: max });
+  bpf(BPF_PROG_QUERY, a.bytes);
+  return Array.from(ids.subarray(0, Math.min(max, readU32(PROG_QUERY, a.bytes, 'prog_cnt'))));
 }
 
 /** BPF_ITER_CREATE: a new fd on an iterator link; each read() runs the program over the next objects. */

@@ -7,7 +7,7 @@ import { TsbpfError } from '../errors.js';
 import { encodeAttr, type AttrValues } from './attr.js';
 import { SyscallError } from './error.js';
 import { rawFd, type FdLike } from './fd.js';
-import { layout, u32, u64, u16 } from './layout.js';
+import { layout, ptr, u32, u64, u16 } from './layout.js';
 import { addressOf, lastErrno, libcFunction } from './syscall.js';
 
 const HEADER = 'linux/perf_event.h';
@@ -25,8 +25,8 @@ export const PERF_EVENT_ATTR = layout('perf_event_attr', 'struct perf_event_attr
   wakeup_watermark: u32(48),
   bp_type: u32(52),
   config1: u64(56),
-  kprobe_func: u64(56),
-  uprobe_path: u64(56),
+  kprobe_func: ptr(56),
+  uprobe_path: ptr(56),
   config2: u64(64),
   kprobe_addr: u64(64),
   probe_offset: u64(64),

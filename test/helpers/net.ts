@@ -2,7 +2,7 @@
 // (other helpers run tests on the same kernel at the same time), traffic only inside them,
 // everything removed in close() (call it in a finally).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 let counter = 0;
 
@@ -81,4 +81,26 @@ export class TestNetns {
   constructor() { sh('ip', ['netns', 'add', this.name]); sh('ip', ['-n', this.name, 'link', 'set', 'lo', 'up']); }
   get path(): string { return `/run/netns/${this.name}`; }
   close(): void { if (existsSync(this.path)) sh('ip', ['netns', 'del', this.name], { allowFail: true }); }
+}
+
+/** Where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid setups). */
+export function cgroup2Root(): string {
+  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+    const [, dir, type] = line.split(' ');
+    if (type === 'cgroup2' && dir) return dir;
+  }
+  throw new Error('no cgroup2 mount in /proc/mounts');
+}
+
+/** A new cgroup v2 directory; runIn() starts a command inside it; close() removes it. */
+export class TestCgroup {
+  readonly path = `${cgroup2Root()}/${uniqueName('cg')}`;
+  constructor() { sh('mkdir', [this.path]); }
+
+  /** Runs `argv` as a process of this cgroup (it moves itself in before exec) and waits for it. */
+  runIn(argv: string[]): string {
+    return sh('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', this.path, ...argv]);
+  }
+
+  close(): void { if (existsSync(this.path)) sh('rmdir', [this.path], { allowFail: true }); }
 }

@@ -1,0 +1,103 @@
+/**
+ * What the running kernel can attach, probed once and cached (as libbpf's kernel_supports
+ * and cilium's feature tests): BPF links for perf events, tcx, kprobe_multi and
+ * uprobe_multi links, the kprobe / uprobe PMUs. Each probe does what the feature needs with
+ * an argument the kernel must refuse, and reads the feature from HOW it refuses.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { ProgTypeName, AttachTypeName } from '../kernel/enums.js';
+import { Fd, kernelEpoch, linkCreate, linkCreateKprobeMulti, linkCreateTcx, linkCreateUprobeMulti, progLoad, SyscallError } from '../sys/index.js';
+
+/** r0 = 0; exit */
+const RET0 = Uint8Array.from([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+
+/** A feature: there, or not with the reason. */
+export interface Feature { ok: boolean; why?: string }
+
+const cache = new Map<string, Feature>();
+let cacheEpoch = kernelEpoch();
+
+function probe(name: string, f: () => Feature): Feature {
+  if (cacheEpoch !== kernelEpoch()) { cache.clear(); cacheEpoch = kernelEpoch(); } // a test double answers now
+  let r = cache.get(name);
+  if (!r) { r = f(); cache.set(name, r); }
+  return r;
+}
+
+/** Loads `r0 = 0; exit` of a type and runs `f` with it; a load refusal is the feature missing. */
+function withProg(type: ProgTypeName, attach: AttachTypeName | undefined, f: (prog: Fd) => Feature): Feature {
+  let prog: Fd;
+  try {
+    prog = new Fd(progLoad({ type, insns: RET0, license: 'GPL', ...(attach ? { expectedAttachType: attach } : {}) }), `${type} probe`);
+  } catch (e) {
+    return { ok: false, why: `a ${type}${attach ? `/${attach}` : ''} program does not load (${e instanceof SyscallError ? e.code : (e as Error).message})` };
+  }
+  try { return f(prog); } finally { prog.close(); }
+}
+
+/** Refused with `expected` (the feature is there) or with something else (it is not). */
+function refusedWith(call: () => number, expected: string[], what: string): Feature {
+  try {
+    new Fd(call(), 'probe link').close();
+    return { ok: true };
+  } catch (e) {
+    if (!(e instanceof SyscallError)) throw e;
+    if (expected.includes(e.code)) return { ok: true };
+    return { ok: false, why: `${what} (${e.code})` };
+  }
+}
+
+const BAD_FD = 0x7fffffff;
+
+/** BPF_LINK_CREATE for perf events (Linux 5.15): EBADF for a bad perf fd when the kernel knows it. */
+export function perfLinkSupported(): Feature {
+  return probe('perf-link', () => withProg('tracepoint', undefined, (p) =>
+    refusedWith(() => linkCreate({ fd: p, targetFd: BAD_FD, attachType: 'perf_event' }), ['EBADF'], 'no BPF links for perf events (Linux 5.15)')));
+}
+
+/** tcx links (Linux 6.6): ENODEV for a missing interface when the kernel knows them. */
+export function tcxSupported(): Feature {
+  return probe('tcx', () => withProg('sched_cls', undefined, (p) =>
+    refusedWith(() => linkCreateTcx(p, 0x7fffffff, 'tcx_ingress'), ['ENODEV'], 'no tcx links (Linux 6.6)')));
+}
+
+/** kprobe_multi links (Linux 5.18, CONFIG_FPROBE): ENOENT for a function that does not exist. */
+export function kprobeMultiSupported(): Feature {
+  return probe('kprobe-multi', () => withProg('kprobe', 'trace_kprobe_multi', (p) => {
+    const r = refusedWith(() => linkCreateKprobeMulti(p, { syms: ['tsbpf_no_such_function_'] }), ['ENOENT', 'ESRCH'], 'no kprobe_multi links (Linux 5.18)');
+    if (!r.ok && /EOPNOTSUPP|ENOTSUPP/.test(r.why ?? '')) return { ok: false, why: 'no kprobe_multi links: kernel built without CONFIG_FPROBE (EOPNOTSUPP)' };
+    return r;
+  }));
+}
+
+/**
+ * uprobe_multi links (Linux 6.6), as libbpf probes them: a uprobe_multi on '/' (not a
+ * regular file) is EBADF where the kernel has them; and a pid filter of -1 must be ESRCH,
+ * or the kernel filters threads instead of processes (fixed in 6.9 and stable kernels).
+ */
+export function uprobeMultiSupported(): Feature {
+  return probe('uprobe-multi', () => withProg('kprobe', 'trace_uprobe_multi', (p) => {
+    const r = refusedWith(() => linkCreateUprobeMulti(p, { path: '/', offsets: [0] }), ['EBADF'], 'no uprobe_multi links (Linux 6.6)');
+    if (!r.ok) return r;
+    return refusedWith(() => linkCreateUprobeMulti(p, { path: '/', offsets: [0], pid: -1 }), ['ESRCH'], 'uprobe_multi links filter threads, not processes, on this kernel (fixed in Linux 6.9)');
+  }));
+}
+
+/** /sys/bus/event_source/devices/<pmu>: its type number and the bit of its retprobe flag. */
+export interface ProbePmu { type: number; retprobeBit: number }
+
+/** The kprobe or uprobe PMU (perf_event_open with the PMU's type; Linux 4.17), or why not. */
+export function probePmu(kind: 'kprobe' | 'uprobe'): ProbePmu | { why: string } {
+  const dir = `/sys/bus/event_source/devices/${kind}`;
+  if (!existsSync(`${dir}/type`)) return { why: `no ${kind} PMU (${dir})` };
+  const type = Number(readFileSync(`${dir}/type`, 'utf8').trim());
+  let retprobeBit = 0;
+  try {
+    const m = /^config:(\d+)/.exec(readFileSync(`${dir}/format/retprobe`, 'utf8').trim());
+    if (m) retprobeBit = Number(m[1]);
+  } catch { /* the usual bit 0 */ }
+  return { type, retprobeBit };
+}
+
+/** Forget the cached answers (tests that change what the kernel has). */
+export function resetFeatures(): void { cache.clear(); }

@@ -1,0 +1,40 @@
+// What an attach test must leave behind: nothing. This process's fds, the links it made
+// (by id: other helpers' tests run on the same kernel at the same time), tracefs events.
+import { readdirSync, readFileSync } from 'node:fs';
+import * as assert from 'uvu/assert';
+import { closeFd, linkGetFdById, SyscallError } from '../../src/sys/index.js';
+
+export function fdCount(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/** Whether the link with this id is gone (polls: the kernel frees links from a work item). */
+export async function linkGone(id: number, ms = 3000): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try { closeFd(linkGetFdById(id)); } catch (e) {
+      if (e instanceof SyscallError && e.code === 'ENOENT') return true;
+      throw e;
+    }
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Lines of kprobe_events / uprobe_events this process made (tsbpf_<pid>_...). */
+export function ourProbeEvents(tracefs = '/sys/kernel/tracing'): string[] {
+  const out: string[] = [];
+  for (const f of ['kprobe_events', 'uprobe_events']) {
+    let text = '';
+    try { text = readFileSync(`${tracefs}/${f}`, 'utf8'); } catch { continue; }
+    out.push(...text.split('\n').filter((l) => l.includes(`tsbpf_${process.pid}_`)));
+  }
+  return out;
+}
+
+/** Asserts no link id, no fd and no tracefs event is left from `before`. */
+export async function assertClean(before: number, linkIds: number[], what: string): Promise<void> {
+  for (const id of linkIds) assert.ok(await linkGone(id), `${what}: link ${id} is still there`);
+  assert.equal(ourProbeEvents(), [], `${what}: tracefs events left`);
+  assert.is(fdCount(), before, `${what}: fds left open`);
+}
