@@ -2,6 +2,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, openSync, readFileSync, readSync, closeSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { DEBIAN_KEYRING } from './kernels.mjs';
 
 const which = (cmd) => {
   for (const d of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
@@ -41,6 +42,8 @@ export function ensureTools({ debian, log }) {
   if (!findBusybox()) missing.push(['a static busybox', 'busybox-static']);
   if (!which('xz')) missing.push(['xz', 'xz-utils']);
   if (debian && !which('dpkg-deb')) missing.push(['dpkg-deb', 'dpkg']);
+  // the private sources lists (scripts/vm/kernels.mjs) check Debian's archive signatures
+  if (debian && !existsSync(DEBIAN_KEYRING)) missing.push([DEBIAN_KEYRING, 'debian-archive-keyring']);
   if (!missing.length) return;
   const pkgs = missing.map((m) => m[1]);
   const what = missing.map((m) => m[0]).join(', ');

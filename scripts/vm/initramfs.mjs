@@ -301,8 +301,12 @@ mount -t tracefs tracefs $R/sys/kernel/tracing 2>/dev/null
 mount -t debugfs debugfs $R/sys/kernel/debug 2>/dev/null
 mount -t cgroup2 cgroup2 $R/sys/fs/cgroup 2>/dev/null
 if [ -f /tsbpf/config ]; then
-  # the kernel's config where bpftool and feature probes look for it
+  # the kernel's config where libbpf, bpftool and tsbpf look for it: /boot/config-V, and
+  # /usr/lib/modules/V/config (Debian 14) when the host has a /usr/lib/modules to cover
   mount -t tmpfs tmpfs $R/boot && cp /tsbpf/config $R/boot/config-$(uname -r)
+  if [ -d $R/usr/lib/modules ]; then
+    mount -t tmpfs tmpfs $R/usr/lib/modules && mkdir -p $R/usr/lib/modules/$(uname -r) && cp /tsbpf/config $R/usr/lib/modules/$(uname -r)/config
+  fi
 fi
 mkdir -p "$R$PROJECT" 2>/dev/null
 mount -t 9p -o $opts project "$R$PROJECT" || fail "mount of the project $PROJECT (9p tag project) failed"

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// scripts/vm-run --kernel 6.1|6.12 [--timeout S] [--mem M] [--cpus N] [--accel kvm|tcg]
+// scripts/vm-run --kernel 5.10|6.1|6.12|7|sid [--timeout S] [--mem M] [--cpus N] [--accel kvm|tcg]
 //                [--dir DIR] [--quiet] [--verbose] -- <command...>
 // scripts/vm-run --kernel-image PATH [--modules DIR] ... -- <command...>
-// Boots a Debian 12 kernel (or your own) in qemu with the host root mounted read-only and
+// Boots a Debian kernel (or your own) in qemu with the host root mounted read-only and
 // the project directory read-write, runs the command there as root and exits with its
 // exit code. See docs/vm.md.
 import { spawn } from 'node:child_process';
@@ -11,12 +11,13 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileS
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { bzImageVersion, cacheRoot, fetchPackage, resolvePackage } from './kernels.mjs';
+import { bzImageVersion, cacheRoot, fetchPackage, KERNEL_LINES, LINE_NAMES, privateApt, resolvePackage } from './kernels.mjs';
 import { baseInitramfs, buildRun, commandScript } from './initramfs.mjs';
 import { ConsoleParser, exitStatus } from './guest.mjs';
 import { ensureTools, findBusybox, probeKvm } from './host.mjs';
 
-const USAGE = `usage: scripts/vm-run (--kernel 6.1|6.12 | --kernel-image PATH [--modules DIR])
+const LINES = LINE_NAMES.join('|');
+const USAGE = `usage: tsbpf-vm (--kernel ${LINES} | --kernel-image PATH [--modules DIR])
                      [--timeout S] [--mem MiB] [--cpus N] [--accel kvm|tcg] [--dir DIR]
                      [--quiet] [--verbose] -- <command...>`;
 
@@ -51,7 +52,7 @@ export function parseArgs(argv) {
   }
   if (o.help) return o;
   if (!o.kernel === !o.kernelImage) throw new Error(`give one of --kernel LINE or --kernel-image PATH\n${USAGE}`);
-  if (o.kernel && !/^\d+\.\d+$/.test(o.kernel)) throw new Error(`--kernel ${o.kernel}: expected a line such as 6.1 or 6.12\n${USAGE}`);
+  if (o.kernel && !Object.hasOwn(KERNEL_LINES, o.kernel)) throw new Error(`--kernel ${o.kernel}: expected one of ${LINE_NAMES.join(', ')} (5.10: Debian 11, 6.1 and 6.12: Debian 12, 7 and sid: the newest in Debian sid), or --kernel-image PATH\n${USAGE}`);
   if (o.modules && !o.kernelImage) throw new Error(`--modules goes with --kernel-image\n${USAGE}`);
   if (!['auto', 'kvm', 'tcg'].includes(o.accel)) throw new Error(`--accel ${o.accel}: expected kvm, tcg or auto`);
   if (!o.command.length) throw new Error(`no command given after --\n${USAGE}`);
@@ -75,24 +76,33 @@ export async function main(argv) {
     ensureTools({ debian: !!o.kernel, log });
     if (o.kernel) {
       let t = Date.now();
-      log(`resolving the newest Debian 12 linux-image-${o.kernel} package…`);
-      const pkg = resolvePackage(o.kernel, log);
+      const line = KERNEL_LINES[o.kernel];
+      log(`resolving the newest ${line.release} kernel of line ${o.kernel}…`);
+      let pkg = resolvePackage(o.kernel, log);
       times.resolve = Date.now() - t;
-      log(`resolved ${pkg.name}${pkg.version ? ` ${pkg.version}` : ''} (${secs(times.resolve)})`);
+      log(`resolved ${pkg.packages.join(' ')}${pkg.version ? ` ${pkg.version}` : ''} (${secs(times.resolve)})`);
       t = Date.now();
-      const f = fetchPackage(pkg.name, log);
+      let f;
+      try {
+        f = fetchPackage(pkg.name, log, pkg);
+      } catch (e) {
+        // lists a few hours old can name a package the mirror no longer has: refresh, retry once
+        log(`${e.message.split('\n')[0]}; refreshing the ${pkg.dist} lists and retrying`);
+        privateApt(pkg.dist).update();
+        pkg = resolvePackage(o.kernel, log);
+        f = fetchPackage(pkg.name, log, pkg);
+      }
       times.fetch = Date.now() - t;
       log(f.downloaded ? `downloaded and extracted into ${f.dir} (${secs(times.fetch)})` : `cached in ${f.dir}`);
-      ({ kernel, release } = f);
+      ({ kernel, release, config } = f);
       modulesDir = f.modules;
-      config = path.join(path.dirname(kernel), `config-${release}`);
     } else {
       kernel = path.resolve(o.kernelImage);
       if (!existsSync(kernel)) throw new Error(`--kernel-image ${kernel}: no such file`);
       release = bzImageVersion(kernel)?.split(' ')[0];
       if (!release) throw new Error(`--kernel-image ${kernel}: not a bzImage (no HdrS setup header)`);
       modulesDir = o.modules ? path.resolve(o.modules) : existsSync(`/lib/modules/${release}`) ? `/lib/modules/${release}` : undefined;
-      config = [path.join(path.dirname(kernel), `config-${release}`), `/boot/config-${release}`].find((f) => existsSync(f));
+      config = [path.join(path.dirname(kernel), `config-${release}`), modulesDir && path.join(modulesDir, 'config'), `/boot/config-${release}`].find((f) => f && existsSync(f));
       if (!modulesDir) log(`no modules directory for ${release} (--modules DIR): assuming virtio-pci and 9p are built in`);
     }
     let t = Date.now();

@@ -29,11 +29,20 @@ export function parseKconfig(text: string, file = '<config>'): Map<string, strin
 }
 
 /**
- * The running kernel's config: `path` (plain or gzip), else /proc/config.gz, else
- * /boot/config-$(uname -r). Throws CoreError when none can be read.
+ * Where a kernel's config is looked for, in order: /proc/config.gz (CONFIG_IKCONFIG_PROC),
+ * the distribution's /boot/config-R, and /usr/lib/modules/R/config (/lib/modules/R/config
+ * on unmerged systems), where Debian 14 and later (linux-base-R) install it.
+ */
+export function kconfigPaths(release: string = os.release()): string[] {
+  return ['/proc/config.gz', `/boot/config-${release}`, `/usr/lib/modules/${release}/config`, `/lib/modules/${release}/config`];
+}
+
+/**
+ * The running kernel's config: `path` (plain or gzip), else the first of kconfigPaths()
+ * that can be read. Throws CoreError when none can be read.
  */
 export function readKconfig(opts: { path?: string } = {}): Map<string, string> {
-  const tries = opts.path ? [opts.path] : ['/proc/config.gz', `/boot/config-${os.release()}`];
+  const tries = opts.path ? [opts.path] : kconfigPaths();
   const errors: string[] = [];
   for (const file of tries) {
     let bytes: Buffer;
@@ -43,7 +52,7 @@ export function readKconfig(opts: { path?: string } = {}): Map<string, string> {
     }
     return parseKconfig(bytes.toString('utf8'), file);
   }
-  throw new CoreError(`no kernel config found (${errors.join('; ')}); CONFIG_* externs need one (CONFIG_IKCONFIG_PROC, or the distribution's /boot/config-*)`);
+  throw new CoreError(`no kernel config found (${errors.join('; ')}); CONFIG_* externs need one (CONFIG_IKCONFIG_PROC, or the distribution's /boot/config-R or /usr/lib/modules/R/config)`);
 }
 
 /** KERNEL_VERSION(a, b, c) of a release string like "6.18.44-fc-v769" (c capped at 255, as the macro). */

@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { Btf, BTF_INT_BOOL, BTF_INT_SIGNED } from '../../src/btf/index.js';
 import { loadCollectionSpec } from '../../src/spec/index.js';
 import {
-  CoreError, kallsymsAddress, kallsymsLookup, kconfigData, kconfigValue, kernelVersionCode, parseKconfig, readKconfig,
+  CoreError, kallsymsAddress, kallsymsLookup, kconfigData, kconfigValue, kconfigPaths, kernelVersionCode, parseKconfig, readKconfig,
 } from '../../src/core/index.js';
 import { BtfBuilder } from '../helpers/btf-builder.js';
 
@@ -127,6 +127,12 @@ test('readKconfig: gzip and plain files; kconfigData fills kconfig.bpf.o .kconfi
     assert.equal(v('CONFIG_TSBPF_NEVER_SET'), [0]);
     assert.throws(() => kconfigData(m.variables!.values(), m.valueSize, spec.btf!, { config, release: '6.18.44' }), /CONFIG_TSBPF_NEVER_SET.*not __weak/);
   } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('kconfigPaths: /proc/config.gz, /boot/config-R, then /usr/lib/modules/R/config (Debian 14: linux-base-R)', () => {
+  assert.equal(kconfigPaths('7.2.13+deb14-amd64'), [
+    '/proc/config.gz', '/boot/config-7.2.13+deb14-amd64', '/usr/lib/modules/7.2.13+deb14-amd64/config', '/lib/modules/7.2.13+deb14-amd64/config',
+  ]);
 });
 
 test('kallsyms: lookup by exact name, module symbols, ambiguity and hidden addresses', () => {

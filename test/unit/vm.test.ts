@@ -10,7 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
-import { bzImageVersion, cachedPackages, cacheRoot, matchPackage, parsePolicyCandidate, pickNewest, releaseOfPackage } from '../../scripts/vm/kernels.mjs';
+import {
+  bzImageVersion, cachedPackages, cacheRoot, kernelFiles, KERNEL_LINES, LINE_NAMES, matchPackage, packagesOf, parsePolicyCandidate, pickNewest, releaseOfPackage, searchPattern, sourcesList,
+} from '../../scripts/vm/kernels.mjs';
 import {
   aliasMatches, baseInitramfs, buildBase, buildRun, commandScript, cpio, initScript, modinfo, modinfoEntries, moduleLoadScript, OPTIONAL_MODULES,
   parseCpio, parseSoftdeps, resolveModules, shq, WANTED_MODULES,
@@ -57,6 +59,53 @@ test('pickNewest: numbers compare as numbers; no match -> undefined', () => {
   assert.is(matchPackage('linux-image-6.12.117+deb12-amd64-unsigned', '6.1'), undefined);
   assert.is(matchPackage('linux-image-6.1.0-56-amd64-unsigned', '6.12'), undefined);
   assert.is(matchPackage('linux-image-6.1.0-56-amd64-unsigned', '6.1'), 56);
+});
+
+const SID = `linux-base-7.2.13+deb14-amd64 - Linux 7.2.13 for 64-bit PCs (base files)
+linux-binary-unsigned-7.2.13+deb14-amd64 - Linux 7.2.13 for 64-bit PCs (unsigned kernel image)
+linux-binary-unsigned-7.2.13+deb14-cloud-amd64 - Linux 7.2.13 for x86-64 cloud (unsigned kernel image)
+linux-binary-unsigned-7.2.9+deb14-amd64 - Linux 7.2.9 for 64-bit PCs (unsigned kernel image)
+linux-binary-unsigned-7.10.1+deb14-amd64 - Linux 7.10.1 for 64-bit PCs (unsigned kernel image)
+linux-binary-unsigned-7.2.20+deb14-rt-amd64 - Linux 7.2.20 for 64-bit PCs, PREEMPT_RT (unsigned kernel image)
+linux-binary-unsigned-8.0.1+deb14-amd64 - Linux 8.0.1 for 64-bit PCs (unsigned kernel image)
+linux-modules-7.2.13+deb14-amd64 - Linux 7.2.13 for 64-bit PCs (modules)
+linux-image-7.2.13+deb14-amd64 - Linux 7.2.13 for 64-bit PCs
+`;
+
+test('kernel lines: 5.10 from bullseye, 6.1/6.12 from bookworm, 7 and sid from sid (three packages per kernel)', () => {
+  assert.equal(LINE_NAMES, ['5.10', '6.1', '6.12', '7', 'sid']);
+  assert.equal(Object.keys(KERNEL_LINES).sort(), [...LINE_NAMES].sort());
+  assert.is(pickNewest('linux-image-5.10.0-32-amd64-unsigned - x\nlinux-image-5.10.0-46-amd64-unsigned - x\nlinux-image-5.10.0-46-rt-amd64-unsigned - x\n', '5.10'), 'linux-image-5.10.0-46-amd64-unsigned');
+  // bullseye-security carries 6.1 backports named 6.1.0-0.deb11.N: not the 6.1 line
+  assert.is(matchPackage('linux-image-6.1.0-0.deb11.52-amd64-unsigned', '6.1'), undefined);
+  assert.is(pickNewest(SID, '7'), 'linux-binary-unsigned-7.10.1+deb14-amd64', 'versions compare as numbers; rt and cloud flavours ignored');
+  assert.is(pickNewest(SID, 'sid'), 'linux-binary-unsigned-8.0.1+deb14-amd64');
+  assert.is(matchPackage('linux-image-7.2.13+deb14-amd64', '7'), undefined, 'the signed meta package is not the kernel');
+  assert.equal(packagesOf('linux-binary-unsigned-7.2.13+deb14-amd64'), [
+    'linux-binary-unsigned-7.2.13+deb14-amd64', 'linux-modules-7.2.13+deb14-amd64', 'linux-base-7.2.13+deb14-amd64']);
+  assert.equal(packagesOf('linux-image-6.1.0-56-amd64-unsigned'), ['linux-image-6.1.0-56-amd64-unsigned']);
+  assert.is(releaseOfPackage('linux-binary-unsigned-7.2.13+deb14-amd64'), '7.2.13+deb14-amd64');
+  assert.is(searchPattern('7'), '^linux-binary-unsigned-[0-9]');
+  assert.is(searchPattern('5.10'), '^linux-image-5\\.10');
+  const list = sourcesList('bullseye', {});
+  assert.match(list, /^deb \[signed-by=\/usr\/share\/keyrings\/debian-archive-keyring\.gpg\] http:\/\/deb\.debian\.org\/debian bullseye main$/m);
+  assert.match(list, /^deb \[signed-by=\S+\] http:\/\/deb\.debian\.org\/debian-security bullseye-security main$/m);
+  assert.match(sourcesList('sid', { TSBPF_DEBIAN_MIRROR: 'http://m/debian' }), /^deb \[signed-by=\S+\] http:\/\/m\/debian sid main\n$/);
+});
+
+test('kernelFiles: /boot + /lib/modules (up to Debian 13) and /usr/lib/modules/V (Debian 14)', () => {
+  const old = path.join(tmp, 'pkg-old'), split = path.join(tmp, 'pkg-split');
+  mkdirSync(path.join(old, 'boot'), { recursive: true });
+  writeFileSync(path.join(old, 'boot', 'vmlinuz-5.10.0-46-amd64'), '');
+  assert.equal(kernelFiles(old), {
+    kernel: path.join(old, 'boot/vmlinuz-5.10.0-46-amd64'), release: '5.10.0-46-amd64',
+    modules: path.join(old, 'lib/modules/5.10.0-46-amd64'), config: path.join(old, 'boot/config-5.10.0-46-amd64'),
+  });
+  const v = path.join(split, 'usr/lib/modules/7.2.13+deb14-amd64');
+  mkdirSync(v, { recursive: true });
+  writeFileSync(path.join(v, 'vmlinuz.unsigned'), '');
+  assert.equal(kernelFiles(split), { kernel: path.join(v, 'vmlinuz.unsigned'), release: '7.2.13+deb14-amd64', modules: v, config: path.join(v, 'config') });
+  assert.throws(() => kernelFiles(path.join(tmp, 'nothing')), /no kernel image/);
 });
 
 test('parsePolicyCandidate / releaseOfPackage', () => {
@@ -252,7 +301,8 @@ test('base initramfs: /init, busybox, /dev/console, modules in load order, decom
   assert.ok(text.indexOf('for m in nf_defrag_ipv6 ') < text.indexOf('mount -t 9p'));
   for (const needle of ['mount -t 9p -o $opts,ro,cache=loose hostroot $R', 'project "$R$PROJECT"', 'mount -t bpf bpf $R/sys/fs/bpf',
     'mount -t tracefs tracefs $R/sys/kernel/tracing', 'mount -t debugfs debugfs $R/sys/kernel/debug', 'mount -t devtmpfs dev $R/dev',
-    'mount -t proc proc $R/proc', 'mount -t sysfs sys $R/sys', 'chroot $R /bin/sh /run/tsbpf/cmd.sh', 'TSBPF_VM_EXIT:$NONCE=$rc', '/proc/sysrq-trigger']) {
+    'mount -t proc proc $R/proc', 'mount -t sysfs sys $R/sys', 'chroot $R /bin/sh /run/tsbpf/cmd.sh', 'TSBPF_VM_EXIT:$NONCE=$rc', '/proc/sysrq-trigger',
+    'cp /tsbpf/config $R/boot/config-$(uname -r)', 'cp /tsbpf/config $R/usr/lib/modules/$(uname -r)/config']) {
     assert.ok(text.includes(needle), needle);
   }
   assert.equal(byName.get('dev/console')!.rdev, [5, 1]);
@@ -406,7 +456,9 @@ test('parseArgs', () => {
   assert.throws(() => parseArgs(['--kernel', '6.1']), /no command/);
   assert.throws(() => parseArgs(['--', 'true']), /one of --kernel/);
   assert.throws(() => parseArgs(['--kernel', '6.1', '--kernel-image', 'x', '--', 'true']), /one of --kernel/);
-  assert.throws(() => parseArgs(['--kernel', 'latest', '--', 'true']), /expected a line/);
+  assert.throws(() => parseArgs(['--kernel', 'latest', '--', 'true']), /expected one of 5\.10, 6\.1, 6\.12, 7, sid/);
+  assert.throws(() => parseArgs(['--kernel', '4.19', '--', 'true']), /expected one of/);
+  for (const k of ['5.10', '7', 'sid']) assert.is(parseArgs(['--kernel', k, '--', 'true']).kernel, k);
   assert.throws(() => parseArgs(['--kernel', '6.1', '--modules', 'x', '--', 'true']), /goes with --kernel-image/);
   assert.throws(() => parseArgs(['--kernel', '6.1', '--timeout', 'x', '--', 'true']), /positive/);
   assert.throws(() => parseArgs(['--frob', '--', 'true']), /unknown option/);
