@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Collection, TsbpfError, VerifierError } from '../../src/index.js';
 import { allIds, btfGetFdById, btfInfo, Fd } from '../../src/sys/index.js';
 import { kallsymsHas, kernelFuncHome, kfuncAddressProbe, trampolineProbe } from '../helpers/kernel-probes.js';
-import { kernelSuite } from '../helpers/kernel-suite.js';
+import { kernelSuite, ownIds } from '../helpers/kernel-suite.js';
 
 const { run, test } = kernelSuite('btf-targets');
 
@@ -68,10 +68,10 @@ test('a kfunc call runs: bpf_xdp_ct_lookup of an unknown tuple sets -ENOENT; fou
 test('fentry on the kfunc: attached through a link it counts every call, detached it stops', () => {
   if (!home) return; // covered by the refusal above
   if (!tramp.ok) {
-    const ids = allIds('prog');
+    const ids = ownIds('prog');
     assert.throws(() => Collection.loadFile(kfuncs), (e: Error) => e instanceof TsbpfError && /on_ct_lookup.*EPERM.*trampoline/.test(e.message));
     assert.throws(() => Collection.loadFile(kfuncs, { alwaysLog: true }), (e: Error) => e instanceof TsbpfError && /on_ct_lookup.*EPERM.*trampoline/.test(e.message), 'the same reason when a log was asked for');
-    assert.equal(allIds('prog'), ids, 'the refused loads left no program behind');
+    assert.equal(ownIds('prog'), ids, 'the refused loads left no program behind');
     return;
   }
   const c = Collection.loadFile(kfuncs);
@@ -150,10 +150,10 @@ test('freplace: new_pick replaces pick in a loaded program while its link is ope
     assert.equal([...a.programs.keys()], ['entry'], "the '?' programs are not loaded by default");
     assert.is(entry.testRun({ data: pkt() }).retval, 164, 'packet length + 100');
     if (!tramp.ok) {
-      const ids = allIds('prog');
+      const ids = ownIds('prog');
       assert.throws(() => Collection.loadFile(freplace, { programs: ['new_pick'], attachTargets: { new_pick: entry } }),
         (e: Error) => e instanceof TsbpfError && /new_pick.*EPERM.*trampoline/.test(e.message));
-      assert.equal(allIds('prog'), ids);
+      assert.equal(ownIds('prog'), ids);
       return;
     }
     // no `programs`: new_pick (SEC("?freplace/pick")) is loaded because it was given a target
@@ -204,14 +204,14 @@ test('freplace mistakes are refused before anything reaches the verifier, naming
   const a = Collection.loadFile(freplace);
   try {
     const entry = a.programs.get('entry')!;
-    const ids = allIds('prog');
+    const ids = ownIds('prog');
     assert.throws(() => Collection.loadFile(freplace, { programs: ['new_pick'] }), /freplace program 'new_pick'.*LoadOptions\.attachTargets/);
     assert.throws(() => Collection.loadFile(freplace, { programs: ['new_pick'], attachTargets: { new_pick: { program: entry, function: 'nope' } } }),
       /no function 'nope' in its BTF \(it has: .*pick/);
     assert.throws(() => Collection.loadFile(freplace, { attachTargets: { entry: entry } }), /'entry' \(xdp\) was given a target program, but only freplace, fentry and fexit/);
     assert.throws(() => Collection.loadFile(freplace, { attachTargets: { missing: entry } }), /attachTargets names program 'missing', which is not in the object/);
     assert.throws(() => Collection.loadFile(freplace, { programs: ['entry'], attachTargets: { new_pick: entry } }), /attachTargets names program 'new_pick', which is not among the programs to load \(entry\)/);
-    assert.equal(allIds('prog'), ids, 'no program left behind');
+    assert.equal(ownIds('prog'), ids, 'no program left behind');
   } finally { a.close(); }
 });
 
