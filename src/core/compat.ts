@@ -4,6 +4,7 @@
  * (TYPE_MATCHES, the stricter relation). All return booleans; malformed BTF throws.
  */
 import type { Btf, BtfType } from '../btf/index.js';
+import { TypeWalk } from '../btf/walk.js';
 import { CoreError } from './errors.js';
 import { essentialName, isComposite, isEnumKind, kindsCompatible, namesMatch } from './names.js';
 
@@ -11,6 +12,26 @@ const MAX_DEPTH = 32;
 
 function tooDeep(id: number): CoreError {
   return new CoreError(`type nesting deeper than ${MAX_DEPTH} levels while comparing types`, { typeId: id });
+}
+
+/**
+ * Memo and cycle guard of one top-level comparison: pairs of (local, target) ids already
+ * answered, and the pairs open on the current path. Types that contain themselves (only
+ * damaged BTF can) are a BtfError instead of an exponential walk.
+ */
+interface Walk { memo: Map<string, boolean>; guard: TypeWalk<string> }
+
+function newWalk(what: string): Walk {
+  return { memo: new Map(), guard: new TypeWalk<string>(what, undefined, (k) => Number(k.split(':')[0])) };
+}
+
+/** `compare` for one pair, once per pair (memoised), with the pair open while it runs. */
+function pairOnce(w: Walk, key: string, compare: () => boolean): boolean {
+  const known = w.memo.get(key);
+  if (known !== undefined) return known;
+  const r = w.guard.within(key, compare);
+  w.memo.set(key, r);
+  return r;
 }
 
 /** Named types whose essential names agree, or one side anonymous. */
@@ -40,7 +61,7 @@ export function fieldsAreCompat(local: Btf, localId: number, target: Btf, targId
 }
 
 /** bpf_core_types_are_compat. */
-export function typesAreCompat(local: Btf, localId: number, target: Btf, targId: number, level = MAX_DEPTH): boolean {
+export function typesAreCompat(local: Btf, localId: number, target: Btf, targId: number, level = MAX_DEPTH, w: Walk = newWalk('CO-RE types compatibility')): boolean {
   if (!kindsCompatible(local.kindOf(localId), target.kindOf(targId))) return false;
   for (let depth = 0; ; depth++) {
     if (depth >= MAX_DEPTH) throw tooDeep(localId);
@@ -60,7 +81,8 @@ export function typesAreCompat(local: Btf, localId: number, target: Btf, targId:
         if (lt.params.length !== tp.params.length) return false;
         if (level <= 0) throw tooDeep(localId);
         for (let i = 0; i < lt.params.length; i++) {
-          if (!typesAreCompat(local, local.resolve(lt.params[i]!.type), target, target.resolve(tp.params[i]!.type), level - 1)) return false;
+          const lp = local.resolve(lt.params[i]!.type), tpp = target.resolve(tp.params[i]!.type);
+          if (!pairOnce(w, `${lp}:${tpp}`, () => typesAreCompat(local, lp, target, tpp, level - 1, w))) return false;
         }
         localId = lt.type; targId = tp.type;
         continue;
@@ -71,7 +93,7 @@ export function typesAreCompat(local: Btf, localId: number, target: Btf, targId:
 }
 
 /** bpf_core_types_match (TYPE_MATCHES). */
-export function typesMatch(local: Btf, localId: number, target: Btf, targId: number, behindPtr = false, level = MAX_DEPTH): boolean {
+export function typesMatch(local: Btf, localId: number, target: Btf, targId: number, behindPtr = false, level = MAX_DEPTH, w: Walk = newWalk('CO-RE types match')): boolean {
   if (level <= 0) throw tooDeep(localId);
   for (let depth = 0; ; depth++) {
     if (depth >= MAX_DEPTH) throw tooDeep(localId);
@@ -95,7 +117,7 @@ export function typesMatch(local: Btf, localId: number, target: Btf, targId: num
           return (lt.kind === 'union') === tt.union;
         }
         if (lt.kind !== tt.kind) return false;
-        return compositesMatch(local, lt, target, tt as BtfType & { kind: 'struct' | 'union' }, behindPtr, level);
+        return compositesMatch(local, lt, target, tt as BtfType & { kind: 'struct' | 'union' }, behindPtr, level, w);
       case 'int': {
         if (tt.kind !== 'int') return false;
         return lt.size === tt.size && (lt.encoding & 1) === (tt.encoding & 1);
@@ -112,7 +134,8 @@ export function typesMatch(local: Btf, localId: number, target: Btf, targId: num
       case 'func_proto': {
         if (tt.kind !== 'func_proto' || lt.params.length !== tt.params.length) return false;
         for (let i = 0; i < lt.params.length; i++) {
-          if (!typesMatch(local, lt.params[i]!.type, target, tt.params[i]!.type, behindPtr, level - 1)) return false;
+          const lp = lt.params[i]!.type, tp = tt.params[i]!.type;
+          if (!pairOnce(w, `${lp}:${tp}:${behindPtr}`, () => typesMatch(local, lp, target, tp, behindPtr, level - 1, w))) return false;
         }
         localId = lt.type; targId = tt.type;
         continue;
@@ -129,14 +152,14 @@ function enumsMatch(lt: BtfType & { kind: 'enum' | 'enum64' }, tt: BtfType & { k
 
 function compositesMatch(
   local: Btf, lt: BtfType & { kind: 'struct' | 'union' }, target: Btf, tt: BtfType & { kind: 'struct' | 'union' },
-  behindPtr: boolean, level: number,
+  behindPtr: boolean, level: number, w: Walk,
 ): boolean {
   if (lt.members.length > tt.members.length) return false;
   for (const lm of lt.members) {
     let matched = false;
     for (const tm of tt.members) {
       if (!namesMatch(lm.name, tm.name)) continue;
-      if (typesMatch(local, lm.type, target, tm.type, behindPtr, level - 1)) { matched = true; break; }
+      if (pairOnce(w, `${lm.type}:${tm.type}:${behindPtr}`, () => typesMatch(local, lm.type, target, tm.type, behindPtr, level - 1, w))) { matched = true; break; }
     }
     if (!matched) return false;
   }

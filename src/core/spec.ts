@@ -4,6 +4,7 @@
  * a candidate type.
  */
 import type { Btf, BtfType, CoreRelo } from '../btf/index.js';
+import { TypeWalk } from '../btf/walk.js';
 import { CoreError } from './errors.js';
 import { fieldsAreCompat, typesAreCompat, typesMatch } from './compat.js';
 import { essentialName, isComposite, isEnumKind } from './names.js';
@@ -149,9 +150,19 @@ export function matchSpec(local: CoreSpec, target: Btf, targId: number): CoreSpe
 }
 
 /** bpf_core_match_member: find the local named member in target composite `targId` (through anonymous members). Returns the member's type id. */
-function matchMember(local: Btf, la: CoreAccessor, target: Btf, targId: number, spec: CoreSpec, depth: number): number | undefined {
+function matchMember(local: Btf, la: CoreAccessor, target: Btf, targId: number, spec: CoreSpec, depth: number,
+  walk = { guard: new TypeWalk(`CO-RE member '${la.name}'`), notIn: new Set<number>() }): number | undefined {
   if (depth > CORE_SPEC_MAX_LEN) throw new CoreError('anonymous member nesting too deep', { typeId: targId });
   const id = target.resolve(targId);
+  // searched already without finding it (anonymous members shared by several parents)
+  if (walk.notIn.has(id)) return undefined;
+  const found = walk.guard.within(id, () => matchMemberIn(local, la, target, id, spec, depth, walk));
+  if (found === undefined) walk.notIn.add(id);
+  return found;
+}
+
+function matchMemberIn(local: Btf, la: CoreAccessor, target: Btf, id: number, spec: CoreSpec, depth: number,
+  walk: { guard: TypeWalk; notIn: Set<number> }): number | undefined {
   const t = target.typeById(id);
   if (!isComposite(t.kind)) return undefined;
   const localMember = (local.typeById(la.typeId) as Agg).members[la.idx]!;
@@ -163,7 +174,7 @@ function matchMember(local: Btf, la: CoreAccessor, target: Btf, targId: number, 
     spec.bitOffset += m.bitOffset;
     spec.raw.push(i);
     if (m.name === '') {
-      const found = matchMember(local, la, target, m.type, spec, depth + 1);
+      const found = matchMember(local, la, target, m.type, spec, depth + 1, walk);
       if (found !== undefined) return found;
     } else if (m.name === la.name) {
       if (!fieldsAreCompat(local, localMember.type, target, m.type)) return undefined;

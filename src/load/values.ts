@@ -5,9 +5,11 @@
  * unions objects keyed by member name. Without BTF a value stays a Buffer.
  */
 import type { Btf } from '../btf/index.js';
+import type { BtfType } from '../btf/types.js';
 import { BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED } from '../btf/types.js';
-import { TsbpfError } from '../errors.js';
+import { BtfError, TsbpfError } from '../errors.js';
 import { intBytes, type IntRange } from '../spec/edit.js';
+import { TypeWalk, WALK_BUDGET } from '../btf/walk.js';
 
 export type Value = number | bigint | boolean | string | Value[] | { [name: string]: Value } | Buffer;
 
@@ -29,11 +31,20 @@ function writeInt(dv: DataView, off: number, size: number, v: number | bigint | 
   new Uint8Array(dv.buffer, dv.byteOffset + off, size).set(intBytes(v, size, what, range));
 }
 
+/**
+ * `bytes` as JS data through BTF type `typeId`. A type that contains itself, or nesting
+ * that branches beyond any real value, is a BtfError (TypeWalk), not a hang.
+ */
 export function decodeValue(btf: Btf, typeId: number, bytes: Uint8Array): Value {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const guard = new TypeWalk(`decoding a value of type id ${typeId}`, WALK_BUDGET + bytes.length);
   const walk = (id: number, off: number, depth: number): Value => {
     if (depth > 32) throw new TsbpfError('BTF value nesting too deep', { typeId: id });
     const t = btf.typeById(btf.resolve(id));
+    if (t.kind === 'array' || t.kind === 'struct' || t.kind === 'union' || t.kind === 'datasec') return guard.within(t.id, () => container(t, off, depth));
+    return leaf(t, id, off);
+  };
+  const leaf = (t: BtfType, id: number, off: number): Value => {
     switch (t.kind) {
       case 'int': {
         if (t.encoding & BTF_INT_BOOL) return dv.getUint8(off) !== 0;
@@ -44,6 +55,12 @@ export function decodeValue(btf: Btf, typeId: number, bytes: Uint8Array): Value 
       case 'enum64': return readInt(dv, off, t.size, t.signed);
       case 'ptr': return dv.getBigUint64(off, true);
       case 'float': return t.size === 4 ? dv.getFloat32(off, true) : t.size === 8 ? dv.getFloat64(off, true) : Buffer.from(bytes.subarray(off, off + t.size));
+      default:
+        return Buffer.from(bytes.subarray(off, off + btf.sizeof(id)));
+    }
+  };
+  const container = (t: BtfType, off: number, depth: number): Value => {
+    switch (t.kind) {
       case 'array': {
         const elem = btf.typeById(btf.resolve(t.type));
         const esz = btf.sizeof(t.type);
@@ -82,11 +99,16 @@ export function decodeValue(btf: Btf, typeId: number, bytes: Uint8Array): Value 
         }
         return o;
       }
-      default:
-        return Buffer.from(bytes.subarray(off, off + btf.sizeof(id)));
+      default: throw new TsbpfError(`decoding: ${t.kind} is not a container`, { typeId: t.id });
     }
   };
-  return walk(typeId, 0, 0);
+  try {
+    return walk(typeId, 0, 0);
+  } catch (e) {
+    // a member or element placed past the bytes the value has (damaged BTF)
+    if (e instanceof RangeError) throw new BtfError(`type id ${typeId} places data past the ${bytes.length} bytes of the value`, { typeId }, { cause: e });
+    throw e;
+  }
 }
 
 /**
@@ -97,8 +119,15 @@ export function decodeValue(btf: Btf, typeId: number, bytes: Uint8Array): Value 
 export function encodeValue(btf: Btf, typeId: number, value: Value, size: number, what = 'value'): Uint8Array {
   const out = new Uint8Array(size);
   const dv = new DataView(out.buffer);
+  const guard = new TypeWalk(`encoding ${what} as type id ${typeId}`, WALK_BUDGET + size);
   const walk = (id: number, off: number, v: Value, what: string, depth: number): void => {
     if (depth > 32) throw new TsbpfError('BTF value nesting too deep', { typeId: id });
+    const rid = btf.resolve(id);
+    const kind = btf.kindOf(rid);
+    if (kind === 'array' || kind === 'struct' || kind === 'union') guard.within(rid, () => encodeOne(id, off, v, what, depth));
+    else encodeOne(id, off, v, what, depth);
+  };
+  const encodeOne = (id: number, off: number, v: Value, what: string, depth: number): void => {
     if (v instanceof Uint8Array) {
       const want = depth === 0 ? size : btf.sizeof(id);
       if (v.length !== want) throw new TsbpfError(`${what} is ${want} bytes, the Buffer given is ${v.length}`);

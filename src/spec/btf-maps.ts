@@ -59,7 +59,7 @@ function typeMember(btf: Btf, m: BtfMember, ctx: ErrorContext): { id: number; si
  * Parses one map definition struct (the type of a `.maps` variable, or the struct named
  * by `__array(values, struct inner)` for an inner map).
  */
-export function parseBtfMapDef(btf: Btf, structId: number, name: string, ctx: ErrorContext): BtfMapDef {
+export function parseBtfMapDef(btf: Btf, structId: number, name: string, ctx: ErrorContext, isInner = false): BtfMapDef {
   const def = resolved(btf, structId);
   if (def.kind !== 'struct') {
     throw new SpecError(`map '${name}' is a ${def.kind} in BTF, expected a struct built with __uint/__type/__array`, { ...ctx, symbol: name, typeId: structId });
@@ -101,6 +101,8 @@ export function parseBtfMapDef(btf: Btf, structId: number, name: string, ctx: Er
         valueSize = t.size; spec.valueType = t.id; break;
       }
       case 'values': {
+        // libbpf refuses them too; an inner definition that names itself would recurse forever
+        if (isInner) throw new SpecError(`map '${name}': an inner map definition with __array(values): multi-level inner maps are not supported`, { ...c, typeId: structId });
         const arr = resolved(btf, m.type);
         if (arr.kind !== 'array' || arr.nelems !== 0) throw new SpecError(`map '${name}': member 'values' must be declared with __array() (an array of 0 pointers)`, c);
         if (m.bitOffset % 8 !== 0) throw new SpecError(`map '${name}': member 'values' is not byte aligned`, c);
@@ -111,7 +113,7 @@ export function parseBtfMapDef(btf: Btf, structId: number, name: string, ctx: Er
           values = { offset: m.bitOffset / 8, holds: 'program' };
         } else if (target.kind === 'struct') {
           values = { offset: m.bitOffset / 8, holds: 'map' };
-          spec.innerMap = parseBtfMapDef(btf, target.id, `${name}.inner`, ctx).spec;
+          spec.innerMap = parseBtfMapDef(btf, target.id, `${name}.inner`, ctx, true).spec;
         } else {
           throw new SpecError(`map '${name}': 'values' points to a ${target.kind}, expected a function prototype (prog array) or a map definition struct (map-in-map)`, c);
         }

@@ -6,7 +6,8 @@ import type { Btf } from '../btf/index.js';
 import type { BtfType } from '../btf/types.js';
 import type { ElfFile, ElfSection } from '../elf/types.js';
 import { SHF_EXECINSTR, SHN_UNDEF, SHT_NOBITS, SHT_PROGBITS, STB_LOCAL, STB_WEAK } from '../elf/types.js';
-import { SpecError } from '../errors.js';
+import { SpecError, TsbpfError } from '../errors.js';
+import { TypeWalk } from '../btf/walk.js';
 import { MAP_TYPE_NAMES } from '../kernel/enums.js';
 import { symbolsIn } from './symbols.js';
 import type { DataVariable, MapSpec } from './types.js';
@@ -76,16 +77,28 @@ export function collectDataMaps(elf: ElfFile, btf: Btf | undefined): Map<string,
   return out;
 }
 
-function alignOf(btf: Btf, id: number, depth = 0): number {
-  if (depth > 64) return 1;
-  const t: BtfType = btf.typeById(btf.resolve(id));
+/**
+ * Alignment of a type as the C compiler lays it out (libbpf's btf__align_of), memoised
+ * per call site: a struct's is the largest of its members'. A type that contains itself
+ * is a BtfError (TypeWalk), never a walk of ~members^depth steps.
+ */
+function alignOf(btf: Btf, id: number, memo: Map<number, number>, walk: TypeWalk): number {
+  const rid = btf.resolve(id);
+  const known = memo.get(rid);
+  if (known !== undefined) return known;
+  const t: BtfType = btf.typeById(rid);
+  let a: number;
   switch (t.kind) {
-    case 'int': case 'enum': case 'enum64': case 'float': return Math.min(t.size, 8) || 1;
-    case 'ptr': return 8;
-    case 'array': return alignOf(btf, t.type, depth + 1);
-    case 'struct': case 'union': return Math.max(1, ...t.members.map((m) => alignOf(btf, m.type, depth + 1)));
-    default: return 1;
+    case 'int': case 'enum': case 'enum64': case 'float': a = Math.min(t.size, 8) || 1; break;
+    case 'ptr': a = 8; break;
+    case 'array': a = walk.within(rid, () => alignOf(btf, t.type, memo, walk)); break;
+    case 'struct': case 'union':
+      a = walk.within(rid, () => t.members.reduce((max, m) => Math.max(max, alignOf(btf, m.type, memo, walk)), 1));
+      break;
+    default: a = 1;
   }
+  memo.set(rid, a);
+  return a;
 }
 
 /** The largest .kconfig extern taken (a CONFIG_ string value); a damaged type can claim gigabytes. */
@@ -98,13 +111,17 @@ const MAX_KCONFIG_SIZE = 4096;
 export function collectKconfigMap(btf: Btf | undefined, file: string, elf?: ElfFile): MapSpec | undefined {
   const ds = btf?.datasecByName('.kconfig');
   if (!btf || !ds || ds.vars.length === 0) return undefined;
+  const memo = new Map<number, number>();
   const ext = ds.vars.map((v) => {
     const vt = btf.typeById(v.type);
     if (vt.kind !== 'var') throw new SpecError(`DATASEC .kconfig entry is a ${vt.kind}, expected a VAR`, { file, section: '.kconfig', typeId: v.type });
     const size = btf.sizeof(vt.type);
     // libbpf takes bool, tristate, char, integers and char arrays (strings) here
     if (!(size >= 1 && size <= MAX_KCONFIG_SIZE)) throw new SpecError(`.kconfig extern '${vt.name}' is ${size} bytes: not a kconfig value (bool, tristate, integer or string up to ${MAX_KCONFIG_SIZE} bytes)`, { file, section: '.kconfig', symbol: vt.name, typeId: v.type });
-    return { name: vt.name, type: vt.type, size, align: alignOf(btf, vt.type), linkage: vt.linkage };
+    const walk = new TypeWalk(`alignment of .kconfig extern '${vt.name}'`);
+    let align: number;
+    try { align = alignOf(btf, vt.type, memo, walk); } catch (e) { throw TsbpfError.wrap(e, { file, section: '.kconfig', symbol: vt.name }); }
+    return { name: vt.name, type: vt.type, size, align, linkage: vt.linkage };
   });
   ext.sort((a, b) => (b.align - a.align) || (a.size - b.size) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const variables = new Map<string, DataVariable>();
