@@ -34,13 +34,12 @@ export interface AttachErrorInfo {
 }
 
 export class AttachError extends TsbpfError {
-  readonly reason: AttachErrorReason;
+  override readonly reason: AttachErrorReason;
   readonly hook?: string;
   readonly since?: string;
 
   constructor(detail: string, ctx: ErrorContext = {}, info: AttachErrorInfo = { reason: 'kernel' }) {
     super(detail, ctx, info.cause === undefined ? undefined : { cause: info.cause });
-    // TsbpfError.wrap rebuilds errors with (detail, ctx, { cause }): keep a kernel reason then
     this.reason = info.reason ?? 'kernel';
     if (info.hook !== undefined) this.hook = info.hook;
     if (info.since !== undefined) this.since = info.since;
