@@ -15,11 +15,15 @@
 # string is in .comment and DWARF). Checked on Debian 12, clang 19 from apt.llvm.org.
 #
 # Per-file exceptions (flags_for below): nobtf.bpf.c is built without -g (no .BTF).
+# Linked objects (parts_for below): X.bpf.o is X.bpf.c plus more sources (not named
+# *.bpf.c), each compiled alone, then statically linked by `bpftool gen object` (libbpf's
+# linker, as libbpf-bootstrap's Makefile does): weak_override.bpf.c + weak_override.strong.c.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 CLANG=${CLANG:-clang-19}
+BPFTOOL=${BPFTOOL:-bpftool}
 OBJDIR=bpf-objs
 
 die() { echo "build-bpf-objs: $*" >&2; exit 1; }
@@ -28,15 +32,17 @@ ensure_tools() {
   local missing=()
   command -v "$CLANG" >/dev/null 2>&1 || missing+=("clang-19")
   [ -f /usr/include/bpf/bpf_helpers.h ] || missing+=("libbpf-dev")
+  command -v "$BPFTOOL" >/dev/null 2>&1 || missing+=("bpftool")
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "build-bpf-objs: installing clang-19 llvm-19 libbpf-dev (missing: ${missing[*]})" >&2
+    echo "build-bpf-objs: installing clang-19 llvm-19 libbpf-dev bpftool (missing: ${missing[*]})" >&2
     apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y clang-19 llvm-19 libbpf-dev
+    DEBIAN_FRONTEND=noninteractive apt-get install -y clang-19 llvm-19 libbpf-dev bpftool
     command -v "$CLANG" >/dev/null 2>&1 || die "$CLANG still not found after apt-get install"
     [ -f /usr/include/bpf/bpf_helpers.h ] || die "libbpf-dev headers still missing after apt-get install"
+    command -v "$BPFTOOL" >/dev/null 2>&1 || die "$BPFTOOL still not found after apt-get install"
   else
-    die "missing ${missing[*]}: install clang-19 and libbpf-dev (apt-get install -y clang-19 llvm-19 libbpf-dev), or run as root with apt-get to have this script do it"
+    die "missing ${missing[*]}: install clang-19, libbpf-dev and bpftool (apt-get install -y clang-19 llvm-19 libbpf-dev bpftool), or run as root with apt-get to have this script do it"
   fi
 }
 
@@ -53,14 +59,36 @@ flags_for() {
   esac
 }
 
+# The other sources linked into <name>.bpf.o, one per line (none for most).
+parts_for() {
+  case "$1" in
+    weak_override) printf '%s\n' "$OBJDIR/weak_override.strong.c" ;;
+  esac
+}
+
 # build OUTDIR: compiles every source into OUTDIR/<name>.bpf.o
 build() {
-  local out=$1 src name flags
+  local out=$1 src name flags parts part objs i
   for src in "$OBJDIR"/*.bpf.c; do
     name=$(basename "$src" .bpf.c)
     mapfile -t flags < <(flags_for "$name")
-    LC_ALL=C "$CLANG" "${flags[@]}" "${COMMON[@]}" -c "$src" -o "$out/$name.bpf.o" \
-      || die "compiling $src failed"
+    mapfile -t parts < <(parts_for "$name")
+    if [ ${#parts[@]} -eq 0 ]; then
+      LC_ALL=C "$CLANG" "${flags[@]}" "${COMMON[@]}" -c "$src" -o "$out/$name.bpf.o" \
+        || die "compiling $src failed"
+      continue
+    fi
+    objs=()
+    i=0
+    for part in "$src" "${parts[@]}"; do
+      [ -f "$part" ] || die "$part (a part of $name.bpf.o) is missing"
+      LC_ALL=C "$CLANG" "${flags[@]}" "${COMMON[@]}" -c "$part" -o "$out/$name.part$i.o" \
+        || die "compiling $part failed"
+      objs+=("$out/$name.part$i.o")
+      i=$((i + 1))
+    done
+    "$BPFTOOL" gen object "$out/$name.bpf.o" "${objs[@]}" >/dev/null || die "bpftool gen object $name.bpf.o failed"
+    rm -f "${objs[@]}"
   done
 }
 

@@ -111,7 +111,11 @@ export function relocateFunctions(elf: ElfFile, funcs: Map<string, Func>, resolv
       if (rel.offset % 8 !== 0) throw new SpecError('relocation is not on an instruction boundary', ctx);
       const slot = rel.offset / 8;
       const f = list.find((fn) => slot >= fn.slot && slot < fn.slot + fn.slots);
-      if (!f) throw new SpecError('relocation outside of any function', ctx);
+      // Code no function symbol covers: the copy of a __weak function that the static
+      // linker (bpftool gen object) dropped for a strong one keeps its instructions and
+      // relocations. No program can include it (programs are built from function symbols),
+      // so, as libbpf ("probably overridden weak function, skipping"), ignore them.
+      if (!f) continue;
       const idx = slotToIndex(f.insnSlots, slot - f.slot);
       if (idx < 0) throw new SpecError(`relocation in the middle of an instruction of '${f.name}'`, { ...ctx, symbol: f.name });
       const insn = f.insns[idx]!;

@@ -424,6 +424,22 @@ export const fixtures: Record<string, FixtureFact> = {
     maps: [
       { name: 'user_ring', type: 'user_ringbuf', keySize: 0, valueSize: 0, maxEntries: 16384 },
       { name: '.bss', type: 'array', keySize: 4, valueSize: 16, maxEntries: 1, flags: 0x400 },
+      ],
+    },
+  weak_override: {
+    // bpftool gen object of weak_override.bpf.c + weak_override.strong.c; llvm-readelf-19 -s
+    // -r: one pick (GLOBAL, .text offset 0x40, 24 bytes), the dropped weak copy's 8 slots at
+    // 0..0x40 with its .rel.text entry (offset 8 -> weak_calls) and no symbol;
+    // llvm-objdump-19 -d: use_pick 3 instructions, use_pick_too 4, pick 3; .bss 4 bytes
+    file: 'bpf-objs/weak_override.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'use_pick', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 6, subprograms: ['pick'] },
+      { name: 'use_pick_too', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 7, subprograms: ['pick'] },
+    ],
+    maps: [
+      { name: '.bss', type: 'array', keySize: 4, valueSize: 4, maxEntries: 1, flags: 0x400 },
     ],
   },
   nobtf: {

@@ -1,5 +1,5 @@
 // What libbpf does at open time that changes what the kernel is given, checked on the
-// fixtures made for it (issue 13): hidden subprograms.
+// fixtures made for it (issue 13): hidden subprograms, overridden weak functions.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import path from 'node:path';
@@ -24,6 +24,18 @@ test('__hidden global and weak subprograms get BTF FUNC linkage static (libbpf m
   const p = spec.programs.get('hidden_calls')!;
   const names = p.funcInfo.map((f) => spec.btf!.typeById(f.typeId).name);
   assert.equal(names, ['hidden_calls', 'fill', 'twice']);
+});
+
+test('a weak function overridden at static link time: its leftover code and relocation are skipped, calls go to the strong copy', () => {
+  const spec = loadCollectionSpec(obj('weak_override'));
+  for (const name of ['use_pick', 'use_pick_too']) {
+    const p = spec.programs.get(name)!;
+    assert.equal(p.subprograms, ['pick']);
+    const start = p.instructions.findIndex((i) => i.symbol === 'pick');
+    // the strong pick: r0 = r1; r0 += 100; exit (the weak one adds 1 and counts in .bss)
+    assert.equal(p.instructions.slice(start).map((i) => [i.opcode, i.imm]), [[0xbf, 0], [0x07, 100], [0x95, 0]], name);
+    assert.ok(!p.instructions.some((i) => i.reference?.kind === 'map'), `${name}: no reference to weak_calls`);
+  }
 });
 
 test.run();
