@@ -4,3 +4,4 @@ export { EventsError, type EventsErrorReason } from './errors.js';
 export type { EventMapRef } from './map-ref.js';
 export type { PerfBufferOptions } from './perf-buffer.js';
 export { UserRingBuffer, type ReservedRecord } from './user-ring-buffer.js';
+export { TracePipe, parseTraceLine, type TraceLine, type TracePipeOptions } from './trace.js';
