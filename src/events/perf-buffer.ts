@@ -15,7 +15,7 @@ import { PERF_MMAP_DATA_OFFSET, PERF_MMAP_DATA_SIZE } from './abi.js';
 import { EventsError } from './errors.js';
 import { onlineCpus, type OpenedMap } from './map-ref.js';
 import { PerfConsumer } from './ring.js';
-import type { EventSource, SourceVisitor } from './source.js';
+import { takeCopies, type CopyVisitor, type EventSource, type SourceVisitor } from './source.js';
 
 export interface PerfBufferOptions {
   /** Data pages per CPU, a power of two (default 64: 256 KiB with 4 KiB pages). */
@@ -122,6 +122,16 @@ export class PerfBufferSource implements EventSource {
       n += r.consumer.consume((b, s, l) => { this.read++; visit(b, s, l, cpu); }, max - n);
       if (r.consumer.detached) break;
     }
+    return n;
+  }
+
+  take(max: number, out: CopyVisitor): number {
+    let n = 0;
+    for (const r of this.#rings) {
+      if (n >= max || r.consumer.detached) break;
+      n += takeCopies(r.consumer, r.cpu, max - n, out);
+    }
+    this.read += n;
     return n;
   }
 

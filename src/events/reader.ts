@@ -63,7 +63,7 @@ export interface EventStats {
   lostByCpu?: Record<number, number>;
 }
 
-/** Records copied per refill of the async iterator's queue. */
+/** Records copied out per refill of the queue. */
 const BATCH = 4096;
 
 export class EventReader implements AsyncIterable<EventRecord> {
@@ -71,7 +71,8 @@ export class EventReader implements AsyncIterable<EventRecord> {
   readonly #decoders = new Map<EventSource, RecordDecoder>();
   readonly #ep: number;
   #closed = false;
-  #queue: EventRecord[] = [];
+  /** Records copied out and not handed out yet (or the decode error of one, in its place). */
+  #queue: Array<EventRecord | Error> = [];
   #qi = 0;
   #wait: Wait | undefined;
   #waitSettled = false;
@@ -135,25 +136,64 @@ export class EventReader implements AsyncIterable<EventRecord> {
 
   /**
    * Calls `cb` for every record there is now (at most `max`), in order per ring, and
-   * returns how many. Never waits. Records of the iterator's queue come first.
+   * returns how many. Never waits. Records are copied out in batches (the records of one
+   * batch share one copy of up to 64 KiB); with `zeroCopy` they are views of the ring,
+   * valid only until `cb` returns. A callback that throws: the records after it stay for the
+   * next drain / read.
    */
   drain(cb: (rec: EventRecord) => void, opts: DrainOptions = {}): number {
     this.#check();
     const max = opts.max ?? Infinity;
+    let n = this.#deliver(cb, max);
+    if (opts.zeroCopy) {
+      for (const src of this.#sources) {
+        if (n >= max || this.#closed) break;
+        const dec = this.#decoders.get(src);
+        const map = src.name;
+        const perf = src.type === 'perf_event_array';
+        n += src.consume((bytes, start, length, cpu) => {
+          const data = new RecordBytes(bytes.buffer as ArrayBuffer, bytes.byteOffset + start, length) as Buffer;
+          const rec: EventRecord = perf ? { map, cpu, data } : { map, data };
+          if (dec) rec.value = dec.decode(data, 0, length);
+          cb(rec);
+        }, max - n);
+      }
+      return n;
+    }
+    while (n < max && !this.#closed && this.#fill(Math.min(BATCH, max - n)) > 0) n += this.#deliver(cb, max - n);
+    return n;
+  }
+
+  /** Hands queued records to `cb` (at most `max`); a decode error queued in their place is thrown. */
+  #deliver(cb: (rec: EventRecord) => void, max: number): number {
     let n = 0;
-    while (this.#qi < this.#queue.length && n < max && !this.#closed) { cb(this.#queue[this.#qi++]!); n++; }
-    const copy = !opts.zeroCopy;
+    while (this.#qi < this.#queue.length && n < max && !this.#closed) {
+      const r = this.#queue[this.#qi++]!;
+      if (r instanceof Error) throw r;
+      n++;
+      cb(r);
+    }
+    return n;
+  }
+
+  /** Copies up to `max` records of every map into the queue (after what it still holds); returns how many. */
+  #fill(max: number): number {
+    if (this.#qi >= this.#queue.length) { this.#queue = []; this.#qi = 0; }
+    const q = this.#queue;
+    let n = 0;
     for (const src of this.#sources) {
       if (n >= max || this.#closed) break;
       const dec = this.#decoders.get(src);
       const map = src.name;
       const perf = src.type === 'perf_event_array';
-      n += src.consume((bytes, start, length, cpu) => {
-        const data = copy ? copyOut(bytes, start, length) : viewOf(bytes, start, length);
+      n += src.take(max - n, (cpu, buffer, start, length) => {
+        const data = new RecordBytes(buffer, start, length) as Buffer;
         const rec: EventRecord = perf ? { map, cpu, data } : { map, data };
-        if (dec) rec.value = dec.decode(bytes, start, length);
-        cb(rec);
-      }, max - n);
+        if (dec) {
+          try { rec.value = dec.decode(data, 0, length); } catch (e) { q.push(e as Error); return; }
+        }
+        q.push(rec);
+      });
     }
     return n;
   }
@@ -163,13 +203,13 @@ export class EventReader implements AsyncIterable<EventRecord> {
    * view of the ring valid only during the call (cpu -1 for ring buffers). No copy, no
    * record object: for counting and aggregating at the ring's speed.
    */
-  drainRaw(cb: (bytes: Uint8Array, start: number, length: number, cpu: number, map: string) => void, max = Infinity): number {
+  drainRaw(cb: (bytes: Buffer, start: number, length: number, cpu: number, map: string) => void, max = Infinity): number {
     this.#check();
     let n = 0;
     for (const src of this.#sources) {
       if (n >= max || this.#closed) break;
       const map = src.name;
-      n += src.consume((b, s, l, c) => cb(b, s, l, c, map), max - n);
+      n += src.consume((b, s, l, c) => cb(b as Buffer, s, l, c, map), max - n);
     }
     return n;
   }
@@ -182,9 +222,9 @@ export class EventReader implements AsyncIterable<EventRecord> {
     this.#check();
     const deadline = opts.timeoutMs === undefined ? undefined : Date.now() + opts.timeoutMs;
     for (;;) {
-      if (this.#qi < this.#queue.length) return this.#queue[this.#qi++];
+      if (this.#qi < this.#queue.length) return this.#next();
       if (this.#closed) return undefined;
-      if (this.#fill() > 0) continue;
+      if (this.#fill(BATCH) > 0) continue;
       const left = deadline === undefined ? undefined : deadline - Date.now();
       if (left !== undefined && left <= 0) return undefined;
       await this.#readable(left);
@@ -200,9 +240,9 @@ export class EventReader implements AsyncIterable<EventRecord> {
     return {
       next: async (): Promise<IteratorResult<EventRecord>> => {
         for (;;) {
-          if (this.#qi < this.#queue.length) return { value: this.#queue[this.#qi++]!, done: false };
+          if (this.#qi < this.#queue.length) return { value: this.#next(), done: false };
           if (this.#closed) return { value: undefined, done: true };
-          if (this.#fill() > 0) continue;
+          if (this.#fill(BATCH) > 0) continue;
           await this.#readable(undefined);
         }
       },
@@ -210,12 +250,11 @@ export class EventReader implements AsyncIterable<EventRecord> {
     };
   }
 
-  /** Copies up to BATCH records into the queue. */
-  #fill(): number {
-    this.#queue = [];
-    this.#qi = 0;
-    const q = this.#queue;
-    return this.drain((r) => q.push(r), { max: BATCH });
+  /** The next queued record (a queued decode error is thrown). */
+  #next(): EventRecord {
+    const r = this.#queue[this.#qi++]!;
+    if (r instanceof Error) throw r;
+    return r;
   }
 
   /** Waits until a ring is readable (true), or the time is up / the reader closed (false). One epoll wait is shared by every caller. */
@@ -296,12 +335,10 @@ export class EventReader implements AsyncIterable<EventRecord> {
   }
 }
 
-function copyOut(bytes: Uint8Array, start: number, length: number): Buffer {
-  const b = Buffer.allocUnsafe(length);
-  b.set(bytes.subarray(start, start + length));
-  return b;
-}
-
-function viewOf(bytes: Uint8Array, start: number, length: number): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset + start, length);
-}
+/**
+ * The bytes of a record: a Uint8Array whose prototype chain has Buffer.prototype, so that it
+ * is a Buffer (Buffer.isBuffer, toString('hex'), readUInt32LE...) made at the cost of a plain
+ * typed-array view (Buffer.from(arrayBuffer, offset, length) costs about three times more).
+ */
+class RecordBytes extends Uint8Array {}
+Object.setPrototypeOf(RecordBytes.prototype, Buffer.prototype);

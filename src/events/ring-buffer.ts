@@ -6,7 +6,7 @@ import { Mapping, PROT_READ, PROT_WRITE, systemPageSize } from '../sys/mmap.js';
 import { EventsError } from './errors.js';
 import type { OpenedMap } from './map-ref.js';
 import { RingbufConsumer } from './ring.js';
-import type { EventSource, SourceVisitor } from './source.js';
+import { takeCopies, type CopyVisitor, type EventSource, type SourceVisitor } from './source.js';
 
 export class RingBufferSource implements EventSource {
   readonly type = 'ringbuf' as const;
@@ -47,6 +47,12 @@ export class RingBufferSource implements EventSource {
 
   consume(visit: SourceVisitor, max: number): number {
     return this.#ring.consume((b, s, l) => { this.read++; visit(b, s, l, -1); }, max);
+  }
+
+  take(max: number, out: CopyVisitor): number {
+    const n = takeCopies(this.#ring, -1, max, out);
+    this.read += n;
+    return n;
   }
 
   pending(): boolean { return this.#ring.available() > 0; }

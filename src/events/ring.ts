@@ -28,23 +28,32 @@ export class RingError extends TsbpfError {}
 /**
  * Called once per record with its bytes: `bytes[start, start + length)`. `bytes` is a view
  * of the ring (or of a scratch copy when the record wraps in a ring mapped once) and is
- * valid only during the call: copy what you keep.
+ * valid only during the call: copy what you keep. `pos` is the ring position of the first
+ * byte (for copyRange).
  */
-export type RecordVisitor = (bytes: Uint8Array, start: number, length: number) => void;
+export type RecordVisitor = (bytes: Uint8Array, start: number, length: number, pos: number) => void;
 
 const LEN_MASK = ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT) >>> 0;
+
+/**
+ * x86-64 keeps loads in program order (TSO), and V8 keeps typed-array loads in program order
+ * on its effect chain, so a plain load of a record's length word already has the acquire
+ * order the ring needs, and costs a third of an Atomics.load per record. Elsewhere (arm64...)
+ * the length word is read with Atomics.load.
+ */
+const TSO = typeof process !== 'undefined' && process.arch === 'x64';
 
 function checkSize(size: number, what: string): void {
   if (!Number.isSafeInteger(size) || size < 8 || !Number.isInteger(Math.log2(size)))
     throw new TsbpfError(`${what}: ring size ${size} is not a power of two of at least 8 bytes`);
 }
 
-/** A growable scratch buffer for records that wrap in a ring mapped once. */
+/** A growable scratch buffer (a Buffer, as the readers' ring views) for records that wrap in a ring mapped once. */
 class Scratch {
-  buf = new Uint8Array(256);
+  buf: Uint8Array = Buffer.alloc(256);
   /** bytes[from, from + len) of a ring of `size` bytes, wrapped, copied into the scratch. */
   wrapped(ring: Uint8Array, size: number, from: number, len: number): Uint8Array {
-    if (this.buf.length < len) this.buf = new Uint8Array(Math.max(len, this.buf.length * 2));
+    if (this.buf.length < len) this.buf = Buffer.alloc(Math.max(len, this.buf.length * 2));
     const first = size - from;
     this.buf.set(ring.subarray(from, size), 0);
     this.buf.set(ring.subarray(0, len - first), first);
@@ -60,7 +69,10 @@ export class RingbufConsumer {
   #data: Uint8Array;
   #words: Int32Array;
   #mirrored: boolean;
+  /** consumer_pos as last written. */
   #cons: number;
+  /** Where read() has got to (committed by commit()), and its offset in the data. */
+  #pos: number;
   #off: number;
   #detached = false;
   #scratch = new Scratch();
@@ -81,8 +93,8 @@ export class RingbufConsumer {
     this.#data = data;
     this.#words = new Int32Array(data.buffer, data.byteOffset, data.length >>> 2);
     this.#mirrored = data.length === 2 * size;
-    this.#cons = Number(Atomics.load(consumerPos, 0));
-    this.#off = this.#cons % size;
+    this.#cons = this.#pos = Number(Atomics.load(consumerPos, 0));
+    this.#off = this.#pos % size;
   }
 
   get detached(): boolean { return this.#detached; }
@@ -96,60 +108,96 @@ export class RingbufConsumer {
     this.#producerPos = new BigUint64Array(1);
   }
 
-  /** The consumer position this reader has reached (and committed). */
-  get position(): number { return this.#cons; }
+  /** The position read() has reached. */
+  get position(): number { return this.#pos; }
 
-  /** Bytes produced (committed or not) that this reader has not consumed. */
+  /** Bytes produced (committed or not) past what read() has reached. */
   available(): number {
     if (this.#detached) return 0;
-    return Number(Atomics.load(this.#producerPos, 0)) - this.#cons;
+    return Number(Atomics.load(this.#producerPos, 0)) - this.#pos;
   }
 
   /**
-   * Visits committed records in order, at most `max` of them (discarded ones are skipped and
-   * not counted), stopping at the first record still busy (reserved, not yet committed).
-   * consumer_pos is written once at the end, also when the visitor throws (the record that
-   * threw counts as consumed, as in libbpf). Returns the number of records visited.
+   * Visits committed records in order from where the last read() stopped, at most `max` of
+   * them (discarded ones are skipped and not counted), stopping at the first record still
+   * busy (reserved, not yet committed). The kernel may not reuse their space until commit().
+   * A visitor that throws: its record counts as read (as in libbpf). Returns the count.
    */
-  consume(visit: RecordVisitor, max = Infinity): number {
+  read(visit: RecordVisitor, max = Infinity): number {
     if (this.#detached) return 0;
     const size = this.size;
+    const words = this.#words;
+    const data = this.#data;
+    const mirrored = this.#mirrored;
     let prod = Number(Atomics.load(this.#producerPos, 0));
-    let cons = this.#cons;
+    let pos = this.#pos;
     let off = this.#off;
     let n = 0;
     try {
       while (n < max) {
-        if (cons >= prod) {
+        if (pos >= prod) {
           prod = Number(Atomics.load(this.#producerPos, 0)); // more may have come meanwhile
-          if (cons >= prod) break;
+          if (pos >= prod) break;
         }
-        const word = Atomics.load(this.#words, off >>> 2) >>> 0;
+        // the length word with acquire order: its busy bit cleared means the data is there
+        const word = (TSO ? words[off >>> 2]! : Atomics.load(words, off >>> 2)) >>> 0;
         if (word & BPF_RINGBUF_BUSY_BIT) break;
         const len = word & LEN_MASK;
         const total = (len + BPF_RINGBUF_HDR_SZ + RINGBUF_RECORD_ALIGN - 1) & ~(RINGBUF_RECORD_ALIGN - 1);
-        if (total > prod - cons) throw new RingError(`ring buffer: a record of ${len} bytes at position ${cons} runs past the producer position ${prod}`);
+        if (total > prod - pos) throw new RingError(`ring buffer: a record of ${len} bytes at position ${pos} runs past the producer position ${prod}`);
         let start = off + BPF_RINGBUF_HDR_SZ;
         if (start >= size) start -= size;
-        cons += total;
+        const at = pos + BPF_RINGBUF_HDR_SZ;
+        pos += total;
         off += total;
         if (off >= size) off -= size;
         if ((word & BPF_RINGBUF_DISCARD_BIT) === 0) {
           n++;
-          if (this.#mirrored || start + len <= size) visit(this.#data, start, len);
-          else visit(this.#scratch.wrapped(this.#data, size, start, len), 0, len);
+          if (mirrored || start + len <= size) visit(data, start, len, at);
+          else visit(this.#scratch.wrapped(data, size, start, len), 0, len, at);
           if (this.#detached) return n;
         }
       }
     } finally {
-      if (!this.#detached && cons !== this.#cons) {
-        this.#cons = cons;
+      if (!this.#detached) {
+        this.#pos = pos;
         this.#off = off;
-        Atomics.store(this.#consumerPos, 0, BigInt(cons));
       }
     }
     return n;
   }
+
+  /** Writes consumer_pos up to where read() has got: the kernel may reuse that space. */
+  commit(): void {
+    if (this.#detached || this.#pos === this.#cons) return;
+    this.#cons = this.#pos;
+    Atomics.store(this.#consumerPos, 0, BigInt(this.#pos));
+  }
+
+  /**
+   * read() then commit(), once, also when the visitor throws. Returns the number of
+   * records visited.
+   */
+  consume(visit: RecordVisitor, max = Infinity): number {
+    try { return this.read(visit, max); } finally { this.commit(); }
+  }
+
+  /** A copy of the ring's bytes between two positions read() has reached and not committed (`to - from` at most the ring size). */
+  copyRange(from: number, to: number): ArrayBuffer {
+    return copyOut(this.#data, this.size, this.#mirrored, from, to);
+  }
+}
+
+/** Bytes [from, to) of a ring (positions), copied into a new ArrayBuffer. */
+function copyOut(data: Uint8Array, size: number, mirrored: boolean, from: number, to: number): ArrayBuffer {
+  const len = to - from;
+  if (len < 0 || len > size) throw new TsbpfError(`ring: cannot copy ${len} bytes of a ring of ${size}`);
+  const a = from % size;
+  if (mirrored || a + len <= size) return data.buffer.slice(data.byteOffset + a, data.byteOffset + a + len) as ArrayBuffer;
+  const out = new Uint8Array(len);
+  out.set(data.subarray(a, size), 0);
+  out.set(data.subarray(0, len - (size - a)), size - a);
+  return out.buffer;
 }
 
 /** Write side of a user ring buffer (BPF_MAP_TYPE_USER_RINGBUF, Linux 6.1+): user space produces, a BPF program drains. */
@@ -273,7 +321,9 @@ export class PerfConsumer {
   #meta: BigUint64Array;
   #data: Uint8Array;
   #words: Uint32Array;
+  /** data_tail as last written, and where read() has got to. */
   #tail: number;
+  #pos: number;
   #detached = false;
   #scratch = new Scratch();
 
@@ -289,7 +339,7 @@ export class PerfConsumer {
     this.#meta = meta;
     this.#data = data;
     this.#words = new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2);
-    this.#tail = Number(Atomics.load(meta, PERF_MMAP_DATA_TAIL / 8));
+    this.#tail = this.#pos = Number(Atomics.load(meta, PERF_MMAP_DATA_TAIL / 8));
   }
 
   get detached(): boolean { return this.#detached; }
@@ -301,60 +351,78 @@ export class PerfConsumer {
     this.#meta = new BigUint64Array(PERF_MMAP_DATA_TAIL / 8 + 1);
   }
 
-  /** Bytes written by the kernel that this reader has not consumed. */
+  /** Bytes written by the kernel past what read() has reached. */
   available(): number {
     if (this.#detached) return 0;
-    return Number(Atomics.load(this.#meta, PERF_MMAP_DATA_HEAD / 8)) - this.#tail;
+    return Number(Atomics.load(this.#meta, PERF_MMAP_DATA_HEAD / 8)) - this.#pos;
   }
 
   /**
-   * Visits up to `max` samples in order; PERF_RECORD_LOST records add to `lost` and call
-   * `onLost`. data_tail is written once at the end, also when the visitor throws. Returns
-   * the number of samples visited.
+   * Visits up to `max` samples in order from where the last read() stopped;
+   * PERF_RECORD_LOST records add to `lost` and call `onLost`. The kernel may not reuse their
+   * space until commit(). Returns the number of samples visited.
    */
-  consume(visit: RecordVisitor, max = Infinity, onLost?: (n: number) => void): number {
+  read(visit: RecordVisitor, max = Infinity, onLost?: (n: number) => void): number {
     if (this.#detached) return 0;
     const size = this.size;
     const mask = size - 1;
+    const words = this.#words;
+    const data = this.#data;
+    const big = size > 0x4000_0000;
+    // data_head with acquire order (the kernel's smp_rmb() pairing): the records before it are there
     let head = Number(Atomics.load(this.#meta, PERF_MMAP_DATA_HEAD / 8));
-    let tail = this.#tail;
+    let pos = this.#pos;
     let n = 0;
     try {
       while (n < max) {
-        if (tail >= head) {
+        if (pos >= head) {
           head = Number(Atomics.load(this.#meta, PERF_MMAP_DATA_HEAD / 8));
-          if (tail >= head) break;
+          if (pos >= head) break;
         }
-        const off = size > 0x4000_0000 ? tail % size : tail & mask;
-        const type = this.#words[off >>> 2]!;
+        const off = big ? pos % size : pos & mask;
+        const type = words[off >>> 2]!;
         // the second word of the header holds misc (low half) and size (high half)
-        const recSize = this.#words[(off + PERF_EVENT_HEADER_SIZE_OFFSET - 2) >>> 2]! >>> 16;
-        if (recSize < PERF_EVENT_HEADER_SIZE || recSize > head - tail)
-          throw new RingError(`perf buffer: a record of ${recSize} bytes at position ${tail} (head ${head})`);
-        const at = tail;
-        tail += recSize;
+        const recSize = words[(off + PERF_EVENT_HEADER_SIZE_OFFSET - 2) >>> 2]! >>> 16;
+        if (recSize < PERF_EVENT_HEADER_SIZE || recSize > head - pos)
+          throw new RingError(`perf buffer: a record of ${recSize} bytes at position ${pos} (head ${head})`);
+        const at = pos;
+        pos += recSize;
         if (type === PERF_RECORD_SAMPLE) {
-          const len = this.#words[((off + PERF_EVENT_HEADER_SIZE) & mask) >>> 2]!;
+          const len = words[((off + PERF_EVENT_HEADER_SIZE) & mask) >>> 2]!;
           if (len + PERF_SAMPLE_RAW_DATA_OFFSET > recSize) throw new RingError(`perf buffer: a sample of ${len} raw bytes in a record of ${recSize} at position ${at}`);
           const start = (off + PERF_SAMPLE_RAW_DATA_OFFSET) & mask;
           n++;
-          if (start + len <= size) visit(this.#data, start, len);
-          else visit(this.#scratch.wrapped(this.#data, size, start, len), 0, len);
+          if (start + len <= size) visit(data, start, len, at + PERF_SAMPLE_RAW_DATA_OFFSET);
+          else visit(this.#scratch.wrapped(data, size, start, len), 0, len, at + PERF_SAMPLE_RAW_DATA_OFFSET);
           if (this.#detached) return n;
         } else if (type === PERF_RECORD_LOST) {
           const w = ((off + PERF_LOST_COUNT_OFFSET) & mask) >>> 2;
-          const count = this.#words[w]! + this.#words[w + 1]! * 2 ** 32;
+          const count = words[w]! + words[w + 1]! * 2 ** 32;
           this.lost += count;
           onLost?.(count);
           if (this.#detached) return n;
         }
       }
     } finally {
-      if (!this.#detached && tail !== this.#tail) {
-        this.#tail = tail;
-        Atomics.store(this.#meta, PERF_MMAP_DATA_TAIL / 8, BigInt(tail));
-      }
+      if (!this.#detached) this.#pos = pos;
     }
     return n;
+  }
+
+  /** Writes data_tail up to where read() has got (a full barrier, the smp_mb() the kernel asks for). */
+  commit(): void {
+    if (this.#detached || this.#pos === this.#tail) return;
+    this.#tail = this.#pos;
+    Atomics.store(this.#meta, PERF_MMAP_DATA_TAIL / 8, BigInt(this.#pos));
+  }
+
+  /** read() then commit(), once, also when the visitor throws. */
+  consume(visit: RecordVisitor, max = Infinity, onLost?: (n: number) => void): number {
+    try { return this.read(visit, max, onLost); } finally { this.commit(); }
+  }
+
+  /** A copy of the bytes between two positions read() has reached and not committed. */
+  copyRange(from: number, to: number): ArrayBuffer {
+    return copyOut(this.#data, this.size, false, from, to);
   }
 }

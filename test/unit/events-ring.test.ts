@@ -342,4 +342,45 @@ test('user ringbuf producer: full ring, oversized records, flag bits, double sub
   assert.throws(() => p.reserve(1), /closed/);
 });
 
+test('read() without commit() keeps the space: the producer sees it as used until commit(); copyRange copies across the end', () => {
+  const rb = new FakeRingbuf(64, true);
+  const c = rb.consumer();
+  rb.output(rec(1, 20)); rb.output(rec(2, 4)); // 32 + 16 bytes
+  const pos: number[] = [];
+  assert.is(c.read((_b, _s, _l, p) => pos.push(p)), 2);
+  assert.equal(pos, [8, 40], 'data positions (after each 8-byte header)');
+  assert.is(rb.cons[0], 0n, 'not committed yet');
+  assert.is(rb.reserve(24), undefined, 'the producer has no room until commit (48 + 32 > 64)');
+  c.commit();
+  assert.is(rb.cons[0], 48n);
+  assert.ok(rb.output(rec(3, 24)), 'room again');
+  const at: number[] = [];
+  c.read((_b, _s, _l, p) => at.push(p));
+  // record 3 sits at positions 48..80: its data (56..80) crosses the end of the 64-byte ring
+  const copy = new Uint8Array(c.copyRange(at[0]!, at[0]! + 24));
+  assert.equal([...copy], [...rec(3, 24)]);
+  c.commit();
+  const once = new FakeRingbuf(64, false);
+  const c1 = once.consumer();
+  once.output(rec(1, 40)); c1.consume(() => {});
+  once.output(rec(4, 24));
+  const p1: number[] = [];
+  c1.read((_b, _s, _l, p) => p1.push(p));
+  assert.equal([...new Uint8Array(c1.copyRange(p1[0]!, p1[0]! + 24))], [...rec(4, 24)], 'mapped once: copied in two pieces');
+});
+
+test('perf: read() / commit() and copyRange of a sample whose data wraps', () => {
+  const pb = new FakePerf(64);
+  const c = pb.consumer();
+  pb.sample(rec(1, 28)); // 40 bytes
+  c.consume(() => {});
+  pb.sample(rec(2, 20)); // 8 + 4 + 20 = 32 bytes at 40..72: raw data 52..72 wraps
+  const at: number[] = [];
+  assert.is(c.read((_b, _s, l, p) => at.push(p, l)), 1);
+  assert.is(pb.tail, 40, 'data_tail unchanged before commit');
+  assert.equal([...new Uint8Array(c.copyRange(at[0]!, at[0]! + at[1]!))], pad(rec(2, 20)));
+  c.commit();
+  assert.is(pb.tail, 72);
+});
+
 test.run();
