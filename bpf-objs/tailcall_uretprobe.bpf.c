@@ -5,7 +5,9 @@
  * slots 135 (handle_odd) and 146 (handle_even): .rel.maps holds one
  * R_BPF_64_ABS64 per filled slot. Both handlers emit an event through a
  * BPF_MAP_TYPE_PERF_EVENT_ARRAY (max_entries left 0: the loader sizes it to
- * the number of CPUs). */
+ * the number of CPUs): the slot (the mark of the handler the tail call
+ * reached), the pid, the return value and, when it points to a string (bash's
+ * readline returns the line typed), its first 63 bytes. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -14,6 +16,7 @@ struct event {
 	u32 slot;
 	u32 pid;
 	s64 rc;
+	char line[64];
 };
 
 struct {
@@ -21,6 +24,14 @@ struct {
 	__uint(key_size, sizeof(u32));
 	__uint(value_size, sizeof(u32));
 } events SEC(".maps");
+
+/* Not inlined: its BTF signature puts struct event into the object's BTF, so
+ * that a reader can decode the records by name (types of locals are not in
+ * BTF). */
+static __noinline int send(struct pt_regs *ctx, struct event *ev)
+{
+	return bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, ev, sizeof(*ev));
+}
 
 static __always_inline int emit(struct pt_regs *ctx, u32 slot)
 {
@@ -30,7 +41,8 @@ static __always_inline int emit(struct pt_regs *ctx, u32 slot)
 		.rc = PT_REGS_RC(ctx),
 	};
 
-	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &ev, sizeof(ev));
+	bpf_probe_read_user_str(ev.line, sizeof(ev.line), (void *)PT_REGS_RC(ctx));
+	send(ctx, &ev);
 	return 0;
 }
 

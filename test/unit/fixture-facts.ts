@@ -74,8 +74,10 @@ export const fixtures: Record<string, FixtureFact> = {
     license: 'GPL',
     btf: true,
     programs: [
-      { name: 'handle_odd', section: 'uretprobe', type: 'kprobe', insns: 17, subprograms: [] },
-      { name: 'handle_even', section: 'uretprobe', type: 'kprobe', insns: 17, subprograms: [] },
+      // llvm-objdump-19 -d: handle_odd / handle_even 28 instructions each, plus the static
+      // __noinline send (6) that carries struct event in its BTF signature
+      { name: 'handle_odd', section: 'uretprobe', type: 'kprobe', insns: 34, subprograms: ['send'] },
+      { name: 'handle_even', section: 'uretprobe', type: 'kprobe', insns: 34, subprograms: ['send'] },
       { name: 'uretprobe_entry', section: 'uretprobe', type: 'kprobe', insns: 9, subprograms: [] },
     ],
     maps: [
