@@ -4,4 +4,5 @@ export type { BtfParseOptions, BtfMemberRef } from './btf.js';
 export { parseBtfExt } from './ext.js';
 export type { BtfExtParseOptions } from './ext.js';
 export { KIND_NAMES, KIND_NUMBERS } from './kinds.js';
+export { essentialName, essentialNameLength } from './names.js';
 export * from './types.js';

@@ -6,7 +6,7 @@
 export { applyCoreRelocations, CORE_POISON_IMM } from './apply.js';
 export type { CoreRelocationResult, CoreResult, CoreOptions } from './apply.js';
 export { CoreError } from './errors.js';
-export { kernelBtf, btfTarget, KernelBtf, SingleBtfSource } from './target.js';
+export { kernelBtf, btfTarget, readBtfFile, KernelBtf, SingleBtfSource } from './target.js';
 export type { TargetBtfSource, CoreCandidate, KernelBtfOptions } from './target.js';
 export { essentialName, essentialNameLength } from './names.js';
 export { CORE_RELO_KIND_NAMES, kindName } from './kinds.js';

@@ -3,20 +3,9 @@
  * local stand-in for `task_struct`. The essential name is everything before the LAST
  * `X___Y` separator (X and Y not underscores), as libbpf's bpf_core_essential_name_len.
  */
-import type { BtfKindName } from '../btf/index.js';
+import { essentialName, type BtfKindName } from '../btf/index.js';
 
-export function essentialNameLength(name: string): number {
-  for (let i = name.length - 5; i >= 0; i--) {
-    if (name.charCodeAt(i) !== 95 && name.charCodeAt(i + 1) === 95 && name.charCodeAt(i + 2) === 95 &&
-      name.charCodeAt(i + 3) === 95 && name.charCodeAt(i + 4) !== 95) return i + 1;
-  }
-  return name.length;
-}
-
-/** `task_struct___old` -> `task_struct`. */
-export function essentialName(name: string): string {
-  return name.slice(0, essentialNameLength(name));
-}
+export { essentialName, essentialNameLength } from '../btf/index.js';
 
 /** Same essential name (libbpf's bpf_core_names_match, for two names). */
 export function namesMatch(local: string, target: string): boolean {

@@ -19,6 +19,7 @@ import type { Instruction } from '../asm/types.js';
 import { Btf } from '../btf/index.js';
 import type { BtfKindName } from '../btf/types.js';
 import { applyCoreRelocations, btfTarget, explainPoison, kallsymsAddress, kernelBtf, type CoreResult, type KernelBtf, type TargetBtfSource } from '../core/index.js';
+import { runningKernelBtf } from './kernel-btf.js';
 import { TsbpfError, type ErrorContext } from '../errors.js';
 import type { ProgramSpec } from '../spec/types.js';
 import { allIds, btfGetFdById, btfInfo, btfRaw, Fd, progInfo, SyscallError, type FdLike } from '../sys/index.js';
@@ -122,7 +123,7 @@ export class KernelTypes {
   }
 
   private running(): KernelBtf {
-    this.kernel ??= kernelBtf();
+    this.kernel ??= runningKernelBtf();
     return this.kernel;
   }
 

@@ -1,5 +1,5 @@
 export {
-  bpf, bpfErrno, checkErrno, closeFd, commandName, sysBpfNumber, addressOf, libcFunction, lastErrno,
+  bpf, bpfErrno, checkErrno, closeFd, commandName, sysBpfNumber, addressOf, libcFunction, lastErrno, mapReadOnly,
   overrideKernel, userMemory, kernelEpoch, libcFailure, LibcFailure, type FakeKernel,
 } from './syscall.js';
 export { SyscallError, errnoName, errnoNumber, errnoDescription, syscallHint } from './error.js';
