@@ -45,6 +45,8 @@ export interface BtfMemberRef {
 }
 
 const MODIFIERS = new Set<BtfKindName>(['typedef', 'const', 'volatile', 'restrict', 'type_tag']);
+/** Types decoded one by one before the string section is split whole (at least 1/8 of the types). */
+const DECODES_BEFORE_SPLIT = 1024;
 /** Name searches (each a walk over every record) before a hash index of all names is built. */
 const SEARCHES_BEFORE_INDEX = 32;
 /** Below this many records a walk is as cheap as the index: none is built. */
@@ -78,6 +80,7 @@ export class Btf {
   private readonly origCount: number;
   /** Decoded own types, made on the first typeById (a 100k-entry array costs as much as the scan). */
   private cache: (BtfType | undefined)[] | undefined;
+  private decodes = 0;
   private readonly overrides = new Map<number, BtfType>();
   private readonly added: BtfType[] = [];
   private readonly addedStrings: string[] = [];
@@ -183,7 +186,11 @@ export class Btf {
     if (i >= 0 && i < this.origCount && Number.isInteger(i)) {
       if (this.overrides.size > 0) { const o = this.overrides.get(id); if (o) return o; }
       const cache = this.cache ?? (this.cache = new Array<BtfType | undefined>(this.origCount));
-      return cache[i] ?? (cache[i] = this.decode(id, i));
+      const have = cache[i];
+      if (have !== undefined) return have;
+      // decoding many types: split the string section once (see BtfStrings.decodeAll)
+      if (++this.decodes === Math.max(DECODES_BEFORE_SPLIT, this.origCount >>> 3)) this.strings.decodeAll();
+      return (cache[i] = this.decode(id, i));
     }
     if (id === 0) return VOID;
     if (i >= this.origCount && i < this.origCount + this.added.length) return this.added[i - this.origCount]!;
