@@ -33,6 +33,13 @@ export const NEWER_THAN_HEADER = {
   bpf_prog_type: [
     ['BPF_PROG_TYPE_NETFILTER', 32, '6.4'],
   ],
+  bpf_link_type: [
+    ['BPF_LINK_TYPE_NETFILTER', 10, '6.4'],
+    ['BPF_LINK_TYPE_TCX', 11, '6.6'],
+    ['BPF_LINK_TYPE_UPROBE_MULTI', 12, '6.6'],
+    ['BPF_LINK_TYPE_NETKIT', 13, '6.7'],
+    ['BPF_LINK_TYPE_SOCKMAP', 14, '6.10'],
+  ],
   bpf_attach_type: [
     ['BPF_STRUCT_OPS', 44, '6.4'],
     ['BPF_NETFILTER', 45, '6.4'],
@@ -116,6 +123,7 @@ export function parseHeader(headerPath = DEFAULT_HEADER) {
     bpf_map_type: namedEnum(src, 'bpf_map_type'),
     bpf_prog_type: namedEnum(src, 'bpf_prog_type'),
     bpf_attach_type: namedEnum(src, 'bpf_attach_type'),
+    bpf_link_type: namedEnum(src, 'bpf_link_type').filter(([n]) => n !== 'MAX_BPF_LINK_TYPE'),
   };
   const anon = [...src.matchAll(/enum\s*\{([\s\S]*?)\};/g)].find((m) => /\bBPF_F_NO_PREALLOC\b/.test(m[1]));
   if (!anon) throw new Error('gen-enums: map flags enum (BPF_F_NO_PREALLOC) not found');
@@ -183,6 +191,7 @@ export function render(parsed, headerPath = DEFAULT_HEADER) {
   const pt = (n) => lower(n, 'BPF_PROG_TYPE_');
   const mt = (n) => lower(n, 'BPF_MAP_TYPE_');
   const at = (n) => lower(n, 'BPF_');
+  const lt = (n) => lower(n, 'BPF_LINK_TYPE_');
   const id = (n) => n;
   const handBlock = Object.entries(NEWER_THAN_HEADER).map(([table, rows]) =>
     rows.filter(([n]) => added[n]).map(([n, v, ver]) => ` *   ${n} = ${v} (${table}, Linux ${ver})`).join('\n')).filter(Boolean).join('\n');
@@ -233,6 +242,16 @@ export const ATTACH_TYPE_NAMES: Readonly<Record<number, AttachTypeName>> = {
 ${reverseLines(tables.bpf_attach_type, at)}
 };
 
+/** enum bpf_link_type, name -> number (what BPF_OBJ_GET_INFO_BY_FD says a link is). */
+export const LINK_TYPES = {
+${objectLines(tables.bpf_link_type, lt, added)}
+} as const;
+export type LinkTypeName = keyof typeof LINK_TYPES;
+/** enum bpf_link_type, number -> name. */
+export const LINK_TYPE_NAMES: Readonly<Record<number, LinkTypeName>> = {
+${reverseLines(tables.bpf_link_type, lt)}
+};
+
 /** enum bpf_map_type, name -> number. */
 export const MAP_TYPES = {
 ${objectLines(tables.bpf_map_type, mt, added)}
@@ -271,17 +290,28 @@ export const LIBBPF_PIN_NONE = 0;
 export const LIBBPF_PIN_BY_NAME = 1;
 export const PIN_TYPES = { none: LIBBPF_PIN_NONE, by_name: LIBBPF_PIN_BY_NAME } as const;
 
+/** Whether \`name\` is a program type name ('xdp'), attach type name ('trace_fentry') or map type name ('hash'). */
+export function isProgTypeName(name: string): name is ProgTypeName {
+  return Object.prototype.hasOwnProperty.call(PROG_TYPES, name);
+}
+export function isAttachTypeName(name: string): name is AttachTypeName {
+  return Object.prototype.hasOwnProperty.call(ATTACH_TYPES, name);
+}
+export function isMapTypeName(name: string): name is MapTypeName {
+  return Object.prototype.hasOwnProperty.call(MAP_TYPES, name);
+}
+
 /** Program type number for a name ('xdp' -> 6); undefined when unknown. */
 export function progTypeNumber(name: string): number | undefined {
-  return Object.prototype.hasOwnProperty.call(PROG_TYPES, name) ? PROG_TYPES[name as ProgTypeName] : undefined;
+  return isProgTypeName(name) ? PROG_TYPES[name] : undefined;
 }
 /** Attach type number for a name ('trace_fentry' -> 24); undefined when unknown. */
 export function attachTypeNumber(name: string): number | undefined {
-  return Object.prototype.hasOwnProperty.call(ATTACH_TYPES, name) ? ATTACH_TYPES[name as AttachTypeName] : undefined;
+  return isAttachTypeName(name) ? ATTACH_TYPES[name] : undefined;
 }
 /** Map type number for a name ('prog_array' -> 3); undefined when unknown. */
 export function mapTypeNumber(name: string): number | undefined {
-  return Object.prototype.hasOwnProperty.call(MAP_TYPES, name) ? MAP_TYPES[name as MapTypeName] : undefined;
+  return isMapTypeName(name) ? MAP_TYPES[name] : undefined;
 }
 `;
 }
@@ -289,7 +319,7 @@ export function mapTypeNumber(name: string): number | undefined {
 /** Every C constant emitted, with its value: for the gcc cross-check in the unit test. */
 export function cConstants(parsed) {
   const out = [];
-  for (const table of ['bpf_cmd', 'bpf_map_type', 'bpf_prog_type', 'bpf_attach_type', 'map_flags', 'prog_flags']) {
+  for (const table of ['bpf_cmd', 'bpf_map_type', 'bpf_prog_type', 'bpf_attach_type', 'bpf_link_type', 'map_flags', 'prog_flags']) {
     for (const [name, value] of parsed.tables[table]) out.push({ table, name, value, byHand: name in parsed.added });
   }
   return out;

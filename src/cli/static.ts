@@ -1,7 +1,7 @@
 /** Reading and editing the specs, and the report of an object that is not loaded. No loader imports. */
 import path from 'node:path';
 import { encodedSize, rawOffsets, slotToIndex } from '../asm/codec.js';
-import { PROG_TYPES } from '../kernel/enums.js';
+import { isProgTypeName, PROG_TYPES } from '../kernel/enums.js';
 import { loadCollectionSpec } from '../spec/collection.js';
 import { setVariable } from '../spec/edit.js';
 import { sectionDef } from '../spec/sections.js';
@@ -40,7 +40,7 @@ function applyEdits(spec: CollectionSpec, opts: CliOptions, found: { set: Set<st
     const p = spec.programs.get(program);
     if (!p) continue;
     found.type.add(program);
-    if (Object.prototype.hasOwnProperty.call(PROG_TYPES, type)) {
+    if (isProgTypeName(type)) {
       if (p.type !== type) { p.type = type; delete p.attachType; }
       continue;
     }

@@ -16,6 +16,11 @@
  *   BPF_MAP_TYPE_CGRP_STORAGE = 32 (bpf_map_type, Linux 6.2)
  *   BPF_MAP_TYPE_ARENA = 33 (bpf_map_type, Linux 6.9)
  *   BPF_PROG_TYPE_NETFILTER = 32 (bpf_prog_type, Linux 6.4)
+ *   BPF_LINK_TYPE_NETFILTER = 10 (bpf_link_type, Linux 6.4)
+ *   BPF_LINK_TYPE_TCX = 11 (bpf_link_type, Linux 6.6)
+ *   BPF_LINK_TYPE_UPROBE_MULTI = 12 (bpf_link_type, Linux 6.6)
+ *   BPF_LINK_TYPE_NETKIT = 13 (bpf_link_type, Linux 6.7)
+ *   BPF_LINK_TYPE_SOCKMAP = 14 (bpf_link_type, Linux 6.10)
  *   BPF_STRUCT_OPS = 44 (bpf_attach_type, Linux 6.4)
  *   BPF_NETFILTER = 45 (bpf_attach_type, Linux 6.4)
  *   BPF_TCX_INGRESS = 46 (bpf_attach_type, Linux 6.6)
@@ -50,6 +55,11 @@ export const ADDED_BY_HAND: Readonly<Record<string, string>> = {
   BPF_MAP_TYPE_CGRP_STORAGE: '6.2',
   BPF_MAP_TYPE_ARENA: '6.9',
   BPF_PROG_TYPE_NETFILTER: '6.4',
+  BPF_LINK_TYPE_NETFILTER: '6.4',
+  BPF_LINK_TYPE_TCX: '6.6',
+  BPF_LINK_TYPE_UPROBE_MULTI: '6.6',
+  BPF_LINK_TYPE_NETKIT: '6.7',
+  BPF_LINK_TYPE_SOCKMAP: '6.10',
   BPF_STRUCT_OPS: '6.4',
   BPF_NETFILTER: '6.4',
   BPF_TCX_INGRESS: '6.6',
@@ -270,6 +280,44 @@ export const ATTACH_TYPE_NAMES: Readonly<Record<number, AttachTypeName>> = {
   55: 'netkit_peer',
   56: 'trace_kprobe_session',
   57: 'trace_uprobe_session',
+};
+
+/** enum bpf_link_type, name -> number (what BPF_OBJ_GET_INFO_BY_FD says a link is). */
+export const LINK_TYPES = {
+  unspec: 0,
+  raw_tracepoint: 1,
+  tracing: 2,
+  cgroup: 3,
+  iter: 4,
+  netns: 5,
+  xdp: 6,
+  perf_event: 7,
+  kprobe_multi: 8,
+  struct_ops: 9,
+  netfilter: 10, // added by hand: Linux 6.4
+  tcx: 11, // added by hand: Linux 6.6
+  uprobe_multi: 12, // added by hand: Linux 6.6
+  netkit: 13, // added by hand: Linux 6.7
+  sockmap: 14, // added by hand: Linux 6.10
+} as const;
+export type LinkTypeName = keyof typeof LINK_TYPES;
+/** enum bpf_link_type, number -> name. */
+export const LINK_TYPE_NAMES: Readonly<Record<number, LinkTypeName>> = {
+  0: 'unspec',
+  1: 'raw_tracepoint',
+  2: 'tracing',
+  3: 'cgroup',
+  4: 'iter',
+  5: 'netns',
+  6: 'xdp',
+  7: 'perf_event',
+  8: 'kprobe_multi',
+  9: 'struct_ops',
+  10: 'netfilter',
+  11: 'tcx',
+  12: 'uprobe_multi',
+  13: 'netkit',
+  14: 'sockmap',
 };
 
 /** enum bpf_map_type, name -> number. */
@@ -540,15 +588,26 @@ export const LIBBPF_PIN_NONE = 0;
 export const LIBBPF_PIN_BY_NAME = 1;
 export const PIN_TYPES = { none: LIBBPF_PIN_NONE, by_name: LIBBPF_PIN_BY_NAME } as const;
 
+/** Whether `name` is a program type name ('xdp'), attach type name ('trace_fentry') or map type name ('hash'). */
+export function isProgTypeName(name: string): name is ProgTypeName {
+  return Object.prototype.hasOwnProperty.call(PROG_TYPES, name);
+}
+export function isAttachTypeName(name: string): name is AttachTypeName {
+  return Object.prototype.hasOwnProperty.call(ATTACH_TYPES, name);
+}
+export function isMapTypeName(name: string): name is MapTypeName {
+  return Object.prototype.hasOwnProperty.call(MAP_TYPES, name);
+}
+
 /** Program type number for a name ('xdp' -> 6); undefined when unknown. */
 export function progTypeNumber(name: string): number | undefined {
-  return Object.prototype.hasOwnProperty.call(PROG_TYPES, name) ? PROG_TYPES[name as ProgTypeName] : undefined;
+  return isProgTypeName(name) ? PROG_TYPES[name] : undefined;
 }
 /** Attach type number for a name ('trace_fentry' -> 24); undefined when unknown. */
 export function attachTypeNumber(name: string): number | undefined {
-  return Object.prototype.hasOwnProperty.call(ATTACH_TYPES, name) ? ATTACH_TYPES[name as AttachTypeName] : undefined;
+  return isAttachTypeName(name) ? ATTACH_TYPES[name] : undefined;
 }
 /** Map type number for a name ('prog_array' -> 3); undefined when unknown. */
 export function mapTypeNumber(name: string): number | undefined {
-  return Object.prototype.hasOwnProperty.call(MAP_TYPES, name) ? MAP_TYPES[name as MapTypeName] : undefined;
+  return isMapTypeName(name) ? MAP_TYPES[name] : undefined;
 }

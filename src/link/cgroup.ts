@@ -28,7 +28,7 @@ export const CGROUP_PROG_TYPES = new Set(['cgroup_skb', 'cgroup_sock', 'cgroup_s
 /** A cgroup program on a cgroup: see CgroupTarget. */
 export function attachCgroup(prog: Program, t: CgroupTarget): Link {
   const ctx = { section: prog.spec.section, symbol: prog.name };
-  const attachType = t.attachType ?? prog.spec.attachType as AttachTypeName | undefined;
+  const attachType = t.attachType ?? prog.spec.attachType;
   if (!attachType) throw new AttachError(`cgroup: say which attach type (attachType: 'cgroup_inet_ingress', ...): section '${prog.spec.section}' names none`, ctx, { reason: 'bad-target', hook: 'cgroup' });
   const where = typeof t.cgroup === 'string' ? t.cgroup : `fd ${rawFd(t.cgroup)}`;
   let own: number | undefined;

@@ -2,7 +2,6 @@
  * Programs on a network namespace (sk_lookup, flow_dissector) through a BPF link
  * (BPF_LINK_CREATE with the namespace's fd; Linux 5.8 flow_dissector, 5.9 sk_lookup).
  */
-import type { AttachTypeName } from '../kernel/enums.js';
 import type { Program } from '../load/program.js';
 import { Fd, linkCreate, type NetnsRef } from '../sys/index.js';
 import { AttachError, kernelRefusal } from './errors.js';
@@ -20,7 +19,7 @@ export const NETNS_PROG_TYPES = new Set(['sk_lookup', 'flow_dissector']);
 /** An sk_lookup / flow_dissector program on a network namespace. */
 export function attachNetns(prog: Program, t: NetnsTarget): Link {
   const ctx = { section: prog.spec.section, symbol: prog.name };
-  const attachType = (prog.spec.attachType ?? prog.type) as AttachTypeName;
+  const attachType = prog.spec.attachType ?? prog.type;
   if (attachType !== 'sk_lookup' && attachType !== 'flow_dissector') {
     throw new AttachError(`netns: '${prog.name}' is ${prog.type}; only sk_lookup and flow_dissector programs attach to a network namespace`, ctx, { reason: 'bad-target', hook: 'netns' });
   }

@@ -41,7 +41,7 @@ export class ProgAttachLink extends Link {
 /** An sk_msg / sk_skb program on a sockmap or sockhash. */
 export function attachSockmap(prog: Program, t: SockmapTarget): Link {
   const ctx = { section: prog.spec.section, symbol: prog.name };
-  const attachType = t.attachType ?? prog.spec.attachType as AttachTypeName | undefined;
+  const attachType = t.attachType ?? prog.spec.attachType;
   if (!attachType) throw new AttachError(`sockmap: say which attach type (sk_skb_stream_parser, sk_skb_stream_verdict, sk_skb_verdict): section '${prog.spec.section}' names none`, ctx, { reason: 'bad-target', hook: 'sockmap' });
   const map = t.map instanceof BpfMap ? t.map : undefined;
   if (map && map.type !== 'sockmap' && map.type !== 'sockhash') {

@@ -21,7 +21,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { TsbpfError, type ErrorContext } from '../errors.js';
-import { MAP_TYPES } from '../kernel/enums.js';
+import { MAP_TYPES, type MapTypeName } from '../kernel/enums.js';
 import { kconfigData, kernelRelease, kernelVersionCode } from '../core/index.js';
 import { structOpsAutoload } from '../spec/struct-ops.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from '../spec/types.js';
@@ -38,7 +38,7 @@ import { removePin } from './pin.js';
 import type { LoadOptions, LoadStage } from './collection.js';
 
 /** No map type can use BTF key/value types for these (libbpf sends none). */
-const NO_BTF_VALUE = new Set([
+const NO_BTF_VALUE: ReadonlySet<MapTypeName> = new Set<MapTypeName>([
   'perf_event_array', 'cgroup_array', 'stack_trace', 'array_of_maps', 'hash_of_maps', 'devmap',
   'devmap_hash', 'cpumap', 'xskmap', 'sockmap', 'sockhash', 'queue', 'stack', 'ringbuf', 'user_ringbuf',
   'prog_array',
@@ -229,7 +229,7 @@ export class CollectionLoader {
     const fd = this.own(new Fd(objGet(pinPath), `map ${m.name} (pinned)`));
     const info = mapInfo(fd);
     const maxEntries = this.maxEntries(m);
-    const want = { type: MAP_TYPES[m.type as keyof typeof MAP_TYPES], keySize: m.keySize, valueSize: m.valueSize, maxEntries, flags: m.flags };
+    const want = { type: MAP_TYPES[m.type], keySize: m.keySize, valueSize: m.valueSize, maxEntries, flags: m.flags };
     const diffs = (Object.keys(want) as Array<keyof typeof want>).filter((k) => info[k] !== want[k]).map((k) => `${k} ${info[k]} (pinned) vs ${want[k]} (object)`);
     if (diffs.length) throw new TsbpfError(`map '${m.name}' pinned at ${pinPath} does not match the object: ${diffs.join(', ')}`, this.context(m));
     return { fd, maxEntries };
@@ -243,7 +243,7 @@ export class CollectionLoader {
       return { type: 'struct_ops', keySize: 4, valueSize: plan.valueSize, maxEntries: 1, flags: m.flags, name, btfFd: this.btfFd, btfVmlinuxValueTypeId: plan.kernValueTypeId };
     }
     return {
-      type: m.type as keyof typeof MAP_TYPES, keySize: m.keySize, valueSize: m.valueSize, maxEntries: this.maxEntries(m),
+      type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: this.maxEntries(m),
       flags: m.flags, name, numaNode: m.numaNode, mapExtra: m.mapExtra,
       ...(innerFd ? { innerMapFd: innerFd } : {}),
     };

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Btf } from '../btf/index.js';
+import type { MapTypeName } from '../kernel/enums.js';
 import type { MapSpec } from '../spec/types.js';
 import { Fd, mapDelete, mapGetNextKey, mapInfo, mapLookup, mapUpdate, BPF_ANY, type MapInfo } from '../sys/index.js';
 import { Pinnable } from './pin.js';
@@ -45,7 +46,7 @@ export class BpfMap extends Pinnable {
   /** The name the kernel knows it by (15 chars at most). */
   readonly kernelName: string;
   readonly spec: MapSpec;
-  readonly type: string;
+  readonly type: MapTypeName;
   readonly keySize: number;
   readonly valueSize: number;
   readonly maxEntries: number;

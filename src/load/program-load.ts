@@ -65,7 +65,7 @@ export function loadProgram(p: ProgramSpec, ctx: ProgramLoadContext, structOps?:
   const expectedAttachType = def?.expectedAttachTypeOptional && !programFeature('expectedAttachType', where) ? undefined : p.attachType;
   const withInfo = ctx.btfFd !== undefined && p.funcInfo.length > 0;
   const attr: ProgLoadOptions = {
-    type: p.type as never,
+    type: p.type,
     insns,
     license: p.license,
     name: kernelProgName(p),
@@ -75,7 +75,7 @@ export function loadProgram(p: ProgramSpec, ctx: ProgramLoadContext, structOps?:
     ...(attach?.attachBtfObjFd ? { attachBtfObjFd: attach.attachBtfObjFd } : {}),
     ...(attach?.attachProgFd !== undefined ? { attachProgFd: attach.attachProgFd } : {}),
     ...(fdArray ? { fdArray } : {}),
-    ...(expectedAttachType ? { expectedAttachType: expectedAttachType as never } : {}),
+    ...(expectedAttachType ? { expectedAttachType } : {}),
     // struct_ops: the kernel's struct and the index of the member the program implements
     ...(structOps ? { attachBtfId: structOps.btfId, expectedAttachType: structOps.memberIndex } : {}),
     ...(withInfo ? {

@@ -2,6 +2,7 @@
  * A loaded program: Program owns one fd and has close(). Attaching it is src/link's
  * work (load never imports link): `program.attach()` is installed there.
  */
+import type { ProgTypeName } from '../kernel/enums.js';
 import type { ProgramSpec } from '../spec/types.js';
 import { Fd, progInfo, progTestRun, type ProgInfo, type ProgTestRunResult } from '../sys/index.js';
 import { Pinnable } from './pin.js';
@@ -18,12 +19,12 @@ export interface TestRunOptions {
 }
 
 /** Program types whose BPF_PROG_TEST_RUN takes only ctx_in (and refuses any output buffer). */
-const CTX_IN_ONLY = new Set(['raw_tracepoint', 'raw_tracepoint_writable', 'tracing', 'syscall']);
+const CTX_IN_ONLY: ReadonlySet<ProgTypeName> = new Set<ProgTypeName>(['raw_tracepoint', 'raw_tracepoint_writable', 'tracing', 'syscall']);
 
 export class Program extends Pinnable {
   readonly name: string;
   readonly spec: ProgramSpec;
-  readonly type: string;
+  readonly type: ProgTypeName;
   /** The verifier log, when the load asked for it (alwaysLog). */
   readonly verifierLog?: string;
   /** Milliseconds BPF_PROG_LOAD took (all attempts). */

@@ -10,7 +10,7 @@
 import type { Btf } from '../btf/index.js';
 import type { BtfMember, BtfType } from '../btf/types.js';
 import { SpecError, type ErrorContext } from '../errors.js';
-import { MAP_TYPE_NAMES } from '../kernel/enums.js';
+import { MAP_TYPE_NAMES, type MapTypeName } from '../kernel/enums.js';
 import type { MapSpec } from './types.js';
 
 export interface BtfMapDef {
@@ -19,7 +19,7 @@ export interface BtfMapDef {
   values?: { offset: number; holds: 'program' | 'map' };
 }
 
-function mapTypeName(n: number, ctx: ErrorContext): string {
+function mapTypeName(n: number, ctx: ErrorContext): MapTypeName {
   const name = MAP_TYPE_NAMES[n];
   if (name === undefined) throw new SpecError(`unknown map type ${n}`, ctx);
   return name;
@@ -66,7 +66,7 @@ export function parseBtfMapDef(btf: Btf, structId: number, name: string, ctx: Er
   }
   const c: ErrorContext = { ...ctx, symbol: name };
   const spec: MapSpec = {
-    name, type: '', keySize: 0, valueSize: 0, maxEntries: 0, flags: 0, numaNode: 0, pinning: 0,
+    name, type: 'unspec', keySize: 0, valueSize: 0, maxEntries: 0, flags: 0, numaNode: 0, pinning: 0,
     mapExtra: 0n, keyType: 0, valueType: 0, kind: 'btf', section: ctx.section ?? '.maps', autocreate: true,
   };
   let typeNum: number | undefined;

@@ -51,9 +51,9 @@ export const LIBBPF_SEC_TABLE_VERSION = '1.6';
 
 export interface SectionDef {
   /** Program type, as in src/kernel/enums.ts PROG_TYPES ('kprobe', 'tracing', ...). */
-  progType: string;
+  progType: ProgTypeName;
   /** Expected attach type as in ATTACH_TYPES ('trace_fentry', ...); undefined = 0 / none. */
-  attachType?: string;
+  attachType?: AttachTypeName;
   /** SEC_SLEEPABLE: loaded with BPF_F_SLEEPABLE. */
   sleepable: boolean;
   /** SEC_XDP_FRAGS: loaded with BPF_F_XDP_HAS_FRAGS. */
@@ -259,8 +259,8 @@ export function attachTarget(secName: string): string | undefined {
 
 /** Numbers for BPF_PROG_LOAD: prog_type, expected_attach_type (as recorded) and the flag bits the SEC() adds. */
 export function sectionLoadAttrs(def: SectionDef): { progType: number; expectedAttachType: number; progFlags: number } {
-  const progType = PROG_TYPES[def.progType as ProgTypeName];
-  const expectedAttachType = def.attachType === undefined ? 0 : ATTACH_TYPES[def.attachType as AttachTypeName];
+  const progType = PROG_TYPES[def.progType];
+  const expectedAttachType = def.attachType === undefined ? 0 : ATTACH_TYPES[def.attachType];
   let progFlags = 0;
   if (def.sleepable) progFlags |= BPF_F_SLEEPABLE;
   if (def.xdpFrags) progFlags |= BPF_F_XDP_HAS_FRAGS;

@@ -1,6 +1,7 @@
 import type { Instruction } from '../asm/types.js';
 import type { Btf } from '../btf/index.js';
 import type { CoreRelo, FuncInfo, LineInfo } from '../btf/types.js';
+import type { AttachTypeName, MapTypeName, ProgTypeName } from '../kernel/enums.js';
 
 /** LIBBPF_PIN_* as in the `pinning` member of a BTF map definition. */
 export const PIN_NONE = 0;
@@ -54,7 +55,7 @@ export interface MapSpec {
   /** Name in the object: the `.maps` variable, the legacy `maps` symbol, or the section name of a data map ('.rodata'). */
   name: string;
   /** Kernel map type name, lowercase without BPF_MAP_TYPE_: 'prog_array', 'hash', ... */
-  type: string;
+  type: MapTypeName;
   keySize: number;
   valueSize: number;
   maxEntries: number;
@@ -108,9 +109,9 @@ export interface ProgramSpec {
   /** ELF section name, as written in SEC() (without a leading '?'). */
   section: string;
   /** Kernel program type name, lowercase without BPF_PROG_TYPE_: 'xdp', 'kprobe', ... */
-  type: string;
+  type: ProgTypeName;
   /** Expected attach type name, lowercase without BPF_ ('trace_fentry'), when the SEC() table sets one. */
-  attachType?: string;
+  attachType?: AttachTypeName;
   /** Attach target from the section name ('do_sys_open' for 'kprobe/do_sys_open'). */
   attachTo?: string;
   /** BPF_F_SLEEPABLE / BPF_F_XDP_HAS_FRAGS from the SEC() table. */

@@ -7,10 +7,10 @@
 import {
   ATTACH_TYPES, ATTACH_TYPE_NAMES, BPF_ITER_CREATE, BPF_LINK_CREATE, BPF_LINK_DETACH, BPF_LINK_GET_FD_BY_ID,
   BPF_LINK_GET_NEXT_ID, BPF_LINK_UPDATE, BPF_PROG_ATTACH, BPF_PROG_DETACH, BPF_PROG_QUERY, BPF_RAW_TRACEPOINT_OPEN,
-  type AttachTypeName,
+  LINK_TYPE_NAMES, type AttachTypeName, type LinkTypeName,
 } from '../kernel/enums.js';
 import { TsbpfError } from '../errors.js';
-import { encodeAttr, readU32, readU64 } from './attr.js';
+import { encodeAttr, readU32, readU64, type AttrValues } from './attr.js';
 import { addressOf, bpf } from './syscall.js';
 import { SyscallError } from './error.js';
 import { rawFd, type FdLike } from './fd.js';
@@ -200,12 +200,7 @@ export function linkGetNextId(start = 0): number | null {
   return readU32(GET_ID, a.bytes, 'next_id');
 }
 
-/** enum bpf_link_type, by number. */
-export const LINK_TYPE_NAMES = [
-  'unspec', 'raw_tracepoint', 'tracing', 'cgroup', 'iter', 'netns', 'xdp', 'perf_event', 'kprobe_multi',
-  'struct_ops', 'netfilter', 'tcx', 'uprobe_multi', 'netkit', 'sockmap', 'tracing_multi',
-] as const;
-export type LinkTypeName = (typeof LINK_TYPE_NAMES)[number];
+export { LINK_TYPE_NAMES, type LinkTypeName };
 
 export type PerfEventTypeName = (typeof BPF_PERF_EVENT_TYPES)[number];
 
@@ -266,7 +261,7 @@ export function linkInfo(fd: FdLike): LinkInfo {
   const withName = <F extends string>(l: Layout<F>, p: F, len: F): string => {
     const name = new Uint8Array(NAME_BUF);
     const b = new Uint8Array(LINK_INFO_BUF_SIZE);
-    b.set(encodeAttr(l, { [p]: name, [len]: name.length } as never).bytes.subarray(0, LINK_INFO_BUF_SIZE));
+    b.set(encodeAttr(l, { [p]: name, [len]: name.length } as AttrValues<F>).bytes.subarray(0, LINK_INFO_BUF_SIZE));
     objGetInfo(fd, b);
     buf = b;
     const z = name.indexOf(0);

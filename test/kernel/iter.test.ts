@@ -17,7 +17,8 @@ test('iter/task: one "<tgid> <pid>" line per task, this process among them', () 
   try {
     const link = c.programs.get('dump_task')!.attach();
     try {
-      assert.is(link.info().type, 4, 'BPF_LINK_TYPE_ITER');
+      assert.is(link.info().typeName, 'iter', 'BPF_LINK_TYPE_ITER');
+      assert.is(link.info().type, 4);
       const lines = link.readIter().toString().trim().split('\n');
       assert.ok(lines.length > 1, `${lines.length} tasks`);
       assert.ok(lines.every((l) => /^\d+ \d+$/.test(l)), 'every line is "<tgid> <pid>"');

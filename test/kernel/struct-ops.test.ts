@@ -129,7 +129,8 @@ test('attachStructOps() registers the .struct_ops.link map through a BPF link; c
       assert.ok(words(AVAILABLE).includes('tsbpf_cc_link'), 'tcp_available_congestion_control lists tsbpf_cc_link while the link is open');
       const info = link.info();
       assert.ok(info.id > 0, 'the kernel gave the link an id');
-      assert.is(info.type, 9, 'BPF_LINK_TYPE_STRUCT_OPS');
+      assert.is(info.typeName, 'struct_ops', 'BPF_LINK_TYPE_STRUCT_OPS');
+      assert.is(info.type, 9);
       // kernel fact: a link-registered map keeps state READY (INUSE is for maps registered by the update)
       if (hasBpftool) assert.is(dump('tsbpf_cc_link').state, 'BPF_STRUCT_OPS_STATE_READY');
     } finally {

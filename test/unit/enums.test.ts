@@ -25,6 +25,11 @@ test('well-known values', () => {
   assert.is(E.ATTACH_TYPES.xdp, 37);
   assert.is(E.ATTACH_TYPES.trace_uprobe_multi, 48);
   assert.is(E.ATTACH_TYPE_NAMES[57], 'trace_uprobe_session');
+  assert.is(E.LINK_TYPES.raw_tracepoint, 1);
+  assert.is(E.LINK_TYPES.iter, 4);
+  assert.is(E.LINK_TYPES.struct_ops, 9);
+  assert.is(E.LINK_TYPES.sockmap, 14);
+  assert.is(E.LINK_TYPE_NAMES[7], 'perf_event');
   assert.is(E.MAP_TYPES.hash, 1);
   assert.is(E.MAP_TYPES.prog_array, 3);
   assert.is(E.MAP_TYPES.array_of_maps, 12);
@@ -51,7 +56,7 @@ test('well-known values', () => {
 });
 
 test('reverse tables invert the forward ones', () => {
-  for (const [fwd, rev] of [[E.PROG_TYPES, E.PROG_TYPE_NAMES], [E.ATTACH_TYPES, E.ATTACH_TYPE_NAMES], [E.MAP_TYPES, E.MAP_TYPE_NAMES], [E.BPF_CMD, E.BPF_CMD_NAMES]] as const) {
+  for (const [fwd, rev] of [[E.PROG_TYPES, E.PROG_TYPE_NAMES], [E.ATTACH_TYPES, E.ATTACH_TYPE_NAMES], [E.MAP_TYPES, E.MAP_TYPE_NAMES], [E.LINK_TYPES, E.LINK_TYPE_NAMES], [E.BPF_CMD, E.BPF_CMD_NAMES]] as const) {
     for (const [num, name] of Object.entries(rev)) assert.is((fwd as Record<string, number>)[name as string], Number(num));
     const values = new Set(Object.values(fwd));
     assert.is(Object.keys(rev).length, values.size);
@@ -86,6 +91,7 @@ test('reverse tables invert the forward ones', () => {
       ...Object.fromEntries(Object.entries(E.PROG_TYPES).map(([k, v]) => [`BPF_PROG_TYPE_${k.toUpperCase()}`, v])),
       ...Object.fromEntries(Object.entries(E.ATTACH_TYPES).map(([k, v]) => [`BPF_${k.toUpperCase()}`, v])),
       ...Object.fromEntries(Object.entries(E.MAP_TYPES).map(([k, v]) => [`BPF_MAP_TYPE_${k.toUpperCase()}`, v])),
+      ...Object.fromEntries(Object.entries(E.LINK_TYPES).map(([k, v]) => [`BPF_LINK_TYPE_${k.toUpperCase()}`, v])),
       ...E.BPF_CMD, ...E.MAP_FLAGS, ...E.PROG_LOAD_FLAGS,
       LIBBPF_PIN_NONE: E.LIBBPF_PIN_NONE, LIBBPF_PIN_BY_NAME: E.LIBBPF_PIN_BY_NAME,
     };
