@@ -10,5 +10,5 @@ export type { Instruction, Reference } from './asm/types.js';
 export * from './load/index.js';
 export * from './link/index.js';
 export * from './events/index.js';
-export { SyscallError, Fd, ensureBpffs, ensureTracefs, MountError, type MountNotice } from './sys/index.js';
+export { SyscallError, Fd, ensureBpffs, ensureTracefs, MountError, MemlockError, getMemlockLimit, type MountNotice, type ResourceLimit } from './sys/index.js';
 export { CoreError } from './core/errors.js';

@@ -137,7 +137,7 @@ export async function main(argv) {
     '-accel', accel === 'kvm' ? 'kvm' : 'tcg,thread=multi', '-cpu', accel === 'kvm' ? 'host' : 'max',
     '-m', String(o.mem), '-smp', String(o.cpus), '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
     '-kernel', kernel, '-initrd', initrd,
-    '-append', `console=ttyS0 panic=-1 ${o.verbose ? '' : 'quiet '}oops=panic`,
+    '-append', `console=ttyS0 panic=-1 ${o.verbose ? '' : 'quiet loglevel=3 '}oops=panic`,
     '-serial', 'stdio',
     '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
     '-virtfs', `local,path=${project.replace(/,/g, ',,')},mount_tag=project,security_model=none,multidevs=remap`,

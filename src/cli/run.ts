@@ -16,6 +16,7 @@ import { VerifierError } from '../load/verifier.js';
 import type { CollectionSpec, ProgramSpec } from '../spec/types.js';
 import { PIN_BY_NAME } from '../spec/types.js';
 import { SyscallError } from '../sys/error.js';
+import { MemlockError } from '../sys/rlimit.js';
 import { Fd } from '../sys/fd.js';
 import { objGet, progGetFdById } from '../sys/api.js';
 import { UsageError, type CliOptions } from './args.js';
@@ -98,6 +99,8 @@ export function loadObject(spec: CollectionSpec, opts: CliOptions, pinDir?: stri
         coll = Collection.load(spec, { ...loadOpts, programs: [...want] });
         break;
       } catch (e) {
+        // the locked-memory limit (kernels before 5.11), not privileges: its own hint says so
+        if (e instanceof MemlockError) throw new EnvironmentError(`${file}: ${e.command} failed with ${e.code}: ${e.hint}`);
         if (isPermission(e)) throw new EnvironmentError(`${file}: ${e.command} failed with ${e.code}: not permitted; ${PRIVILEGE_FIX}`);
         if (!(e instanceof TsbpfError)) throw e;
         const p = e instanceof VerifierError ? spec.programs.get(e.program)

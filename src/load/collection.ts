@@ -16,6 +16,7 @@ import type { Btf } from '../btf/index.js';
 import { ensureBpffs, type Fd } from '../sys/index.js';
 import type { AttachTarget } from './kernel-refs.js';
 import { CollectionLoader } from './loader.js';
+import type { MemlockMode } from './memlock.js';
 import type { BpfMap } from './map.js';
 import type { Program } from './program.js';
 import type { LoadLogOptions } from './verifier.js';
@@ -35,6 +36,12 @@ export interface LoadOptions extends LoadLogOptions {
    * a map out. Maps not created are not in Collection.maps.
    */
   autocreate?: Record<string, boolean>;
+  /**
+   * RLIMIT_MEMLOCK: 'auto' (default) removes the limit before the first map, program or
+   * BTF is created when the kernel charges BPF memory to it (before Linux 5.11; probed as
+   * libbpf does, once per process); 'keep' leaves it as it is. See removeMemlockLimit().
+   */
+  memlock?: MemlockMode;
   /** Do not load the object's BTF at all (maps and programs go without it). */
   noBtf?: boolean;
   /**

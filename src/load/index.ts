@@ -7,3 +7,4 @@ export { features, hasBtfFeature, btfFeatures, forceMissingBtfFeatures, sanitize
 export { decodeValue, encodeValue, type Value } from './values.js';
 export { STRUCT_OPS_LINK_NOTE, type StructOpsState } from './struct-ops.js';
 export type { AttachTarget, KernelRef } from './kernel-refs.js';
+export { removeMemlockLimit, hasMemcgAccounting, type MemlockMode, type MemlockResult } from './memlock.js';

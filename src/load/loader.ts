@@ -4,6 +4,8 @@
  * close() undoes a load that fails at any point: every fd opened is closed, every
  * struct_ops map registered is unregistered, every pin made is removed.
  *
+ *   0. raiseMemlock: RLIMIT_MEMLOCK removed where the kernel charges BPF memory to it
+ *      (before Linux 5.11), once per process (memlock.ts);
  *   1. loadBtf: the object's BTF, sanitised for this kernel (a refusal is not fatal: maps
  *      and programs then go without BTF, as libbpf does);
  *   2. createMaps: maps with autocreate on (all but `SEC("?.struct_ops*")` ones, unless
@@ -35,6 +37,7 @@ import { loadProgram, type ProgramLoadContext } from './program-load.js';
 import { kernelMapName, objectName } from './prepare.js';
 import { planStructOps, STRUCT_OPS_LINK_NOTE, structOpsAttach, structOpsValue, type StructOpsMember, type StructOpsPlan } from './struct-ops.js';
 import { removePin } from './pin.js';
+import { explainEperm, raiseMemlockOnce } from './memlock.js';
 import type { LoadOptions, LoadStage } from './collection.js';
 
 /** No map type can use BTF key/value types for these (libbpf sends none). */
@@ -92,6 +95,7 @@ export class CollectionLoader {
   load(): LoadedObjects {
     try {
       this.checkOptions();
+      this.raiseMemlock();
       this.loadBtf();
       this.stage = 'maps';
       this.planStructOps();
@@ -137,6 +141,7 @@ export class CollectionLoader {
     for (const n of Object.keys(opts.autocreate ?? {})) {
       if (!spec.maps.has(n)) throw new TsbpfError(`autocreate: no map '${n}' in the object (have: ${[...spec.maps.keys()].join(', ')})`, { file });
     }
+    if (opts.memlock !== undefined && opts.memlock !== 'auto' && opts.memlock !== 'keep') throw new TsbpfError(`memlock: '${String(opts.memlock)}' is not 'auto' or 'keep'`, { file });
     const have = () => [...spec.programs.keys()].join(', ');
     const wanted = opts.programs ? new Set(opts.programs) : undefined;
     if (wanted) for (const n of wanted) if (!spec.programs.has(n)) throw new TsbpfError(`no program '${n}' in the object (have: ${have()})`, { file });
@@ -150,6 +155,17 @@ export class CollectionLoader {
     return this.opts.autocreate?.[m.name] ?? m.autocreate;
   }
 
+  // ---------------------------------------------------------------- 0. memlock
+
+  /**
+   * Before the first object is created: on kernels that charge BPF memory to
+   * RLIMIT_MEMLOCK (before 5.11) the limit is removed, once per process, unless
+   * LoadOptions.memlock is 'keep' (memlock.ts).
+   */
+  raiseMemlock(): void {
+    raiseMemlockOnce(this.opts.memlock ?? 'auto');
+  }
+
   // ---------------------------------------------------------------- 1. BTF
 
   loadBtf(): void {
@@ -161,7 +177,7 @@ export class CollectionLoader {
       this.btfFd = this.own(new Fd(btfLoad(s.bytes), `btf of ${this.file}`));
       this.funcInfo = s.funcInfo;
     } catch (e) {
-      if (!(e instanceof SyscallError) || e.code === 'EPERM') throw e;
+      if (!(e instanceof SyscallError) || e.code === 'EPERM') throw explainEperm(e);
       this.btfChanges.push(`BTF rejected by the kernel (${e.code}): loading without BTF`);
     }
   }
@@ -283,6 +299,7 @@ export class CollectionLoader {
 
   /** A refused BPF_MAP_CREATE, explained where we know why. */
   private mapCreateFailure(m: MapSpec, e: unknown): unknown {
+    e = explainEperm(e);
     // struct_ops links (BPF_F_LINK on the map) came with Linux 6.4, with struct bpf_struct_ops_link
     if (m.type === 'struct_ops' && e instanceof SyscallError && e.code === 'EINVAL' && m.structOps?.link && !this.types.find('bpf_struct_ops_link', 'struct')) {
       return new TsbpfError(`struct_ops map '${m.name}' (${m.section}) needs struct_ops links (BPF_F_LINK), which this kernel does not have (its BTF has no struct bpf_struct_ops_link; Linux 6.4+)`, this.context(m), { cause: e, reason: 'struct-ops-link-unsupported' });

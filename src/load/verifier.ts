@@ -8,6 +8,7 @@ import { disassemble, rawOffsets, slotToIndex } from '../asm/index.js';
 import { TsbpfError, type ErrorContext } from '../errors.js';
 import type { ProgramSpec } from '../spec/types.js';
 import { progLoadDetailed, SyscallError, type ProgLoadOptions } from '../sys/index.js';
+import { explainEperm } from './memlock.js';
 
 const MIN_LOG = 64 * 1024;
 const MAX_LOG = 256 * 1024 * 1024 - 1; // the kernel's limit (UINT_MAX >> 2 since 5.x; 16M before)
@@ -84,6 +85,12 @@ function trampolineRefusal(e: SyscallError, p: ProgramSpec, ctx: ErrorContext): 
   }
 }
 
+/** EPERM that the locked-memory limit explains (kernels before 5.11): throws the MemlockError. */
+function memlockRefusal(e: SyscallError, ctx: ErrorContext): void {
+  const x = explainEperm(e);
+  if (x !== e) throw TsbpfError.wrap(x, ctx);
+}
+
 export interface LoadLogOptions {
   /** Verifier log level for the retry (default 1), or for the first try with `alwaysLog`. */
   logLevel?: number;
@@ -116,6 +123,7 @@ export function loadWithLog(
       return { fd: attempt({ ...o, logLevel: 0, logBuf: null }).fd };
     } catch (e) {
       if (!(e instanceof SyscallError)) throw e;
+      memlockRefusal(e, ctx);
       trampolineRefusal(e, p, ctx);
       if (e.code === 'EPERM' || e.code === 'E2BIG' || e.code === 'EFAULT' || e.code === 'ENOMEM') throw TsbpfError.wrap(e, ctx);
     }
@@ -130,7 +138,7 @@ export function loadWithLog(
       if (!(e instanceof SyscallError)) throw e;
       if (e.code === 'ENOSPC' && size < MAX_LOG) { size = Math.min(size * 4, MAX_LOG); continue; }
       const log = cstr(buf);
-      if (!log) { trampolineRefusal(e, p, ctx); throw TsbpfError.wrap(e, ctx); }
+      if (!log) { memlockRefusal(e, ctx); trampolineRefusal(e, p, ctx); throw TsbpfError.wrap(e, ctx); }
       const slot = failingSlot(log);
       const insn = slot === undefined ? undefined : p.instructions[slotToIndex(rawOffsets(p.instructions), slot)];
       const source = slot === undefined ? undefined : sourceLine(p, slot);

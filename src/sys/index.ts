@@ -20,3 +20,5 @@ export {
   BPF_F_ALLOW_OVERRIDE, BPF_F_ALLOW_MULTI, BPF_F_REPLACE, BPF_F_KPROBE_MULTI_RETURN, BPF_F_UPROBE_MULTI_RETURN,
   XDP_FLAGS_SKB_MODE, XDP_FLAGS_DRV_MODE, XDP_FLAGS_HW_MODE,
 } from './link-layout.js';
+export { getMemlockLimit, setMemlockLimit, formatLimit, MemlockError, RLIMIT, RLIMIT_MEMLOCK, RLIM_INFINITY } from './rlimit.js';
+export type { ResourceLimit } from './rlimit.js';

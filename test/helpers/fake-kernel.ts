@@ -17,7 +17,8 @@ import { writeFileSync, existsSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { BPF_CMD_NAMES, MAP_TYPE_NAMES, PROG_TYPE_NAMES } from '../../src/kernel/enums.js';
 import { numPossibleCpus } from '../../src/load/map.js';
-import { BPF_FS_MAGIC, errnoNumber, layouts, overrideKernel, readU32, readU64, readString, userMemory, type FakeKernel as KernelDouble } from '../../src/sys/index.js';
+import { BPF_FS_MAGIC, errnoNumber, layouts, libcFailure, overrideKernel, readU32, readU64, readString, RLIMIT, RLIMIT_MEMLOCK, userMemory, type FakeKernel as KernelDouble } from '../../src/sys/index.js';
+import { OP_CALL } from '../../src/asm/index.js';
 
 /** Fake fds start here: far above any fd this process has, so a stray close never hits a real one. */
 export const FIRST_FAKE_FD = 1_000_000_000;
@@ -72,6 +73,18 @@ export class FakeKernel implements KernelDouble {
    * directory a test gives). A test of the mount helpers answers per path.
    */
   fsType: (path: string) => number = () => BPF_FS_MAGIC;
+  /**
+   * Helper ids this kernel does not have: a program calling one is refused (EINVAL,
+   * "invalid func unknown#N"). A kernel before 5.11 lacks 160 (bpf_ktime_get_coarse_ns),
+   * which is how the loader tells memcg accounting apart.
+   */
+  readonly missingHelpers = new Set<number>();
+  /** RLIMIT_MEMLOCK as prlimit(2) reads and sets it (bytes). */
+  memlock = { soft: 64n << 10n, hard: 64n << 10n };
+  /** Whether prlimit(2) may raise the hard limit (CAP_SYS_RESOURCE). */
+  canRaiseMemlock = true;
+  /** prlimit(2) calls that set the limit. */
+  readonly memlockSets: Array<{ soft: bigint; hard: bigint }> = [];
   /** mount(2) calls made (source, target, fstype, data); each one succeeds. */
   readonly mounts: Array<{ source: string; target: string; fstype: string; data: string }> = [];
   private nextFd = FIRST_FAKE_FD;
@@ -99,7 +112,7 @@ export class FakeKernel implements KernelDouble {
     return 0;
   }
 
-  /** The libc functions the loader calls besides bpf(2): statfs, flock and mount (src/sys/mount.ts). */
+  /** The libc functions the loader calls besides bpf(2): statfs, flock and mount (src/sys/mount.ts), prlimit (src/sys/rlimit.ts). */
   libc(name: string, args: readonly unknown[]): unknown {
     switch (name) {
       case 'statfs': {
@@ -108,6 +121,19 @@ export class FakeKernel implements KernelDouble {
         return 0;
       }
       case 'flock': return 0;
+      case 'prlimit': {
+        const [, resource, newAddr, oldAddr] = args as [number, number, bigint, bigint];
+        if (resource !== RLIMIT_MEMLOCK) return libcFailure(errnoNumber('EINVAL')!);
+        if (newAddr !== 0n) {
+          const dv = new DataView(userMemory(newAddr, RLIMIT.size).slice().buffer);
+          const want = { soft: dv.getBigUint64(RLIMIT.fields.rlim_cur.off, true), hard: dv.getBigUint64(RLIMIT.fields.rlim_max.off, true) };
+          if (want.soft > want.hard || (want.hard > this.memlock.hard && !this.canRaiseMemlock)) return libcFailure(errnoNumber(want.soft > want.hard ? 'EINVAL' : 'EPERM')!);
+          if (oldAddr !== 0n) this.writeLimit(oldAddr);
+          this.memlock = want;
+          this.memlockSets.push(want);
+        } else if (oldAddr !== 0n) this.writeLimit(oldAddr);
+        return 0;
+      }
       case 'mount': {
         const [source, target, fstype, , data] = args as [string, string, string, number, string];
         this.mounts.push({ source, target, fstype, data });
@@ -115,6 +141,13 @@ export class FakeKernel implements KernelDouble {
       }
       default: throw new Error(`fake kernel: no model of ${name}()`);
     }
+  }
+
+  private writeLimit(addr: bigint): void {
+    const out = userMemory(addr, RLIMIT.size);
+    const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    dv.setBigUint64(RLIMIT.fields.rlim_cur.off, this.memlock.soft, true);
+    dv.setBigUint64(RLIMIT.fields.rlim_max.off, this.memlock.hard, true);
   }
 
   bpf(cmd: number, attr: Uint8Array): number {
@@ -270,6 +303,12 @@ export class FakeKernel implements KernelDouble {
     const btfFd = readU32(L, attr, 'prog_btf_fd');
     if (btfFd !== 0 && !this.fds.has(btfFd)) return errno('EBADF');
     const insns = userMemory(readU64(L, attr, 'insns'), readU32(L, attr, 'insn_cnt') * 8);
+    for (let i = 0; i < insns.length; i += 8) {
+      const imm = new DataView(insns.buffer, insns.byteOffset).getInt32(i + 4, true);
+      if (insns[i] === OP_CALL && insns[i + 1]! >> 4 === 0 && this.missingHelpers.has(imm)) {
+        return this.reject(attr, { errno: 'EINVAL', log: `${i / 8}: (85) call unknown#${imm}\ninvalid func unknown#${imm}\n` });
+      }
+    }
     for (let i = 0; i < insns.length; i += 8) {
       const src = insns[i + 1]! >> 4;
       if (insns[i] !== LD_IMM64 || (src !== BPF_PSEUDO_MAP_FD && src !== BPF_PSEUDO_MAP_VALUE)) continue;

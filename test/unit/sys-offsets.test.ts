@@ -24,9 +24,10 @@ import {
 } from '../../src/sys/perf.js';
 import { NETLINK_LAYOUTS, NETLINK_CONSTANTS, NLMSGHDR_SIZE, NLMSGERR_SIZE, NLATTR_SIZE, TCMSG_SIZE } from '../../src/sys/netlink.js';
 import { CLONE_NEWNET } from '../../src/sys/netns.js';
+import { RLIMIT, RLIMIT_MEMLOCK } from '../../src/sys/rlimit.js';
 
-/** Every table checked: the bpf(2) attrs and infos, the link commands, perf_event_attr, netlink headers. */
-const LAYOUTS: readonly Layout[] = [...ALL_LAYOUTS, ...LINK_LAYOUTS, ...PERF_LAYOUTS, ...NETLINK_LAYOUTS];
+/** Every table checked: the bpf(2) attrs and infos, the link commands, perf_event_attr, netlink headers, struct rlimit. */
+const LAYOUTS: readonly Layout[] = [...ALL_LAYOUTS, ...LINK_LAYOUTS, ...PERF_LAYOUTS, ...NETLINK_LAYOUTS, RLIMIT];
 
 /** Constants checked against the macro (or enum) of the header that defines them. */
 const CONSTANTS: Record<string, Record<string, number>> = {
@@ -37,10 +38,11 @@ const CONSTANTS: Record<string, Record<string, number>> = {
     PERF_TYPE_TRACEPOINT, PERF_TYPE_HARDWARE, PERF_COUNT_SW_BPF_OUTPUT, PERF_COUNT_SW_CPU_CLOCK, PERF_SAMPLE_RAW, PERF_COUNT_HW_CPU_CYCLES,
   },
   'sched.h': { CLONE_NEWNET },
+  'sys/resource.h': { RLIMIT_MEMLOCK },
 };
 const SIZES: Record<string, number> = {
   'struct perf_event_attr': PERF_ATTR_SIZE, 'struct nlmsghdr': NLMSGHDR_SIZE, 'struct nlmsgerr': NLMSGERR_SIZE,
-  'struct nlattr': NLATTR_SIZE, 'struct tcmsg': TCMSG_SIZE,
+  'struct nlattr': NLATTR_SIZE, 'struct tcmsg': TCMSG_SIZE, 'struct rlimit': RLIMIT.size,
 };
 
 const HEADER = '/usr/include/linux/bpf.h';
