@@ -5,7 +5,8 @@
  * the run needs them (start-up time is budgeted). Builtins are imported statically: the
  * bundled CLI (boot.ts) runs as a script, where import() is not available.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, readSync, writeFileSync } from 'node:fs';
+import { FileReadError, openRegularFile } from '../file.js';
 import { join } from 'node:path';
 import { parseArgs, UsageError, USAGE, type CliOptions } from './args.js';
 import type { ObjectResult } from './result.js';
@@ -24,8 +25,14 @@ async function run(opts: CliOptions): Promise<number> {
       return 0;
     }
     if (opts.btf !== undefined) {
-      let head: Buffer;
-      try { head = readFileSync(opts.btf).subarray(0, 4); } catch (e) { return fail(`--btf ${opts.btf}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
+      const head = Buffer.alloc(4);
+      try {
+        const { fd } = openRegularFile(opts.btf);
+        try { head.fill(0, readSync(fd, head, 0, 4, 0)); } finally { closeSync(fd); }
+      } catch (e) {
+        if (!(e instanceof FileReadError)) throw e;
+        return fail(`--btf ${opts.btf}: cannot read it (${(e.cause as NodeJS.ErrnoException | undefined)?.code ?? e.message})`);
+      }
       const raw = head.length >= 2 && head.readUInt16LE(0) === 0xeb9f;
       const elf = head.length === 4 && head.readUInt32BE(0) === 0x7f454c46;
       if (!raw && !elf) return fail(`--btf ${opts.btf}: not a BTF file (raw BTF starts with magic 0xeb9f, e.g. /sys/kernel/btf/vmlinux) nor an ELF with .BTF`);

@@ -2,7 +2,7 @@
  * loadCollectionSpec: bytes of a clang-compiled BPF object -> CollectionSpec.
  * Pure: no syscalls; the only I/O is reading the file when given a path.
  */
-import { readFileSync } from 'node:fs';
+import { readWholeFile } from '../file.js';
 import { Btf, parseBtfExt } from '../btf/index.js';
 import type { BtfExt } from '../btf/types.js';
 import { parseElf } from '../elf/index.js';
@@ -30,14 +30,22 @@ export interface LoadSpecOptions {
   file?: string;
 }
 
-function readObject(input: string | Uint8Array, opts: LoadSpecOptions): { bytes: Uint8Array; file: string } {
-  if (typeof input !== 'string') return { bytes: input, file: opts.file ?? '<buffer>' };
+/** What loadCollectionSpec reads: a path, or the object's bytes (Buffer, any typed array, DataView, ArrayBuffer). */
+export type ObjectInput = string | ArrayBufferView | ArrayBufferLike;
+
+function readObject(input: ObjectInput, opts: LoadSpecOptions): { bytes: Uint8Array; file: string } {
+  const file = typeof input === 'string' ? input : opts.file ?? '<buffer>';
+  if (input instanceof Uint8Array) return { bytes: input, file };
+  if (ArrayBuffer.isView(input)) return { bytes: new Uint8Array(input.buffer, input.byteOffset, input.byteLength), file };
+  if (input instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && input instanceof SharedArrayBuffer)) return { bytes: new Uint8Array(input), file };
+  if (typeof input !== 'string') {
+    const what = input === null ? 'null' : typeof input === 'object' ? `a ${(input as object).constructor?.name ?? 'object'}` : typeof input;
+    throw new SpecError(`loadCollectionSpec takes a path or the object's bytes (Uint8Array, Buffer, ArrayBuffer or another ArrayBufferView), not ${what}`, { file });
+  }
   try {
-    return { bytes: readFileSync(input), file: input };
+    return { bytes: readWholeFile(input), file };
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'error';
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
-    throw new SpecError(`cannot read object: ${why}`, { file: input }, { cause: e });
+    throw new SpecError(`cannot read object: ${(e as Error).message}`, { file }, { cause: e });
   }
 }
 
@@ -47,7 +55,7 @@ function cString(data: Uint8Array): string {
 }
 
 /** Reads a BPF object (path or bytes) into an editable CollectionSpec. Throws TsbpfError. */
-export function loadCollectionSpec(input: string | Uint8Array, opts: LoadSpecOptions = {}): CollectionSpec {
+export function loadCollectionSpec(input: ObjectInput, opts: LoadSpecOptions = {}): CollectionSpec {
   const { bytes, file } = readObject(input, opts);
   try {
     return buildSpec(parseElf(bytes, file));

@@ -58,6 +58,17 @@ test('objects that cannot be read: exit 2, one line each', () => {
   oneLine(cli(patched('x86.o', (b) => { b.writeUInt16LE(62, 18); })), /not a BPF object: e_machine is 62/);
 });
 
+test('/dev/zero, a FIFO and a directory as the object or --btf: refused at once with one line, never read', () => {
+  const fifo = path.join(tmp, 'fifo.o');
+  spawnSync('mkfifo', [fifo]);
+  const run = (...args: string[]) => spawnSync(process.execPath, ['bin/load.js', ...args], { cwd: root, encoding: 'utf8', timeout: 20_000 });
+  oneLine(run('/dev/zero'), /^load: \/dev\/zero: cannot read object: is a character device: only regular files are read/);
+  oneLine(run('--no-load', '/dev/zero'), /cannot read object: is a character device/);
+  oneLine(run('--btf', '/dev/zero', 'bpf-objs/nobtf.bpf.o'), /^load: --btf \/dev\/zero: cannot read it \(is a character device: only regular files are read\)/);
+  oneLine(run('--no-load', fifo), /cannot read object: is a FIFO: only regular files are read/);
+  oneLine(run('--btf', tmp, 'bpf-objs/nobtf.bpf.o'), /^load: --btf .*: cannot read it \(is a directory: only regular files are read\)/);
+});
+
 test('--no-load: the static report and the JSON shape, without privileges', () => {
   const r = cli('--no-load', 'bpf-objs/tailcall_uretprobe.bpf.o');
   assert.is(r.status, 0, r.stderr);

@@ -5,11 +5,14 @@
 // send the bytes that follow it in memory.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Collection, MapArgumentError, numPossibleCpus, TsbpfError, type BpfMap } from '../../src/index.js';
+import { Collection, loadCollectionSpec, MapArgumentError, numPossibleCpus, SpecError, TsbpfError, type BpfMap } from '../../src/index.js';
+import { CoreError, KernelBtf } from '../../src/core/index.js';
+import { readWholeFile } from '../../src/file.js';
 import { FakeKernel } from '../helpers/fake-kernel.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -131,6 +134,36 @@ test('item 4: a prog array takes a Program, a map of maps a BpfMap; lookups answ
     const prog = [...c.programs.values()][0]!;
     refused(k, outer, () => outer.update(1, prog), /takes maps; got program/);
   });
+});
+
+test('item 7: only regular files are read: /dev/zero, a FIFO and a directory are refused at once', () => {
+  const fifo = path.join(pinRoot, 'fifo');
+  spawnSync('mkfifo', [fifo]);
+  for (const [p, kind] of [['/dev/zero', 'a character device'], [fifo, 'a FIFO'], [pinRoot, 'a directory']] as const) {
+    const t0 = performance.now();
+    assert.throws(() => loadCollectionSpec(p), (e: unknown) => e instanceof SpecError && e.file === p && e.message.includes(`cannot read object: is ${kind}: only regular files are read`));
+    assert.ok(performance.now() - t0 < 1000);
+  }
+  assert.throws(() => new KernelBtf({ path: '/dev/zero' }).vmlinux, (e: unknown) => e instanceof CoreError && /cannot read kernel BTF: is a character device/.test((e as Error).message));
+  assert.throws(() => readWholeFile(obj('nobtf'), 100), /is \d+ bytes, more than the 100 read at most/);
+});
+
+test('item 11: the object as an ArrayBuffer, a DataView or any typed array; anything else is named', () => {
+  const bytes = readFileSync(obj('nobtf'));
+  const names = (s: { programs: Map<string, unknown> }) => [...s.programs.keys()].sort();
+  const want = names(loadCollectionSpec(bytes));
+  const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  assert.equal(names(loadCollectionSpec(ab)), want);
+  assert.equal(names(loadCollectionSpec(new DataView(ab))), want);
+  const padded = new Uint8Array(bytes.length + 16);
+  padded.set(bytes, 8);
+  assert.equal(names(loadCollectionSpec(new DataView(padded.buffer, 8, bytes.length))), want, 'a view with an offset');
+  const words = new Uint32Array(Math.ceil(bytes.length / 4));
+  new Uint8Array(words.buffer).set(bytes);
+  assert.equal(names(loadCollectionSpec(words)), want, 'a Uint32Array');
+  for (const bad of [{}, 42, null, [1, 2, 3]]) {
+    assert.throws(() => loadCollectionSpec(bad as never), (e: unknown) => e instanceof SpecError && /takes a path or the object's bytes \(Uint8Array, Buffer, ArrayBuffer or another ArrayBufferView\), not/.test((e as Error).message));
+  }
 });
 
 test.after(() => rmSync(pinRoot, { recursive: true, force: true }));
