@@ -24,8 +24,10 @@ export const REQUIRED_MODULES = ['virtio_pci', '9pnet_virtio', '9p'];
  * nf_conntrack: the kfuncs bpf_xdp_ct_lookup/bpf_ct_release in module BTF
  * (/sys/kernel/btf/nf_conntrack), for the module kfunc and module fentry tests.
  * x_tables: a module whose BTF has a VAR (the per-CPU `xt_recseq`, global linkage), for
- * typed ksyms in modules; nf_conntrack's BTF has none. */
-export const OPTIONAL_MODULES = ['nf_conntrack', 'x_tables'];
+ * typed ksyms in modules; nf_conntrack's BTF has none.
+ * veth, sch_ingress (the clsact qdisc), cls_bpf: the attach tests' veth pairs and the
+ * legacy TC path (a clsact qdisc plus a cls_bpf filter over rtnetlink). */
+export const OPTIONAL_MODULES = ['nf_conntrack', 'x_tables', 'veth', 'sch_ingress', 'cls_bpf'];
 
 const norm = (n) => n.replace(/-/g, '_');
 const MOD_RE = /^(.+)\.ko(\.xz|\.zst|\.gz)?$/;

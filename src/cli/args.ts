@@ -38,11 +38,16 @@ export interface CliOptions {
   btf?: string;
   /** --target PROG=REF[@FUNC]: a pinned path or id:N. */
   targets: Array<{ program: string; ref: string; function?: string }>;
+  /** --attach (auto-attach what the sections name) or --attach PROG=TARGET. */
+  attach: boolean;
+  attachTargets: Array<{ program: string; target: string }>;
+  /** --duration S: stay attached this long (default: until SIGINT / SIGTERM). */
+  duration?: number;
   noLoad: boolean;
   help: boolean;
 }
 
-const defaults = (): CliOptions => ({ files: [], json: false, set: [], types: [], only: [], create: [], targets: [], noLoad: false, help: false });
+const defaults = (): CliOptions => ({ files: [], json: false, set: [], types: [], only: [], create: [], targets: [], attach: false, attachTargets: [], noLoad: false, help: false });
 
 /** A mistake on the command line: exit 2 with this one line. */
 export class UsageError extends Error {}
@@ -120,6 +125,27 @@ const OPTIONS: Record<string, OptionDef> = {
     if (!ref || (ref.startsWith('id:') && !/^id:\d+$/.test(ref))) throw new UsageError(`--target ${v}: REF is a pinned program path or id:N`);
     o.targets.push({ program, ref, ...(at > 0 ? { function: rest.slice(at + 1) } : {}) });
   }),
+  attach: repeatable('[PROG=TARGET]', `
+    attach the loaded programs and stay attached until SIGINT/SIGTERM
+    (or --duration); then detach and unload, or with --pin leave them
+    attached, links pinned at DIR/links/<prog>. Alone: every program
+    whose section names its target (kprobe/FUNC, uretprobe//bin/bash:
+    readline, tp/CAT/NAME, ...). PROG=TARGET (repeatable) gives PROG its
+    target: FUNC[+OFF] (kprobe), NAME (ksyscall), BINARY:SYMBOL[+OFF]
+    (uprobe), CAT/NAME (tracepoint), IFNAME[:skb|drv|hw][@NETNS] (xdp),
+    IFNAME:ingress|egress[@NETNS] (tc), /sys/fs/cgroup/PATH (cgroup),
+    NETNS (sk_lookup), MAP (sk_msg, sk_skb), freq=HZ[,cpu=N] (perf_event)`,
+  (o, v) => {
+    o.attach = true;
+    if (v === '') return; // bare --attach
+    const [program, target] = pair('--attach', v, 'PROG=TARGET');
+    if (!target) throw new UsageError(`--attach ${v}: empty TARGET`);
+    o.attachTargets.push({ program, target });
+  }),
+  duration: value('S', 'with --attach: detach after S seconds (default: at SIGINT / SIGTERM)', (o, v) => {
+    if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0) throw new UsageError(`--duration ${v}: expected a number of seconds > 0`);
+    o.duration = Number(v);
+  }),
   'no-load': flag('read the objects only (no privileges): programs, maps, tables, graph', (o) => { o.noLoad = true; }),
   help: flag('this text', (o) => { o.help = true; }, 'h'),
 };
@@ -184,8 +210,24 @@ function strictParse(argv: string[]) {
   }
 }
 
+/**
+ * `--attach` is a flag and an option: alone (followed by nothing, an option or an object)
+ * it becomes `--attach=`; followed by PROG=TARGET it takes that as its value.
+ */
+function bareAttach(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') { out.push(...argv.slice(i)); break; }
+    const next = argv[i + 1];
+    if (a === '--attach' && (next === undefined || next.startsWith('-') || !next.includes('='))) out.push('--attach=');
+    else out.push(a);
+  }
+  return out;
+}
+
 export function parseArgs(argv: string[]): CliOptions {
-  const parsed = strictParse(argv);
+  const parsed = strictParse(bareAttach(argv));
   const o = defaults();
   o.files = parsed.positionals;
   for (const [name, d] of Object.entries(OPTIONS)) {
@@ -200,6 +242,8 @@ export function parseArgs(argv: string[]): CliOptions {
   }
   if (o.files.length === 0) throw new UsageError('no object given (see --help)');
   if (o.noLoad && (o.pin || o.logDir || o.junit)) throw new UsageError('--no-load loads nothing: --pin, --log and --junit need a load');
+  if (o.noLoad && o.attach) throw new UsageError('--no-load loads nothing: --attach needs a load');
+  if (o.duration !== undefined && !o.attach) throw new UsageError('--duration S is how long --attach stays attached: give --attach too');
   return o;
 }
 

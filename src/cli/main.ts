@@ -39,14 +39,27 @@ async function run(opts: CliOptions): Promise<number> {
     }
     if (opts.pin !== undefined) checkPinDir(opts.pin, '--pin');
     const runP = opts.noLoad ? undefined : import('./run.js'); // fetched while the objects are read
+    const attachP = opts.attach ? import('./attach.js') : undefined;
     const staticMod = await import('./static.js');
     const specs = staticMod.readSpecs(opts);
+    // --attach PROG=TARGET: every TARGET checked before anything is loaded
+    const attachMod = await attachP;
+    const targets = attachMod ? specs.map((s) => attachMod.explicitTargets(s.programs, opts.attachTargets)) : [];
     const results: ObjectResult[] = [];
+    const report = async () => {
+      if (opts.json) console.log((await import('./report.js')).json(results));
+      else {
+        const { text } = await import('./report.js');
+        console.log(results.map(text).join('\n\n'));
+      }
+    };
     if (opts.noLoad) {
       for (const s of specs) results.push(staticMod.staticResult(s, opts));
+      await report();
     } else {
       const runMod = await runP!;
-      const open: Array<{ close(): void }> = [];
+      const open: Array<import('./run.js').LoadedObject> = [];
+      const attached: Array<import('./attach.js').ObjectLinks> = [];
       try {
         for (const s of specs) {
           const pinDir = opts.pin === undefined ? undefined : specs.length > 1 ? join(opts.pin, staticMod.objectStem(s.file)) : opts.pin;
@@ -54,20 +67,35 @@ async function run(opts: CliOptions): Promise<number> {
           open.push(l);
           results.push(l.result);
         }
+        if (attachMod) {
+          for (const [i, l] of open.entries()) {
+            if (!l.collection) continue;
+            const links = attachMod.attachObject(l.collection, l.result, targets[i]!);
+            if (!links) continue;
+            attached.push({ links, pinned: l.pinDir !== undefined });
+            if (l.pinDir) attachMod.pinLinks(links, l.pinDir, l.result);
+            else if (links.size) l.result.atExit.unshift(`${links.size} link(s) detached at exit (SIGINT, SIGTERM${opts.duration !== undefined ? `, or after ${opts.duration} s` : ''})`);
+          }
+        }
+        await report();
+        const failed = results.some((r) => r.attachError !== undefined);
+        if (attachMod && !failed && attached.some((a) => a.links.size) && !(opts.pin !== undefined && opts.duration === undefined)) {
+          const n = attached.reduce((k, a) => k + a.links.size, 0);
+          const why = await attachMod.stayAttached(opts.duration, () => {
+            process.stderr.write(`load: ${n} link(s) attached; ${opts.duration !== undefined ? `detaching in ${opts.duration} s` : 'detaching at SIGINT / SIGTERM'} (Ctrl-C)\n`);
+          });
+          process.stderr.write(`load: ${why}: ${opts.pin !== undefined ? 'exiting; the pinned links stay' : 'detaching and unloading'}\n`);
+        }
       } finally {
+        for (const a of attached) attachMod!.releaseLinks(a);
         for (const l of open) l.close();
       }
-    }
-    if (opts.json) console.log((await import('./report.js')).json(results));
-    else {
-      const { text } = await import('./report.js');
-      console.log(results.map(text).join('\n\n'));
     }
     if (opts.junit !== undefined) {
       const { junit } = await import('./junit.js');
       writeFileSync(opts.junit, junit(results));
     }
-    const bad = results.some((o) => o.error !== undefined || o.programs.some((p) => p.verdict === 'rejected'));
+    const bad = results.some((o) => o.error !== undefined || o.attachError !== undefined || o.programs.some((p) => p.verdict === 'rejected'));
     return bad ? 1 : 0;
   } catch (e) {
     if (e instanceof UsageError || e instanceof EnvironmentError) return fail(e.message);

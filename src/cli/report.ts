@@ -13,12 +13,20 @@ export function text(o: ObjectResult): string {
   const w = Math.max(12, ...o.programs.map((p) => p.name.length));
   const sw = Math.max(10, ...o.programs.map((p) => p.section.length));
   const tw = Math.max(10, ...o.programs.map((p) => (p.attachType ? p.type.length + 1 + p.attachType.length : p.type.length)));
-  out.push(`${pad('  programs:', 4 + w + sw + tw + 3)}${pad('verdict', 8)} ${lpad('insns', 6)} ${lpad('verified', 8)} ${lpad('load', 10)}`);
+  const attaching = o.programs.some((p) => p.attached);
+  const aw = attaching ? Math.max(11, ...o.programs.map((p) => attachedTo(p).length)) : 0;
+  out.push(`${pad('  programs:', 4 + w + sw + tw + 3)}${pad('verdict', 8)} ${lpad('insns', 6)} ${lpad('verified', 8)} ${lpad('load', 10)}${attaching ? `  ${pad('attached to', aw)}` : ''}`.trimEnd());
   for (const p of o.programs) {
     const type = p.attachType ? `${p.type}/${p.attachType}` : p.type;
     const load = p.loadMs === null ? '' : `${p.loadMs.toFixed(2)} ms`;
     const extra = [p.id !== undefined ? `id ${p.id}` : '', p.pinnedAt ? `pinned ${p.pinnedAt}` : '', p.verdict === 'skipped' && p.error ? p.error : ''].filter(Boolean).join('  ');
-    out.push(`    ${pad(p.name, w)} ${pad(p.section, sw)} ${pad(type, tw)} ${pad(p.verdict, 8)} ${lpad(String(p.insns), 6)} ${lpad(p.verifiedInsns === null ? '-' : String(p.verifiedInsns), 8)} ${lpad(load, 10)}${extra ? `  ${extra}` : ''}`.trimEnd());
+    const att = attaching ? `  ${pad(attachedTo(p), aw)}` : '';
+    out.push(`    ${pad(p.name, w)} ${pad(p.section, sw)} ${pad(type, tw)} ${pad(p.verdict, 8)} ${lpad(String(p.insns), 6)} ${lpad(p.verifiedInsns === null ? '-' : String(p.verifiedInsns), 8)} ${lpad(load, 10)}${att}${extra ? `  ${extra}` : ''}`.trimEnd());
+  }
+  const notAttached = o.programs.filter((p) => p.attached && !('hook' in p.attached));
+  if (notAttached.length) {
+    out.push('  not attached:');
+    for (const p of notAttached) out.push(`    ${p.name}: ${'skipped' in p.attached! ? p.attached.skipped : (p.attached as { error: string }).error}`);
   }
   const refs = o.programs.filter((p) => p.kernelRefs?.length);
   if (refs.length) {
@@ -72,6 +80,14 @@ export function text(o: ObjectResult): string {
   return out.join('\n');
 }
 
+/** The 'attached to' column: 'kprobe do_sys_openat2', '-' (skipped) or 'FAILED'. */
+function attachedTo(p: ObjectResult['programs'][number]): string {
+  const a = p.attached;
+  if (!a) return '';
+  if ('hook' in a) return `${a.hook} ${a.target}`;
+  return 'skipped' in a ? '-' : 'FAILED';
+}
+
 /** The issue's JSON shape. */
 export function json(objects: ObjectResult[]): string {
   return JSON.stringify({
@@ -80,6 +96,7 @@ export function json(objects: ObjectResult[]): string {
       programs: o.programs.map((p) => ({
         name: p.name, section: p.section, type: p.type, verdict: p.verdict, insns: p.insns,
         verifiedInsns: p.verifiedInsns, loadMs: p.loadMs, ...(p.error !== undefined && p.verdict !== 'accepted' ? { error: p.error } : {}),
+        ...(p.attached ? { attached: p.attached } : {}),
       })),
       maps: o.maps.map((m) => ({
         name: m.name, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags,
@@ -87,6 +104,7 @@ export function json(objects: ObjectResult[]): string {
         ...(m.notCreated ? { created: false, note: m.notCreated } : {}),
       })),
       tailCalls: o.tailCalls,
+      ...(o.attachError ? { attachError: o.attachError } : {}),
     })),
   }, null, 2);
 }

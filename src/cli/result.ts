@@ -25,6 +25,8 @@ export interface ProgramResult {
   log?: string;
   /** Where its kfuncs, typed ksyms and attach target were found ('kfunc bpf_xdp_ct_lookup in nf_conntrack'). */
   kernelRefs?: string[];
+  /** --attach: what it is attached to, why it was skipped, or why attaching failed. */
+  attached?: { hook: string; target: string } | { skipped: string } | { error: string };
 }
 
 export interface MapResult {
@@ -57,4 +59,6 @@ export interface ObjectResult {
   error?: string;
   /** What happens when the CLI exits. */
   atExit: string[];
+  /** --attach failed for one of its programs (nothing of the object stays attached). */
+  attachError?: string;
 }

@@ -47,6 +47,10 @@ function rejectionOf(p: ProgramSpec, e: TsbpfError): ProgramResult['rejection'] 
 
 export interface LoadedObject {
   result: ObjectResult;
+  /** The loaded collection (undefined when the object failed to load). */
+  collection?: Collection;
+  /** Where its pins go (--pin), if pinning. */
+  pinDir?: string;
   /** Closes fds and removes what should not outlive the run. */
   close(): void;
 }
@@ -235,6 +239,8 @@ export function loadObject(spec: CollectionSpec, opts: CliOptions, pinDir?: stri
   const c = coll;
   return {
     result,
+    collection: c,
+    ...(pinDir ? { pinDir } : {}),
     close() {
       if (!pinDir) for (const m of c.maps.values()) if (m.spec.pinning === PIN_BY_NAME && !preexisting.has(m.name)) m.unpin();
       c.close();

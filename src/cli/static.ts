@@ -80,14 +80,17 @@ export function readSpecs(opts: CliOptions): CollectionSpec[] {
   for (const t of opts.targets) {
     if (!specs.some((s) => s.programs.has(t.program))) throw new UsageError(`--target ${t.program}=${t.ref}: no program '${t.program}' ${where} (have: ${programs()})`);
   }
+  for (const t of opts.attachTargets) {
+    if (!specs.some((s) => s.programs.has(t.program))) throw new UsageError(`--attach ${t.program}=${t.target}: no program '${t.program}' ${where} (have: ${programs()})`);
+  }
   return specs;
 }
 
 /** The programs to load: --only, else those that load by default (autoload; struct_ops ones: of the maps created). */
 export function selection(spec: CollectionSpec, opts: CliOptions): Set<string> {
   if (opts.only.length) return new Set(opts.only.filter((n) => spec.programs.has(n)));
-  // a program given a --target is wanted even when its section starts with '?'
-  const targeted = new Set(opts.targets.map((t) => t.program));
+  // a program given a --target or an --attach target is wanted even when its section starts with '?'
+  const targeted = new Set([...opts.targets.map((t) => t.program), ...opts.attachTargets.map((t) => t.program)]);
   const uses = structOpsAutoload(spec);
   return new Set([...spec.programs.keys()].filter((n) => loadsByDefault(spec, n, uses) || targeted.has(n)));
 }

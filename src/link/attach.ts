@@ -84,6 +84,13 @@ let cpus: number[] | undefined;
  * freplace) take none. See AttachPoint for the explicit targets.
  */
 export function attachProgram(prog: Program, target?: AttachPoint): Link {
+  try { return attachTo(prog, target); } catch (e) {
+    if (e instanceof AttachError) e.program ??= prog.name;
+    throw e;
+  }
+}
+
+function attachTo(prog: Program, target?: AttachPoint): Link {
   const ctx = { section: prog.spec.section, symbol: prog.name };
   const at = prog.spec.attachType;
   const t: AnyTarget = target ? { ...target } as AnyTarget : fromSection(prog, sectionTarget(prog.spec));

@@ -37,6 +37,8 @@ export class AttachError extends TsbpfError {
   override readonly reason: AttachErrorReason;
   readonly hook?: string;
   readonly since?: string;
+  /** The program that was being attached (set by program.attach() / collection.attach()). */
+  program?: string;
 
   constructor(detail: string, ctx: ErrorContext = {}, info: AttachErrorInfo = { reason: 'kernel' }) {
     super(detail, ctx, info.cause === undefined ? undefined : { cause: info.cause });

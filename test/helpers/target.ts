@@ -36,9 +36,9 @@ export interface Target {
   kill(): Promise<void>;
 }
 
-/** Starts the target waiting on stdin: it makes `n` calls / getppid / openat after go(). */
-export function startTarget(n: number, spinMs = 0): Target {
-  const p = spawn(targetBinary(), [String(n), String(spinMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+/** Starts the target waiting on stdin: it makes `n` calls / getppid / openat after go() (under an allow-all seccomp filter with `seccomp`). */
+export function startTarget(n: number, spinMs = 0, opts: { seccomp?: boolean } = {}): Target {
+  const p = spawn(targetBinary(), [String(n), String(spinMs), ...(opts.seccomp ? ['seccomp'] : [])], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   p.stdout!.on('data', (d) => { out += d; });
   let closed = false;

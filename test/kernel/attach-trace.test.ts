@@ -10,6 +10,7 @@ import { Collection, AttachError, BpfLink, PerfEventLink, MultiLink, type Link }
 import { loadCollectionSpec } from '../../src/spec/index.js';
 import { probePmu, kprobeMultiSupported, perfLinkSupported, uprobeMultiSupported } from '../../src/link/features.js';
 import { kernelSuite } from '../helpers/kernel-suite.js';
+import { kallsymsHas } from '../helpers/kernel-probes.js';
 import { assertClean, fdCount, ourProbeEvents } from '../helpers/leaks.js';
 import { startTarget, targetBinary } from '../helpers/target.js';
 
@@ -211,6 +212,10 @@ if (!KPROBES) {
         assert.throws(() => c.programs.get(name)!.attach(), (e: unknown) => e instanceof AttachError && e.reason === 'unsupported' && /this kernel has no kprobes: no kprobe PMU .* and no kprobe_events in tracefs \(kernel built without CONFIG_KPROBES/.test(e.message), name);
       }
       assert.throws(() => c.programs.get('kp_openat')!.attach({ function: 'do_sys_openat2', attachMode: 'legacy' }), (e: unknown) => e instanceof AttachError && e.reason === 'unsupported');
+      const k = Collection.loadFile('bpf-objs/tailcall_kprobe.bpf.o');
+      try {
+        assert.throws(() => k.programs.get('syscall_dispatch')!.attach(), (e: unknown) => e instanceof AttachError && e.reason === 'unsupported' && /no kprobes/.test(e.message), 'tailcall_kprobe\'s dispatcher');
+      } finally { k.close(); }
       assert.equal(ourProbeEvents(), []);
     } finally { c.close(); }
     assert.is(fdCount(), before);
@@ -244,6 +249,34 @@ if (!KPROBES) {
         assert.match(link.target, /sys_getppid/);
       }, 'ksyscall');
     } finally { c.close(); }
+  });
+
+  test('tailcall_kprobe: the syscall dispatcher on x64_sys_call tail-calls the openat handler for a process under a seccomp filter, whose syscalls go through __seccomp_filter', async () => {
+    const before = fdCount();
+    const c = Collection.loadFile('bpf-objs/tailcall_kprobe.bpf.o');
+    const trace = load(['kp_openat']);
+    try {
+      const dispatch = c.programs.get('syscall_dispatch')!;
+      if (!kallsymsHas('x64_sys_call')) {
+        assert.throws(() => dispatch.attach(), (e: unknown) => e instanceof AttachError && e.reason === 'not-found' && /x64_sys_call/.test(e.message));
+        return;
+      }
+      const counts = c.maps.get('syscall_counts')!;
+      const openat = () => counts.lookup(257) as bigint;
+      const t = startTarget(N, 0, { seccomp: true });
+      try {
+        follow(trace, t.pid);
+        const links = [dispatch.attach(), trace.programs.get('kp_openat')!.attach({ function: '__seccomp_filter' })];
+        try {
+          assert.is(links[0]!.target, 'x64_sys_call');
+          const was = openat();
+          await t.go();
+          assert.ok(openat() - was >= BigInt(N), `openat counted by handle_open through slot 257: ${openat() - was}`);
+          assert.ok(counters(trace).kprobe_openat >= BigInt(3 * N), `__seccomp_filter ran for the target's syscalls: ${counters(trace).kprobe_openat}`);
+        } finally { for (const l of links) l.close(); }
+      } finally { await t.kill(); }
+    } finally { trace.close(); c.close(); }
+    await assertClean(before, [], 'tailcall_kprobe');
   });
 
   test('kprobe errors: a kernel function that does not exist; nothing left', () => {

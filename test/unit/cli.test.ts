@@ -24,7 +24,7 @@ function oneLine(r: ReturnType<typeof cli>, re: RegExp) {
 test('--help: every option, exit 0', () => {
   const r = cli('--help');
   assert.is(r.status, 0);
-  for (const o of ['--pin DIR', '--unpin DIR', '--json', '--junit FILE', '--log DIR', '--log-level N', '--set NAME=VALUE', '--type PROG=TYPE', '--only PROG', '--create MAP', '--btf FILE', '--target PROG=REF', '--no-load']) assert.ok(r.stdout.includes(o), o);
+  for (const o of ['--pin DIR', '--unpin DIR', '--json', '--junit FILE', '--log DIR', '--log-level N', '--set NAME=VALUE', '--type PROG=TYPE', '--only PROG', '--create MAP', '--btf FILE', '--target PROG=REF', '--attach [PROG=TARGET]', '--duration S', '--no-load']) assert.ok(r.stdout.includes(o), o);
 });
 
 test('usage errors: exit 2, one line', () => {
@@ -46,6 +46,13 @@ test('usage errors: exit 2, one line', () => {
   oneLine(cli('--target', 'new_pick', 'bpf-objs/freplace.bpf.o'), /^load: --target new_pick: expected PROG=REF/);
   oneLine(cli('--target', 'new_pick=id:x', 'bpf-objs/freplace.bpf.o'), /^load: --target new_pick=id:x: REF is a pinned program path or id:N/);
   oneLine(cli('--no-load', '--target', 'nope=id:1', 'bpf-objs/freplace.bpf.o'), /^load: --target nope=id:1: no program 'nope' in bpf-objs\/freplace\.bpf\.o \(have: entry, new_pick, after_pick\)/);
+  oneLine(cli('--attach', 'nope=x', 'bpf-objs/attach_trace.bpf.o'), /^load: --attach nope=x: no program 'nope' in bpf-objs\/attach_trace\.bpf\.o \(have: tp_enter_getppid, /);
+  oneLine(cli('--attach', 'tp_enter_getppid=sys_enter_getppid', 'bpf-objs/attach_trace.bpf.o'), /^load: --attach tp_enter_getppid=sys_enter_getppid: expected CATEGORY\/NAME \(tracepoint\)/);
+  oneLine(cli('--attach', 'xdp_count=veth0:fast', 'bpf-objs/attach_net.bpf.o'), /^load: --attach xdp_count=veth0:fast: XDP mode 'fast': expected skb, drv or hw/);
+  oneLine(cli('--attach', 'up_add=/bin/bash:readline+x', 'bpf-objs/attach_trace.bpf.o'), /'x' is not an offset/);
+  oneLine(cli('--duration', '2', 'bpf-objs/attach_trace.bpf.o'), /^load: --duration S is how long --attach stays attached: give --attach too/);
+  oneLine(cli('--attach', '--duration', 'soon', 'bpf-objs/attach_trace.bpf.o'), /^load: --duration soon: expected a number of seconds > 0/);
+  oneLine(cli('--no-load', '--attach', 'bpf-objs/attach_trace.bpf.o'), /^load: --no-load loads nothing: --attach needs a load/);
 });
 
 test('objects that cannot be read: exit 2, one line each', () => {

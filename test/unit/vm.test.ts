@@ -234,11 +234,11 @@ test('resolveModules: wanted modules after their dependencies, decompressed, bui
 
 test('resolveModules: optional modules after the wanted ones, with dependencies and softdeps (an alias: every provider, generic first)', () => {
   const dir = fakeModulesTree();
-  assert.equal(OPTIONAL_MODULES, ['nf_conntrack', 'x_tables']);
+  assert.equal(OPTIONAL_MODULES, ['nf_conntrack', 'x_tables', 'veth', 'sch_ingress', 'cls_bpf']);
   const r = resolveModules(dir);
   assert.equal(r.modules.map((m) => m.name), [...BASE_ORDER, ...CT_ORDER]);
   assert.equal(r.modules.filter((m) => m.optional).map((m) => m.name), CT_ORDER);
-  assert.equal(r.absent, ['fscache', 'x_tables']); // an absent optional module is no error
+  assert.equal(r.absent, ['fscache', 'x_tables', 'veth', 'sch_ingress', 'cls_bpf']); // an absent optional module is no error
   assert.equal(r.modules.find((m) => m.name === 'nf_conntrack')!.depends, ['nf_defrag_ipv6', 'libcrc32c', 'nf_defrag_ipv4']);
   for (const m of r.modules) assert.is(m.bytes.readUInt32BE(0), 0x7f454c46, `${m.name} decompressed`);
   assert.not.ok(r.modules.some((m) => m.name === 'sha256_generic'), 'a crypto module without the alias');
