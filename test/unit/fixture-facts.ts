@@ -392,8 +392,8 @@ export const fixtures: Record<string, FixtureFact> = {
     maps: [],
   },
   events: {
-    // llvm-objdump-19 -d: to_ringbuf 128 instructions, to_ringbuf_reserve 149, to_perf 129,
-    // to_ringbuf_short 22, say_hello 15 (ld_imm64 counted once); llvm-readelf-19 -S: .bss 0x40
+    // llvm-objdump-19 -d: to_ringbuf 128 instructions, to_ringbuf_reserve 151, to_perf 129,
+    // to_ringbuf_short 32, say_hello 17 (ld_imm64 counted once); llvm-readelf-19 -S: .bss 0x40
     // (unused_event + 7 u64 counters), .rodata 0x1d (the kind strings), .rodata.str1.1 0x15
     // (the bpf_printk format), .maps 0x28 (ring, perf)
     file: 'bpf-objs/events.bpf.o',
@@ -401,10 +401,10 @@ export const fixtures: Record<string, FixtureFact> = {
     btf: true,
     programs: [
       { name: 'to_ringbuf', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 128, subprograms: [] },
-      { name: 'to_ringbuf_reserve', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 149, subprograms: [] },
+      { name: 'to_ringbuf_reserve', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 151, subprograms: [] },
       { name: 'to_perf', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 129, subprograms: [] },
-      { name: 'to_ringbuf_short', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 22, subprograms: [] },
-      { name: 'say_hello', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 15, subprograms: [] },
+      { name: 'to_ringbuf_short', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 32, subprograms: [] },
+      { name: 'say_hello', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 17, subprograms: [] },
     ],
     maps: [
       { name: 'ring', type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: 262144 },
