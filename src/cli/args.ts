@@ -120,10 +120,10 @@ const OPTIONS: Record<string, OptionDef> = {
     PROG is loaded even when its section starts with '?'`,
   (o, v) => {
     const [program, rest] = pair('--target', v, 'PROG=REF (a pinned program path or id:N, optionally @FUNC)');
-    const at = rest.lastIndexOf('@');
-    const ref = at > 0 ? rest.slice(0, at) : rest;
+    const atSign = rest.lastIndexOf('@');
+    const ref = atSign > 0 ? rest.slice(0, atSign) : rest;
     if (!ref || (ref.startsWith('id:') && !/^id:\d+$/.test(ref))) throw new UsageError(`--target ${v}: REF is a pinned program path or id:N`);
-    o.targets.push({ program, ref, ...(at > 0 ? { function: rest.slice(at + 1) } : {}) });
+    o.targets.push({ program, ref, ...(atSign > 0 ? { function: rest.slice(atSign + 1) } : {}) });
   }),
   attach: repeatable('[PROG=TARGET]', `
     attach the loaded programs and stay attached until SIGINT/SIGTERM

@@ -79,38 +79,38 @@ function aluConst(op: number, a: bigint, b: bigint, is64: boolean): bigint | und
   return BigInt.asUintN(bits, r);
 }
 
-/** The effect of one ALU / ALU64 instruction on `st` (in place). */
-function alu(st: State, i: Instruction): void {
+/** The effect of one ALU / ALU64 instruction on `regs` (in place). */
+function alu(regs: State, i: Instruction): void {
   const is64 = (i.opcode & 7) === 7;
   const op = i.opcode & 0xf0;
   const useReg = (i.opcode & 0x08) !== 0;
   const d = i.dst;
   if (op === 0xb0 && i.off === 0) { // mov (not movsx)
     if (useReg) {
-      const s = st[i.src] ?? null;
-      st[d] = s === null ? null : 'm' in s ? (is64 ? s : null) : { c: s.c.map((v) => (is64 ? v : v & 0xffffffffn)) };
+      const s = regs[i.src] ?? null;
+      regs[d] = s === null ? null : 'm' in s ? (is64 ? s : null) : { c: s.c.map((v) => (is64 ? v : v & 0xffffffffn)) };
     } else {
-      st[d] = { c: [is64 ? BigInt.asUintN(64, BigInt(i.imm)) : BigInt(i.imm >>> 0)] };
+      regs[d] = { c: [is64 ? BigInt.asUintN(64, BigInt(i.imm)) : BigInt(i.imm >>> 0)] };
     }
     return;
   }
-  const a = st[d] ?? null;
+  const a = regs[d] ?? null;
   let bs: bigint[] | undefined;
-  if (useReg) { const s = st[i.src] ?? null; bs = s !== null && 'c' in s ? s.c : undefined; }
+  if (useReg) { const s = regs[i.src] ?? null; bs = s !== null && 'c' in s ? s.c : undefined; }
   else bs = [is64 ? BigInt.asUintN(64, BigInt(i.imm)) : BigInt(i.imm >>> 0)];
-  if (a === null || !('c' in a) || bs === undefined || i.off !== 0) { st[d] = null; return; }
+  if (a === null || !('c' in a) || bs === undefined || i.off !== 0) { regs[d] = null; return; }
   const out = new Set<bigint>();
   for (const x of a.c) for (const y of bs) {
     const r = aluConst(op, x, y, is64);
-    if (r === undefined) { st[d] = null; return; }
+    if (r === undefined) { regs[d] = null; return; }
     out.add(r);
-    if (out.size > MAX_VALUES) { st[d] = null; return; }
+    if (out.size > MAX_VALUES) { regs[d] = null; return; }
   }
-  st[d] = { c: [...out] };
+  regs[d] = { c: [...out] };
 }
 
-function clobberCall(st: State): void {
-  for (let r = 0; r <= 5; r++) st[r] = null;
+function clobberCall(regs: State): void {
+  for (let r = 0; r <= 5; r++) regs[r] = null;
 }
 
 /** Finds every bpf_tail_call in `p`'s instructions, with the map and slots reaching it. */
@@ -122,18 +122,18 @@ export function tailCallSites(p: ProgramSpec): TailCallSite[] {
   const states: Array<State | undefined> = new Array(n);
   const work: number[] = [];
   const unknown = (): State => new Array<Val>(11).fill(null);
-  const flow = (k: number | undefined, st: State): void => {
+  const flow = (k: number | undefined, regs: State): void => {
     if (k === undefined || k < 0 || k >= n) return;
     const old = states[k];
-    if (!old) { states[k] = st.slice(); work.push(k); return; }
+    if (!old) { states[k] = regs.slice(); work.push(k); return; }
     let changed = false;
     for (let r = 0; r < 11; r++) {
-      const j = join(old[r] ?? null, st[r] ?? null);
+      const j = join(old[r] ?? null, regs[r] ?? null);
       if (!same(j, old[r] ?? null)) { old[r] = j; changed = true; }
     }
     if (changed) work.push(k);
   };
-  const at = (k: number, rel: number): number | undefined => {
+  const targetIndex = (k: number, rel: number): number | undefined => {
     const i = slotToIndex(slotOf, slotOf[k]! + 1 + rel);
     return i >= 0 ? i : undefined;
   };
@@ -146,46 +146,46 @@ export function tailCallSites(p: ProgramSpec): TailCallSite[] {
   while (work.length) {
     const k = work.pop()!;
     const i = insns[k]!;
-    const st = states[k]!.slice();
+    const regs = states[k]!.slice();
     const cls = i.opcode & 7;
     if (i.opcode === OP_LD_IMM64) {
       const ref = i.reference;
-      st[i.dst] = ref?.kind === 'map' && !ref.value ? { m: [ref.name] } : ref ? null : { c: [BigInt.asUintN(64, i.imm64 ?? BigInt(i.imm))] };
-      if (i.src === BPF_PSEUDO_FUNC) flow(at(k, i.imm + 1), unknown()); // BPF_PSEUDO_FUNC: callback body (rel. to the 2nd slot)
-      flow(k + 1, st);
+      regs[i.dst] = ref?.kind === 'map' && !ref.value ? { m: [ref.name] } : ref ? null : { c: [BigInt.asUintN(64, i.imm64 ?? BigInt(i.imm))] };
+      if (i.src === BPF_PSEUDO_FUNC) flow(targetIndex(k, i.imm + 1), unknown()); // BPF_PSEUDO_FUNC: callback body (rel. to the 2nd slot)
+      flow(k + 1, regs);
       continue;
     }
     switch (cls) {
-      case 0: clobberCall(st); flow(k + 1, st); break; // legacy LD_ABS / LD_IND
-      case 1: st[i.dst] = null; flow(k + 1, st); break; // LDX
-      case 2: flow(k + 1, st); break; // ST
+      case 0: clobberCall(regs); flow(k + 1, regs); break; // legacy LD_ABS / LD_IND
+      case 1: regs[i.dst] = null; flow(k + 1, regs); break; // LDX
+      case 2: flow(k + 1, regs); break; // ST
       case 3: // STX; atomics may write src / r0 (and load-acquire dst)
-        if ((i.opcode & 0xe0) === 0xc0) { st[i.src] = null; st[0] = null; st[i.dst] = null; }
-        flow(k + 1, st);
+        if ((i.opcode & 0xe0) === 0xc0) { regs[i.src] = null; regs[0] = null; regs[i.dst] = null; }
+        flow(k + 1, regs);
         break;
-      case 4: case 7: alu(st, i); flow(k + 1, st); break;
+      case 4: case 7: alu(regs, i); flow(k + 1, regs); break;
       case 5: case 6: {
         const op = i.opcode & 0xf0;
         if (op === 0x90) break; // exit
         if (op === 0x80 && cls === 5) { // call
           if (i.src === 0 && i.imm === HELPER_TAIL_CALL) {
-            const r2 = st[2] ?? null; const r3 = st[3] ?? null;
+            const r2 = regs[2] ?? null; const r3 = regs[3] ?? null;
             const prev = sites.get(k) ?? { map: new Set<string>(), slots: new Set<number>() };
             if (r2 !== null && 'm' in r2 && prev.map) r2.m.forEach((m) => prev.map!.add(m)); else prev.map = null;
             if (r3 !== null && 'c' in r3 && prev.slots) r3.c.forEach((v) => prev.slots!.add(Number(v & 0xffffffffn))); else prev.slots = null;
             sites.set(k, prev);
           }
-          if (i.src === BPF_PSEUDO_CALL) flow(at(k, i.imm), unknown()); // bpf-to-bpf call: analyse the callee too
-          clobberCall(st);
-          flow(k + 1, st);
+          if (i.src === BPF_PSEUDO_CALL) flow(targetIndex(k, i.imm), unknown()); // bpf-to-bpf call: analyse the callee too
+          clobberCall(regs);
+          flow(k + 1, regs);
           break;
         }
         if (op === 0x00) { // ja / gotol
-          flow(at(k, cls === 6 ? i.imm : i.off), st);
+          flow(targetIndex(k, cls === 6 ? i.imm : i.off), regs);
           break;
         }
-        flow(at(k, i.off), st); // conditional (incl. may_goto): both ways
-        flow(k + 1, st);
+        flow(targetIndex(k, i.off), regs); // conditional (incl. may_goto): both ways
+        flow(k + 1, regs);
         break;
       }
     }

@@ -48,10 +48,10 @@ export function text(o: ObjectResult): string {
   if (o.graph.edges.length) {
     out.push(`  tail calls (found in the instructions${o.loaded ? ' of the loaded programs' : ''}):`);
     for (const e of o.graph.edges) {
-      const at = `${e.map ?? '?'}[${e.slot}]`;
+      const slotRef = `${e.map ?? '?'}[${e.slot}]`;
       const to = e.to ? (e.slot === '*' ? `${e.to} [${slotList(e.slots ?? [])}]` : e.to) : e.slot === '*' ? '(table empty: falls through)' : '(empty: falls through)';
       const loop = e.to === e.from ? '  (loops: the kernel stops after 33 tail calls)' : '';
-      out.push(`    ${e.from} -> ${at} -> ${to}${loop}`);
+      out.push(`    ${e.from} -> ${slotRef} -> ${to}${loop}`);
     }
   }
   const notes = [...o.graph.findings, ...o.warnings];

@@ -6,12 +6,13 @@
  * with libbpf's autoload off). Errors that are about the environment (no privileges)
  * or the object as a whole (a map the kernel refuses) are not program verdicts.
  */
-import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { makeDirs } from '../sys/mount.js';
 import path from 'node:path';
 import { disassemble } from '../asm/disasm.js';
 import { TsbpfError } from '../errors.js';
 import { Collection, type LoadOptions } from '../load/collection.js';
+import { removePins } from '../load/pin.js';
 import { VerifierError } from '../load/verifier.js';
 import type { CollectionSpec, ProgramSpec } from '../spec/types.js';
 import { PIN_BY_NAME } from '../spec/types.js';
@@ -186,21 +187,21 @@ export function loadObject(spec: CollectionSpec, opts: CliOptions, pinDir?: stri
     try {
       makeDirs(path.join(pinDir, 'maps')); // on bpffs: checkPinDir made sure of it
       for (const [name, prog] of coll.programs) {
-        const at = path.join(pinDir, name);
-        if (existsSync(at)) throw new EnvironmentError(`--pin: ${at} already exists: remove it first (node bin/load.js --unpin ${opts.pin})`);
-        prog.pin(at); pinned.push(at);
-        byName.get(name)!.pinnedAt = at;
+        const pinPath = path.join(pinDir, name);
+        if (existsSync(pinPath)) throw new EnvironmentError(`--pin: ${pinPath} already exists: remove it first (node bin/load.js --unpin ${opts.pin})`);
+        prog.pin(pinPath); pinned.push(pinPath);
+        byName.get(name)!.pinnedAt = pinPath;
       }
       for (const r of result.maps) {
         const m = coll.maps.get(r.name);
         if (!m || m.pinnedAt) continue;
-        const at = path.join(pinDir, 'maps', pinName(m.kernelName));
-        if (existsSync(at)) throw new EnvironmentError(`--pin: ${at} already exists: remove it first (node bin/load.js --unpin ${opts.pin})`);
-        m.pin(at); pinned.push(at);
-        r.pinnedAt = at;
+        const pinPath = path.join(pinDir, 'maps', pinName(m.kernelName));
+        if (existsSync(pinPath)) throw new EnvironmentError(`--pin: ${pinPath} already exists: remove it first (node bin/load.js --unpin ${opts.pin})`);
+        m.pin(pinPath); pinned.push(pinPath);
+        r.pinnedAt = pinPath;
       }
     } catch (e) {
-      for (const p of pinned) { try { unlinkSync(p); } catch { /* gone */ } }
+      removePins(pinned);
       coll.close();
       if (e instanceof EnvironmentError) throw e;
       if (isPermission(e)) throw new EnvironmentError(`--pin ${pinDir}: ${e.command} failed with ${e.code}; ${PRIVILEGE_FIX}`);

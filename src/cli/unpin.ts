@@ -28,10 +28,10 @@ export function unpin(dir: string, specs: CollectionSpec[]): string[] {
   for (const s of specs) {
     for (const m of s.maps.values()) {
       if (m.pinning !== PIN_BY_NAME) continue;
-      const at = path.join(PIN_ROOT, m.name);
-      if (!existsSync(at)) continue;
-      rmSync(at);
-      out.push(`unpinned ${at} (map '${m.name}' of ${s.file}, pinned by name)`);
+      const pinPath = path.join(PIN_ROOT, m.name);
+      if (!existsSync(pinPath)) continue;
+      rmSync(pinPath);
+      out.push(`unpinned ${pinPath} (map '${m.name}' of ${s.file}, pinned by name)`);
     }
   }
   return out;

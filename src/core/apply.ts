@@ -98,21 +98,21 @@ export function applyCoreRelocations(
   prog.coreRelos.forEach((relo, index) => {
     const where = `relocation #${index} (${kindName(relo.kind)} at instruction ${relo.insnOff}, access "${relo.accessStr}")`;
     try {
-      const at = slotToIndex(offsets, relo.insnOff);
-      if (at < 0) throw new CoreError(`slot ${relo.insnOff} is not the start of an instruction of program '${prog.name}' (${offsets.length} instructions)`);
+      const insnIndex = slotToIndex(offsets, relo.insnOff);
+      if (insnIndex < 0) throw new CoreError(`slot ${relo.insnOff} is not the start of an instruction of program '${prog.name}' (${offsets.length} instructions)`);
       const local = parseSpec(localBtf, relo);
       const { res, targ, cands } = resolve(relo, local, source, cache);
       const rec: CoreRelocationResult = {
-        index, insn: at, slot: relo.insnOff, kind: kindName(relo.kind), typeId: relo.typeId, accessStr: relo.accessStr,
+        index, insn: insnIndex, slot: relo.insnOff, kind: kindName(relo.kind), typeId: relo.typeId, accessStr: relo.accessStr,
         access: accessText(local), localSpec: formatSpec(local), targetSpec: targ ? formatSpec(targ) : undefined,
         localValue: small(res.origVal), targetValue: res.poison ? 'poisoned' : small(res.newVal),
         candidates: cands.map((c) => ({ source: c.source, id: c.id })),
       };
       if (res.poison) rec.poisonReason = res.poisonReason;
-      const wasLdImm64 = insns[at]!.opcode === OP_LD_IMM64;
-      if (patch(insns[at]!, res, rec)) {
+      const wasLdImm64 = insns[insnIndex]!.opcode === OP_LD_IMM64;
+      if (patch(insns[insnIndex]!, res, rec)) {
         rec.targetValue = 'poisoned';
-        if (wasLdImm64) ldPoison.push(at);
+        if (wasLdImm64) ldPoison.push(insnIndex);
         result.poisoned.push(rec);
       }
       result.relocations.push(rec);

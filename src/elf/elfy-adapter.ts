@@ -161,8 +161,8 @@ export function readSectionTable(bytes: Uint8Array, file: string): SectionTable 
   }
   const tableSize = shnum * ELF64_SHDR_SIZE;
   if (shoff < 0 || shoff === 0 || shoff + tableSize > len) {
-    const at = shoff < 0 ? u64Text(dv, 40) : String(shoff);
-    throw err(`section header table (e_shoff ${at}, ${shnum} entries of ${ELF64_SHDR_SIZE} bytes) is beyond the end of the file (${len} bytes)`, 40);
+    const shoffText = shoff < 0 ? u64Text(dv, 40) : String(shoff);
+    throw err(`section header table (e_shoff ${shoffText}, ${shnum} entries of ${ELF64_SHDR_SIZE} bytes) is beyond the end of the file (${len} bytes)`, 40);
   }
   if (shstrndx === SHN_XINDEX) throw err('extended section name table index (e_shstrndx SHN_XINDEX) is not supported', 62);
   if (shstrndx === 0 || shstrndx >= shnum) {
@@ -242,8 +242,8 @@ export function readSectionTable(bytes: Uint8Array, file: string): SectionTable 
 function checkBounds(s: ElfSection, h: number, dv: DataView, len: number, file: string, name: string): void {
   if (s.offset < 0 || s.size < 0 || s.addralign < 0 || s.entsize < 0) {
     const key = s.offset < 0 ? 'offset' : s.size < 0 ? 'size' : s.addralign < 0 ? 'addralign' : 'entsize';
-    const at = { offset: 24, size: 32, addralign: 48, entsize: 56 }[key];
-    throw new ElfError(`sh_${key} ${u64Text(dv, h + at)} is too large (above 2^53)`, { file, section: name });
+    const fieldOffset = { offset: 24, size: 32, addralign: 48, entsize: 56 }[key];
+    throw new ElfError(`sh_${key} ${u64Text(dv, h + fieldOffset)} is too large (above 2^53)`, { file, section: name });
   }
   if (s.type === SHT_NOBITS || s.type === SHT_NULL) return;
   if (s.offset + s.size > len) {

@@ -114,7 +114,7 @@ function relError(rel: ElfSection, target: ElfSection, nsym: number, dv: DataVie
   }
   const offset = u64(dv, e);
   const width = WIDTH[type] ?? 1;
-  const at = offset < 0 ? u64Text(dv, e) : String(offset);
-  throw new ElfError(`relocation #${i}: r_offset ${at} (${TYPE_NAMES[type] ?? `type ${type}`}, ${width} bytes) is beyond the end of target section ${target.name} (${target.size} bytes)`,
+  const offsetText = offset < 0 ? u64Text(dv, e) : String(offset);
+  throw new ElfError(`relocation #${i}: r_offset ${offsetText} (${TYPE_NAMES[type] ?? `type ${type}`}, ${width} bytes) is beyond the end of target section ${target.name} (${target.size} bytes)`,
     { file, section, offset: i * ELF64_REL_SIZE });
 }

@@ -292,10 +292,10 @@ export class EventReader implements AsyncIterable<EventRecord> {
   /** Records read and lost, per map. */
   stats(): EventStats[] {
     return this.#sources.map((s) => {
-      const st: EventStats = { map: s.name, type: s.type, read: s.read, lost: s.lost() };
+      const stats: EventStats = { map: s.name, type: s.type, read: s.read, lost: s.lost() };
       const per = s.lostByCpu();
-      if (per) st.lostByCpu = Object.fromEntries(per);
-      return st;
+      if (per) stats.lostByCpu = Object.fromEntries(per);
+      return stats;
     });
   }
 

@@ -147,14 +147,14 @@ export class RingbufConsumer {
         if (total > prod - pos) throw new RingError(`ring buffer: a record of ${len} bytes at position ${pos} runs past the producer position ${prod}`);
         let start = off + BPF_RINGBUF_HDR_SZ;
         if (start >= size) start -= size;
-        const at = pos + BPF_RINGBUF_HDR_SZ;
+        const dataPos = pos + BPF_RINGBUF_HDR_SZ;
         pos += total;
         off += total;
         if (off >= size) off -= size;
         if ((word & BPF_RINGBUF_DISCARD_BIT) === 0) {
           n++;
-          if (mirrored || start + len <= size) visit(data, start, len, at);
-          else visit(this.#scratch.wrapped(data, size, start, len), 0, len, at);
+          if (mirrored || start + len <= size) visit(data, start, len, dataPos);
+          else visit(this.#scratch.wrapped(data, size, start, len), 0, len, dataPos);
           if (this.#detached) return n;
         }
       }
@@ -385,15 +385,15 @@ export class PerfConsumer {
         const recSize = words[(off + PERF_EVENT_HEADER_SIZE_OFFSET - 2) >>> 2]! >>> 16;
         if (recSize < PERF_EVENT_HEADER_SIZE || recSize > head - pos)
           throw new RingError(`perf buffer: a record of ${recSize} bytes at position ${pos} (head ${head})`);
-        const at = pos;
+        const recordPos = pos;
         pos += recSize;
         if (type === PERF_RECORD_SAMPLE) {
           const len = words[((off + PERF_EVENT_HEADER_SIZE) & mask) >>> 2]!;
-          if (len + PERF_SAMPLE_RAW_DATA_OFFSET > recSize) throw new RingError(`perf buffer: a sample of ${len} raw bytes in a record of ${recSize} at position ${at}`);
+          if (len + PERF_SAMPLE_RAW_DATA_OFFSET > recSize) throw new RingError(`perf buffer: a sample of ${len} raw bytes in a record of ${recSize} at position ${recordPos}`);
           const start = (off + PERF_SAMPLE_RAW_DATA_OFFSET) & mask;
           n++;
-          if (start + len <= size) visit(data, start, len, at + PERF_SAMPLE_RAW_DATA_OFFSET);
-          else visit(this.#scratch.wrapped(data, size, start, len), 0, len, at + PERF_SAMPLE_RAW_DATA_OFFSET);
+          if (start + len <= size) visit(data, start, len, recordPos + PERF_SAMPLE_RAW_DATA_OFFSET);
+          else visit(this.#scratch.wrapped(data, size, start, len), 0, len, recordPos + PERF_SAMPLE_RAW_DATA_OFFSET);
           if (this.#detached) return n;
         } else if (type === PERF_RECORD_LOST) {
           const w = ((off + PERF_LOST_COUNT_OFFSET) & mask) >>> 2;

@@ -54,8 +54,8 @@ function has(t: AnyTarget, ...keys: string[]): boolean {
 
 function notFor(prog: Program, t: AnyTarget, expected: string): AttachError {
   const keys = Object.keys(t).filter((k) => t[k] !== undefined);
-  const at = prog.spec.attachType;
-  return new AttachError(`attach({ ${keys.join(', ')} }) does not fit '${prog.name}' (${prog.type}${at ? `/${at}` : ''}, section ${prog.spec.section}): it takes ${expected}`, { section: prog.spec.section, symbol: prog.name }, { reason: 'bad-target' });
+  const attachType = prog.spec.attachType;
+  return new AttachError(`attach({ ${keys.join(', ')} }) does not fit '${prog.name}' (${prog.type}${attachType ? `/${attachType}` : ''}, section ${prog.spec.section}): it takes ${expected}`, { section: prog.spec.section, symbol: prog.name }, { reason: 'bad-target' });
 }
 
 /** The explicit target a section gives, or an error saying why there is none. */
@@ -92,18 +92,18 @@ export function attachProgram(prog: Program, target?: AttachPoint): Link {
 
 function attachTo(prog: Program, target?: AttachPoint): Link {
   const ctx = { section: prog.spec.section, symbol: prog.name };
-  const at = prog.spec.attachType;
+  const attachType = prog.spec.attachType;
   const t: AnyTarget = target ? { ...target } as AnyTarget : fromSection(prog, sectionTarget(prog.spec));
   const type = prog.type;
 
-  if (type === 'tracing' && at === 'trace_iter') {
+  if (type === 'tracing' && attachType === 'trace_iter') {
     if (Object.keys(t).some((k) => k !== 'map' && t[k] !== undefined)) throw notFor(prog, t, 'nothing, or { map } for a map iterator');
     return attachIter(prog, t.map as BpfMap | Fd | undefined);
   }
   if (t.map !== undefined && type !== 'sk_msg' && type !== 'sk_skb') {
-    throw new AttachError(`attach({ map }) is for map iterators and sk_msg / sk_skb programs; '${prog.name}' is ${type}${at ? `/${at}` : ''}`, ctx, { reason: 'bad-target' });
+    throw new AttachError(`attach({ map }) is for map iterators and sk_msg / sk_skb programs; '${prog.name}' is ${type}${attachType ? `/${attachType}` : ''}`, ctx, { reason: 'bad-target' });
   }
-  if (attachesByBtf(prog) || (type === 'lsm' && at !== 'lsm_cgroup')) {
+  if (attachesByBtf(prog) || (type === 'lsm' && attachType !== 'lsm_cgroup')) {
     if (Object.values(t).some((v) => v !== undefined)) throw notFor(prog, t, 'no target: it was chosen at load (section name, or LoadOptions.attachTargets for freplace)');
     return attachTracing(prog);
   }
@@ -117,15 +117,15 @@ function attachTo(prog: Program, target?: AttachPoint): Link {
       return attachTracepoint(prog, t as unknown as TracepointTarget);
     case 'kprobe': {
       const retprobe = (t.retprobe as boolean | undefined) ?? sectionRetprobe(prog.spec.section);
-      if (at === 'trace_kprobe_multi') {
+      if (attachType === 'trace_kprobe_multi') {
         if (!has(t, 'functions')) throw notFor(prog, t, "{ functions: 'glob' | [names] } (kprobe.multi)");
         return attachKprobeMulti(prog, { ...(t as unknown as KprobeMultiTarget), retprobe });
       }
-      if (at === 'trace_uprobe_multi') {
+      if (attachType === 'trace_uprobe_multi') {
         if (!has(t, 'binary') || !has(t, 'symbols')) throw notFor(prog, t, "{ binary, symbols: 'glob' | [names] } (uprobe.multi)");
         return attachUprobeMulti(prog, { ...(t as unknown as UprobeMultiTarget), retprobe });
       }
-      if (at) throw notFor(prog, t, `nothing tsbpf attaches yet (${at})`);
+      if (attachType) throw notFor(prog, t, `nothing tsbpf attaches yet (${attachType})`);
       if (has(t, 'binary')) return attachUprobe(prog, { ...(t as unknown as UprobeTarget), retprobe });
       if (has(t, 'syscall')) return attachKsyscall(prog, { ...(t as unknown as KsyscallTarget), retprobe });
       if (has(t, 'function')) return attachKprobe(prog, { ...(t as unknown as KprobeTarget), retprobe });
@@ -136,7 +136,7 @@ function attachTo(prog: Program, target?: AttachPoint): Link {
       cpus ??= onlineCpus(readFileSync('/sys/devices/system/cpu/online', 'utf8'));
       return attachPerfEventProgram(prog, t as PerfEventTarget, cpus);
     case 'xdp':
-      if (at === 'xdp_devmap' || at === 'xdp_cpumap') throw notFor(prog, t, `nothing: ${at} programs run from a ${at === 'xdp_devmap' ? 'devmap' : 'cpumap'} entry (put the program fd in the map value)`);
+      if (attachType === 'xdp_devmap' || attachType === 'xdp_cpumap') throw notFor(prog, t, `nothing: ${attachType} programs run from a ${attachType === 'xdp_devmap' ? 'devmap' : 'cpumap'} entry (put the program fd in the map value)`);
       if (!has(t, 'ifname', 'ifindex') || has(t, 'direction', 'cgroup')) throw notFor(prog, t, '{ ifname | ifindex, mode?, netns? }');
       return attachXdp(prog, t as XdpTarget);
     case 'sched_cls':
@@ -153,7 +153,7 @@ function attachTo(prog: Program, target?: AttachPoint): Link {
     case 'struct_ops':
       throw new AttachError(`'${prog.name}' is a struct_ops program: it runs through its struct_ops map (registered at load, or map.attachStructOps() for .struct_ops.link maps)`, ctx, { reason: 'bad-target', hook: 'struct_ops' });
     default:
-      if (CGROUP_PROG_TYPES.has(type) || (type === 'lsm' && at === 'lsm_cgroup')) {
+      if (CGROUP_PROG_TYPES.has(type) || (type === 'lsm' && attachType === 'lsm_cgroup')) {
         if (!has(t, 'cgroup')) throw notFor(prog, t, '{ cgroup, attachType? }');
         return attachCgroup(prog, t as unknown as CgroupTarget);
       }

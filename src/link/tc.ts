@@ -25,8 +25,8 @@ export interface TcTarget extends InterfaceTarget {
 
 /** The direction a program's section names (tcx/ingress, tc/egress), if any. */
 export function sectionDirection(prog: Program): TcDirection | undefined {
-  const at = prog.spec.attachType;
-  return at === 'tcx_ingress' ? 'ingress' : at === 'tcx_egress' ? 'egress' : undefined;
+  const attachType = prog.spec.attachType;
+  return attachType === 'tcx_ingress' ? 'ingress' : attachType === 'tcx_egress' ? 'egress' : undefined;
 }
 
 /** A sched_cls program on an interface: see TcTarget. */

@@ -14,9 +14,9 @@ const attachedOnce = new WeakSet<Program>();
 
 /** True when the program's target was fixed at load (BTF-attached or freplace). */
 export function attachesByBtf(prog: Program): boolean {
-  const at = prog.spec.attachType;
-  return prog.type === 'ext' || prog.type === 'lsm' && at === 'lsm_mac'
-    || prog.type === 'tracing' && (at === 'trace_fentry' || at === 'trace_fexit' || at === 'modify_return' || at === 'trace_raw_tp');
+  const attachType = prog.spec.attachType;
+  return prog.type === 'ext' || prog.type === 'lsm' && attachType === 'lsm_mac'
+    || prog.type === 'tracing' && (attachType === 'trace_fentry' || attachType === 'trace_fexit' || attachType === 'modify_return' || attachType === 'trace_raw_tp');
 }
 
 /**

@@ -69,18 +69,18 @@ const exeCache = new Map<string, { key: string; exe: Executable }>();
 
 /** The binary's ELF headers and symbols, read once per file version (path, inode, mtime, size). */
 export function openExecutable(file: string, hook = 'uprobe'): Executable {
-  let st;
-  try { st = statSync(file); } catch (e) {
+  let stat;
+  try { stat = statSync(file); } catch (e) {
     throw new AttachError(`cannot probe ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file }, { reason: 'not-found', hook, cause: e });
   }
-  if (!st.isFile()) throw new AttachError(`cannot probe ${file}: not a regular file`, { file }, { reason: 'not-elf', hook });
-  const key = `${st.dev}:${st.ino}:${st.mtimeMs}:${st.size}`;
+  if (!stat.isFile()) throw new AttachError(`cannot probe ${file}: not a regular file`, { file }, { reason: 'not-elf', hook });
+  const key = `${stat.dev}:${stat.ino}:${stat.mtimeMs}:${stat.size}`;
   const hit = exeCache.get(file);
   if (hit && hit.key === key) return hit.exe;
   const fd = openSync(file, 'r');
   try {
     const read = (off: number, len: number): Uint8Array => {
-      const b = Buffer.alloc(Math.max(0, Math.min(len, st.size - off)));
+      const b = Buffer.alloc(Math.max(0, Math.min(len, stat.size - off)));
       let got = 0;
       while (got < b.length) { const n = readSync(fd, b, got, b.length - got, off + got); if (n === 0) break; got += n; }
       return b.subarray(0, got);

@@ -7,7 +7,6 @@
  * closed and not pinned), even if a program using it stays attached. Keep the
  * Collection open, or pin the prog array, for as long as the tail calls must work.
  */
-import { unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { loadCollectionSpec } from '../spec/collection.js';
 import type { CollectionSpec } from '../spec/types.js';
@@ -18,6 +17,7 @@ import type { AttachTarget } from './kernel-refs.js';
 import { CollectionLoader } from './loader.js';
 import type { MemlockMode } from './memlock.js';
 import type { BpfMap } from './map.js';
+import { removePins } from './pin.js';
 import type { Program } from './program.js';
 import type { LoadLogOptions } from './verifier.js';
 
@@ -103,15 +103,15 @@ export class Collection {
     try {
       for (const m of this.maps.values()) {
         if (m.pinnedAt) continue;
-        const p = path.join(dir, m.kernelName);
-        m.pin(p); done.push(p);
+        const pinPath = path.join(dir, m.kernelName);
+        m.pin(pinPath); done.push(pinPath);
       }
-      for (const p of this.programs.values()) {
-        const at = path.join(dir, p.name);
-        p.pin(at); done.push(at);
+      for (const prog of this.programs.values()) {
+        const pinPath = path.join(dir, prog.name);
+        prog.pin(pinPath); done.push(pinPath);
       }
     } catch (e) {
-      for (const p of done) { try { unlinkSync(p); } catch { /* gone */ } }
+      removePins(done);
       throw e;
     }
     return done;

@@ -209,7 +209,7 @@ export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: Kern
     // symbol stays the program's name (the CLI matches errors to programs by it); the
     // instruction is named in the message by its slot in the linked program
     const ctx: ErrorContext = { file, section: p.section, symbol: p.name };
-    const at = ` (instruction ${slots[i]})`;
+    const atSlot = ` (instruction ${slots[i]})`;
     const c: Instruction = { ...insn };
     delete c.reference; // resolved here: what is left for the map patcher is maps only
     const decl = externKind(p, ref.name);
@@ -217,7 +217,7 @@ export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: Kern
       // kfunc call
       const hit = types.find(ref.name, 'func');
       if (!hit) {
-        if (!ref.weak) throw new TsbpfError(`program '${p.name}' calls kfunc '${ref.name}'${at}, which the kernel's BTF does not have`, ctx);
+        if (!ref.weak) throw new TsbpfError(`program '${p.name}' calls kfunc '${ref.name}'${atSlot}, which the kernel's BTF does not have`, ctx);
         // libbpf's shape: an unresolved __weak kfunc call becomes a call of an invalid helper
         // with an identifiable number (2002000000 + n, n counted in this program's order, not
         // libbpf's extern index); fine as long as the verifier finds it dead (bpf_ksym_exists)
@@ -235,7 +235,7 @@ export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: Kern
       // (Linux 6.4+), 0 for an absent __weak one
       const hit = types.find(ref.name, 'func');
       if (!hit) {
-        if (!ref.weak) throw new TsbpfError(`program '${p.name}' takes the address of kfunc '${ref.name}'${at}, which the kernel's BTF does not have (declare it __weak to test for it)`, ctx);
+        if (!ref.weak) throw new TsbpfError(`program '${p.name}' takes the address of kfunc '${ref.name}'${atSlot}, which the kernel's BTF does not have (declare it __weak to test for it)`, ctx);
         c.src = 0; setImm64(c, 0n);
         note({ kind: 'kfunc', name: ref.name, source: ABSENT_WEAK, btfId: 0 });
         return c;
@@ -247,7 +247,7 @@ export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: Kern
     }
     if (decl?.typeless) {
       const addr = kallsymsAddress(ref.name);
-      if (addr === undefined && !ref.weak) throw new TsbpfError(`ksym '${ref.name}'${at} is not in /proc/kallsyms`, ctx);
+      if (addr === undefined && !ref.weak) throw new TsbpfError(`ksym '${ref.name}'${atSlot} is not in /proc/kallsyms`, ctx);
       const a = addr ?? 0n;
       c.src = 0; setImm64(c, a);
       return c;
@@ -255,7 +255,7 @@ export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: Kern
     const hit = types.find(ref.name, 'var');
     if (!hit) {
       if (ref.weak) { c.src = 0; setImm64(c, 0n); return c; }
-      throw new TsbpfError(`ksym '${ref.name}'${at} is not a variable in the kernel's BTF`, ctx);
+      throw new TsbpfError(`ksym '${ref.name}'${atSlot} is not a variable in the kernel's BTF`, ctx);
     }
     // second half of the ld_imm64: the module's BTF fd (0: vmlinux)
     const objFd = inVmlinux(hit.source) ? 0 : types.moduleFd(hit.source, ctx).value;

@@ -36,7 +36,7 @@ import type { Program } from './program.js';
 import { loadProgram, type ProgramLoadContext } from './program-load.js';
 import { kernelMapName, objectName } from './prepare.js';
 import { planStructOps, STRUCT_OPS_LINK_NOTE, structOpsAttach, structOpsValue, type StructOpsMember, type StructOpsPlan } from './struct-ops.js';
-import { removePin } from './pin.js';
+import { removePins } from './pin.js';
 import { explainEperm, raiseMemlockOnce } from './memlock.js';
 import type { LoadOptions, LoadStage } from './collection.js';
 
@@ -121,7 +121,7 @@ export class CollectionLoader {
   close(): void {
     this.types.close();
     for (const o of this.owned.splice(0).reverse()) { try { o.close(); } catch { /* closing what we opened: nothing more to do */ } }
-    for (const p of this.pinned.splice(0)) { try { removePin(p); } catch { /* not ours to fix */ } }
+    removePins(this.pinned.splice(0));
   }
 
   /** The error of a failed stage, with the object's file named. */

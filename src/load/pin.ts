@@ -12,6 +12,14 @@ export function removePin(path: string | undefined): void {
   try { unlinkSync(path); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
 }
 
+/**
+ * Removes pins made by an operation that failed half-way (best effort: one that cannot be
+ * removed does not stop the others, and the operation's own error is what the caller throws).
+ */
+export function removePins(paths: Iterable<string>): void {
+  for (const p of paths) { try { removePin(p); } catch { /* not ours to fix: the caller is reporting its own failure */ } }
+}
+
 /** A kernel object this process holds by one fd, which can be pinned on bpffs. */
 export abstract class Pinnable {
   /** Where it is pinned, if it is. */

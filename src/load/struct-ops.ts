@@ -50,9 +50,9 @@ function isFuncPtr(btf: Btf, t: BtfType): boolean {
 
 /** Finds the kernel's types and builds the value (fds still 0). */
 export function planStructOps(m: MapSpec, localBtf: Btf, types: KernelTypes, file: string): StructOpsPlan {
-  const st = m.structOps!;
+  const structOps = m.structOps!;
   const ctx: ErrorContext = { file, section: m.section, symbol: m.name };
-  const name = st.typeName;
+  const name = structOps.typeName;
   const kt = types.find(name, 'struct');
   if (!kt) throw new TsbpfError(`struct_ops map '${m.name}': struct ${name} is not in the kernel's BTF (this kernel has no such struct_ops type)`, ctx);
   if (!inVmlinux(kt.source)) {
@@ -68,7 +68,7 @@ export function planStructOps(m: MapSpec, localBtf: Btf, types: KernelTypes, fil
   if (!dataMember) throw new TsbpfError(`struct_ops map '${m.name}': struct ${VALUE_PREFIX}${name} has no member of type struct ${name}`, ctx);
   const dataOff = dataMember.bitOffset / 8;
 
-  const local = localBtf.typeById(st.typeId);
+  const local = localBtf.typeById(structOps.typeId);
   if (local.kind !== 'struct') throw new TsbpfError(`struct_ops map '${m.name}': its BTF type is not a struct`, ctx);
   const data = m.data ?? new Uint8Array(local.size);
   const value = new Uint8Array(kvType.size);
@@ -78,7 +78,7 @@ export function planStructOps(m: MapSpec, localBtf: Btf, types: KernelTypes, fil
     const moff = mem.bitOffset / 8;
     const msize = localBtf.sizeof(mem.type);
     const bytes = data.subarray(moff, moff + msize);
-    const prog = st.programs.find((p) => p.memberIndex === i);
+    const prog = structOps.programs.find((p) => p.memberIndex === i);
     const where = `struct_ops map '${m.name}': member '${mem.name}'`;
     const kIndex = mem.name === '' ? -1 : kType.members.findIndex((x) => x.name === mem.name);
     if (kIndex < 0) {

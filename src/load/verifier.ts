@@ -144,9 +144,9 @@ export function loadWithLog(
       const source = slot === undefined ? undefined : sourceLine(p, slot);
       const tail = log.split('\n').filter((l) => l.trim()).slice(-6).map((l) => `    ${l}`).join('\n');
       const why = explain?.(log);
-      const at = (slot === undefined ? '' : `\n  at instruction ${slot}${insn ? `: ${disassemble(insn)}` : ''}${source ? `\n  source: ${source}` : ''}`) + (why ? `\n  ${why}` : '');
+      const location = (slot === undefined ? '' : `\n  at instruction ${slot}${insn ? `: ${disassemble(insn)}` : ''}${source ? `\n  source: ${source}` : ''}`) + (why ? `\n  ${why}` : '');
       throw new VerifierError(
-        `verifier rejected program '${p.name}' (${e.code})${at}\n  verifier log (last lines):\n${tail}`,
+        `verifier rejected program '${p.name}' (${e.code})${location}\n  verifier log (last lines):\n${tail}`,
         ctx,
         { program: p.name, log, errnoName: e.code, ...(slot !== undefined ? { insn: slot } : {}), ...(source !== undefined ? { source } : {}) },
         { cause: e },

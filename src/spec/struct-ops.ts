@@ -83,8 +83,8 @@ export function addStructOpsProgram(
   elf: ElfFile, btf: Btf, map: MapSpec, rel0: number, sym: ElfSymbol,
   programs: Map<string, ProgramSpec>, funcs: Map<string, Func>, ctx: { file: string; section: string; offset: number; symbol: string },
 ): void {
-  const st = map.structOps!;
-  const t = btf.typeById(st.typeId);
+  const structOps = map.structOps!;
+  const t = btf.typeById(structOps.typeId);
   if (t.kind !== 'struct') throw new SpecError(`struct_ops map '${map.name}': its type is not a struct`, ctx);
   const memberIndex = t.members.findIndex((m) => m.bitOffset === rel0 * 8);
   if (memberIndex < 0) throw new SpecError(`struct_ops map '${map.name}': relocation against '${sym.name}' at byte ${rel0} starts no member of struct ${t.name}`, ctx);
@@ -106,11 +106,11 @@ export function addStructOpsProgram(
   if (prog.type !== 'struct_ops') {
     throw new SpecError(`struct_ops map '${map.name}': member '${member.name}' points at program '${prog.name}' of type ${prog.type}; it must be a struct_ops program (SEC("struct_ops/..."))`, ctx);
   }
-  if (st.programs.some((p) => p.memberIndex === memberIndex)) throw new SpecError(`struct_ops map '${map.name}': member '${member.name}' is set twice`, ctx);
+  if (structOps.programs.some((p) => p.memberIndex === memberIndex)) throw new SpecError(`struct_ops map '${map.name}': member '${member.name}' is set twice`, ctx);
   // the first use names the program's struct and member; other uses may differ (checked at load, among the maps created)
-  prog.structOps ??= { typeName: st.typeName, member: member.name };
-  st.programs.push({ member: member.name, memberIndex, offset: rel0, program: prog.name });
-  st.programs.sort((a, b) => a.memberIndex - b.memberIndex);
+  prog.structOps ??= { typeName: structOps.typeName, member: member.name };
+  structOps.programs.push({ member: member.name, memberIndex, offset: rel0, program: prog.name });
+  structOps.programs.sort((a, b) => a.memberIndex - b.memberIndex);
 }
 
 /** A struct_ops program referenced by struct_ops maps, and whether it loads. */
