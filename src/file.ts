@@ -61,23 +61,42 @@ export function openRegularFile(file: string, maxBytes = MAX_INPUT_BYTES): { fd:
 export function readWholeFile(file: string, maxBytes = MAX_INPUT_BYTES): Uint8Array {
   const { fd, size } = openRegularFile(file, maxBytes);
   try {
-    let buf = Buffer.allocUnsafeSlow(size > 0 ? size : UNKNOWN_SIZE_CHUNK);
-    let have = 0;
-    for (;;) {
-      if (have === buf.length) {
-        if (size > 0) break;
-        if (buf.length >= maxBytes) throw new FileReadError(`is more than the ${maxBytes} bytes read at most`, file);
-        const grown = Buffer.allocUnsafeSlow(Math.min(buf.length * 2, maxBytes));
-        buf.copy(grown);
-        buf = grown;
-      }
-      let n: number;
-      try { n = readvSync(fd, [buf.subarray(have)]); } catch (e) { throw new FileReadError(reason(e), file, { cause: e }); }
-      if (n === 0) break;
-      have += n;
-    }
-    return have === buf.length ? buf : buf.subarray(0, have);
+    return readOpened(fd, size, file, maxBytes);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The bytes of `fd` (opened by openRegularFile, not read yet except with positioned
+ * reads) from offset 0: `size` of them, or until EOF when `size` is 0.
+ */
+export function readOpened(fd: number, size: number, file: string, maxBytes = MAX_INPUT_BYTES): Uint8Array {
+  let buf = Buffer.allocUnsafeSlow(size > 0 ? size : UNKNOWN_SIZE_CHUNK);
+  let have = 0;
+  for (;;) {
+    if (have === buf.length) {
+      if (size > 0) break;
+      if (buf.length >= maxBytes) throw new FileReadError(`is more than the ${maxBytes} bytes read at most`, file);
+      const grown = Buffer.allocUnsafeSlow(Math.min(buf.length * 2, maxBytes));
+      buf.copy(grown);
+      buf = grown;
+    }
+    let n: number;
+    try { n = readvSync(fd, [buf.subarray(have)]); } catch (e) { throw new FileReadError(reason(e), file, { cause: e }); }
+    if (n === 0) break;
+    have += n;
+  }
+  return have === buf.length ? buf : buf.subarray(0, have);
+}
+
+/** Bytes [start, end) of `fd` into `out` at the same offsets (pread); false when the file ended first. */
+export function readRange(fd: number, out: Uint8Array, start: number, end: number, file: string): boolean {
+  for (let p = start; p < end;) {
+    let n: number;
+    try { n = readvSync(fd, [out.subarray(p, end)], p); } catch (e) { throw new FileReadError(reason(e), file, { cause: e }); }
+    if (n === 0) return false;
+    p += n;
+  }
+  return true;
 }

@@ -83,13 +83,12 @@ export class Btf {
   private decodes = 0;
   private readonly overrides = new Map<number, BtfType>();
   private readonly added: BtfType[] = [];
-  private readonly addedStrings: string[] = [];
-  private readonly addedStrByOff = new Map<number, string>();
-  private readonly addedStrByText = new Map<string, number>();
+  /** Strings added by addString (made on the first one). */
+  private addedStr: { list: string[]; byOff: Map<number, string>; byText: Map<string, number> } | undefined;
   private addedStrLen = 0;
   /** Own record indices of raw names, per exact name and per essential name (see names.ts). */
-  private readonly exactHits = new Map<string, number[]>();
-  private readonly essentialHits = new Map<string, number[]>();
+  private exactHits: Map<string, number[]> | undefined;
+  private essentialHits: Map<string, number[]> | undefined;
   private searches = 0;
   private nameIndex: NameIndex | undefined;
 
@@ -141,7 +140,7 @@ export class Btf {
     const st = this.strings;
     if (offset < st.start && this.base) return this.base.string(offset);
     if (Number.isInteger(offset) && offset >= st.start && offset < st.end) return st.get(offset);
-    const added = this.addedStrByOff.get(offset);
+    const added = this.addedStr?.byOff.get(offset);
     if (added !== undefined) return added;
     throw this.err(`string offset ${offset} is out of range (string section is ${this.stringsLength} bytes)`);
   }
@@ -151,7 +150,7 @@ export class Btf {
     if (s === '') return 0; // the base's (or own) first byte
     const b = this.base?.stringOffset(s);
     if (b !== undefined) return b;
-    return this.strings.find(s) ?? this.addedStrByText.get(s);
+    return this.strings.find(s) ?? this.addedStr?.byText.get(s);
   }
 
   /** Append a string (deduplicated); returns its offset. */
@@ -160,9 +159,10 @@ export class Btf {
     if (have !== undefined) return have;
     if (s.includes('\0')) throw this.err(`cannot add a string containing a NUL byte: ${JSON.stringify(s)}`);
     const off = this.strings.end + this.addedStrLen;
-    this.addedStrings.push(s);
-    this.addedStrByOff.set(off, s);
-    this.addedStrByText.set(s, off);
+    const a = this.addedStr ??= { list: [] as string[], byOff: new Map<number, string>(), byText: new Map<string, number>() };
+    a.list.push(s);
+    a.byOff.set(off, s);
+    a.byText.set(s, off);
     this.addedStrLen += new TextEncoder().encode(s).length + 1;
     return off;
   }
@@ -198,6 +198,19 @@ export class Btf {
     throw this.err(`type id ${id} is out of range (last type id is ${this.length - 1})`);
   }
 
+  /** Ids (ascending, the base's first for split BTF) of every type of kind `kind`, read from the records' kinds. */
+  idsOfKind(kind: BtfKindName): number[] {
+    const out = this.base ? this.base.idsOfKind(kind) : [];
+    const k = KIND_NUMBERS[kind], kinds = this.kinds, first = this.firstId;
+    const changed = this.overrides.size > 0;
+    for (let i = 0; i < this.origCount; i++) {
+      if (changed && this.overrides.has(first + i)) { if (this.overrides.get(first + i)!.kind === kind) out.push(first + i); continue; }
+      if (kinds[i] === k) out.push(first + i);
+    }
+    for (const t of this.added) if (t.kind === kind) out.push(t.id);
+    return out;
+  }
+
   /** All types from id 1 (the base's first, for split BTF) to the last. */
   *types(): IterableIterator<BtfType> {
     for (let id = 1; id < this.length; id++) yield this.typeById(id);
@@ -230,7 +243,7 @@ export class Btf {
    */
   prefetchNames(names: Iterable<string>, opts: { essential?: boolean } = {}): void {
     const essential = opts.essential === true;
-    const hits = essential ? this.essentialHits : this.exactHits;
+    const hits = this.hits(essential);
     const todo: string[] = [];
     for (const n of names) if (!hits.has(n) && !todo.includes(n)) todo.push(n);
     if (todo.length > 0) this.searchRaw(todo, essential);
@@ -452,7 +465,7 @@ export class Btf {
     out.set(own, o);
     o += own.length;
     const enc = new TextEncoder();
-    for (const s of this.addedStrings) {
+    for (const s of this.addedStr?.list ?? []) {
       const b = enc.encode(s);
       out.set(b, o);
       o += b.length + 1; // NUL already there
@@ -466,6 +479,11 @@ export class Btf {
     return new BtfError(detail, { file: this.file, section: this.section, ...ctx });
   }
 
+  /** Cached raw search results, exact or essential. */
+  private hits(essential: boolean): Map<string, number[]> {
+    return essential ? (this.essentialHits ??= new Map()) : (this.exactHits ??= new Map());
+  }
+
   /** The raw records, for the name search. */
   private table(): RecordTable & { kinds: Uint8Array } {
     return { w: this.w, offsets: this.offsets, count: this.origCount, strings: this.strings, kinds: this.kinds };
@@ -474,7 +492,7 @@ export class Btf {
   /** Own ids (ascending) whose name matches `name` (exactly, or by essential name), changed and added types included. */
   private ownIds(name: string, essential: boolean): number[] {
     if (name === '') return []; // unnamed types are found by no name
-    const hits = essential ? this.essentialHits : this.exactHits;
+    const hits = this.hits(essential);
     const raw = hits.get(name) ?? this.searchRaw([name], essential)[0]!;
     const match = essential ? (t: BtfType) => t.name !== '' && essentialName(t.name) === name : (t: BtfType) => t.name === name;
     return this.withChanges(raw, match);
@@ -485,7 +503,7 @@ export class Btf {
    * record; after SEARCHES_BEFORE_INDEX of them, a hash index of all names answers instead.
    */
   private searchRaw(names: string[], essential: boolean): number[][] {
-    const hits = essential ? this.essentialHits : this.exactHits;
+    const hits = this.hits(essential);
     const out: number[][] = names.map(() => []);
     const queries: Query[] = [];
     const at: number[] = [];

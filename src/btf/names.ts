@@ -87,6 +87,7 @@ function matchesAt(s: Uint8Array, at: number, query: Query, essential: boolean):
  * records (of kind `kind` only, when given). Queries must be non-empty and hold no NUL.
  */
 export function searchRecords(t: RecordTable, queries: readonly Query[], essential: boolean, kind = -1): number[][] {
+  if (queries.length === 1) return [searchOne(t, queries[0]!, essential, kind)];
   const out: number[][] = queries.map(() => []);
   // first byte -> chain of queries starting with it
   const head = new Int32Array(256).fill(-1);
@@ -115,6 +116,27 @@ export function searchRecords(t: RecordTable, queries: readonly Query[], essenti
       for (let k = head[h.bytes[at]!]!; k >= 0; k = chain[k]!) {
         if (matchesAt(h.bytes, at, queries[k]!, essential)) out[k]!.push(i);
       }
+    }
+  }
+  return out;
+}
+
+/** searchRecords for one query: no dispatch table. */
+function searchOne(t: RecordTable, query: Query, essential: boolean, kind: number): number[] {
+  const out: number[] = [];
+  const { w, offsets, count, strings } = t;
+  const own = strings.bytes, start = strings.start;
+  const kinds = kind >= 0 ? t.kinds! : undefined;
+  const c0 = query.bytes[0]!;
+  for (let i = 0; i < count; i++) {
+    if (kinds !== undefined && kinds[i] !== kind) continue;
+    const off = w[offsets[i]!]!;
+    if (off >= start) {
+      const at = off - start;
+      if (own[at] === c0 && matchesAt(own, at, query, essential)) out.push(i);
+    } else if (off !== 0) {
+      const h = strings.holder(off);
+      if (h && h.bytes[off - h.start] === c0 && matchesAt(h.bytes, off - h.start, query, essential)) out.push(i);
     }
   }
   return out;

@@ -7,6 +7,7 @@
  * whole section once, for callers that are about to decode every type.
  */
 import * as BufferModule from 'node:buffer';
+import { asBuffer, latin1 } from '../bytes.js';
 
 const NUL = 0;
 const utf8 = new TextDecoder();
@@ -21,6 +22,8 @@ export class BtfStrings {
   private all: string[] | undefined;
   private index: Map<string, number> | undefined;
   private finds = 0;
+  private gets = 0;
+  private buf: Buffer | undefined;
 
   constructor(
     /** This section's own bytes (ends with NUL: checked by Btf.parse). */
@@ -49,6 +52,9 @@ export class BtfStrings {
       const k = ix[rel]!;
       if (k !== 0) return this.all![k - 1]!;
     }
+    // Few names asked for (an object's BTF, a lookup in vmlinux): read them from the bytes
+    // rather than make a latin1 text of the whole section.
+    if (this.text === undefined && ++this.gets <= Math.max(GETS_BEFORE_TEXT, this.bytes.length >>> 5)) return this.fromBytes(rel);
     // No cache by offset: measured on vmlinux, a Map get/set per name costs more than
     // the slice of the latin1 text it would save.
     const text = this.text ?? this.loadText();
@@ -79,6 +85,17 @@ export class BtfStrings {
     }
     this.all = parts;
     this.startIndex = ix;
+  }
+
+  /** The string at own offset `rel`, decoded from the bytes (one string made, no intermediate ones). */
+  private fromBytes(rel: number): string {
+    const b = this.bytes;
+    let ascii = true, end = rel;
+    for (let c: number; (c = b[end]!) !== NUL; end++) if (c >= 0x80) ascii = false; // found: the section ends with NUL
+    if (end === rel) return '';
+    if (!ascii) return utf8.decode(b.subarray(rel, end));
+    const buf = this.buf ??= asBuffer(b);
+    return latin1(buf, rel, end);
   }
 
   private loadText(): string {
@@ -118,6 +135,8 @@ export class BtfStrings {
   }
 }
 
+/** Names decoded one by one from the bytes before the whole section is made one latin1 text (or 1 per 32 bytes of section). */
+const GETS_BEFORE_TEXT = 256;
 /** Byte searches for strings before find() builds its Map (addString of many names, as encode does). */
 const FINDS_BEFORE_INDEX = 8;
 const ZERO = Buffer.alloc(1);

@@ -1,5 +1,5 @@
 // Minimal typing for the CommonJS package `elfy` (1.0.0), only the parts the adapter uses.
-// See elfy-adapter.ts for why most of its answers are re-read from the raw bytes.
+// Only its machine table is used (section-table.ts machineName); tests compare it with our reader.
 declare module 'elfy' {
   namespace elfy {
     interface ElfyHeader {

@@ -1,3 +1,3 @@
 export { parseElf } from './parse.js';
-export { machineName } from './elfy-adapter.js';
+export { machineName } from './section-table.js';
 export * from './types.js';

@@ -1,8 +1,11 @@
-import { readSectionTable } from './elfy-adapter.js';
+import { readSectionTable } from './section-table.js';
 import { findSymtab, parseSymbols } from './symbols.js';
 import { parseRelSection } from './relocations.js';
 import { SHT_REL, type ElfFile, type ElfRelSection, type ElfSection, type ElfSymbol } from './types.js';
-import { viewOf } from './read.js';
+import { asBuffer, viewOf } from './read.js';
+
+/** Up to this many sections, sectionByName compares names in order instead of building a Map. */
+const SCAN_SECTIONS = 64;
 
 /**
  * Parses an ELF64 little-endian EM_BPF relocatable object. Section bytes are views into
@@ -13,7 +16,7 @@ export function parseElf(bytes: Uint8Array, file = '<buffer>'): ElfFile {
   const { sections } = readSectionTable(bytes, file);
   const dv = viewOf(bytes);
   const symtab = findSymtab(sections, file);
-  const symbols: ElfSymbol[] = symtab ? parseSymbols(symtab, sections, bytes, dv, file) : [];
+  const symbols: ElfSymbol[] = symtab ? parseSymbols(symtab, sections, asBuffer(bytes), dv, file) : [];
   const relocations: ElfRelSection[] = [];
   for (const s of sections) {
     if (s.type === SHT_REL) relocations.push(parseRelSection(s, sections, symbols, symtab?.index, dv, file));
@@ -26,9 +29,14 @@ export function parseElf(bytes: Uint8Array, file = '<buffer>'): ElfFile {
     symbols,
     relocations,
     sectionByName(name: string): ElfSection | undefined {
+      // First section of a name wins (index 0's '' included, harmlessly). A scan for the
+      // few dozen sections of a BPF object; a Map for more.
+      if (sections.length <= SCAN_SECTIONS) {
+        for (let i = 0; i < sections.length; i++) if (sections[i]!.name === name) return sections[i];
+        return undefined;
+      }
       if (!byName) {
         byName = new Map();
-        // First section of a name wins (index 0's '' included, harmlessly).
         for (const s of sections) if (!byName.has(s.name)) byName.set(s.name, s);
       }
       return byName.get(name);

@@ -2,6 +2,9 @@
  * Little-endian reads shared by the ELF parsers. All offsets handed to these helpers have
  * already been bounds-checked by the caller; the helpers only make 64-bit reads exact.
  */
+import { latin1 } from '../bytes.js';
+
+export { asBuffer } from '../bytes.js';
 
 /** A u64 whose high word is at most this fits in Number.MAX_SAFE_INTEGER (2^53 - 1). */
 const MAX_SAFE_HI = 0x1fffff;
@@ -29,18 +32,18 @@ const utf8 = new TextDecoder('utf-8');
 
 /**
  * The NUL-terminated string at `start`, which must end before `end` (exclusive).
- * Returns undefined when there is no NUL in [start, end).
+ * Returns undefined when there is no NUL in [start, end). One string is made (ASCII
+ * through latin1, anything else decoded as UTF-8).
  */
-export function cString(bytes: Uint8Array, start: number, end: number): string | undefined {
-  let s = '';
-  for (let i = start; i < end; i++) {
+export function cString(bytes: Buffer, start: number, end: number): string | undefined {
+  let ascii = true, i = start;
+  for (; i < end; i++) {
     const c = bytes[i]!;
-    if (c === 0) return s;
-    if (c >= 0x80) {
-      const nul = bytes.subarray(start, end).indexOf(0);
-      return nul < 0 ? undefined : utf8.decode(bytes.subarray(start, start + nul));
-    }
-    s += String.fromCharCode(c);
+    if (c === 0) break;
+    if (c >= 0x80) ascii = false;
   }
-  return undefined;
+  if (i === end) return undefined;
+  if (i === start) return '';
+  if (!ascii) return utf8.decode(bytes.subarray(start, i));
+  return latin1(bytes, start, i);
 }

@@ -16,7 +16,7 @@ export function findSymtab(sections: ElfSection[], file: string): ElfSection | u
   return found;
 }
 
-export function parseSymbols(symtab: ElfSection, sections: ElfSection[], bytes: Uint8Array, dv: DataView, file: string): ElfSymbol[] {
+export function parseSymbols(symtab: ElfSection, sections: ElfSection[], bytes: Buffer, dv: DataView, file: string): ElfSymbol[] {
   const section = symtab.name;
   if (symtab.entsize !== ELF64_SYM_SIZE) {
     throw new ElfError(`symbol table sh_entsize is ${symtab.entsize}, expected ${ELF64_SYM_SIZE} (Elf64_Sym)`, { file, section });

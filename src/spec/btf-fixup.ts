@@ -13,12 +13,12 @@ import type { ElfFile } from '../elf/types.js';
 import { STB_LOCAL, STV_HIDDEN, STV_INTERNAL } from '../elf/types.js';
 import { SpecError } from '../errors.js';
 import { symbolsIn } from './symbols.js';
+import { sortByKey } from './order.js';
 import type { Func } from './functions.js';
 import type { MapSpec } from './types.js';
 
 export function fixupDatasecs(btf: Btf, elf: ElfFile, kconfig: MapSpec | undefined): void {
-  for (let id = 1; id < btf.length; id++) {
-    if (btf.kindOf(id) !== 'datasec') continue;
+  for (const id of btf.idsOfKind('datasec')) {
     const ds = btf.typeById(id);
     if (ds.kind !== 'datasec' || ds.name === '.ksyms') continue;
     const ctx = { file: elf.file, section: ds.name, typeId: id };
@@ -45,7 +45,7 @@ export function fixupDatasecs(btf: Btf, elf: ElfFile, kconfig: MapSpec | undefin
       if (off + v.size > size) throw new SpecError(`variable '${vt.name}' (offset ${off}, size ${v.size}) runs past the end of '${ds.name}' (${size} bytes)`, { ...ctx, symbol: vt.name });
       return { ...v, offset: off };
     });
-    vars.sort((a, b) => a.offset - b.offset);
+    sortByKey(vars, (v) => v.offset);
     btf.setType(id, { ...ds, size, vars });
   }
 }

@@ -7,6 +7,7 @@ import type { BtfExt, CoreRelo, FuncInfo, LineInfo } from '../btf/types.js';
 import { SpecError } from '../errors.js';
 import { OP_LD_IMM64, rawOffsets } from '../asm/index.js';
 import type { Func } from './functions.js';
+import { sortByKey } from './order.js';
 
 export interface LinkedProgram {
   instructions: Instruction[];
@@ -43,10 +44,16 @@ export function fixupCalls(insns: Instruction[], where: { file?: string; symbol?
   });
 }
 
-function rebase<T extends { insnOff: number }>(records: T[] | undefined, f: Func, base: number, out: T[]): void {
+/**
+ * `f`'s records of `records`, moved to start at `base`. A record is reused as it is when
+ * its offset does not change and `f` is linked for the first time (its records are then
+ * in no other program); otherwise copied.
+ */
+function rebase<T extends { insnOff: number }>(records: T[] | undefined, f: Func, base: number, out: T[], reuse: boolean): void {
   if (!records) return;
+  const end = f.slot + f.slots, shift = base - f.slot;
   for (const r of records) {
-    if (r.insnOff >= f.slot && r.insnOff < f.slot + f.slots) out.push({ ...r, insnOff: r.insnOff - f.slot + base });
+    if (r.insnOff >= f.slot && r.insnOff < end) out.push(reuse && shift === 0 ? r : { ...r, insnOff: r.insnOff + shift });
   }
 }
 
@@ -70,18 +77,24 @@ export function linkProgram(entry: Func, funcs: Map<string, Func>, ext: BtfExt |
   let slot = 0;
   for (const f of order) {
     const secName = f.section.name;
-    rebase(ext?.funcInfo.get(secName), f, slot, funcInfo);
-    rebase(ext?.lineInfo.get(secName), f, slot, lineInfo);
-    rebase(ext?.coreRelos.get(secName), f, slot, coreRelos);
-    f.insns.forEach((insn, i) => {
-      const c = cloneInsn(insn);
+    // the first program to link f takes its decoded instructions and records; later ones copy them
+    const reuse = !f.linked;
+    f.linked = true;
+    if (ext) {
+      rebase(ext.funcInfo.get(secName), f, slot, funcInfo, reuse);
+      rebase(ext.lineInfo.get(secName), f, slot, lineInfo, reuse);
+      rebase(ext.coreRelos.get(secName), f, slot, coreRelos, reuse);
+    }
+    const insns = f.insns;
+    for (let i = 0; i < insns.length; i++) {
+      const c = reuse ? insns[i]! : cloneInsn(insns[i]!);
       if (i === 0) c.symbol = f.name;
       instructions.push(c);
-    });
+    }
     slot += f.slots;
   }
   fixupCalls(instructions, { file, symbol: entry.name });
-  const byOff = <T extends { insnOff: number }>(a: T, b: T) => a.insnOff - b.insnOff;
-  funcInfo.sort(byOff); lineInfo.sort(byOff); coreRelos.sort(byOff);
+  const insnOff = (r: { insnOff: number }) => r.insnOff;
+  sortByKey(funcInfo, insnOff); sortByKey(lineInfo, insnOff); sortByKey(coreRelos, insnOff);
   return { instructions, subprograms: order.slice(1).map((f) => f.name), funcInfo, lineInfo, coreRelos };
 }

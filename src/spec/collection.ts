@@ -2,13 +2,13 @@
  * loadCollectionSpec: bytes of a clang-compiled BPF object -> CollectionSpec.
  * Pure: no syscalls; the only I/O is reading the file when given a path.
  */
-import { readWholeFile } from '../file.js';
 import { Btf, parseBtfExt } from '../btf/index.js';
 import type { BtfExt } from '../btf/types.js';
 import { parseElf } from '../elf/index.js';
 import type { ElfFile, ElfSection, ElfSymbol } from '../elf/types.js';
 import { SHN_UNDEF, STB_LOCAL, STB_WEAK, STT_FUNC, STT_SECTION } from '../elf/types.js';
 import { SpecError, TsbpfError } from '../errors.js';
+import { readObjectFile } from '../elf/read-file.js';
 import { parseBtfMapDef } from './btf-maps.js';
 import { collectFunctions, isExecSection, relocateFunctions, type Func, type SymbolResolver } from './functions.js';
 import { collectDataMaps, collectKconfigMap, collectLegacyMaps } from './data-maps.js';
@@ -43,7 +43,7 @@ function readObject(input: ObjectInput, opts: LoadSpecOptions): { bytes: Uint8Ar
     throw new SpecError(`loadCollectionSpec takes a path or the object's bytes (Uint8Array, Buffer, ArrayBuffer or another ArrayBufferView), not ${what}`, { file });
   }
   try {
-    return { bytes: readWholeFile(input), file };
+    return { bytes: readObjectFile(input), file };
   } catch (e) {
     throw new SpecError(`cannot read object: ${(e as Error).message}`, { file }, { cause: e });
   }
@@ -201,8 +201,10 @@ function buildSpec(elf: ElfFile): CollectionSpec {
     if (btf) p.btf = btf;
     programs.set(f.name, p);
   }
+  const withFuncs = new Set<ElfSection>();
+  for (const f of funcs.values()) withFuncs.add(f.section);
   for (const sec of elf.sections) {
-    if (isExecSection(sec) && ![...funcs.values()].some((f) => f.section === sec)) {
+    if (isExecSection(sec) && !withFuncs.has(sec)) {
       warnings.push(`section '${sec.name}' has code but no function symbols; it is skipped`);
     }
   }

@@ -18,9 +18,11 @@ const BPF_F_MMAPABLE = 1 << 10;
 /** Largest global data section accepted (the kernel caps array values far lower unless mmapable). */
 const MAX_DATA_SECTION = 256 << 20;
 
+/** `base` or `base.*` (no string is made: this runs for every section). */
 function hasPrefix(name: string, base: string): boolean {
-  return name === base || name.startsWith(base + '.');
+  return name.startsWith(base) && (name.length === base.length || name.charCodeAt(base.length) === DOT);
 }
+const DOT = 0x2e;
 
 /** libbpf's rule: .data / .data.* and .rodata / .rodata.* with bytes, .bss / .bss.* without. */
 export function dataSectionKind(s: ElfSection): 'data' | 'rodata' | 'bss' | undefined {
@@ -46,7 +48,7 @@ export function collectDataMaps(elf: ElfFile, btf: Btf | undefined): Map<string,
     if (sec.size > MAX_DATA_SECTION) {
       throw new SpecError(`data section is ${sec.size} bytes; tsbpf supports global data sections up to ${MAX_DATA_SECTION} bytes`, { file: elf.file, section: sec.name });
     }
-    const data = kind === 'bss' ? new Uint8Array(sec.size) : Uint8Array.from(sec.data);
+    const data = kind === 'bss' ? new Uint8Array(sec.size) : sec.data.slice();
     const variables = new Map<string, DataVariable>();
     const ds = btf?.datasecByName(sec.name);
     const symbols = symbolsIn(elf, sec.index);

@@ -10,6 +10,7 @@ import {
 } from '../asm/index.js';
 import type { Instruction } from '../asm/types.js';
 import { SpecError } from '../errors.js';
+import { sortByKey } from './order.js';
 import type { ElfFile, ElfRel, ElfSection, ElfSymbol } from '../elf/types.js';
 import { SHF_EXECINSTR, SHN_ABS, SHN_COMMON, SHN_UNDEF, STB_LOCAL, STT_FUNC, STT_SECTION, SHT_PROGBITS } from '../elf/types.js';
 
@@ -29,6 +30,8 @@ export interface Func {
   insnSlots: number[];
   /** Names of functions this one calls or takes the address of, in instruction order. */
   callees: string[];
+  /** Set once a program has taken `insns` (linkProgram): later programs copy them. */
+  linked?: boolean;
 }
 
 /** How a relocation target is classified; supplied by the collection builder. */
@@ -72,17 +75,18 @@ export function collectFunctions(elf: ElfFile): Map<string, Func> {
   return funcs;
 }
 
-const starts = new WeakMap<Map<string, Func>, Map<string, Func>>();
+const starts = new WeakMap<Map<string, Func>, Map<number, Func>>();
+/** Key of (section, slot): sections and slots are far below 2^21 and 2^32. */
+const slotKey = (sec: number, slot: number) => sec * 0x1_0000_0000 + slot;
 function funcAtSlot(funcs: Map<string, Func>, sec: ElfSection, slot: number): Func | undefined {
   let byStart = starts.get(funcs);
   if (!byStart) {
     byStart = new Map();
-    for (const f of funcs.values()) byStart.set(`${f.section.index}:${f.slot}`, f);
+    for (const f of funcs.values()) byStart.set(slotKey(f.section.index, f.slot), f); // the last of aliases wins
     starts.set(funcs, byStart);
   }
-  return byStart.get(`${sec.index}:${slot}`);
+  return slot >= 0 && Number.isInteger(slot) && slot < 0x1_0000_0000 ? byStart.get(slotKey(sec.index, slot)) : undefined;
 }
-
 
 /**
  * Applies the relocations of every function's section, and resolves relocation-free
@@ -92,44 +96,48 @@ function funcAtSlot(funcs: Map<string, Func>, sec: ElfSection, slot: number): Fu
 export function relocateFunctions(elf: ElfFile, funcs: Map<string, Func>, resolver: SymbolResolver): void {
   const bySection = new Map<ElfSection, Func[]>();
   for (const f of funcs.values()) {
-    const l = bySection.get(f.section) ?? [];
-    l.push(f); bySection.set(f.section, l);
+    const l = bySection.get(f.section);
+    if (l) l.push(f); else bySection.set(f.section, [f]);
   }
-  for (const l of bySection.values()) l.sort((a, b) => a.slot - b.slot);
+  for (const l of bySection.values()) sortByKey(l, (f) => f.slot);
 
-  const relsBySection = new Map<ElfSection, ElfRel[]>();
+  const relsBySection = new Map<ElfSection, ElfRel[][]>();
   for (const r of elf.relocations) {
     if (!isExecSection(r.target)) continue;
     const l = relsBySection.get(r.target);
-    relsBySection.set(r.target, l ? [...l, ...r.entries] : r.entries);
+    if (l) l.push(r.entries); else relsBySection.set(r.target, [r.entries]);
   }
 
   for (const [sec, list] of bySection) {
     const relocated = new Set<Instruction>();
-    for (const rel of relsBySection.get(sec) ?? []) {
-      const ctx = { file: elf.file, section: sec.name, offset: rel.offset };
-      if (rel.offset % 8 !== 0) throw new SpecError('relocation is not on an instruction boundary', ctx);
-      const slot = rel.offset / 8;
-      const f = list.find((fn) => slot >= fn.slot && slot < fn.slot + fn.slots);
-      // Code no function symbol covers: the copy of a __weak function that the static
-      // linker (bpftool gen object) dropped for a strong one keeps its instructions and
-      // relocations. No program can include it (programs are built from function symbols),
-      // so, as libbpf ("probably overridden weak function, skipping"), ignore them.
-      if (!f) continue;
-      const idx = slotToIndex(f.insnSlots, slot - f.slot);
-      if (idx < 0) throw new SpecError(`relocation in the middle of an instruction of '${f.name}'`, { ...ctx, symbol: f.name });
-      const insn = f.insns[idx]!;
-      const sym = elf.symbols[rel.symbol]!;
-      applyRelocation(elf, funcs, resolver, f, insn, sym, { ...ctx, symbol: sym.name || f.name });
-      relocated.add(insn);
+    // symbols whose ranges overlap (aliases): the first in slot order takes the relocation
+    const overlapping = list.some((f, i) => i > 0 && list[i - 1]!.slot + list[i - 1]!.slots > f.slot);
+    for (const rels of relsBySection.get(sec) ?? []) {
+      for (const rel of rels) {
+        const slot = rel.offset / 8;
+        if (rel.offset % 8 !== 0) throw new SpecError('relocation is not on an instruction boundary', { file: elf.file, section: sec.name, offset: rel.offset });
+        const f = overlapping ? list.find((fn) => slot >= fn.slot && slot < fn.slot + fn.slots) : funcContaining(list, slot);
+        // Code no function symbol covers: the copy of a __weak function that the static
+        // linker (bpftool gen object) dropped for a strong one keeps its instructions and
+        // relocations. No program can include it (programs are built from function symbols),
+        // so, as libbpf ("probably overridden weak function, skipping"), ignore them.
+        if (!f) continue;
+        const idx = slotToIndex(f.insnSlots, slot - f.slot);
+        if (idx < 0) throw new SpecError(`relocation in the middle of an instruction of '${f.name}'`, { file: elf.file, section: sec.name, offset: rel.offset, symbol: f.name });
+        const insn = f.insns[idx]!;
+        const sym = elf.symbols[rel.symbol]!;
+        applyRelocation(elf, funcs, resolver, f, insn, sym, sec, rel.offset);
+        relocated.add(insn);
+      }
     }
     // pc-relative bpf-to-bpf calls that the compiler resolved inside the section.
     for (const f of list) {
-      f.insns.forEach((insn, i) => {
-        if (relocated.has(insn)) return;
+      const insns = f.insns;
+      for (let i = 0; i < insns.length; i++) {
+        const insn = insns[i]!;
         const pseudoCall = insn.opcode === OP_CALL && insn.src === BPF_PSEUDO_CALL;
         const pseudoFunc = insn.opcode === OP_LD_IMM64 && insn.src === BPF_PSEUDO_FUNC;
-        if (!pseudoCall && !pseudoFunc) return;
+        if ((!pseudoCall && !pseudoFunc) || relocated.has(insn)) continue;
         const target = f.slot + f.insnSlots[i]! + insn.imm + 1;
         const callee = funcAtSlot(funcs, sec, target);
         if (!callee) {
@@ -137,15 +145,28 @@ export function relocateFunctions(elf: ElfFile, funcs: Map<string, Func>, resolv
         }
         insn.reference = { kind: pseudoCall ? 'call' : 'func', name: callee.name };
         f.callees.push(callee.name);
-      });
+      }
     }
   }
 }
 
+/** The function of `list` (sorted by slot, not overlapping) that holds `slot`. */
+function funcContaining(list: readonly Func[], slot: number): Func | undefined {
+  let lo = 0, hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1, f = list[mid]!;
+    if (slot < f.slot) hi = mid - 1;
+    else if (slot >= f.slot + f.slots) lo = mid + 1;
+    else return f;
+  }
+  return undefined;
+}
+
 function applyRelocation(
   elf: ElfFile, funcs: Map<string, Func>, resolver: SymbolResolver,
-  f: Func, insn: Instruction, sym: ElfSymbol, ctx: { file: string; section: string; offset: number; symbol: string },
+  f: Func, insn: Instruction, sym: ElfSymbol, sec: ElfSection, offset: number,
 ): void {
+  const ctx = { file: elf.file, section: sec.name, offset, symbol: sym.name || f.name };
   const isLd = insn.opcode === OP_LD_IMM64;
   const isCall = insn.opcode === OP_CALL;
   if (!isLd && !isCall) {

@@ -211,10 +211,19 @@ function splitAutoload(secName: string): { name: string; autoload: boolean } {
   return secName.startsWith('?') ? { name: secName.slice(1), autoload: false } : { name: secName, autoload: true };
 }
 
+/** Rows answered per section name (objects repeat a few names); bounded, as names come from input. */
+const entryCache = new Map<string, SectionTableEntry | null>();
+const ENTRY_CACHE_MAX = 1024;
+
 /** The table row libbpf's find_sec_def() picks for a name (no '?' handling). */
 export function findSectionEntry(name: string): SectionTableEntry | undefined {
-  for (const e of SECTION_DEFS) if (sectionPatternMatches(e.pattern, name)) return e;
-  return undefined;
+  const have = entryCache.get(name);
+  if (have !== undefined) return have ?? undefined;
+  let found: SectionTableEntry | null = null;
+  for (const e of SECTION_DEFS) if (sectionPatternMatches(e.pattern, name)) { found = e; break; }
+  if (entryCache.size >= ENTRY_CACHE_MAX) entryCache.clear();
+  entryCache.set(name, found);
+  return found ?? undefined;
 }
 
 /**

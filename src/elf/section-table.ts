@@ -1,59 +1,55 @@
 /**
- * Adapter over the npm package `elfy` (1.0.0, CommonJS): reads the ELF header and the
- * section header table, and hands back checked `ElfSection`s.
+ * The ELF header and the section header table, read from the bytes and checked, as
+ * `ElfSection`s.
  *
- * elfy parses the header (which also sets its reader's endianness and word size) and
- * slices the section header table into entries; its 32-bit sh_name / sh_link / sh_info
- * are used as they are. The raw bytes are read again wherever it is wrong or checks
- * nothing. Cost: elfy is about half of parseElf's time on the fixtures (~15 of ~29 us
- * for a 30-section object); if benchmarks need it, this adapter is the one place to drop it.
- * Defects found by reading node_modules/elfy/lib/elfy/parser.js and endian-reader 0.3.0,
- * and how each is handled (each has a unit test in test/unit/elf-adapter.test.ts):
+ * tsbpf first read them through the npm package `elfy` (1.0.0) behind an adapter, which
+ * re-read most fields from the raw bytes anyway (test/unit/elf-adapter.test.ts still shows
+ * each of elfy's defects next to the answer here); elfy was about half of the parse time
+ * of a small object, so the remaining fields (sh_name, sh_link, sh_info) are read here too
+ * and elfy is only asked for the name of an unusual e_machine in an error message.
+ * What elfy got wrong, and what is done instead:
  *
  *  1. ELF64 sh_addralign / sh_entsize are read at offsets 46 / 54 of the section header
  *     instead of 48 / 56 (so they mix sh_info's high half into the value: .symtab with
  *     addralign 8, entsize 24 reads back as 524288 / 1572864).
- *     -> re-read from the raw header at 48 / 56.
+ *     -> read at 48 / 56.
  *  2. SHT_NOBITS sections (.bss) get `data = buf.slice(off, off + size)`: whatever file
  *     bytes happen to follow sh_offset (or fewer, at the end of the file).
- *     -> `data` is always our own view of the input; empty for SHT_NOBITS (and SHT_NULL).
+ *     -> `data` is always a view of the input; empty for SHT_NOBITS (and SHT_NULL).
  *  3. e_machine 247 (EM_BPF) is not in its machine table: `header.machine` is undefined
  *     (x86-64 comes out as 'amd64'). It also maps sh_type / sh_flags / e_type to names
  *     and drops unknown ones to numbers.
- *     -> e_machine, e_type, sh_type and sh_flags are read raw; our own names for errors.
+ *     -> e_machine, e_type, sh_type and sh_flags are numbers; our own names for errors.
  *  4. Buffer-only input: it calls `buf.slice(0, 4).toString()` and `buf.readUInt16LE`, so
  *     a plain Uint8Array fails with "Invalid magic: 127,69,76,70".
- *     -> a Uint8Array is wrapped as a Buffer over the same memory (no copy).
+ *     -> any Uint8Array; sections are views over the same memory (no copy).
  *  5. 64-bit reads (endian-reader readUInt64) are `lo + hi * 2^32` in doubles: exact up
  *     to 2^53, silently rounded above (2^53 + 1 reads as 2^53), never reported.
- *     -> e_shoff, sh_offset, sh_size, sh_addralign, sh_entsize are re-read exactly (two
- *        u32 reads; values above Number.MAX_SAFE_INTEGER are an ElfError quoting the exact
+ *     -> e_shoff, sh_offset, sh_size, sh_addralign, sh_entsize are read exactly (two u32
+ *        reads; values above Number.MAX_SAFE_INTEGER are an ElfError quoting the exact
  *        value).
  *  6. Errors are plain Error / RangeError / TypeError / AssertionError without the file
  *     name ("Failed to slice chunks", "Cannot read properties of undefined" for an
  *     e_shstrndx out of range, an assert for a non-STRTAB one, RangeError for a header
  *     shorter than 64 bytes).
- *     -> everything elfy would throw on is checked first with a clear ElfError; any error
- *        still escaping elfy is wrapped by `wrapElfyError` into an ElfError with the file.
+ *     -> every check is an ElfError with the file.
  *  7. Section `data` slices running past the end of the file are silently truncated;
  *     offsets and sizes are never bounds-checked; resolveStr turns a name offset beyond
  *     .shstrtab into '' and reads an unterminated name on to the end of the table.
  *     -> every section's [sh_offset, sh_offset + sh_size) is checked; names are decoded
- *        here after checking the offset and the NUL terminator.
+ *        after checking the offset and the NUL terminator.
  *  8. Smaller ones: e_ident is misread (osabi from EI_VERSION, abiversion from EI_OSABI,
  *     `version` key overwritten by e_version); it parses program headers too (which a
  *     relocatable does not have and which could make it throw); big-endian and ELF32 are
- *     accepted. -> we never read those fields, call Parser.parseHeader / parseSections
- *     directly (skipping program headers), and reject ELF32 / big-endian before elfy runs.
+ *     accepted. -> program headers are never read; ELF32 and big-endian are refused.
  *
  * SHT_RELA sections are kept in the section list but not interpreted (BPF uses SHT_REL
  * only; libbpf ignores other relocation section types, so do we).
  */
 import elfy from 'elfy';
-import { Buffer } from 'node:buffer';
-import { ElfError, TsbpfError } from '../errors.js';
+import { ElfError } from '../errors.js';
 import { EM_BPF, SHN_XINDEX, SHT_NOBITS, SHT_NULL, SHT_STRTAB, type ElfSection } from './types.js';
-import { cString, u64, u64Text, viewOf } from './read.js';
+import { asBuffer, cString, u64, u64Text, viewOf } from './read.js';
 
 export const ELF64_EHDR_SIZE = 64;
 export const ELF64_SHDR_SIZE = 64;
@@ -84,36 +80,13 @@ export interface SectionTable {
   sections: ElfSection[];
 }
 
-/** Any error thrown by elfy, as an ElfError naming the file (TsbpfErrors pass through). */
-export function wrapElfyError(err: unknown, file: string): TsbpfError {
-  if (err instanceof TsbpfError) return err;
-  const msg = err instanceof Error ? err.message : String(err);
-  return new ElfError(`malformed ELF (elfy: ${msg})`, { file }, { cause: err });
-}
-
-/** A Buffer over the same memory as `bytes` (no copy). */
-export function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
 const MAGIC = [0x7f, 0x45, 0x4c, 0x46];
-
-/**
- * One elfy parser for every call (parseHeader sets its byte order and word size each
- * time). Its mapFlags is shadowed: sh_flags are read raw (defect 3), so the name map
- * elfy would build for every section is never used.
- */
-const PARSER = new elfy.Parser();
-const NO_FLAGS: Record<string, boolean> = Object.freeze({}) as Record<string, boolean>;
-PARSER.mapFlags = () => NO_FLAGS;
-/** Handed to parseSection as the file: its `data` slice of any section is then empty. */
-const NO_DATA = Buffer.alloc(0);
 
 function hex(bytes: Uint8Array, n: number): string {
   return Array.from(bytes.subarray(0, n), (b) => b.toString(16).padStart(2, '0')).join(' ');
 }
 
-/** Checks the ELF header (everything elfy could trip over first) and reads the section table. */
+/** Checks the ELF header and reads the section table. */
 export function readSectionTable(bytes: Uint8Array, file: string): SectionTable {
   const len = bytes.length;
   const err = (detail: string, offset?: number) => new ElfError(detail, offset === undefined ? { file } : { file, offset });
@@ -169,24 +142,7 @@ export function readSectionTable(bytes: Uint8Array, file: string): SectionTable 
     throw err(`e_shstrndx ${shstrndx} is out of range (section name table index must be 1..${shnum - 1})`, 62);
   }
 
-  // --- elfy: header + section header entries (program headers skipped on purpose)
-  // parseSections(buf, header) is sliceChunks + parseSection(entry, header, buf) per entry;
-  // called here piecewise so that elfy neither slices each section's data out of `buf`
-  // (we make our own views, defect 2) nor maps sh_flags to names (read raw, defect 3):
-  // parseSection gets an empty buffer for the data and our parser's mapFlags is a no-op.
-  const buf = asBuffer(bytes);
-  const parser = PARSER;
-  const raw: elfy.ElfySection[] = new Array(shnum);
-  try {
-    const header = parser.parseHeader(buf);
-    const chunks = parser.sliceChunks(buf, header.shoff, header.shnum, header.shentsize);
-    if (chunks.length !== shnum) throw err(`elfy returned ${chunks.length} section headers, e_shnum says ${shnum}`);
-    for (let i = 0; i < shnum; i++) raw[i] = parser.parseSection(chunks[i]!, header, NO_DATA);
-  } catch (e) {
-    throw wrapElfyError(e, file);
-  }
-
-  // --- raw fields elfy gets wrong (see the list above)
+  // --- the section headers
   const sections: ElfSection[] = new Array(shnum);
   const ab = bytes.buffer, base = bytes.byteOffset;
   // Section bytes are plain Uint8Array views (no copy; cheaper than Buffer#subarray).
@@ -194,7 +150,6 @@ export function readSectionTable(bytes: Uint8Array, file: string): SectionTable 
   const empty = view(0, 0);
   for (let i = 0; i < shnum; i++) {
     const h = shoff + i * ELF64_SHDR_SIZE;
-    const r = raw[i]!;
     sections[i] = {
       index: i,
       name: '',
@@ -202,8 +157,8 @@ export function readSectionTable(bytes: Uint8Array, file: string): SectionTable 
       flags: dv.getUint32(h + 8, true),
       offset: u64(dv, h + 24),
       size: u64(dv, h + 32),
-      link: r.link,
-      info: r.info,
+      link: dv.getUint32(h + 40, true),
+      info: dv.getUint32(h + 44, true),
       addralign: u64(dv, h + 48),
       entsize: u64(dv, h + 56),
       data: empty,
@@ -217,15 +172,15 @@ export function readSectionTable(bytes: Uint8Array, file: string): SectionTable 
   }
   checkBounds(shstr, shoff + shstrndx * ELF64_SHDR_SIZE, dv, len, file, `section name table (section ${shstrndx})`);
   const shstrStart = shstr.offset, shstrEnd = shstr.offset + shstr.size;
+  const buf = asBuffer(bytes);
 
   for (let i = 0; i < shnum; i++) {
     const s = sections[i]!;
-    // elfy's sh_name is right; its resolveStr is not range-checked (defect 7), so decode here.
-    const nameOff = raw[i]!.name as number;
+    const nameOff = dv.getUint32(shoff + i * ELF64_SHDR_SIZE, true);
     if (nameOff >= shstr.size) {
       throw new ElfError(`section ${i}: name offset ${nameOff} is beyond the section name table (${shstr.size} bytes)`, { file, section: `#${i}` });
     }
-    const name = cString(bytes, shstrStart + nameOff, shstrEnd);
+    const name = cString(buf, shstrStart + nameOff, shstrEnd);
     if (name === undefined) {
       throw new ElfError(`section ${i}: name at offset ${nameOff} of the section name table is not NUL-terminated`, { file, section: `#${i}` });
     }
