@@ -41,13 +41,19 @@ export interface CliOptions {
   /** --attach (auto-attach what the sections name) or --attach PROG=TARGET. */
   attach: boolean;
   attachTargets: Array<{ program: string; target: string }>;
-  /** --duration S: stay attached this long (default: until SIGINT / SIGTERM). */
+  /** --duration S: stay attached (and read events) this long (default: until SIGINT / SIGTERM). */
   duration?: number;
+  /** --events [MAP[=TYPE]]: maps to print the records of ({} for every perf/ring map). */
+  events: Array<{ map?: string; type?: string }>;
+  /** --trace: print bpf_printk lines. */
+  trace: boolean;
+  /** --count N: exit after N records (or trace lines without --events). */
+  count?: number;
   noLoad: boolean;
   help: boolean;
 }
 
-const defaults = (): CliOptions => ({ files: [], json: false, set: [], types: [], only: [], create: [], targets: [], attach: false, attachTargets: [], noLoad: false, help: false });
+const defaults = (): CliOptions => ({ files: [], json: false, set: [], types: [], only: [], create: [], targets: [], attach: false, attachTargets: [], events: [], trace: false, noLoad: false, help: false });
 
 /** A mistake on the command line: exit 2 with this one line. */
 export class UsageError extends Error {}
@@ -142,7 +148,27 @@ const OPTIONS: Record<string, OptionDef> = {
     if (!target) throw new UsageError(`--attach ${v}: empty TARGET`);
     o.attachTargets.push({ program, target });
   }),
-  duration: value('S', 'with --attach: detach after S seconds (default: at SIGINT / SIGTERM)', (o, v) => {
+  events: repeatable('[MAP[=TYPE]]', `
+    print the records of a perf event array or ring buffer MAP as they
+    come, decoded as TYPE (a BTF type of the object: 'struct event')
+    or else as hex and the printable bytes; one line per map with the
+    records read and lost at the end. Alone: every perf/ring map.
+    With --json, JSON lines: {"event":{"map","cpu","data","value"}}`,
+  (o, v) => {
+    if (v === '') { o.events.push({}); return; } // bare --events
+    const eq = v.indexOf('=');
+    const map = eq < 0 ? v : v.slice(0, eq);
+    const type = eq < 0 ? undefined : v.slice(eq + 1).trim();
+    if (!map) throw new UsageError(`--events ${v}: no map before '='`);
+    if (type === '') throw new UsageError(`--events ${v}: no type after '='`);
+    o.events.push(type === undefined ? { map } : { map, type });
+  }),
+  trace: flag('print bpf_printk lines (trace_pipe of a private tracefs instance)', (o) => { o.trace = true; }),
+  count: value('N', 'with --events / --trace: exit after N records (trace lines without --events)', (o, v) => {
+    if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--count ${v}: expected a number of records >= 1`);
+    o.count = Number(v);
+  }),
+  duration: value('S', 'with --attach / --events / --trace: stop after S seconds (default: at SIGINT / SIGTERM)', (o, v) => {
     if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0) throw new UsageError(`--duration ${v}: expected a number of seconds > 0`);
     o.duration = Number(v);
   }),
@@ -211,23 +237,27 @@ function strictParse(argv: string[]) {
 }
 
 /**
- * `--attach` is a flag and an option: alone (followed by nothing, an option or an object)
- * it becomes `--attach=`; followed by PROG=TARGET it takes that as its value.
+ * `--attach` and `--events` are flags and options: alone (followed by nothing, an option or
+ * an object) they become `--attach=` / `--events=`; otherwise they take the next argument:
+ * PROG=TARGET for --attach, MAP[=TYPE] for --events (a map name has no '/' and does not end
+ * in '.o', an object path does).
  */
-function bareAttach(argv: string[]): string[] {
+function bareFlags(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') { out.push(...argv.slice(i)); break; }
     const next = argv[i + 1];
-    if (a === '--attach' && (next === undefined || next.startsWith('-') || !next.includes('='))) out.push('--attach=');
+    const none = next === undefined || next.startsWith('-');
+    if (a === '--attach' && (none || !next.includes('='))) out.push('--attach=');
+    else if (a === '--events' && (none || (!next.includes('=') && (next.includes('/') || next.endsWith('.o'))))) out.push('--events=');
     else out.push(a);
   }
   return out;
 }
 
 export function parseArgs(argv: string[]): CliOptions {
-  const parsed = strictParse(bareAttach(argv));
+  const parsed = strictParse(bareFlags(argv));
   const o = defaults();
   o.files = parsed.positionals;
   for (const [name, d] of Object.entries(OPTIONS)) {
@@ -243,7 +273,10 @@ export function parseArgs(argv: string[]): CliOptions {
   if (o.files.length === 0) throw new UsageError('no object given (see --help)');
   if (o.noLoad && (o.pin || o.logDir || o.junit)) throw new UsageError('--no-load loads nothing: --pin, --log and --junit need a load');
   if (o.noLoad && o.attach) throw new UsageError('--no-load loads nothing: --attach needs a load');
-  if (o.duration !== undefined && !o.attach) throw new UsageError('--duration S is how long --attach stays attached: give --attach too');
+  const reading = o.events.length > 0 || o.trace;
+  if (o.noLoad && reading) throw new UsageError('--no-load loads nothing: --events and --trace need a load');
+  if (o.duration !== undefined && !o.attach && !reading) throw new UsageError('--duration S is how long --attach stays attached (or --events / --trace read): give one of them too');
+  if (o.count !== undefined && !reading) throw new UsageError('--count N is how many records --events (or lines --trace) prints: give one of them too');
   return o;
 }
 

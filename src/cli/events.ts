@@ -20,17 +20,6 @@ import { UsageError } from './args.js';
 /** One --events argument: a map (all perf/ring maps when absent) and the type to decode with. */
 export interface EventsRequest { map?: string; type?: string }
 
-/** `MAP`, `MAP=TYPE` or '' (every map). */
-export function parseEventsArg(arg: string): EventsRequest {
-  if (arg === '') return {};
-  const eq = arg.indexOf('=');
-  const map = eq < 0 ? arg : arg.slice(0, eq);
-  const type = eq < 0 ? undefined : arg.slice(eq + 1).trim();
-  if (!map) throw new UsageError(`--events ${arg}: no map before '='`);
-  if (type === '') throw new UsageError(`--events ${arg}: no type after '='`);
-  return type === undefined ? { map } : { map, type };
-}
-
 const EVENT_MAPS = new Set(['perf_event_array', 'ringbuf']);
 
 /** JSON-safe form of a decoded value: bigints as numbers when exact, else strings; bytes as hex. */
@@ -100,6 +89,7 @@ export interface StreamOptions {
 export class EventStream {
   readonly #reader?: EventReader;
   readonly #trace?: TracePipe;
+  #closed = false;
 
   private constructor(reader: EventReader | undefined, trace: TracePipe | undefined) {
     if (reader) this.#reader = reader;
@@ -173,8 +163,11 @@ export class EventStream {
     if (this.#trace && !this.#trace.closed) this.#trace.close();
   }
 
+  get closed(): boolean { return this.#closed; }
+
   /** Stops (if running) and frees the readers; returns the stats. */
   close(): EventStats[] {
+    this.#closed = true;
     const s = this.stats();
     this.#stop();
     return s;

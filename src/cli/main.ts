@@ -40,6 +40,8 @@ async function run(opts: CliOptions): Promise<number> {
     if (opts.pin !== undefined) checkPinDir(opts.pin, '--pin');
     const runP = opts.noLoad ? undefined : import('./run.js'); // fetched while the objects are read
     const attachP = opts.attach ? import('./attach.js') : undefined;
+    const reading = opts.events.length > 0 || opts.trace;
+    const eventsP = reading ? import('./events.js') : undefined;
     const staticMod = await import('./static.js');
     const specs = staticMod.readSpecs(opts);
     // --attach PROG=TARGET: every TARGET checked before anything is loaded
@@ -47,7 +49,11 @@ async function run(opts: CliOptions): Promise<number> {
     const targets = attachMod ? specs.map((s) => attachMod.explicitTargets(s.programs, opts.attachTargets)) : [];
     const results: ObjectResult[] = [];
     const report = async () => {
-      if (opts.json) console.log((await import('./report.js')).json(results));
+      if (opts.json) {
+        const j = (await import('./report.js')).json(results);
+        // with --events / --trace the output is JSON lines: the report is the first line
+        console.log(reading ? JSON.stringify(JSON.parse(j)) : j);
+      }
       else {
         const { text } = await import('./report.js');
         console.log(results.map(text).join('\n\n'));
@@ -60,6 +66,7 @@ async function run(opts: CliOptions): Promise<number> {
       const runMod = await runP!;
       const open: Array<import('./run.js').LoadedObject> = [];
       const attached: Array<import('./attach.js').ObjectLinks> = [];
+      let stream: import('./events.js').EventStream | undefined;
       try {
         for (const s of specs) {
           const pinDir = opts.pin === undefined ? undefined : specs.length > 1 ? join(opts.pin, staticMod.objectStem(s.file)) : opts.pin;
@@ -74,12 +81,21 @@ async function run(opts: CliOptions): Promise<number> {
             if (!links) continue;
             attached.push({ links, pinned: l.pinDir !== undefined });
             if (l.pinDir) attachMod.pinLinks(links, l.pinDir, l.result);
-            else if (links.size) l.result.atExit.unshift(`${links.size} link(s) detached at exit (SIGINT, SIGTERM${opts.duration !== undefined ? `, or after ${opts.duration} s` : ''})`);
+            else if (links.size) l.result.atExit.unshift(`${links.size} link(s) detached at exit (SIGINT, SIGTERM${opts.count !== undefined ? `, ${opts.count} record(s) read` : ''}${opts.duration !== undefined ? `, or after ${opts.duration} s` : ''})`);
           }
         }
-        await report();
         const failed = results.some((r) => r.attachError !== undefined);
-        if (attachMod && !failed && attached.some((a) => a.links.size) && !(opts.pin !== undefined && opts.duration === undefined)) {
+        const loaded = open.every((l) => l.collection !== undefined);
+        // --events / --trace: readers opened (a bad MAP or TYPE refused) before the report
+        const eventsMod = await eventsP;
+        if (eventsMod && loaded && !failed) stream = eventsMod.EventStream.open(open.map((l) => l.collection!), opts.events, opts.trace);
+        await report();
+        if (stream) {
+          const why = await readEvents(stream, opts, eventsMod!);
+          process.stderr.write(`load: ${why}: ${opts.pin !== undefined ? 'exiting; what is pinned stays' : attached.some((a) => a.links.size) ? 'detaching and unloading' : 'unloading'}\n`);
+        } else if (eventsMod) {
+          process.stderr.write(`load: --events / --trace: nothing read (${failed ? 'an attach failed' : 'an object did not load'})\n`);
+        } else if (attachMod && !failed && attached.some((a) => a.links.size) && !(opts.pin !== undefined && opts.duration === undefined)) {
           const n = attached.reduce((k, a) => k + a.links.size, 0);
           const why = await attachMod.stayAttached(opts.duration, () => {
             process.stderr.write(`load: ${n} link(s) attached; ${opts.duration !== undefined ? `detaching in ${opts.duration} s` : 'detaching at SIGINT / SIGTERM'} (Ctrl-C)\n`);
@@ -87,6 +103,7 @@ async function run(opts: CliOptions): Promise<number> {
           process.stderr.write(`load: ${why}: ${opts.pin !== undefined ? 'exiting; the pinned links stay' : 'detaching and unloading'}\n`);
         }
       } finally {
+        if (stream && !stream.closed) stream.close();
         for (const a of attached) attachMod!.releaseLinks(a);
         for (const l of open) l.close();
       }
@@ -103,6 +120,35 @@ async function run(opts: CliOptions): Promise<number> {
     if (e instanceof TsbpfError) return fail(e.message);
     throw e;
   }
+}
+
+/**
+ * Prints records (and trace lines) until --count, --duration, SIGINT or SIGTERM, then a
+ * line per map with the records read and lost. Returns why it stopped.
+ */
+async function readEvents(stream: import('./events.js').EventStream, opts: CliOptions, mod: typeof import('./events.js')): Promise<string> {
+  const ac = new AbortController();
+  let why = opts.count !== undefined ? `${opts.count} record(s) read` : 'the readers ended';
+  const stop = (reason: string) => { if (!ac.signal.aborted) { why = reason; ac.abort(); } };
+  const onInt = () => stop('SIGINT');
+  const onTerm = () => stop('SIGTERM');
+  const onOut = (e: NodeJS.ErrnoException) => stop(e.code === 'EPIPE' ? 'standard output closed' : `standard output: ${e.message}`);
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  process.stdout.on('error', onOut);
+  const timer = opts.duration !== undefined ? setTimeout(() => stop(`${opts.duration} s`), opts.duration * 1000) : undefined;
+  try {
+    process.stderr.write(`load: reading ${opts.events.length ? 'events' : ''}${opts.events.length && opts.trace ? ' and ' : ''}${opts.trace ? 'bpf_printk lines' : ''}${opts.count !== undefined ? ` until ${opts.count} arrive` : ''}; stop with SIGINT / SIGTERM${opts.duration !== undefined ? ` or after ${opts.duration} s` : ''} (Ctrl-C)\n`);
+    await stream.run({ ...(opts.count !== undefined ? { count: opts.count } : {}), json: opts.json, signal: ac.signal, write: (l) => { process.stdout.write(`${l}\n`); } });
+  } finally {
+    if (timer) clearTimeout(timer);
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
+  const stats = mod.formatStats(stream.close(), opts.json);
+  if (!process.stdout.writableEnded && !process.stdout.destroyed) for (const l of stats) process.stdout.write(`${l}\n`);
+  else process.stderr.write(`load: ${stats.join('; ')}\n`);
+  return why;
 }
 
 export async function main(argv: string[]): Promise<number> {

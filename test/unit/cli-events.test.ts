@@ -2,15 +2,23 @@
 // the printable ones, JSON lines with bigints and bytes made JSON-safe, the stats lines.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatRecord, formatStats, formatTrace, hexDump, jsonValue, parseEventsArg, textValue } from '../../src/cli/events.js';
-import { UsageError } from '../../src/cli/args.js';
+import { formatRecord, formatStats, formatTrace, hexDump, jsonValue, textValue } from '../../src/cli/events.js';
+import { parseArgs, UsageError } from '../../src/cli/args.js';
 
-test('--events arguments: MAP, MAP=TYPE (the type may have spaces), nothing', () => {
-  assert.equal(parseEventsArg('events'), { map: 'events' });
-  assert.equal(parseEventsArg('events=struct event'), { map: 'events', type: 'struct event' });
-  assert.equal(parseEventsArg(''), {});
-  assert.throws(() => parseEventsArg('=struct event'), (e: Error) => e instanceof UsageError && /no map before '='/.test(e.message));
-  assert.throws(() => parseEventsArg('events='), (e: Error) => e instanceof UsageError && /no type after '='/.test(e.message));
+test('--events arguments: MAP, MAP=TYPE (the type may have spaces), alone before an object; --trace, --count', () => {
+  assert.equal(parseArgs(['--events', 'events', 'x.o']).events, [{ map: 'events' }]);
+  assert.equal(parseArgs(['--events', 'events=struct event', 'x.o']).events, [{ map: 'events', type: 'struct event' }]);
+  assert.equal(parseArgs(['--events', 'bpf-objs/x.o']).events, [{}]);
+  assert.equal(parseArgs(['x.o', '--events']).events, [{}]);
+  assert.equal(parseArgs(['--events', '--json', 'x.o']).events, [{}]);
+  assert.equal(parseArgs(['--events', 'a', '--events', 'b=u32', '--trace', '--count', '3', 'x.o']), { ...parseArgs(['x.o']), events: [{ map: 'a' }, { map: 'b', type: 'u32' }], trace: true, count: 3 });
+  const refused = (args: string[], re: RegExp) => assert.throws(() => parseArgs(args), (e: Error) => e instanceof UsageError && re.test(e.message));
+  refused(['--events', '=struct event', 'x.o'], /no map before '='/);
+  refused(['--events', 'events=', 'x.o'], /no type after '='/);
+  refused(['--count', '3', 'x.o'], /--count N is how many records --events/);
+  refused(['--count', '0', '--trace', 'x.o'], /--count 0: expected a number of records >= 1/);
+  refused(['--no-load', '--trace', 'x.o'], /--no-load loads nothing: --events and --trace need a load/);
+  assert.is(parseArgs(['--trace', '--duration', '2', 'x.o']).duration, 2);
 });
 
 test('a decoded record on one line; a raw one as hex words and printable bytes', () => {

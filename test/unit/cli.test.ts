@@ -24,7 +24,7 @@ function oneLine(r: ReturnType<typeof cli>, re: RegExp) {
 test('--help: every option, exit 0', () => {
   const r = cli('--help');
   assert.is(r.status, 0);
-  for (const o of ['--pin DIR', '--unpin DIR', '--json', '--junit FILE', '--log DIR', '--log-level N', '--set NAME=VALUE', '--type PROG=TYPE', '--only PROG', '--create MAP', '--btf FILE', '--target PROG=REF', '--attach [PROG=TARGET]', '--duration S', '--no-load']) assert.ok(r.stdout.includes(o), o);
+  for (const o of ['--pin DIR', '--unpin DIR', '--json', '--junit FILE', '--log DIR', '--log-level N', '--set NAME=VALUE', '--type PROG=TYPE', '--only PROG', '--create MAP', '--btf FILE', '--target PROG=REF', '--attach [PROG=TARGET]', '--events [MAP[=TYPE]]', '--trace', '--count N', '--duration S', '--no-load']) assert.ok(r.stdout.includes(o), o);
 });
 
 test('usage errors: exit 2, one line', () => {
@@ -36,6 +36,7 @@ test('usage errors: exit 2, one line', () => {
   oneLine(cli('--pin', '--json', 'x.o'), /^load: --pin needs a value, not --json \(write --pin=--json for a value that starts with '-'\)/);
   oneLine(cli('--log-level', 'lots', 'x.o'), /^load: --log-level lots: expected a number/);
   oneLine(cli('--set', 'scale', 'x.o'), /^load: --set scale: expected NAME=VALUE/);
+  oneLine(cli('--count', '2', 'x.o'), /^load: --count N is how many records --events \(or lines --trace\) prints/);
   oneLine(cli('--only', 'nope', 'bpf-objs/nobtf.bpf.o'), /^load: --only nope: no program 'nope' in bpf-objs\/nobtf\.bpf\.o \(have: sock_nobtf, xdp_nobtf\)/);
   oneLine(cli('--create', 'nope', 'bpf-objs/struct_ops_optional.bpf.o'), /^load: --create nope: no map 'nope' in bpf-objs\/struct_ops_optional\.bpf\.o \(have: tsbpf_opt, tsbpf_opt_link\)/);
   oneLine(cli('--type', 'sock_nobtf=bogus', 'bpf-objs/nobtf.bpf.o'), /^load: --type sock_nobtf=bogus: 'bogus' is neither a program type/);
@@ -50,7 +51,7 @@ test('usage errors: exit 2, one line', () => {
   oneLine(cli('--attach', 'tp_enter_getppid=sys_enter_getppid', 'bpf-objs/attach_trace.bpf.o'), /^load: --attach tp_enter_getppid=sys_enter_getppid: expected CATEGORY\/NAME \(tracepoint\)/);
   oneLine(cli('--attach', 'xdp_count=veth0:fast', 'bpf-objs/attach_net.bpf.o'), /^load: --attach xdp_count=veth0:fast: XDP mode 'fast': expected skb, drv or hw/);
   oneLine(cli('--attach', 'up_add=/bin/bash:readline+x', 'bpf-objs/attach_trace.bpf.o'), /'x' is not an offset/);
-  oneLine(cli('--duration', '2', 'bpf-objs/attach_trace.bpf.o'), /^load: --duration S is how long --attach stays attached: give --attach too/);
+  oneLine(cli('--duration', '2', 'bpf-objs/attach_trace.bpf.o'), /^load: --duration S is how long --attach stays attached \(or --events \/ --trace read\): give one of them too/);
   oneLine(cli('--attach', '--duration', 'soon', 'bpf-objs/attach_trace.bpf.o'), /^load: --duration soon: expected a number of seconds > 0/);
   oneLine(cli('--no-load', '--attach', 'bpf-objs/attach_trace.bpf.o'), /^load: --no-load loads nothing: --attach needs a load/);
 });
