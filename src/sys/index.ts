@@ -1,6 +1,6 @@
 export {
   bpf, bpfErrno, checkErrno, closeFd, commandName, sysBpfNumber, addressOf, libcFunction, lastErrno, mapReadOnly,
-  overrideKernel, userMemory, kernelEpoch, libcFailure, LibcFailure, type FakeKernel,
+  overrideKernel, userMemory, kernelEpoch, observeKernel, type KernelObserver, libcFailure, LibcFailure, type FakeKernel,
 } from './syscall.js';
 export { SyscallError, errnoName, errnoNumber, errnoDescription, syscallHint } from './error.js';
 export { encodeAttr, readU32, readU64, readString, readBytes } from './attr.js';

@@ -196,7 +196,9 @@ export function bpfErrno(cmd: number, attr: Uint8Array): number {
   // `attr` (and what its pointer fields reference, held by the caller) stays reachable
   // until this synchronous call returns.
   const r = c.syscall(c.nr, cmd, addr, attr.length);
-  return r === -1 ? -koffiMod!.errno() : r;
+  const result = r === -1 ? -koffiMod!.errno() : r;
+  if (observer) observer(cmd, attr, result);
+  return result;
 }
 
 /** Throw the SyscallError for a negative bpfErrno() result; pass other results through. */
@@ -331,6 +333,28 @@ export function overrideKernel(kernel: FakeKernel): () => void {
     fakeBases = new WeakMap();
     fakeMemory = [];
   };
+}
+
+/** Sees every real bpf(2) call after it returns: command, attr (outputs filled in) and result (>= 0, or -errno). */
+export type KernelObserver = (cmd: number, attr: Uint8Array, result: number) => void;
+let observer: KernelObserver | undefined;
+
+/**
+ * Lets `fn` see every real bpf(2) call of this process until the returned function is
+ * called: for kernel tests that must tell the objects they created from those other
+ * processes create meanwhile (the ids of the fds BPF_MAP_CREATE / BPF_PROG_LOAD return).
+ * `fn` may call bpf() itself (it is not called for those calls). Observers do not nest.
+ */
+export function observeKernel(fn: KernelObserver): () => void {
+  if (observer) throw new TsbpfError('observeKernel: an observer is installed already');
+  let inside = false;
+  const guarded: KernelObserver = (cmd, attr, result) => {
+    if (inside) return;
+    inside = true;
+    try { fn(cmd, attr, result); } finally { inside = false; }
+  };
+  observer = guarded;
+  return () => { if (observer === guarded) observer = undefined; };
 }
 
 /**
