@@ -15,7 +15,7 @@ import { PERF_MMAP_DATA_OFFSET, PERF_MMAP_DATA_SIZE } from './abi.js';
 import { EventsError } from './errors.js';
 import { onlineCpus, type OpenedMap } from './map-ref.js';
 import { PerfConsumer } from './ring.js';
-import { takeCopies, type CopyVisitor, type EventSource, type SourceVisitor } from './source.js';
+import { MapSource, takeCopies, type CopyVisitor, type EventSource, type SourceVisitor } from './source.js';
 
 export interface PerfBufferOptions {
   /** Data pages per CPU, a power of two (default 64: 256 KiB with 4 KiB pages). */
@@ -30,22 +30,14 @@ export const DEFAULT_PAGES_PER_CPU = 64;
 
 interface CpuRing { cpu: number; fd: Fd; mapping: Mapping; consumer: PerfConsumer }
 
-export class PerfBufferSource implements EventSource {
+export class PerfBufferSource extends MapSource implements EventSource {
   readonly type = 'perf_event_array' as const;
-  readonly name: string;
-  readonly info: OpenedMap['info'];
-  readonly btf?: OpenedMap['btf'];
   readonly fds: readonly number[];
-  read = 0;
-  readonly #map: OpenedMap;
   readonly #rings: CpuRing[] = [];
 
   /** Opens and maps one perf event per CPU for `map`, which this source now owns (closed by close() or a failure here). */
   constructor(map: OpenedMap, opts: PerfBufferOptions = {}) {
-    this.#map = map;
-    this.name = map.name;
-    this.info = map.info;
-    if (map.btf) this.btf = map.btf;
+    super(map);
     try {
       this.#open(map, opts);
     } catch (e) {
@@ -156,6 +148,6 @@ export class PerfBufferSource implements EventSource {
       r.mapping.close();
       r.fd.close();
     }
-    this.#map.fd.close();
+    this.map.fd.close();
   }
 }

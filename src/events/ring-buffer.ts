@@ -1,44 +1,64 @@
 /**
  * A BPF ring buffer (BPF_MAP_TYPE_RINGBUF) as an event source: the consumer page mapped
- * read-write, the producer page and the data pages (twice in a row) read-only.
+ * read-write, the producer page and the data pages (twice in a row) read-only. mapRingbuf
+ * also maps user ring buffers for their writer (the other way round).
  */
 import { Mapping, PROT_READ, PROT_WRITE, systemPageSize } from '../sys/mmap.js';
 import { EventsError } from './errors.js';
 import type { OpenedMap } from './map-ref.js';
 import { RingbufConsumer } from './ring.js';
-import { takeCopies, type CopyVisitor, type EventSource, type SourceVisitor } from './source.js';
+import { MapSource, takeCopies, type CopyVisitor, type EventSource, type SourceVisitor } from './source.js';
 
-export class RingBufferSource implements EventSource {
+/** The views a ring buffer map's two mappings give: see mapRingbuf. */
+export interface RingbufPages {
+  mappings: Mapping[];
+  consumerPos: BigUint64Array;
+  producerPos: BigUint64Array;
+  /** The data pages, mapped twice in a row (2 * size bytes). */
+  data: Buffer;
+}
+
+/**
+ * The two mappings of a BPF ring buffer map: the consumer page, then the producer page and
+ * the data pages twice in a row. For a ring buffer the consumer page is writable (the reader
+ * moves consumer_pos); for a user ring buffer (`user`) the producer side is (the writer moves
+ * producer_pos and fills records). On failure nothing stays mapped and `map`'s fd is closed.
+ */
+export function mapRingbuf(map: OpenedMap, user: boolean): RingbufPages {
+  const size = map.info.maxEntries;
+  const page = systemPageSize();
+  const what = user ? 'user ring buffer' : 'ring buffer';
+  const mappings: Mapping[] = [];
+  try {
+    const cons = Mapping.map(map.fd, page, user ? PROT_READ : PROT_READ | PROT_WRITE, 0, `${what} '${map.name}' consumer page`);
+    mappings.push(cons);
+    const prod = Mapping.map(map.fd, page + 2 * size, user ? PROT_READ | PROT_WRITE : PROT_READ, page, `${what} '${map.name}' producer and data pages`);
+    mappings.push(prod);
+    return {
+      mappings,
+      consumerPos: new BigUint64Array(cons.buffer, 0, 1),
+      producerPos: new BigUint64Array(prod.buffer, 0, 1),
+      data: Buffer.from(prod.buffer, page, 2 * size),
+    };
+  } catch (e) {
+    for (const m of mappings) m.close();
+    map.fd.close();
+    throw e instanceof EventsError ? e : new EventsError((e as Error).message, { symbol: map.name }, { cause: e, reason: 'kernel' });
+  }
+}
+
+export class RingBufferSource extends MapSource implements EventSource {
   readonly type = 'ringbuf' as const;
-  readonly name: string;
-  readonly info: OpenedMap['info'];
-  readonly btf?: OpenedMap['btf'];
   readonly fds: readonly number[];
-  read = 0;
-  readonly #map: OpenedMap;
-  readonly #mappings: Mapping[] = [];
+  readonly #mappings: Mapping[];
   readonly #ring: RingbufConsumer;
 
   /** Maps the ring of `map`, which this source now owns: close() closes its fd, and so does a failure here. */
   constructor(map: OpenedMap) {
-    this.#map = map;
-    this.name = map.name;
-    this.info = map.info;
-    if (map.btf) this.btf = map.btf;
-    const size = map.info.maxEntries;
-    const page = systemPageSize();
-    try {
-      const cons = Mapping.map(map.fd, page, PROT_READ | PROT_WRITE, 0, `ring buffer '${map.name}' consumer page`);
-      this.#mappings.push(cons);
-      const prod = Mapping.map(map.fd, page + 2 * size, PROT_READ, page, `ring buffer '${map.name}' producer and data pages`);
-      this.#mappings.push(prod);
-      this.#ring = new RingbufConsumer(new BigUint64Array(cons.buffer, 0, 1), new BigUint64Array(prod.buffer, 0, 1),
-        Buffer.from(prod.buffer, page, 2 * size), size);
-    } catch (e) {
-      for (const m of this.#mappings) m.close();
-      map.fd.close();
-      throw e instanceof EventsError ? e : new EventsError((e as Error).message, { symbol: map.name }, { cause: e, reason: 'kernel' });
-    }
+    super(map);
+    const pages = mapRingbuf(map, false);
+    this.#mappings = pages.mappings;
+    this.#ring = new RingbufConsumer(pages.consumerPos, pages.producerPos, pages.data, map.info.maxEntries);
     this.fds = [map.fd.value];
   }
 
@@ -62,6 +82,6 @@ export class RingBufferSource implements EventSource {
   close(): void {
     this.#ring.detach();
     for (const m of this.#mappings) m.close();
-    this.#map.fd.close();
+    this.map.fd.close();
   }
 }

@@ -61,51 +61,66 @@ class Scratch {
   }
 }
 
-/** Read side of a BPF ring buffer (BPF_MAP_TYPE_RINGBUF). */
-export class RingbufConsumer {
+/** What both sides of a BPF ring buffer see: the two positions and the data pages. */
+abstract class RingbufMemory {
   readonly size: number;
-  #consumerPos: BigUint64Array;
-  #producerPos: BigUint64Array;
-  #data: Uint8Array;
-  #words: Int32Array;
-  #mirrored: boolean;
+  protected consumerPos: BigUint64Array;
+  protected producerPos: BigUint64Array;
+  protected data: Uint8Array;
+  protected words: Int32Array;
+  /** The data mapped twice in a row (2 * size bytes): a record that wraps is contiguous. */
+  protected readonly mirrored: boolean;
+  #detached = false;
+
+  /**
+   * @param consumerPos a view whose element 0 is consumer_pos
+   * @param producerPos a view whose element 0 is producer_pos
+   * @param data the data pages: `size` bytes, or `2 * size` when mapped twice in a row
+   * @param size the ring's data size (the map's max_entries, a power of two)
+   */
+  constructor(what: string, consumerPos: BigUint64Array, producerPos: BigUint64Array, data: Uint8Array, size: number) {
+    checkSize(size, what);
+    if (data.length !== size && data.length !== 2 * size) throw new TsbpfError(`${what}: data view of ${data.length} bytes for a ring of ${size} (expected ${size} or ${2 * size})`);
+    if (data.byteOffset % 4 !== 0) throw new TsbpfError(`${what}: data view not 4-byte aligned`);
+    this.size = size;
+    this.consumerPos = consumerPos;
+    this.producerPos = producerPos;
+    this.data = data;
+    this.words = new Int32Array(data.buffer, data.byteOffset, data.length >>> 2);
+    this.mirrored = data.length === 2 * size;
+  }
+
+  get detached(): boolean { return this.#detached; }
+
+  /** Never touch the memory again (the reader or writer is about to unmap it). */
+  detach(): void {
+    this.#detached = true;
+    this.data = new Uint8Array(0);
+    this.words = new Int32Array(0);
+    this.consumerPos = new BigUint64Array(1);
+    this.producerPos = new BigUint64Array(1);
+  }
+
+  /** Bytes a record of `len` data bytes takes in the ring (header included, 8-aligned). */
+  static recordBytes(len: number): number {
+    return (len + BPF_RINGBUF_HDR_SZ + RINGBUF_RECORD_ALIGN - 1) & ~(RINGBUF_RECORD_ALIGN - 1);
+  }
+}
+
+/** Read side of a BPF ring buffer (BPF_MAP_TYPE_RINGBUF). */
+export class RingbufConsumer extends RingbufMemory {
   /** consumer_pos as last written. */
   #cons: number;
   /** Where read() has got to (committed by commit()), and its offset in the data. */
   #pos: number;
   #off: number;
-  #detached = false;
   #scratch = new Scratch();
 
-  /**
-   * @param consumerPos a view whose element 0 is consumer_pos (the consumer page, writable)
-   * @param producerPos a view whose element 0 is producer_pos (the producer page)
-   * @param data the data pages: `size` bytes, or `2 * size` when mapped twice in a row
-   * @param size the ring's data size (the map's max_entries, a power of two)
-   */
+  /** Views of the consumer page (writable), the producer page and the data pages: see RingbufMemory. */
   constructor(consumerPos: BigUint64Array, producerPos: BigUint64Array, data: Uint8Array, size: number) {
-    checkSize(size, 'ring buffer');
-    if (data.length !== size && data.length !== 2 * size) throw new TsbpfError(`ring buffer: data view of ${data.length} bytes for a ring of ${size} (expected ${size} or ${2 * size})`);
-    if (data.byteOffset % 4 !== 0) throw new TsbpfError('ring buffer: data view not 4-byte aligned');
-    this.size = size;
-    this.#consumerPos = consumerPos;
-    this.#producerPos = producerPos;
-    this.#data = data;
-    this.#words = new Int32Array(data.buffer, data.byteOffset, data.length >>> 2);
-    this.#mirrored = data.length === 2 * size;
+    super('ring buffer', consumerPos, producerPos, data, size);
     this.#cons = this.#pos = Number(Atomics.load(consumerPos, 0));
     this.#off = this.#pos % size;
-  }
-
-  get detached(): boolean { return this.#detached; }
-
-  /** Never touch the memory again (the reader is about to unmap it). */
-  detach(): void {
-    this.#detached = true;
-    this.#data = new Uint8Array(0);
-    this.#words = new Int32Array(0);
-    this.#consumerPos = new BigUint64Array(1);
-    this.#producerPos = new BigUint64Array(1);
   }
 
   /** The position read() has reached. */
@@ -113,8 +128,8 @@ export class RingbufConsumer {
 
   /** Bytes produced (committed or not) past what read() has reached. */
   available(): number {
-    if (this.#detached) return 0;
-    return Number(Atomics.load(this.#producerPos, 0)) - this.#pos;
+    if (this.detached) return 0;
+    return Number(Atomics.load(this.producerPos, 0)) - this.#pos;
   }
 
   /**
@@ -124,19 +139,19 @@ export class RingbufConsumer {
    * A visitor that throws: its record counts as read (as in libbpf). Returns the count.
    */
   read(visit: RecordVisitor, max = Infinity): number {
-    if (this.#detached) return 0;
+    if (this.detached) return 0;
     const size = this.size;
-    const words = this.#words;
-    const data = this.#data;
-    const mirrored = this.#mirrored;
-    let prod = Number(Atomics.load(this.#producerPos, 0));
+    const words = this.words;
+    const data = this.data;
+    const mirrored = this.mirrored;
+    let prod = Number(Atomics.load(this.producerPos, 0));
     let pos = this.#pos;
     let off = this.#off;
     let n = 0;
     try {
       while (n < max) {
         if (pos >= prod) {
-          prod = Number(Atomics.load(this.#producerPos, 0)); // more may have come meanwhile
+          prod = Number(Atomics.load(this.producerPos, 0)); // more may have come meanwhile
           if (pos >= prod) break;
         }
         // the length word with acquire order: its busy bit cleared means the data is there
@@ -155,11 +170,11 @@ export class RingbufConsumer {
           n++;
           if (mirrored || start + len <= size) visit(data, start, len, dataPos);
           else visit(this.#scratch.wrapped(data, size, start, len), 0, len, dataPos);
-          if (this.#detached) return n;
+          if (this.detached) return n;
         }
       }
     } finally {
-      if (!this.#detached) {
+      if (!this.detached) {
         this.#pos = pos;
         this.#off = off;
       }
@@ -169,9 +184,9 @@ export class RingbufConsumer {
 
   /** Writes consumer_pos up to where read() has got: the kernel may reuse that space. */
   commit(): void {
-    if (this.#detached || this.#pos === this.#cons) return;
+    if (this.detached || this.#pos === this.#cons) return;
     this.#cons = this.#pos;
-    Atomics.store(this.#consumerPos, 0, BigInt(this.#pos));
+    Atomics.store(this.consumerPos, 0, BigInt(this.#pos));
   }
 
   /**
@@ -184,7 +199,7 @@ export class RingbufConsumer {
 
   /** A copy of the ring's bytes between two positions read() has reached and not committed (`to - from` at most the ring size). */
   copyRange(from: number, to: number): ArrayBuffer {
-    return copyOut(this.#data, this.size, this.#mirrored, from, to);
+    return copyOut(this.data, this.size, this.mirrored, from, to);
   }
 }
 
@@ -201,50 +216,16 @@ function copyOut(data: Uint8Array, size: number, mirrored: boolean, from: number
 }
 
 /** Write side of a user ring buffer (BPF_MAP_TYPE_USER_RINGBUF, Linux 6.1+): user space produces, a BPF program drains. */
-export class RingbufProducer {
-  readonly size: number;
-  #consumerPos: BigUint64Array;
-  #producerPos: BigUint64Array;
-  #data: Uint8Array;
-  #words: Int32Array;
-  #mirrored: boolean;
-  #detached = false;
-
-  /**
-   * @param consumerPos element 0 is consumer_pos (written by the kernel)
-   * @param producerPos element 0 is producer_pos (written here)
-   * @param data the data pages, `size` or `2 * size` bytes (mapped twice in a row)
-   */
+export class RingbufProducer extends RingbufMemory {
+  /** Views of the consumer page (written by the kernel), the producer page and the data pages (writable): see RingbufMemory. */
   constructor(consumerPos: BigUint64Array, producerPos: BigUint64Array, data: Uint8Array, size: number) {
-    checkSize(size, 'user ring buffer');
-    if (data.length !== size && data.length !== 2 * size) throw new TsbpfError(`user ring buffer: data view of ${data.length} bytes for a ring of ${size}`);
-    this.size = size;
-    this.#consumerPos = consumerPos;
-    this.#producerPos = producerPos;
-    this.#data = data;
-    this.#words = new Int32Array(data.buffer, data.byteOffset, data.length >>> 2);
-    this.#mirrored = data.length === 2 * size;
-  }
-
-  get detached(): boolean { return this.#detached; }
-
-  detach(): void {
-    this.#detached = true;
-    this.#data = new Uint8Array(0);
-    this.#words = new Int32Array(0);
-    this.#consumerPos = new BigUint64Array(1);
-    this.#producerPos = new BigUint64Array(1);
-  }
-
-  /** Bytes a record of `len` data bytes takes in the ring. */
-  static recordBytes(len: number): number {
-    return (len + BPF_RINGBUF_HDR_SZ + RINGBUF_RECORD_ALIGN - 1) & ~(RINGBUF_RECORD_ALIGN - 1);
+    super('user ring buffer', consumerPos, producerPos, data, size);
   }
 
   /** Free bytes (records take recordBytes(len) each). */
   free(): number {
-    if (this.#detached) return 0;
-    return this.size - (Number(Atomics.load(this.#producerPos, 0)) - Number(Atomics.load(this.#consumerPos, 0)));
+    if (this.detached) return 0;
+    return this.size - (Number(Atomics.load(this.producerPos, 0)) - Number(Atomics.load(this.consumerPos, 0)));
   }
 
   /**
@@ -254,48 +235,48 @@ export class RingbufProducer {
    * kernel to move on (a busy record stops its drain).
    */
   reserve(len: number): number | undefined {
-    if (this.#detached) throw new TsbpfError('user ring buffer: closed');
+    if (this.detached) throw new TsbpfError('user ring buffer: closed');
     if (!Number.isInteger(len) || len < 0 || len & (BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT) || len > LEN_MASK)
       throw new TsbpfError(`user ring buffer: a record of ${len} bytes cannot be written (the two top bits of the length word are flags)`);
-    const total = RingbufProducer.recordBytes(len);
+    const total = RingbufMemory.recordBytes(len);
     if (total > this.size) throw new TsbpfError(`user ring buffer: a record of ${len} bytes (${total} with its header) does not fit in a ring of ${this.size}`);
-    const cons = Number(Atomics.load(this.#consumerPos, 0));
-    const prod = Number(Atomics.load(this.#producerPos, 0));
+    const cons = Number(Atomics.load(this.consumerPos, 0));
+    const prod = Number(Atomics.load(this.producerPos, 0));
     if (this.size - (prod - cons) < total) return undefined;
     const off = prod % this.size;
-    Atomics.store(this.#words, off >>> 2, (len | BPF_RINGBUF_BUSY_BIT) | 0);
-    Atomics.store(this.#words, (off >>> 2) + 1, 0);
-    Atomics.store(this.#producerPos, 0, BigInt(prod + total));
+    Atomics.store(this.words, off >>> 2, (len | BPF_RINGBUF_BUSY_BIT) | 0);
+    Atomics.store(this.words, (off >>> 2) + 1, 0);
+    Atomics.store(this.producerPos, 0, BigInt(prod + total));
     return off + BPF_RINGBUF_HDR_SZ;
   }
 
   /** The writable bytes of a reserved record (mirrored rings only: a view that may run into the mirror). */
   view(offset: number, len: number): Uint8Array {
-    if (!this.#mirrored) throw new TsbpfError('user ring buffer: views need the data mapped twice; use write()');
-    return this.#data.subarray(offset, offset + len);
+    if (!this.mirrored) throw new TsbpfError('user ring buffer: views need the data mapped twice; use write()');
+    return this.data.subarray(offset, offset + len);
   }
 
   /** Copies `bytes` into a reserved record at `offset` (wrapping in a ring mapped once). */
   fill(offset: number, bytes: Uint8Array): void {
-    if (this.#detached) throw new TsbpfError('user ring buffer: closed');
+    if (this.detached) throw new TsbpfError('user ring buffer: closed');
     const size = this.size;
     const start = offset >= size ? offset - size : offset;
-    if (this.#mirrored || start + bytes.length <= size) this.#data.set(bytes, start);
+    if (this.mirrored || start + bytes.length <= size) this.data.set(bytes, start);
     else {
       const first = size - start;
-      this.#data.set(bytes.subarray(0, first), start);
-      this.#data.set(bytes.subarray(first), 0);
+      this.data.set(bytes.subarray(0, first), start);
+      this.data.set(bytes.subarray(first), 0);
     }
   }
 
   /** Commits (or discards) the record whose data starts at `offset`: clears the busy bit. */
   submit(offset: number, discard = false): void {
-    if (this.#detached) throw new TsbpfError('user ring buffer: closed');
+    if (this.detached) throw new TsbpfError('user ring buffer: closed');
     const hdr = (offset - BPF_RINGBUF_HDR_SZ) % this.size;
-    const word = Atomics.load(this.#words, hdr >>> 2) >>> 0;
+    const word = Atomics.load(this.words, hdr >>> 2) >>> 0;
     if (!(word & BPF_RINGBUF_BUSY_BIT)) throw new TsbpfError(`user ring buffer: the record at ${offset} is not reserved (submitted twice?)`);
     const next = (word & ~BPF_RINGBUF_BUSY_BIT) | (discard ? BPF_RINGBUF_DISCARD_BIT : 0);
-    Atomics.exchange(this.#words, hdr >>> 2, next | 0);
+    Atomics.exchange(this.words, hdr >>> 2, next | 0);
   }
 
   /** Reserve, copy and submit one record; false when the ring has no room now. */

@@ -4,6 +4,7 @@
  */
 import type { Btf } from '../btf/index.js';
 import type { MapInfo } from '../sys/index.js';
+import type { OpenedMap } from './map-ref.js';
 import type { RecordVisitor } from './ring.js';
 
 /** One record: `bytes[start, start + length)`, valid only during the call; `cpu` is -1 for ring buffers. */
@@ -37,6 +38,22 @@ export interface EventSource {
   detach(): void;
   /** Releases mappings and fds (after detach). */
   close(): void;
+}
+
+/** What every source holds of its map (which it owns: its close() closes the map's fd). */
+export abstract class MapSource {
+  readonly name: string;
+  readonly info: MapInfo;
+  readonly btf?: Btf;
+  read = 0;
+  protected readonly map: OpenedMap;
+
+  constructor(map: OpenedMap) {
+    this.map = map;
+    this.name = map.name;
+    this.info = map.info;
+    if (map.btf) this.btf = map.btf;
+  }
 }
 
 /** The consumer side both ring kinds share (ring.ts). */

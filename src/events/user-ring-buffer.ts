@@ -10,11 +10,12 @@
  *   const r = w.reserve(16); r.data.writeUInt32LE(7); r.submit();
  */
 import { EPOLLOUT } from '../sys/epoll.js';
-import { Mapping, PROT_READ, PROT_WRITE, systemPageSize } from '../sys/mmap.js';
+import type { Mapping } from '../sys/mmap.js';
 import { waitReady, type Wait } from '../sys/waiter.js';
 import { EventsError } from './errors.js';
 import { openEventMap, type EventMapRef, type OpenedMap } from './map-ref.js';
 import { RingbufProducer } from './ring.js';
+import { mapRingbuf } from './ring-buffer.js';
 
 /** A reserved record: fill `data`, then submit() or discard() it (one of the two, once). */
 export interface ReservedRecord {
@@ -29,7 +30,7 @@ export class UserRingBuffer {
   /** The ring's data size (the map's max_entries). */
   readonly size: number;
   readonly #map: OpenedMap;
-  readonly #mappings: Mapping[] = [];
+  readonly #mappings: Mapping[];
   readonly #ring: RingbufProducer;
   readonly #data: Buffer;
   #closed = false;
@@ -39,19 +40,10 @@ export class UserRingBuffer {
     this.#map = map;
     this.name = map.name;
     this.size = map.info.maxEntries;
-    const page = systemPageSize();
-    try {
-      const cons = Mapping.map(map.fd, page, PROT_READ, 0, `user ring buffer '${map.name}' consumer page`);
-      this.#mappings.push(cons);
-      const prod = Mapping.map(map.fd, page + 2 * this.size, PROT_READ | PROT_WRITE, page, `user ring buffer '${map.name}' producer and data pages`);
-      this.#mappings.push(prod);
-      this.#data = Buffer.from(prod.buffer, page, 2 * this.size);
-      this.#ring = new RingbufProducer(new BigUint64Array(cons.buffer, 0, 1), new BigUint64Array(prod.buffer, 0, 1), this.#data, this.size);
-    } catch (e) {
-      for (const m of this.#mappings) m.close();
-      map.fd.close();
-      throw e instanceof EventsError ? e : new EventsError((e as Error).message, { symbol: map.name }, { cause: e, reason: 'kernel' });
-    }
+    const pages = mapRingbuf(map, true);
+    this.#mappings = pages.mappings;
+    this.#data = pages.data;
+    this.#ring = new RingbufProducer(pages.consumerPos, pages.producerPos, pages.data, this.size);
   }
 
   /** A writer of a user ring buffer map (a loaded map, a pin path or an fd). */

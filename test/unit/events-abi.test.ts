@@ -2,17 +2,14 @@
 // buffer constants of <linux/bpf.h> and the perf buffer offsets of <linux/perf_event.h>.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import * as abi from '../../src/events/abi.js';
+import { haveGcc, runCProbe } from '../helpers/c-probe.js';
 
 const HEADERS = ['/usr/include/linux/bpf.h', '/usr/include/linux/perf_event.h'];
-const gcc = spawnSync('gcc', ['--version'], { encoding: 'utf8' });
 const missing = HEADERS.filter((h) => !existsSync(h));
-const canProbe = gcc.status === 0 && missing.length === 0;
-if (!canProbe) console.log(`# events-abi: SKIPPING the header probe: ${gcc.status !== 0 ? 'gcc not found' : missing.join(', ') + ' missing (install linux-libc-dev)'}`);
+const canProbe = haveGcc && missing.length === 0;
+if (!canProbe) console.log(`# events-abi: SKIPPING the header probe: ${!haveGcc ? 'gcc not found' : missing.join(', ') + ' missing (install linux-libc-dev)'}`);
 
 /** name in abi.ts -> C expression giving it. */
 const EXPRS: Record<string, string> = {
@@ -34,7 +31,7 @@ const EXPRS: Record<string, string> = {
 
 function probe(): Map<string, number> {
   const lines = Object.entries(EXPRS).map(([k, e]) => `  printf("%s %llu\\n", "${k}", (unsigned long long)(${e}));`);
-  const src = `#include <stdio.h>
+  const out = runCProbe(`#include <stdio.h>
 #include <stddef.h>
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
@@ -43,17 +40,8 @@ ${lines.join('\n')}
   printf("sizeof_header_u64_aligned %d\\n", (int)(offsetof(struct perf_event_mmap_page, data_head) % 8 == 0));
   return 0;
 }
-`;
-  const dir = mkdtempSync(path.join(tmpdir(), 'tsbpf-events-abi-'));
-  try {
-    writeFileSync(path.join(dir, 'p.c'), src);
-    const cc = spawnSync('gcc', ['-o', path.join(dir, 'p'), path.join(dir, 'p.c')], { encoding: 'utf8' });
-    if (cc.status !== 0) throw new Error(`probe did not compile:\n${cc.stderr}`);
-    const run = spawnSync(path.join(dir, 'p'), { encoding: 'utf8' });
-    return new Map(run.stdout.trim().split('\n').map((l) => { const [k, v] = l.split(' '); return [k!, Number(v)]; }));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+`);
+  return new Map(out.trim().split('\n').map((l) => { const [k, v] = l.split(' '); return [k!, Number(v)]; }));
 }
 
 (canProbe ? test : test.skip)('ring buffer and perf buffer layouts match <linux/bpf.h> and <linux/perf_event.h>', () => {

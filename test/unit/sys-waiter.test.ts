@@ -12,21 +12,16 @@ import { fileURLToPath } from 'node:url';
 import { EPOLL_EVENT_DATA_OFFSET, EPOLL_EVENT_SIZE, eventfdCreate, eventfdSignal } from '../../src/sys/epoll.js';
 import { waitReady } from '../../src/sys/waiter.js';
 import { closeFd } from '../../src/sys/syscall.js';
+import { haveGcc, runCProbe } from '../helpers/c-probe.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const linux = process.platform === 'linux';
-const gcc = spawnSync('gcc', ['--version']).status === 0;
 
-(linux && gcc ? test : test.skip)('struct epoll_event matches <sys/epoll.h> on this architecture', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tsbpf-epoll-'));
-  try {
-    writeFileSync(path.join(dir, 'p.c'), '#include <stdio.h>\n#include <stddef.h>\n#include <sys/epoll.h>\nint main(void){printf("%zu %zu\\n", sizeof(struct epoll_event), offsetof(struct epoll_event, data));return 0;}\n');
-    const cc = spawnSync('gcc', ['-o', path.join(dir, 'p'), path.join(dir, 'p.c')], { encoding: 'utf8' });
-    assert.is(cc.status, 0, cc.stderr);
-    const [size, off] = spawnSync(path.join(dir, 'p'), { encoding: 'utf8' }).stdout.trim().split(' ').map(Number);
-    assert.is(EPOLL_EVENT_SIZE, size);
-    assert.is(EPOLL_EVENT_DATA_OFFSET, off);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+(linux && haveGcc ? test : test.skip)('struct epoll_event matches <sys/epoll.h> on this architecture', () => {
+  const out = runCProbe('#include <stdio.h>\n#include <stddef.h>\n#include <sys/epoll.h>\nint main(void){printf("%zu %zu\\n", sizeof(struct epoll_event), offsetof(struct epoll_event, data));return 0;}\n');
+  const [size, off] = out.trim().split(' ').map(Number);
+  assert.is(EPOLL_EVENT_SIZE, size);
+  assert.is(EPOLL_EVENT_DATA_OFFSET, off);
 });
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
