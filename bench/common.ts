@@ -32,11 +32,14 @@ function ensureToolchain(what: string): void {
   die(`${missing.join(' and ')} missing and not root: install them (e.g. apt-get install ${missing.join(' ')}) to build ${what}`);
 }
 
+/** Libraries of the references (-ldl: libbpf-load.c interposes syscall() with dlsym(RTLD_NEXT), exported by -rdynamic). */
+const LINK = ['-lbpf', '-ldl'];
+
 /** Build bench/<name>.c (linked with -lbpf) once per source version into a cache dir; return the binary path. */
 export function buildReference(name: string): string {
   const src = join(here, `${name}.c`);
   // the shared header is part of what is built
-  const hash = createHash('sha256').update(readFileSync(src)).update(readFileSync(join(here, 'libbpf-bench.h'))).digest('hex').slice(0, 12);
+  const hash = createHash('sha256').update(readFileSync(src)).update(readFileSync(join(here, 'libbpf-bench.h'))).update(LINK.join(' ')).digest('hex').slice(0, 12);
   const candidates = [join(root, 'node_modules', '.cache', 'tsbpf-bench'), join(tmpdir(), 'tsbpf-bench')];
   for (const dir of candidates) {
     const bin = join(dir, `${name}-${hash}`);
@@ -48,7 +51,7 @@ export function buildReference(name: string): string {
     try {
       mkdirSync(dir, { recursive: true });
       const bin = join(dir, `${name}-${hash}`);
-      execFileSync('gcc', ['-O2', '-Wall', '-o', bin, src, '-lbpf'], { stdio: ['ignore', 'inherit', 'inherit'] });
+      execFileSync('gcc', ['-O2', '-Wall', '-rdynamic', '-o', bin, src, ...LINK], { stdio: ['ignore', 'inherit', 'inherit'] });
       return bin;
     } catch (e) { lastErr = e; }
   }

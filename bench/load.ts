@@ -37,7 +37,7 @@
  *   node --import tsx bench/cpuprofile-top.ts /tmp/prof/*.cpuprofile
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { basename, dirname, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -63,9 +63,10 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--json') o.json = true;
     else if (a === '--src') o.src = true;
     else if (a === '--tsbpf-only') o.tsbpfOnly = true;
+    else if (a === '--all') o.objects.push(...readdirSync(join(root, 'bpf-objs')).filter((f) => f.endsWith('.bpf.o')).sort().map((f) => join(root, 'bpf-objs', f)));
     else if (a === '--profile') { const v = argv[++i]; if (!v) die('--profile needs a file'); o.profile = v; o.tsbpfOnly = true; }
     else if (a === '-h' || a === '--help') {
-      console.log('usage: node --import tsx bench/load.ts [--n N] [--rounds R] [--json] [--src] [--tsbpf-only] [--profile FILE.cpuprofile] [obj.bpf.o...]');
+      console.log('usage: node --import tsx bench/load.ts [--n N] [--rounds R] [--json] [--src] [--tsbpf-only] [--profile FILE.cpuprofile] [--all | obj.bpf.o...]');
       process.exit(0);
     } else if (a.startsWith('-')) die(`unknown option ${a}`);
     else o.objects.push(a);
@@ -86,6 +87,7 @@ interface CResult {
   stage?: string; errno?: number; error?: string; message?: string;
   user_us_per_iter?: number; sys_us_per_iter?: number;
   total_samples_us?: number[]; open_samples_us?: number[]; load_samples_us?: number[]; close_samples_us?: number[];
+  load_bpf_samples_us?: number[]; bpf_calls?: number;
   total?: Stat; kernel?: KernelView | null;
 }
 interface CRun { libbpf: string; n: number; results: CResult[] }
@@ -101,8 +103,8 @@ function stat(xs: number[]): Stat {
   return { median_us: median(xs), mean_us: xs.reduce((a, b) => a + b, 0) / xs.length, min_us: Math.min(...xs), max_us: Math.max(...xs) };
 }
 
-interface Samples { total: number[]; open: number[]; load: number[]; close: number[]; userUs: number; sysUs: number; iters: number }
-const emptySamples = (): Samples => ({ total: [], open: [], load: [], close: [], userUs: 0, sysUs: 0, iters: 0 });
+interface Samples { total: number[]; open: number[]; load: number[]; close: number[]; bpf: number[]; calls: number; userUs: number; sysUs: number; iters: number }
+const emptySamples = (): Samples => ({ total: [], open: [], load: [], close: [], bpf: [], calls: 0, userUs: 0, sysUs: 0, iters: 0 });
 
 /** --profile: V8 CPU profile of the timed tsbpf iterations only (warm-up and setup left out). */
 let profiler: Session | undefined;
@@ -131,8 +133,10 @@ function tsbpfOnceRaw(file: string, into?: Samples): void {
   const t0 = performance.now();
   const spec = mod.loadCollectionSpec(file);
   const t1 = performance.now();
+  const k0 = sys.bpfClock();
   const c = mod.Collection.load(spec);
   const t2 = performance.now();
+  const k1 = sys.bpfClock();
   c.close();
   const t3 = performance.now();
   if (into) {
@@ -140,6 +144,8 @@ function tsbpfOnceRaw(file: string, into?: Samples): void {
     into.load.push((t2 - t1) * 1000);
     into.close.push((t3 - t2) * 1000);
     into.total.push((t3 - t0) * 1000);
+    into.bpf.push(Number(k1.ns - k0.ns) / 1000);
+    into.calls = k1.calls - k0.calls;
   }
 }
 
@@ -192,10 +198,16 @@ function compareKernel(l: KernelView | null | undefined, t: KernelView | undefin
 
 // ---- main ----
 
+/** One side's figures for an object. `load_bpf`: time inside bpf(2) during load; `overhead`: total minus that. */
+interface Side {
+  total: Stat; open: Stat; load: Stat; close: Stat; load_bpf: Stat; bpf_calls: number; overhead: Stat;
+  user_us_per_iter: number; sys_us_per_iter: number; n: number;
+}
+
 interface ObjResult {
   file: string;
-  tsbpf?: { total: Stat; open: Stat; load: Stat; close: Stat; user_us_per_iter: number; sys_us_per_iter: number; n: number };
-  libbpf?: { total: Stat; open: Stat; load: Stat; close: Stat; user_us_per_iter: number; sys_us_per_iter: number; n: number };
+  tsbpf?: Side;
+  libbpf?: Side;
   ratio?: number;
   tsbpfError?: string; libbpfError?: string;
   kernel?: { libbpf?: KernelView | null; tsbpf?: KernelView; btfChanges?: string[]; differences: string[] };
@@ -207,6 +219,7 @@ async function main(): Promise<void> {
   mod = (await import(pathToFileURL(built.entry).href)) as typeof Tsbpf;
   sys = (await import(pathToFileURL(join(dirname(built.entry), 'sys', `index${extname(built.entry)}`)).href)) as typeof Sys;
   const bin = o.tsbpfOnly ? undefined : buildReference('libbpf-load');
+  sys.bpfClock(true); // time inside bpf(2) at tsbpf's chokepoint (libbpf-load.c does the same for libbpf)
   if (o.profile) {
     o.rounds = 1; // one profile per object
     profiler = new Session();
@@ -239,6 +252,7 @@ async function main(): Promise<void> {
         const s = lb.get(cr.file)!;
         s.total.push(...cr.total_samples_us!); s.open.push(...cr.open_samples_us!);
         s.load.push(...cr.load_samples_us!); s.close.push(...cr.close_samples_us!);
+        s.bpf.push(...cr.load_bpf_samples_us!); s.calls = cr.bpf_calls!;
         s.userUs += cr.user_us_per_iter! * cr.n!; s.sysUs += cr.sys_us_per_iter! * cr.n!; s.iters += cr.n!;
         lbKernel.set(cr.file, cr.kernel ?? null);
       }
@@ -259,8 +273,11 @@ async function main(): Promise<void> {
     console.error(`bench: CPU profile of the timed tsbpf iterations: ${out.join(' ')} (summarise: node --import tsx bench/cpuprofile-top.ts FILE)`);
   }
 
-  const summarize = (s: Samples) => ({
+  const summarize = (s: Samples): Side => ({
     total: stat(s.total), open: stat(s.open), load: stat(s.load), close: stat(s.close),
+    load_bpf: stat(s.bpf), bpf_calls: s.calls,
+    // user-space time of the whole cycle: each iteration's total minus its time inside bpf(2)
+    overhead: stat(s.total.map((t, i) => t - s.bpf[i]!)),
     user_us_per_iter: s.userUs / s.iters, sys_us_per_iter: s.sysUs / s.iters, n: s.iters,
   });
   const results: ObjResult[] = files.map((f) => {
@@ -303,6 +320,8 @@ async function main(): Promise<void> {
     rows.push(['', 'open (read + parse)', fmt(t.open.median_us), fmt(l.open.median_us), rat(t.open.median_us, l.open.median_us)]);
     rows.push(['', 'load (prepare + syscalls)', fmt(t.load.median_us), fmt(l.load.median_us), rat(t.load.median_us, l.load.median_us)]);
     rows.push(['', 'close', fmt(t.close.median_us), fmt(l.close.median_us), rat(t.close.median_us, l.close.median_us)]);
+    rows.push(['', `inside bpf() (calls: ${t.bpf_calls} / ${l.bpf_calls})`, fmt(t.load_bpf.median_us), fmt(l.load_bpf.median_us), rat(t.load_bpf.median_us, l.load_bpf.median_us)]);
+    rows.push(['', 'user-space overhead (total - bpf)', fmt(t.overhead.median_us), fmt(l.overhead.median_us), rat(t.overhead.median_us, l.overhead.median_us)]);
     rows.push(['', 'user CPU / iter (getrusage)', fmt(t.user_us_per_iter), fmt(l.user_us_per_iter), rat(t.user_us_per_iter, l.user_us_per_iter)]);
     rows.push(['', 'sys CPU / iter (getrusage)', fmt(t.sys_us_per_iter), fmt(l.sys_us_per_iter), rat(t.sys_us_per_iter, l.sys_us_per_iter)]);
   }
@@ -312,6 +331,22 @@ async function main(): Promise<void> {
   console.log(w.map((n) => '-'.repeat(n)).join('  '));
   for (const t of rows) console.log(line(t));
   console.log('');
+  // one line per object: the goal (total ratio) and where the time goes on each side
+  const both = results.filter((r) => r.tsbpf && r.libbpf);
+  if (both.length > 1) {
+    const sh = ['object', 'tsbpf', 'libbpf', 'ratio', 'bpf() ts', 'bpf() lb', 'user ts', 'user lb'];
+    const srows = both.map((r) => [basename(r.file), fmt(r.tsbpf!.total.median_us), fmt(r.libbpf!.total.median_us), rat(r.tsbpf!.total.median_us, r.libbpf!.total.median_us),
+      fmt(r.tsbpf!.load_bpf.median_us), fmt(r.libbpf!.load_bpf.median_us), fmt(r.tsbpf!.overhead.median_us), fmt(r.libbpf!.overhead.median_us)]);
+    const sw = sh.map((h, i) => Math.max(h.length, ...srows.map((t) => t[i]!.length)));
+    const sl = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(sw[i]!) : c.padStart(sw[i]!))).join('  ');
+    console.log('summary: total open+load+close medians; time inside bpf() during load; user space = total - bpf()');
+    console.log(sl(sh));
+    console.log(sw.map((n) => '-'.repeat(n)).join('  '));
+    for (const t of srows) console.log(sl(t));
+    const g = Math.exp(both.reduce((a, r) => a + Math.log(r.ratio!), 0) / both.length);
+    console.log(`geometric mean ratio ${g.toFixed(2)}x over ${both.length} objects; above 1.0x: ${both.filter((r) => r.ratio! > 1).map((r) => basename(r.file)).join(', ') || 'none'}`);
+    console.log('');
+  }
   for (const r of results) {
     const name = basename(r.file);
     if (r.tsbpfError) console.log(`${name}: tsbpf fails: ${r.tsbpfError}`);

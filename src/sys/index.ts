@@ -1,5 +1,5 @@
 export {
-  bpf, bpfErrno, checkErrno, closeFd, commandName, sysBpfNumber, addressOf, libcFunction, lastErrno, mapReadOnly,
+  bpf, bpfErrno, checkErrno, closeFd, commandName, sysBpfNumber, addressOf, libcFunction, lastErrno, mapReadOnly, bpfClock,
   overrideKernel, userMemory, kernelEpoch, observeKernel, type KernelObserver, libcFailure, LibcFailure, type FakeKernel,
 } from './syscall.js';
 export { SyscallError, errnoName, errnoNumber, errnoDescription, syscallHint } from './error.js';

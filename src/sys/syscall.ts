@@ -195,10 +195,32 @@ export function bpfErrno(cmd: number, attr: Uint8Array): number {
   }
   // `attr` (and what its pointer fields reference, held by the caller) stays reachable
   // until this synchronous call returns.
-  const r = c.syscall(c.nr, cmd, addr, attr.length);
+  let r: number;
+  if (clock === undefined) r = c.syscall(c.nr, cmd, addr, attr.length);
+  else {
+    const t0 = process.hrtime.bigint();
+    r = c.syscall(c.nr, cmd, addr, attr.length);
+    clock.ns += process.hrtime.bigint() - t0;
+    clock.calls++;
+  }
   const result = r === -1 ? -koffiMod!.errno() : r;
   if (observer) observer(cmd, attr, result);
   return result;
+}
+
+/** Time spent in bpf(2) calls (with koffi's call overhead) since bpfClock(true); for benchmarks. */
+let clock: { ns: bigint; calls: number } | undefined;
+
+/**
+ * Benchmarks: `bpfClock(true)` starts counting the wall time spent inside bpf(2) calls
+ * (and their number), `bpfClock()` reads it, `bpfClock(false)` stops. Off by default: the
+ * chokepoint then pays one comparison.
+ */
+export function bpfClock(on?: boolean): { ns: bigint; calls: number } {
+  if (on === true) clock = { ns: 0n, calls: 0 };
+  const now = clock ?? { ns: 0n, calls: 0 };
+  if (on === false) clock = undefined;
+  return { ns: now.ns, calls: now.calls };
 }
 
 /** Throw the SyscallError for a negative bpfErrno() result; pass other results through. */
