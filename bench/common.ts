@@ -58,20 +58,24 @@ export function buildReference(name: string): string {
   die(`cannot build ${src}: ${(lastErr as Error).message}`);
 }
 
-/** Compile src/ with tsc (project settings) into the cache dir; return the entry to import and how it was made. */
-export function buildTsbpf(useSrc: boolean): { entry: string; how: string } {
+/**
+ * The code users run: `npm run build` (tsc + scripts/bundle.mjs), then the package entry
+ * dist/tsbpf.mjs (the one-file bundle `import 'tsbpf'` resolves to), or with 'modules'
+ * dist/index.js. `useSrc`: src/*.ts through tsx instead (no build).
+ */
+export function buildTsbpf(useSrc: boolean, what: 'bundle' | 'modules' = 'bundle'): { entry: string; how: string } {
   const srcEntry = { entry: join(root, 'src', 'index.ts'), how: 'src/*.ts through tsx' };
   if (useSrc) return srcEntry;
-  const out = join(root, 'node_modules', '.cache', 'tsbpf-bench', 'dist');
-  const tsc = join(root, 'node_modules', '.bin', 'tsc');
-  const r = spawnSync(tsc, ['-p', join(root, 'tsconfig.json'), '--outDir', out, '--declaration', 'false', '--sourceMap', 'false', '--incremental', 'false'], { encoding: 'utf8' });
-  const entry = join(out, 'index.js');
-  if (r.error || !existsSync(entry)) {
-    console.error(`bench: tsc failed (${r.error?.message ?? r.stdout.split('\n')[0]}); measuring src/*.ts through tsx instead`);
+  const r = spawnSync('npm', ['run', '-s', 'build'], { cwd: root, encoding: 'utf8' });
+  const entry = join(root, 'dist', 'tsbpf.mjs');
+  if (r.status !== 0 || !existsSync(entry)) {
+    console.error(`bench: npm run build failed (${(r.stdout + r.stderr).split('\n')[0]}); measuring src/*.ts through tsx instead`);
     return srcEntry;
   }
-  if (r.status !== 0) console.error(`bench: tsc reported type errors (${r.stdout.split('\n')[0]}); measuring the JS it emitted anyway`);
-  return { entry, how: 'src compiled by tsc (project tsconfig)' };
+  // modules: dist/index.js and the files it imports (what tsc made), for benchmarks that
+  // also import src/sys directly and need the same module instances
+  if (what === 'modules') return { entry: join(root, 'dist', 'index.js'), how: 'dist/*.js (tsc output) built by npm run build' };
+  return { entry, how: 'dist/tsbpf.mjs, the package entry built by npm run build' };
 }
 
 export function median(xs: number[]): number {

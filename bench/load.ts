@@ -215,7 +215,7 @@ interface ObjResult {
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
-  const built = buildTsbpf(o.src);
+  const built = buildTsbpf(o.src, 'modules');
   mod = (await import(pathToFileURL(built.entry).href)) as typeof Tsbpf;
   sys = (await import(pathToFileURL(join(dirname(built.entry), 'sys', `index${extname(built.entry)}`)).href)) as typeof Sys;
   const bin = o.tsbpfOnly ? undefined : buildReference('libbpf-load');
