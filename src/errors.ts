@@ -38,7 +38,9 @@ export type TsbpfErrorReason =
   /** A `.struct_ops.link` map needs struct_ops links (BPF_F_LINK, Linux 6.4+), which the kernel lacks. */
   | 'struct-ops-link-unsupported'
   /** Registering a struct_ops map failed with EEXIST: one of that name is registered already. */
-  | 'struct-ops-name-taken';
+  | 'struct-ops-name-taken'
+  /** A name from the object (program, map) would not stay one file name inside the directory a path is built in ('/', NUL, '.', '..'). */
+  | 'unsafe-name';
 
 const CONTEXT_KEYS = ['file', 'section', 'symbol', 'offset', 'typeId'] as const;
 

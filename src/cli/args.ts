@@ -88,8 +88,9 @@ const OPTIONS: Record<string, OptionDef> = {
     with several objects, DIR/<object>/... per object`,
   (o, v) => { o.pin = v; }),
   unpin: value('DIR', `
-    remove what --pin DIR pinned (and, with objects given, their
-    maps pinned by name); loads nothing`,
+    remove what --pin DIR pinned and nothing else: the pins its
+    manifest (DIR/tsbpf-pins) lists, or, with objects given, their
+    layout under DIR and their maps pinned by name; loads nothing`,
   (o, v) => { o.unpin = v; }),
   json: flag('one JSON document on stdout', (o) => { o.json = true; }),
   junit: value('FILE', 'JUnit XML: one test case per program (failure = verifier log tail)', (o, v) => { o.junit = v; }),

@@ -1,5 +1,6 @@
 /** Errors about the environment (privileges, bpffs): exit 2 with one line. Cheap to import. */
-import { BPFFS_ROOT, ensureBpffs, MountError } from '../sys/mount.js';
+import { existsSync } from 'node:fs';
+import { BPFFS_ROOT, ensureBpffs, isMountPoint, MountError } from '../sys/mount.js';
 
 export class EnvironmentError extends Error {}
 
@@ -23,5 +24,9 @@ export function checkPinDir(dir: string, opt: string): void {
     throw new EnvironmentError(e.reason === 'not-mountable'
       ? `${opt} ${dir}: not on a bpffs mount (pins live on bpffs: use a directory under ${PIN_ROOT}, or mount -t bpf bpf DIR)`
       : `${opt} ${dir}: ${e.detail}`);
+  }
+  // --pin leaves a manifest and --unpin removes what it lists, then the directory: never a mount's root
+  if (existsSync(dir) && isMountPoint(dir)) {
+    throw new EnvironmentError(`${opt} ${dir}: that is the root of a bpffs mount, not a directory of pins: ${opt === '--pin' ? `pin into a directory under it (${dir.replace(/\/+$/, '')}/<name>)` : 'give the directory that --pin was given'}`);
   }
 }

@@ -8,11 +8,13 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { makeDirs } from '../sys/mount.js';
+import { pathInDir, removePins } from '../load/pin.js';
+import { kernelMapName, objectName } from '../load/prepare.js';
+import { recordPins } from './manifest.js';
 import path from 'node:path';
 import { disassemble } from '../asm/disasm.js';
 import { TsbpfError } from '../errors.js';
 import { Collection, type LoadOptions } from '../load/collection.js';
-import { removePins } from '../load/pin.js';
 import { VerifierError } from '../load/verifier.js';
 import type { CollectionSpec, ProgramSpec } from '../spec/types.js';
 import { PIN_BY_NAME } from '../spec/types.js';
@@ -46,6 +48,23 @@ function rejectionOf(p: ProgramSpec, e: TsbpfError): ProgramResult['rejection'] 
   return { tail: [] };
 }
 
+/** Where --pin and --log put each program and map of `spec` (names checked by pathInDir). */
+function plannedPaths(spec: CollectionSpec, selected: Iterable<string>, opts: CliOptions, pinDir?: string) {
+  const file = spec.file;
+  const programs = new Map<string, string>(), maps = new Map<string, string>(), logs = new Map<string, string>();
+  if (pinDir) {
+    for (const n of selected) programs.set(n, pathInDir(pinDir, n, 'program', { file, section: spec.programs.get(n)!.section }));
+    for (const m of spec.maps.values()) {
+      if (m.pinning === PIN_BY_NAME) continue;
+      maps.set(m.name, pathInDir(path.join(pinDir, 'maps'), pinName(kernelMapName(objectName(file), m)), 'map', { file, symbol: m.name }));
+    }
+  }
+  if (opts.logDir) {
+    for (const n of selected) logs.set(n, pathInDir(opts.logDir, `${objectStem(file)}.${n}.log`, 'program', { file, section: spec.programs.get(n)!.section }));
+  }
+  return { programs, maps, logs };
+}
+
 export interface LoadedObject {
   result: ObjectResult;
   /** The loaded collection (undefined when the object failed to load). */
@@ -72,7 +91,10 @@ export function loadObject(spec: CollectionSpec, opts: CliOptions, pinDir?: stri
     ...(opts.btf ? { targetBtf: opts.btf } : {}),
   };
   const byNamePins = [...spec.maps.values()].filter((m) => m.pinning === PIN_BY_NAME).map((m) => m.name);
-  const preexisting = new Set(byNamePins.filter((n) => existsSync(path.join(PIN_ROOT, n))));
+  const preexisting = new Set(byNamePins.filter((n) => existsSync(pathInDir(PIN_ROOT, n, 'map (pinned by name)', { file, symbol: n }))));
+  // every path built from the object's names, before anything is loaded: a name that would
+  // leave its directory ('../../x' in .strtab) is refused here, naming it
+  const paths = plannedPaths(spec, selected, opts, pinDir);
 
   // --target: the target programs, open while loading (the kernel keeps its own reference)
   const targetFds: Fd[] = [];
@@ -187,7 +209,7 @@ export function loadObject(spec: CollectionSpec, opts: CliOptions, pinDir?: stri
     try {
       makeDirs(path.join(pinDir, 'maps')); // on bpffs: checkPinDir made sure of it
       for (const [name, prog] of coll.programs) {
-        const pinPath = path.join(pinDir, name);
+        const pinPath = paths.programs.get(name)!;
         if (existsSync(pinPath)) throw new EnvironmentError(`--pin: ${pinPath} already exists: remove it first (node bin/load.js --unpin ${opts.pin})`);
         prog.pin(pinPath); pinned.push(pinPath);
         byName.get(name)!.pinnedAt = pinPath;
@@ -195,11 +217,12 @@ export function loadObject(spec: CollectionSpec, opts: CliOptions, pinDir?: stri
       for (const r of result.maps) {
         const m = coll.maps.get(r.name);
         if (!m || m.pinnedAt) continue;
-        const pinPath = path.join(pinDir, 'maps', pinName(m.kernelName));
+        const pinPath = paths.maps.get(r.name)!;
         if (existsSync(pinPath)) throw new EnvironmentError(`--pin: ${pinPath} already exists: remove it first (node bin/load.js --unpin ${opts.pin})`);
         m.pin(pinPath); pinned.push(pinPath);
         r.pinnedAt = pinPath;
       }
+      recordPins(opts.pin!, pinned); // --unpin removes these and nothing else
     } catch (e) {
       removePins(pinned);
       coll.close();
@@ -214,7 +237,7 @@ export function loadObject(spec: CollectionSpec, opts: CliOptions, pinDir?: stri
     makeDirs(opts.logDir);
     for (const r of result.programs) {
       if (r.log === undefined) continue;
-      writeFileSync(path.join(opts.logDir, `${objectStem(file)}.${r.name}.log`), r.log);
+      writeFileSync(paths.logs.get(r.name)!, r.log);
     }
   }
 

@@ -24,10 +24,7 @@ export function objectStem(file: string): string {
   return path.basename(file).replace(/\.o$/, '').replace(/\.bpf$/, '');
 }
 
-/** libbpf's pin-path sanitising (bpftool pinmaps): '.' -> '_'. */
-export function pinName(name: string): string {
-  return name.replace(/\./g, '_');
-}
+export { pinName } from '../load/pin.js';
 
 function applyEdits(spec: CollectionSpec, opts: CliOptions, found: { set: Set<string>; type: Set<string>; only: Set<string>; create: Set<string> }): void {
   for (const { name, value } of opts.set) {

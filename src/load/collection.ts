@@ -7,7 +7,6 @@
  * closed and not pinned), even if a program using it stays attached. Keep the
  * Collection open, or pin the prog array, for as long as the tail calls must work.
  */
-import path from 'node:path';
 import { loadCollectionSpec } from '../spec/collection.js';
 import type { CollectionSpec } from '../spec/types.js';
 import { PIN_BY_NAME } from '../spec/types.js';
@@ -17,7 +16,7 @@ import type { AttachTarget } from './kernel-refs.js';
 import { CollectionLoader } from './loader.js';
 import type { MemlockMode } from './memlock.js';
 import type { BpfMap } from './map.js';
-import { removePins } from './pin.js';
+import { pathInDir, pinName, removePins } from './pin.js';
 import type { Program } from './program.js';
 import type { LoadLogOptions } from './verifier.js';
 
@@ -94,22 +93,19 @@ export class Collection {
   /**
    * Pins every program and map under `dir` (created if missing; bpffs mounted at
    * /sys/fs/bpf when `dir` is under it and it is not there), libbpf's
-   * bpf_object__pin layout: `dir/<map name>` and `dir/<program name>`.
+   * bpf_object__pin layout: `dir/<map name>` ('.' -> '_': bpffs refuses dots) and
+   * `dir/<program name>`.
    * Maps already pinned by name stay where they are.
    */
   pin(dir: string): string[] {
+    // every path first: a name that would leave `dir` is refused before anything is pinned
+    const plan: Array<[{ pin(path: string): void }, string]> = [];
+    for (const m of this.maps.values()) if (!m.pinnedAt) plan.push([m, pathInDir(dir, pinName(m.kernelName), 'map', { file: this.spec.file, symbol: m.name })]);
+    for (const p of this.programs.values()) plan.push([p, pathInDir(dir, p.name, 'program', { file: this.spec.file, section: p.spec.section })]);
     ensureBpffs(dir, { create: true });
     const done: string[] = [];
     try {
-      for (const m of this.maps.values()) {
-        if (m.pinnedAt) continue;
-        const pinPath = path.join(dir, m.kernelName);
-        m.pin(pinPath); done.push(pinPath);
-      }
-      for (const prog of this.programs.values()) {
-        const pinPath = path.join(dir, prog.name);
-        prog.pin(pinPath); done.push(pinPath);
-      }
+      for (const [o, at] of plan) { o.pin(at); done.push(at); }
     } catch (e) {
       removePins(done);
       throw e;

@@ -36,7 +36,7 @@ import type { Program } from './program.js';
 import { loadProgram, type ProgramLoadContext } from './program-load.js';
 import { kernelMapName, objectName } from './prepare.js';
 import { planStructOps, STRUCT_OPS_LINK_NOTE, structOpsAttach, structOpsValue, type StructOpsMember, type StructOpsPlan } from './struct-ops.js';
-import { removePins } from './pin.js';
+import { pathInDir, removePins } from './pin.js';
 import { explainEperm, raiseMemlockOnce } from './memlock.js';
 import type { LoadOptions, LoadStage } from './collection.js';
 
@@ -149,6 +149,8 @@ export class CollectionLoader {
       if (!spec.programs.has(n)) throw new TsbpfError(`attachTargets names program '${n}', which is not in the object (have: ${have()})`, { file });
       if (wanted && !wanted.has(n)) throw new TsbpfError(`attachTargets names program '${n}', which is not among the programs to load (${[...wanted].join(', ')})`, { file });
     }
+    // a pinned-by-name map whose name would leave pinRoot: refused before anything is created
+    for (const m of spec.maps.values()) if (this.created(m)) this.pinPath(m);
   }
 
   private created(m: MapSpec): boolean {
@@ -202,7 +204,7 @@ export class CollectionLoader {
   }
 
   private pinPath(m: MapSpec): string | undefined {
-    return m.pinning === PIN_BY_NAME ? path.join(this.opts.pinRoot ?? DEFAULT_PIN_ROOT, m.name) : undefined;
+    return m.pinning === PIN_BY_NAME ? pathInDir(this.opts.pinRoot ?? DEFAULT_PIN_ROOT, m.name, 'map (pinned by name)', this.context(m)) : undefined;
   }
 
   /** One map: reused from its pin, or created (from its inner map template), then its data written. */

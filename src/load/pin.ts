@@ -3,8 +3,28 @@
  * pin removed again. Shared by maps, programs and (in src/link) links.
  */
 import { unlinkSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { TsbpfError, type ErrorContext } from '../errors.js';
 import { ensureBpffs, Fd, objPin } from '../sys/index.js';
+
+/** libbpf's pin-path sanitising (sanitize_pin_path; bpftool pinmaps): '.' -> '_' (bpffs refuses dots in names). */
+export function pinName(name: string): string {
+  return name.replace(/\./g, '_');
+}
+
+/**
+ * `dir/name` for a name that comes from an object (a program or map name: ELF symbol
+ * names may hold any byte). Refused with a TsbpfError (reason 'unsafe-name') unless the
+ * name is one file name that stays inside `dir`: no '/', no NUL, not '', '.' or '..'.
+ * `what` names it in the error ("program", "map").
+ */
+export function pathInDir(dir: string, name: string, what: string, ctx: ErrorContext = {}): string {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+    throw new TsbpfError(`${what} name ${JSON.stringify(name)} cannot be a file name in ${dir}: it would leave the directory or is not a file name ('/', NUL, '.' and '..' are refused)`,
+      { symbol: name, ...ctx }, { reason: 'unsafe-name' });
+  }
+  return join(dir, name);
+}
 
 /** Removes a pin (a file on bpffs); one already gone is fine. */
 export function removePin(path: string | undefined): void {

@@ -14,7 +14,7 @@ export * as linkLayouts from './link-layout.js';
 export * from './perf.js';
 export * from './netns.js';
 export * from './netlink.js';
-export { ensureBpffs, ensureTracefs, makeDirs, onBpffs, MountError, BPF_FS_MAGIC, TRACEFS_MAGIC, BPFFS_ROOT, TRACEFS_ROOT } from './mount.js';
+export { ensureBpffs, ensureTracefs, isMountPoint, makeDirs, onBpffs, MountError, BPF_FS_MAGIC, TRACEFS_MAGIC, BPFFS_ROOT, TRACEFS_ROOT } from './mount.js';
 export type { EnsureOptions, FsType, MountNotice } from './mount.js';
 export {
   BPF_F_ALLOW_OVERRIDE, BPF_F_ALLOW_MULTI, BPF_F_REPLACE, BPF_F_KPROBE_MULTI_RETURN, BPF_F_UPROBE_MULTI_RETURN,

@@ -12,7 +12,7 @@
  * Two processes that find the same mount point bare mount it once: the check and the
  * mount happen under flock(2) on the mount point's directory.
  */
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { TsbpfError, type ErrorContext } from '../errors.js';
 import { errnoName } from './error.js';
@@ -85,6 +85,13 @@ function nearestExisting(p: string): string {
 /** Whether `dir` (or, when it does not exist yet, its nearest existing ancestor) is on bpffs. */
 export function onBpffs(dir: string): boolean {
   return fsMagic(nearestExisting(dir)) === BPF_FS_MAGIC;
+}
+
+/** Whether existing directory `dir` is the root of a mount (its device differs from its parent's). */
+export function isMountPoint(dir: string): boolean {
+  const abs = path.resolve(dir);
+  if (abs === '/') return true;
+  return statSync(abs).dev !== statSync(path.dirname(abs)).dev;
 }
 
 /** Whether `p` is an existing directory on tracefs. */

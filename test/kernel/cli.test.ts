@@ -3,11 +3,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Fd, objGet, progInfo } from '../../src/sys/index.js';
+import { ensureBpffs, Fd, mapCreate, objGet, objPin, progInfo } from '../../src/sys/index.js';
 import { trampolineProbe } from '../helpers/kernel-probes.js';
 import { kernelSuite } from '../helpers/kernel-suite.js';
 
@@ -134,7 +134,8 @@ ct('--pin: bpftool sees the slots filled with the pinned programs; --unpin leave
   const dir = `/sys/fs/bpf/tsbpf-cli-test-${process.pid}`;
   const r = cli(['--pin', dir, ...good, obj]);
   assert.is(r.status, 0, r.stderr + r.stdout);
-  assert.equal(readdirSync(dir).sort(), ['maps', 'tc_a', 'tc_b', 'tc_entry']);
+  assert.equal(readdirSync(dir).sort(), ['maps', 'tc_a', 'tc_b', 'tc_entry', 'tsbpf-pins']);
+  assert.equal(readdirSync(path.join(dir, 'tsbpf-pins')).map((e) => readlinkSync(path.join(dir, 'tsbpf-pins', e))).sort(), ['../maps/tc_table', '../tc_a', '../tc_b', '../tc_entry'], 'the manifest lists every pin');
   assert.equal(readdirSync(path.join(dir, 'maps')), ['tc_table']);
   const dump = JSON.parse(spawnSync('bpftool', ['-j', 'map', 'dump', 'pinned', path.join(dir, 'maps', 'tc_table')], { encoding: 'utf8' }).stdout);
   const id = (p: string) => JSON.parse(spawnSync('bpftool', ['-j', 'prog', 'show', 'pinned', path.join(dir, p)], { encoding: 'utf8' }).stdout).id;
@@ -148,6 +149,84 @@ ct('--pin: bpftool sees the slots filled with the pinned programs; --unpin leave
   assert.is(u.status, 0, u.stderr);
   assert.ok(!existsSync(dir), 'directory removed');
   assert.is(cli(['--unpin', dir]).status, 2, 'nothing left to unpin');
+});
+
+/** A pin that is not tsbpf's (another tool's map) at `at`. */
+function foreignPin(at: string): void {
+  const m = new Fd(mapCreate({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 1, name: 'foreign' }), 'foreign map');
+  try { objPin(m, at); } finally { m.close(); }
+}
+
+kt('--unpin removes what --pin pinned and nothing else: the manifest, or the objects named; none and nothing is removed', () => {
+  const dir = `/sys/fs/bpf/tsbpf-cli-unpin-${process.pid}`;
+  const nobtf = 'bpf-objs/nobtf.bpf.o';
+  try {
+    assert.is(cli(['--pin', dir, nobtf]).status, 0);
+    foreignPin(`${dir}/foreign`); // another tool pins next to ours (iproute2's /sys/fs/bpf/tc, say)
+    foreignPin(`${dir}/maps/foreign_map`);
+    const u = cli(['--unpin', dir]);
+    assert.is(u.status, 0, u.stderr);
+    assert.match(u.stdout, /unpinned 3 object\(s\) under .* \(listed in its manifest\); .* stays: it holds 2 entries tsbpf did not pin/);
+    assert.equal(readdirSync(dir).sort(), ['foreign', 'maps']);
+    assert.equal(readdirSync(`${dir}/maps`), ['foreign_map']);
+    // no manifest and no object: nothing is removed, one line says why
+    const none = cli(['--unpin', dir]);
+    assert.is(none.status, 2);
+    assert.is(none.stderr.trim().split('\n').length, 1);
+    assert.match(none.stderr, /^load: --unpin .*: no manifest there \(tsbpf-pins, written by --pin\) and no object given/);
+    assert.equal(readdirSync(dir).sort(), ['foreign', 'maps']);
+    // no manifest, the object named: only its layout (DIR/<prog>, DIR/maps/<map>) goes
+    assert.is(cli(['--pin', `${dir}/again`, nobtf]).status, 0);
+    rmSync(`${dir}/again/tsbpf-pins`, { recursive: true });
+    const byObj = cli(['--unpin', dir, nobtf]);
+    assert.is(byObj.status, 0, byObj.stderr);
+    assert.match(byObj.stdout, /unpinned 0 object\(s\) under .* \(the layout --pin writes for bpf-objs\/nobtf\.bpf\.o\)/);
+    const again = cli(['--unpin', `${dir}/again`, nobtf]);
+    assert.is(again.status, 0, again.stderr);
+    assert.match(again.stdout, /unpinned 3 object\(s\)/);
+    assert.not.ok(existsSync(`${dir}/again`));
+    assert.equal(readdirSync(dir).sort(), ['foreign', 'maps']);
+  } finally {
+    for (const p of [`${dir}/foreign`, `${dir}/maps/foreign_map`]) if (existsSync(p)) unlinkSync(p);
+    for (const d of [`${dir}/maps`, dir]) if (existsSync(d)) rmdirSync(d);
+  }
+});
+
+kt('a bpffs mount root is refused by --unpin and --pin with one line (in a private mount namespace with its own bpffs)', () => {
+  const node = JSON.stringify(process.execPath);
+  const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c',
+    `mount -t bpf bpf /sys/fs/bpf && before=$(ls -A /sys/fs/bpf | tr '\\n' ' ') && ${node} bin/load.js --unpin /sys/fs/bpf; echo "rc=$?"; ${node} bin/load.js --pin /sys/fs/bpf bpf-objs/nobtf.bpf.o; echo "rc=$?"; [ "$(ls -A /sys/fs/bpf | tr '\\n' ' ')" = "$before" ] && echo unchanged`], { cwd: root, encoding: 'utf8' });
+  assert.equal(r.stdout.trim().split('\n'), ['rc=2', 'rc=2', 'unchanged'], r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.is(lines.length, 2, r.stderr);
+  assert.match(lines[0]!, /^load: --unpin \/sys\/fs\/bpf: that is the root of a bpffs mount, not a directory of pins/);
+  assert.match(lines[1]!, /^load: --pin \/sys\/fs\/bpf: that is the root of a bpffs mount, not a directory of pins: pin into a directory under it/);
+});
+
+kt('a program renamed ../../zzz in .strtab: --pin, --log and --unpin refuse the name, nothing is loaded or written outside', () => {
+  const b = Buffer.from(readFileSync(path.join(root, 'bpf-objs/nobtf.bpf.o')));
+  const at = b.indexOf('xdp_nobtf');
+  assert.ok(at > 0);
+  b.write('../../zzz', at, 'latin1');
+  const renamed = path.join(tmp, 'renamed.o');
+  writeFileSync(renamed, b);
+  const base = `/sys/fs/bpf/tsbpf-cli-names-${process.pid}`;
+  ensureBpffs(base, { create: true });
+  try {
+    const p = cli(['--pin', `${base}/a/b`, renamed]);
+    assert.is(p.status, 2, p.stdout);
+    assert.match(p.stderr, /^load: .*renamed\.o.*program name "\.\.\/\.\.\/zzz" cannot be a file name in \/sys\/fs\/bpf\/tsbpf-cli-names-\d+\/a\/b/);
+    assert.equal(readdirSync(base), [], 'nothing pinned anywhere under it');
+    assert.not.ok(existsSync(`${base}/zzz`));
+    const logs = path.join(tmp, 'renamed-logs', 'x', 'y');
+    const l = cli(['--log', logs, renamed]);
+    assert.is(l.status, 2);
+    assert.match(l.stderr, /program name "renamed\.\.\.\/\.\.\/zzz\.log" cannot be a file name/);
+    assert.not.ok(existsSync(path.join(tmp, 'renamed-logs', 'zzz.log')));
+    const u = cli(['--unpin', base, renamed]);
+    assert.is(u.status, 2);
+    assert.match(u.stderr, /"\.\.\/\.\.\/zzz" cannot be a file name/);
+  } finally { rmSync(base, { recursive: true, force: true }); }
 });
 
 kt('maps pinned by name are unpinned at exit unless --pin', () => {

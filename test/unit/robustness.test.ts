@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Collection, loadCollectionSpec, MapArgumentError, numPossibleCpus, SpecError, TsbpfError, type BpfMap } from '../../src/index.js';
 import { CoreError, KernelBtf } from '../../src/core/index.js';
 import { readWholeFile } from '../../src/file.js';
+import { pathInDir } from '../../src/load/pin.js';
 import { FakeKernel } from '../helpers/fake-kernel.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -164,6 +165,38 @@ test('item 11: the object as an ArrayBuffer, a DataView or any typed array; anyt
   for (const bad of [{}, 42, null, [1, 2, 3]]) {
     assert.throws(() => loadCollectionSpec(bad as never), (e: unknown) => e instanceof SpecError && /takes a path or the object's bytes \(Uint8Array, Buffer, ArrayBuffer or another ArrayBufferView\), not/.test((e as Error).message));
   }
+});
+
+/** A copy of a fixture with every occurrence of `from` replaced by `to` (same length: offsets stay). */
+function patched(fixture: string, from: string, to: string): Buffer {
+  assert.is(to.length, from.length);
+  const b = Buffer.from(readFileSync(obj(fixture)));
+  let n = 0;
+  for (let i = b.indexOf(from); i >= 0; i = b.indexOf(from, i + from.length)) { b.write(to, i, 'latin1'); n++; }
+  assert.ok(n > 0, `${from} not in ${fixture}`);
+  return b;
+}
+
+test('item 5: names that would leave a directory are refused for every path built from them, naming the name', () => {
+  for (const bad of ['../../zzz', '..', '.', '', 'a/b', 'a\0b']) {
+    assert.throws(() => pathInDir('/sys/fs/bpf/a', bad, 'program'), (e: unknown) => e instanceof TsbpfError && e.reason === 'unsafe-name' && e.message.includes(JSON.stringify(bad)));
+  }
+  assert.is(pathInDir('/sys/fs/bpf/a', '..x', 'program'), '/sys/fs/bpf/a/..x');
+  // a program renamed '../../zzz' in .strtab (ELF symbol names may hold any byte)
+  const k = new FakeKernel();
+  const dir = path.join(pinRoot, 'a', 'b');
+  k.use(() => {
+    const c = Collection.load(loadCollectionSpec(patched('nobtf', 'xdp_nobtf', '../../zzz'), { file: 'renamed.o' }));
+    try {
+      assert.throws(() => c.pin(dir), (e: unknown) => e instanceof TsbpfError && e.reason === 'unsafe-name' && /program name "\.\.\/\.\.\/zzz" cannot be a file name in .*\/a\/b/.test((e as Error).message));
+    } finally { c.close(); }
+  });
+  assert.equal(k.livePins(), [], 'nothing pinned, not even the other program');
+  // a map pinned by name, renamed '../../zz_pin': refused before any map is created
+  const k2 = new FakeKernel();
+  assert.throws(() => k2.use(() => Collection.load(loadCollectionSpec(patched('map_types', 'tsbpf_pinned', '../../zz_pin'), { file: 'renamed.o' }), { pinRoot })),
+    (e: unknown) => e instanceof TsbpfError && e.reason === 'unsafe-name' && e.symbol === '../../zz_pin');
+  assert.is(k2.calls.filter((c) => c.command === 'BPF_MAP_CREATE').length, 0);
 });
 
 test.after(() => rmSync(pinRoot, { recursive: true, force: true }));
