@@ -18,6 +18,8 @@
 import path from 'node:path';
 import type { Collection } from '../load/collection.js';
 import { makeDirs } from '../sys/mount.js';
+import { pathInDir } from '../load/pin.js';
+import { recordPins } from './manifest.js';
 import type { ProgramSpec } from '../spec/types.js';
 import { sectionDef } from '../spec/sections.js';
 import { AttachError } from '../link/errors.js';
@@ -203,20 +205,26 @@ export interface ObjectLinks {
  * --pin with --attach: BPF links pinned at DIR/links/<prog> (a perf_event program's per-CPU
  * links at DIR/links/<prog>.cpu<N>); what cannot be pinned is said in the report's 'at exit'.
  */
-export function pinLinks(links: AttachedLinks, pinDir: string, result: ObjectResult): void {
+export function pinLinks(links: AttachedLinks, pinDir: string, result: ObjectResult, manifestRoot = pinDir): void {
   const dir = path.join(pinDir, 'links');
   makeDirs(dir);
-  for (const [name, l] of links) {
-    if (l instanceof BpfLink) { l.pin(path.join(dir, name)); continue; }
-    if (l instanceof MultiLink) {
-      l.links.forEach((x, i) => { if (x instanceof BpfLink) x.pin(path.join(dir, `${name}.${i}`)); });
-      continue;
+  const pinned: string[] = [];
+  const pin = (l: BpfLink, name: string) => { const at = pathInDir(dir, name, 'program', { file: result.file }); l.pin(at); pinned.push(at); };
+  try {
+    for (const [name, l] of links) {
+      if (l instanceof BpfLink) { pin(l, name); continue; }
+      if (l instanceof MultiLink) {
+        l.links.forEach((x, i) => { if (x instanceof BpfLink) pin(x, `${name}.${i}`); });
+        continue;
+      }
+      if (l instanceof PerfEventLink) result.atExit.push(`${name}: attached with PERF_EVENT_IOC_SET_BPF (no BPF link for perf events before Linux 5.15): it cannot be pinned and is detached at exit`);
+      else if (l instanceof TcFilterLink) result.atExit.push(`${name}: the cls_bpf filter stays on ${l.target}; remove it with tc filter del (--unpin does not)`);
+      else result.atExit.push(`${name}: stays attached to ${l.target} while the map exists`);
     }
-    if (l instanceof PerfEventLink) result.atExit.push(`${name}: attached with PERF_EVENT_IOC_SET_BPF (no BPF link for perf events before Linux 5.15): it cannot be pinned and is detached at exit`);
-    else if (l instanceof TcFilterLink) result.atExit.push(`${name}: the cls_bpf filter stays on ${l.target}; remove it with tc filter del (--unpin does not)`);
-    else result.atExit.push(`${name}: stays attached to ${l.target} while the map exists`);
+  } finally {
+    recordPins(manifestRoot, pinned); // --unpin removes (detaches) them with the rest
   }
-  result.atExit.push(`links pinned under ${dir}: the programs stay attached after exit (--unpin ${pinDir} detaches them)`);
+  result.atExit.push(`links pinned under ${dir}: the programs stay attached after exit (--unpin ${manifestRoot} detaches them)`);
 }
 
 /** Closes the links the process does not leave behind: all of them, or with --pin only those no pin keeps. */

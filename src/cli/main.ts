@@ -80,7 +80,7 @@ async function run(opts: CliOptions): Promise<number> {
             const links = attachMod.attachObject(l.collection, l.result, targets[i]!);
             if (!links) continue;
             attached.push({ links, pinned: l.pinDir !== undefined });
-            if (l.pinDir) attachMod.pinLinks(links, l.pinDir, l.result);
+            if (l.pinDir) attachMod.pinLinks(links, l.pinDir, l.result, opts.pin);
             else if (links.size) l.result.atExit.unshift(`${links.size} link(s) detached at exit (SIGINT, SIGTERM${opts.count !== undefined ? `, ${opts.count} record(s) read` : ''}${opts.duration !== undefined ? `, or after ${opts.duration} s` : ''})`);
           }
         }

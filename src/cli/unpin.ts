@@ -3,7 +3,8 @@
  * bpf_object__unpin removes only the object's own pins:
  *   - DIR's manifest (written by --pin, see manifest.ts) lists the pins: those go;
  *   - without a manifest, the objects given say what --pin would have pinned there
- *     (DIR/<program>, DIR/maps/<map>; DIR/<object>/... for several objects);
+ *     (DIR/<program>, DIR/maps/<map>, DIR/links/<program> with --attach; DIR/<object>/...
+ *     for several objects);
  *   - with neither, nothing is removed: one line says why.
  * The directories of that layout go when they are left empty; a mount's root never.
  * With objects, their maps pinned by name (/sys/fs/bpf/<map>) go too.
@@ -24,12 +25,18 @@ function layout(dir: string, specs: CollectionSpec[]): { pins: string[]; dirs: s
   const pins: string[] = [], dirs: string[] = [];
   for (const s of specs) {
     const base = specs.length > 1 ? pathInDir(dir, objectStem(s.file), 'object') : dir;
-    for (const p of s.programs.values()) pins.push(pathInDir(base, p.name, 'program', { file: s.file, section: p.section }));
+    const links = path.join(base, 'links');
+    const linkPins = existsSync(links) ? readdirSync(links) : [];
+    for (const p of s.programs.values()) {
+      pins.push(pathInDir(base, p.name, 'program', { file: s.file, section: p.section }));
+      // --attach --pin: DIR/links/<prog>, and DIR/links/<prog>.<n> for a program's several links
+      for (const e of linkPins) if (e === p.name || e.startsWith(`${p.name}.`)) pins.push(pathInDir(links, e, 'link'));
+    }
     for (const m of s.maps.values()) {
       if (m.pinning === PIN_BY_NAME) continue;
       pins.push(pathInDir(path.join(base, 'maps'), pinName(kernelMapName(objectName(s.file), m)), 'map', { file: s.file, symbol: m.name }));
     }
-    dirs.push(path.join(base, 'maps'), base);
+    dirs.push(path.join(base, 'maps'), links, base);
   }
   return { pins, dirs: [...dirs, dir] };
 }
