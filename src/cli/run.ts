@@ -140,6 +140,7 @@ export function loadObject(spec: CollectionSpec, opts: CliOptions, pinDir?: stri
           return { result, close() {} };
         }
         want.delete(p.name);
+        delete attachTargets[p.name]; // the retry loads without it: its target is not asked for
         const r = byName.get(p.name)!;
         if (!opts.only.length && e.reason === 'struct-ops-member-missing') {
           // a struct_ops program whose member this kernel lacks: libbpf leaves it out rather than failing

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,25 +23,7 @@ const { run, test: kt } = kernelSuite('cli');
 const tmp = mkdtempSync(path.join(tmpdir(), 'tsbpf-cli-'));
 const src = path.join(tmp, 'cli_tc.bpf.c');
 const obj = path.join(tmp, 'cli_tc.bpf.o');
-writeFileSync(src, `#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
-SEC("xdp") int tc_a(struct xdp_md *ctx) { return XDP_TX; }
-SEC("xdp") int tc_b(struct xdp_md *ctx) { return XDP_DROP; }
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, 8);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(__u32));
-	__array(values, int (void *));
-} tc_table SEC(".maps") = { .values = { [2] = (void *)&tc_a, [5] = (void *)&tc_b } };
-SEC("xdp") int tc_entry(struct xdp_md *ctx) { bpf_tail_call(ctx, &tc_table, 5); return XDP_PASS; }
-SEC("xdp") int bad_read(struct xdp_md *ctx)
-{
-	int *p = (int *)(long)ctx->data;
-	return *p; /* no bounds check */
-}
-char LICENSE[] SEC("license") = "GPL";
-`);
+copyFileSync(path.join(root, 'test/data/cli_tc.bpf.c'), src);
 const clang = spawnSync('clang-19', ['-g', '-O2', '-target', 'bpf', `-I/usr/include/${process.arch === 'x64' ? 'x86_64' : 'aarch64'}-linux-gnu`, '-c', src, '-o', obj], { encoding: 'utf8' });
 const haveObj = clang.status === 0;
 const clangWhy = clang.error?.message ?? clang.stderr.split('\n')[0];
@@ -72,7 +54,7 @@ ct('a rejected program: exit 1, the failing instruction, its C source line, the 
   assert.is(r.status, 1, r.stderr);
   assert.match(r.stdout, /bad_read\s+xdp\s+xdp\/xdp\s+rejected/);
   assert.match(r.stdout, /at insn 1: r0 = \*\(u32 \*\)\(r1 \+0\)/);
-  assert.match(r.stdout, /source: .*cli_tc\.bpf\.c:16: return \*p;/);
+  assert.match(r.stdout, /source: .*cli_tc\.bpf\.c:18: return \*p;/);
   assert.match(r.stdout, /invalid access to packet/);
   assert.match(r.stdout, /tc_entry -> tc_table\[5\] -> tc_b/);
   assert.match(r.stdout, /tc_table\[2\] -> tc_a: filled, but no tail call in this object reaches it/);
@@ -127,7 +109,7 @@ ct('--junit: well-formed XML, one test case per program, the rejection as a fail
   const f = els.filter((e) => e.name === 'failure');
   assert.is(f.length, 1);
   assert.match(f[0]!.text, /invalid access to packet/);
-  assert.match(f[0]!.text, /source: .*cli_tc\.bpf\.c:16/);
+  assert.match(f[0]!.text, /source: .*cli_tc\.bpf\.c:18/);
 });
 
 ct('--pin: bpftool sees the slots filled with the pinned programs; --unpin leaves nothing', () => {
@@ -294,7 +276,9 @@ kt('--target: a freplace program gets its target from a pinned program or an id,
         assert.is(r.status, 1, r.stderr + r.stdout);
         assert.match(r.stdout, /new_pick\s+freplace\/pick\s+ext\s+rejected/);
         assert.match(r.stdout, /EPERM before verification.*trampoline/);
+        assert.not.match(r.stdout, /NOT LOADED/, 'a rejected target-taking program does not fail the whole object');
       }
+      assert.match(byId.stdout, /entry\s+xdp\s+xdp\/xdp\s+accepted/, 'without --only the autoloaded programs load');
     }
     const missing = cli(['--target', `new_pick=${dir}/nope`, obj]);
     assert.is(missing.status, 2);
