@@ -75,6 +75,9 @@ function workdir() {
   // the prefix map makes the source path in line info ./cli_tc.bpf.c, not the scratch directory's
   const cc = spawnSync('clang-19', ['-g', '-O2', '-target', 'bpf', `-fdebug-prefix-map=${scratch}=.`, `-I/usr/include/${arch}-linux-gnu`, '-c', 'cli_tc.bpf.c', '-o', 'cli_tc.bpf.o'], { cwd: scratch, encoding: 'utf8' });
   if (cc.status !== 0) fatal(`clang-19 cannot build test/data/cli_tc.bpf.c: ${cc.error?.message ?? cc.stderr}`);
+  // bpffs where the pins go, so that no output carries the CLI's one-time "mounted bpffs" notice
+  const bpffs = spawnSync('bash', ['-c', 'mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf'], { encoding: 'utf8' });
+  if (bpffs.status !== 0) fatal(`cannot mount bpffs at /sys/fs/bpf: ${bpffs.stderr}`);
   return scratch;
 }
 
