@@ -184,7 +184,10 @@ function optionLines(): string {
   return Object.entries(OPTIONS).map(([name, d]) => {
     const left = `  ${d.short ? `-${d.short}, ` : ''}--${name}${d.arg ? ` ${d.arg}` : ''}`;
     const [first, ...rest] = d.help.trim().split('\n').map((l) => l.trim());
-    return [left.padEnd(HELP_COLUMN - 1) + ' ' + first, ...rest.map((l) => ' '.repeat(HELP_COLUMN) + l)].join('\n');
+    const indent = (l: string) => ' '.repeat(HELP_COLUMN) + l;
+    // an option too wide for the column has its help start on the next line
+    const head = left.length < HELP_COLUMN - 1 ? [left.padEnd(HELP_COLUMN - 1) + ' ' + first] : [left, indent(first!)];
+    return [...head, ...rest.map(indent)].join('\n');
   }).join('\n');
 }
 
