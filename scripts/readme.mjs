@@ -25,8 +25,8 @@
 // as they are (and not checked).
 //
 // --check compares each block with a fresh run modulo what changes from run to run (see
-// normalise(): program and map ids, load times, prog ids in bpftool dumps, kernel patch
-// numbers and minutes in the VM table, column padding), so a stale output (a new line, a
+// normalise(): program and map ids, load times, prog ids in bpftool dumps, ls -l dates,
+// kernel patch numbers and seconds in the VM table, column padding), so a stale output (a new line, a
 // new option, a changed count) fails and a new id does not. .ci/run runs it with the logs
 // of its own npm test and VM matrix.
 import { spawnSync } from 'node:child_process';
@@ -56,8 +56,9 @@ export function normalise(text) {
     .replace(/\b\d+(\.\d+)? ms\b/g, 'N ms')
     .replace(/\btime="[\d.]+"/g, 'time="N"')
     .replace(/\bvalue:( [0-9a-f]{2})+/g, 'value: N') // bpftool dump of a prog array: prog ids
+    .replace(/\b[A-Z][a-z]{2} +\d{1,2} +(\d\d:\d\d|\d{4}) /g, 'DATE ') // ls -l
     .replace(/^(\d+\.\d+)[.\-+]\S*/gm, '$1.N') // VM table: 6.1.0-56-amd64, 6.12.117+deb12-amd64
-    .replace(/ \d+s$/gm, ' Ns') // VM table: minutes of a row
+    .replace(/ \d+s$/gm, ' Ns') // VM table: seconds a row took
     .split('\n').map((l) => l.replace(/[ \t]+/g, ' ').trimEnd()).join('\n')
     .trim();
 }

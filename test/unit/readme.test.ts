@@ -18,10 +18,11 @@ test('README.md and docs/cli.md: every gen: marker opens a well-formed block; th
   assert.throws(() => blocksOf('<!-- gen:session -->\n```\n$ true\n```\n'), /1 gen: markers but 0 well-formed blocks/);
 });
 
-test('normalise: ids, load times, prog ids in a bpftool dump and column padding do not count', () => {
+test('normalise: ids, load times, prog ids in a bpftool dump, ls -l dates and column padding do not count', () => {
   const a = '    handle_odd      uretprobe  kprobe     accepted     19       17    0.93 ms  id 36611\n    jmp_table    prog_array  key 4 value 4 max 1024  id 16327\nkey: 02 00 00 00  value: 30 54 00 00\n"loadMs": 0.1\n<testcase name="a" time="0.000113"/>';
   const b = '    handle_odd      uretprobe  kprobe     accepted     19       17   10.12 ms  id 5\n    jmp_table    prog_array  key 4 value 4 max 1024  id 7\nkey: 02 00 00 00  value: 01 02 00 00\n"loadMs": 12.25\n<testcase name="a" time="0.1"/>';
   assert.is(normalise(a), normalise(b));
+  assert.is(normalise('lrwxrwxrwx 1 root root 0 Nov 30 17:38 0 -> ../tc_a'), normalise('lrwxrwxrwx 1 root root 0 Dec  1 09:02 0 -> ../tc_a'), 'ls -l dates');
   assert.is.not(normalise(a), normalise(a.replace('accepted     19', 'accepted     20')), 'an instruction count counts');
   assert.is.not(normalise(a), normalise(a.replace('key: 02', 'key: 03')), 'a slot counts');
 });
