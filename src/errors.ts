@@ -40,7 +40,13 @@ export type TsbpfErrorReason =
   /** Registering a struct_ops map failed with EEXIST: one of that name is registered already. */
   | 'struct-ops-name-taken'
   /** A name from the object (program, map) would not stay one file name inside the directory a path is built in ('/', NUL, '.', '..'). */
-  | 'unsafe-name';
+  | 'unsafe-name'
+  /** A program calls (or takes the address of) a kfunc that is in neither vmlinux's nor any module's BTF, and it is not __weak. */
+  | 'kfunc-missing'
+  /** A typed ksym that is not a variable in the kernel's BTF. */
+  | 'ksym-missing'
+  /** The function or type a tracing / lsm / iter program attaches to is not in the kernel's BTF. */
+  | 'attach-target-missing';
 
 const CONTEXT_KEYS = ['file', 'section', 'symbol', 'offset', 'typeId'] as const;
 

@@ -1,5 +1,6 @@
 // Types of guest-suite.mjs (for the TypeScript tests).
 export interface Tally { passed: number; failed: number; skipped: number }
 export function parseSummary(text: string): Tally | undefined;
-export function tallyCli(file: string, status: number | null, stdout: string, stderr: string): Tally & { rejected: string[] };
+import type { Requirement } from './requirements.mjs';
+export function tallyCli(file: string, status: number | null, stdout: string, stderr: string, o?: { release?: string; reqs?: Requirement[] }): Tally & { rejected: string[]; expected: string[] };
 export function testsResult(stdout: string, status: number | null, signal: string | null): Tally & { error?: string };

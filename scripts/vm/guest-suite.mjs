@@ -10,6 +10,7 @@ import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, expectationsFor, loadRequirements, matchesRefusal } from './requirements.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const kernel = process.env.TSBPF_VM || os.release();
@@ -43,9 +44,15 @@ export function testsResult(stdout, status, signal) {
   return s;
 }
 
-/** Tally of `bin/load.js --json` output for one object (verdict per program). */
-export function tallyCli(file, status, stdout, stderr) {
-  const t = { passed: 0, failed: 0, skipped: 0, rejected: [] };
+/**
+ * Tally of `bin/load.js --json` output for one object (verdict per program), against the
+ * fixtures' kernel requirements (bpf-objs/kernel-requirements.json): a refusal the list
+ * expects on this kernel, with exactly its reason, passes (and is listed in `expected`);
+ * any other refusal, an acceptance the list says this kernel cannot give, or an object
+ * that did not load fails. Programs of an object that did not load are not counted.
+ */
+export function tallyCli(file, status, stdout, stderr, { release = kernel, reqs = [] } = {}) {
+  const t = { passed: 0, failed: 0, skipped: 0, rejected: [], expected: [] };
   let doc;
   try { doc = JSON.parse(stdout); } catch { /* below */ }
   if (!doc || !Array.isArray(doc.objects)) {
@@ -53,12 +60,28 @@ export function tallyCli(file, status, stdout, stderr) {
     t.rejected.push(`${file}: exit ${status}: ${(stderr || stdout).trim().split('\n')[0] ?? ''}`);
     return t;
   }
+  const first = (s) => String(s ?? '').split('\n')[0];
   for (const o of doc.objects) {
-    if (o.error && !(o.programs ?? []).length) { t.failed++; t.rejected.push(`${file}: ${String(o.error).split('\n')[0]}`); }
+    const exp = expectationsFor(reqs, o.file ?? file, release);
+    if (o.error) {
+      if (exp.object && matchesRefusal(exp.object, { why: o.errorWhy, error: o.error })) { t.passed++; t.expected.push(`${file}: ${first(o.error)}`); }
+      else { t.failed++; t.rejected.push(`${file}: ${first(o.error)}${exp.object ? ` (expected: ${describe(exp.object)})` : ''}`); }
+      continue;
+    }
+    if (exp.object) { t.failed++; t.rejected.push(`${file}: loaded, but the requirements say ${describe(exp.object)}`); }
     for (const p of o.programs ?? []) {
-      if (p.verdict === 'accepted') t.passed++;
-      else if (p.verdict === 'skipped') t.skipped++;
-      else { t.failed++; t.rejected.push(`${file} ${p.name}: ${String(p.error ?? p.verdict).split('\n')[0]}`); }
+      const r = exp.programs.get(p.name);
+      if (p.verdict === 'accepted' || p.verdict === 'skipped') {
+        if (r) { t.failed++; t.rejected.push(`${file} ${p.name}: ${p.verdict}, but the requirements say ${describe(r)}`); }
+        else if (p.verdict === 'accepted') t.passed++;
+        else t.skipped++;
+      } else if (r && matchesRefusal(r, p)) {
+        t.passed++;
+        t.expected.push(`${file} ${p.name}: ${first(p.error)}`);
+      } else {
+        t.failed++;
+        t.rejected.push(`${file} ${p.name}: ${first(p.error ?? p.verdict)}${r ? ` (expected: ${describe(r)})` : ''}`);
+      }
     }
   }
   return t;
@@ -80,7 +103,8 @@ function main() {
   }
   if (only('cli')) {
     console.log(`## ${kernel}: node bin/load.js --json on every fixture`);
-    const cli = { passed: 0, failed: 0, skipped: 0, rejected: [] };
+    const cli = { passed: 0, failed: 0, skipped: 0, rejected: [], expected: [] };
+    const reqs = loadRequirements();
     const objs = readdirSync(path.join(root, 'bpf-objs')).filter((f) => f.endsWith('.bpf.o')).sort().map((f) => `bpf-objs/${f}`);
     const load = (files) => spawnSync(process.execPath, ['bin/load.js', '--json', ...files], { cwd: root, env, encoding: 'utf8', maxBuffer: 256 << 20 });
     // One process for all objects (node starts slowly under TCG); one per object when that
@@ -90,9 +114,9 @@ function main() {
     try { perObject = new Map(JSON.parse(all.stdout).objects.map((o) => [o.file, JSON.stringify({ objects: [o] })])); } catch { perObject = undefined; }
     for (const file of objs) {
       const r = perObject?.has(file) ? { status: all.status, stdout: perObject.get(file), stderr: '' } : load([file]);
-      const t = tallyCli(file, r.status, r.stdout, r.stderr);
-      console.log(`${file}: ${t.passed} accepted, ${t.failed} rejected, ${t.skipped} skipped${t.rejected.length ? `\n  ${t.rejected.join('\n  ')}` : ''}`);
-      cli.passed += t.passed; cli.failed += t.failed; cli.skipped += t.skipped; cli.rejected.push(...t.rejected);
+      const t = tallyCli(file, r.status, r.stdout, r.stderr, { release: kernel, reqs });
+      console.log(`${file}: ${t.passed} as required (${t.expected.length} refused as expected), ${t.failed} failed, ${t.skipped} skipped${t.rejected.length ? `\n  ${t.rejected.join('\n  ')}` : ''}${t.expected.length ? `\n  refused as expected: ${t.expected.join('\n  refused as expected: ')}` : ''}`);
+      cli.passed += t.passed; cli.failed += t.failed; cli.skipped += t.skipped; cli.rejected.push(...t.rejected); cli.expected.push(...t.expected);
     }
     result.cli = cli;
   }

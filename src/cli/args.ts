@@ -50,10 +50,14 @@ export interface CliOptions {
   /** --count N: exit after N records (or trace lines without --events). */
   count?: number;
   noLoad: boolean;
+  /** --features: print the kernel feature probes (no objects). */
+  features: boolean;
+  /** --kernel LIST: run the load inside these kernels (VM runner), not on this one. */
+  kernels: string[];
   help: boolean;
 }
 
-const defaults = (): CliOptions => ({ files: [], json: false, set: [], types: [], only: [], create: [], targets: [], attach: false, attachTargets: [], events: [], trace: false, noLoad: false, help: false });
+const defaults = (): CliOptions => ({ files: [], json: false, set: [], types: [], only: [], create: [], targets: [], attach: false, attachTargets: [], events: [], trace: false, noLoad: false, features: false, kernels: [], help: false });
 
 /** A mistake on the command line: exit 2 with this one line. */
 export class UsageError extends Error {}
@@ -174,6 +178,22 @@ const OPTIONS: Record<string, OptionDef> = {
     o.duration = Number(v);
   }),
   'no-load': flag('read the objects only (no privileges): programs, maps, tables, graph', (o) => { o.noLoad = true; }),
+  features: flag(`
+    probe this kernel and print what it has (program types, map types,
+    helpers per program type, BTF kinds, link and attach types), each
+    with the Linux release that brings it, as bpftool feature probe;
+    with --json one JSON document. Takes no objects`,
+  (o) => { o.features = true; }),
+  kernel: repeatable('LIST', `
+    load the objects inside other kernels instead of this one, each in a
+    qemu VM (tsbpf-vm): LIST is comma-separated lines 5.10, 6.1, 6.12, 7,
+    sid, or bzImage paths. One table object x program x kernel -> verdict;
+    --json one document; --junit one test suite per kernel`,
+  (o, v) => {
+    const list = v.split(',').map((k) => k.trim()).filter(Boolean);
+    if (!list.length) throw new UsageError(`--kernel ${v}: expected kernels such as 5.10,6.1`);
+    o.kernels.push(...list);
+  }),
   help: flag('this text', (o) => { o.help = true; }, 'h'),
 };
 
@@ -193,6 +213,8 @@ function optionLines(): string {
 
 export const USAGE = `usage: node bin/load.js [options] <object.o>...
        node bin/load.js --unpin DIR [<object.o>...]
+       node bin/load.js --features [--json]
+       node bin/load.js --kernel 5.10,6.1 [options] <object.o>...
 
 Loads clang-compiled BPF objects into the kernel and reports, per object: programs
 (verdict, instructions, verified instructions, load time), maps, tail-call tables
@@ -274,7 +296,13 @@ export function parseArgs(argv: string[]): CliOptions {
     if (o.pin !== undefined) throw new UsageError('--pin and --unpin do not go together');
     return o;
   }
+  if (o.features) {
+    if (o.files.length) throw new UsageError('--features probes the kernel and takes no objects');
+    if (o.kernels.length || o.pin || o.attach || o.noLoad || o.junit) throw new UsageError('--features goes alone (with --json)');
+    return o;
+  }
   if (o.files.length === 0) throw new UsageError('no object given (see --help)');
+  if (o.kernels.length && (o.pin !== undefined || o.attach || o.noLoad || o.targets.length)) throw new UsageError('--kernel loads the objects inside VMs that stop afterwards: --pin, --attach, --target and --no-load do not go with it');
   if (o.noLoad && (o.pin || o.logDir || o.junit)) throw new UsageError('--no-load loads nothing: --pin, --log and --junit need a load');
   if (o.noLoad && o.attach) throw new UsageError('--no-load loads nothing: --attach needs a load');
   const reading = o.events.length > 0 || o.trace;

@@ -24,6 +24,22 @@ async function run(opts: CliOptions): Promise<number> {
       for (const l of unpin(opts.unpin, specs)) console.log(l);
       return 0;
     }
+    if (opts.features) {
+      const { features, formatFeatures } = await import('../load/feature-table.js');
+      const t = features();
+      process.stdout.write(opts.json ? `${JSON.stringify(t, null, 2)}\n` : formatFeatures(t));
+      return 0;
+    }
+    if (opts.kernels.length) {
+      const k = await import('./kernels.js');
+      // the objects must at least parse here: a VM boot for a file that is not BPF helps nobody
+      (await import('./static.js')).readSpecs(opts);
+      const runs = await k.runInKernels(opts);
+      if (opts.json) console.log(JSON.stringify({ kernels: runs }, null, 2));
+      else process.stdout.write(k.kernelTable(runs));
+      if (opts.junit !== undefined) writeFileSync(opts.junit, k.junitByKernel(runs));
+      return k.allAccepted(runs) ? 0 : 1;
+    }
     if (opts.btf !== undefined) {
       const head = Buffer.alloc(4);
       try {

@@ -96,6 +96,8 @@ export function json(objects: ObjectResult[]): string {
       programs: o.programs.map((p) => ({
         name: p.name, section: p.section, type: p.type, verdict: p.verdict, insns: p.insns,
         verifiedInsns: p.verifiedInsns, loadMs: p.loadMs, ...(p.error !== undefined && p.verdict !== 'accepted' ? { error: p.error } : {}),
+        ...(p.why ? { why: p.why } : {}),
+        ...(p.verdict === 'rejected' && p.rejection?.tail.length ? { tail: p.rejection.tail } : {}),
         ...(p.attached ? { attached: p.attached } : {}),
       })),
       maps: o.maps.map((m) => ({
@@ -104,6 +106,8 @@ export function json(objects: ObjectResult[]): string {
         ...(m.notCreated ? { created: false, note: m.notCreated } : {}),
       })),
       tailCalls: o.tailCalls,
+      ...(o.error !== undefined ? { error: o.error } : {}),
+      ...(o.errorWhy ? { errorWhy: o.errorWhy } : {}),
       ...(o.attachError ? { attachError: o.attachError } : {}),
     })),
   }, null, 2);

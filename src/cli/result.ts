@@ -3,6 +3,15 @@ import type { TailCallGraph } from './graph.js';
 
 export type Verdict = 'accepted' | 'rejected' | 'skipped';
 
+/**
+ * Why a refusal happened, as typed fields: `missing` a kernel feature (kind, its name, the
+ * release that brings it), or `reason` a TsbpfError's reason ('struct-ops-link-unsupported').
+ */
+export interface RefusalWhy {
+  missing?: { kind: string; feature: string; since?: string; reason: string };
+  reason?: string;
+}
+
 export interface ProgramResult {
   name: string;
   section: string;
@@ -19,6 +28,8 @@ export interface ProgramResult {
   /** Kernel program id while loaded. */
   id?: number;
   pinnedAt?: string;
+  /** A rejection explained by a kernel feature this kernel lacks (MissingFeatureError), or its typed reason. */
+  why?: RefusalWhy;
   /** Rejections: the failing instruction, its source line, the last lines of the log. */
   rejection?: { insn?: number; disasm?: string; source?: string; tail: string[] };
   /** Full verifier log, when asked for (--log) or on a rejection. */
@@ -57,6 +68,8 @@ export interface ObjectResult {
   warnings: string[];
   /** An error that stopped the whole object from loading (maps, BTF, ...). */
   error?: string;
+  /** That error's kernel feature or typed reason, when it has one (a map type the kernel lacks). */
+  errorWhy?: RefusalWhy;
   /** What happens when the CLI exits. */
   atExit: string[];
   /** --attach failed for one of its programs (nothing of the object stays attached). */

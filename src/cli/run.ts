@@ -16,6 +16,7 @@ import { disassemble } from '../asm/disasm.js';
 import { TsbpfError } from '../errors.js';
 import { Collection, type LoadOptions } from '../load/collection.js';
 import { VerifierError } from '../load/verifier.js';
+import { MissingFeatureError } from '../load/missing.js';
 import type { CollectionSpec, ProgramSpec } from '../spec/types.js';
 import { PIN_BY_NAME } from '../spec/types.js';
 import { SyscallError } from '../sys/error.js';
@@ -25,14 +26,22 @@ import { objGet, progGetFdById } from '../sys/api.js';
 import { UsageError, type CliOptions } from './args.js';
 import { EnvironmentError, PIN_ROOT, PRIVILEGE_FIX } from './env.js';
 import { tailCallGraph } from './graph.js';
-import type { ObjectResult, ProgramResult } from './result.js';
+import type { ObjectResult, ProgramResult, RefusalWhy } from './result.js';
 import { instructionAt, objectStem, pinName, selection, staticResult } from './static.js';
 
 function isPermission(e: unknown): e is SyscallError {
   return e instanceof SyscallError && (e.code === 'EPERM' || (e.code === 'EACCES' && e.command !== 'BPF_PROG_LOAD'));
 }
 
+/** The typed part of a refusal: a missing kernel feature, or a TsbpfError reason. */
+function refusalWhy(e: TsbpfError): RefusalWhy | undefined {
+  if (e instanceof MissingFeatureError) return { missing: { kind: e.kind, feature: e.feature, reason: e.reason, ...(e.since ? { since: e.since } : {}) } };
+  return e.reason !== undefined ? { reason: e.reason } : undefined;
+}
+
 function rejectionOf(p: ProgramSpec, e: TsbpfError): ProgramResult['rejection'] & { log?: string; processed?: number } {
+  // a missing feature explains a verifier rejection: keep its details
+  if (e instanceof MissingFeatureError && e.cause instanceof VerifierError) e = e.cause;
   if (e instanceof VerifierError) {
     const insn = e.insn !== undefined ? instructionAt(p, e.insn) : undefined;
     const m = /processed (\d+) insns/.exec(e.log);
@@ -77,9 +86,10 @@ export interface LoadedObject {
 
 /**
  * Loads `spec` and returns the report, keeping the collection open until close().
- * `pinDir`: where to pin (bpftool layout), if pinning.
+ * `pinDir`: where to pin (bpftool layout), if pinning. `pinRoot`: where maps pinned by
+ * name go (default /sys/fs/bpf; tests give a private directory).
  */
-export function loadObject(spec: CollectionSpec, opts: CliOptions, pinDir?: string): LoadedObject {
+export function loadObject(spec: CollectionSpec, opts: CliOptions, pinDir?: string, pinRoot = PIN_ROOT): LoadedObject {
   const file = spec.file;
   const selected = selection(spec, opts);
   const result = staticResult(spec, opts);
@@ -89,9 +99,10 @@ export function loadObject(spec: CollectionSpec, opts: CliOptions, pinDir?: stri
     ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
     ...(opts.logDir ? { alwaysLog: true, logLevel: opts.logLevel ?? 1 } : {}),
     ...(opts.btf ? { targetBtf: opts.btf } : {}),
+    ...(pinRoot !== PIN_ROOT ? { pinRoot } : {}),
   };
   const byNamePins = [...spec.maps.values()].filter((m) => m.pinning === PIN_BY_NAME).map((m) => m.name);
-  const preexisting = new Set(byNamePins.filter((n) => existsSync(pathInDir(PIN_ROOT, n, 'map (pinned by name)', { file, symbol: n }))));
+  const preexisting = new Set(byNamePins.filter((n) => existsSync(pathInDir(pinRoot, n, 'map (pinned by name)', { file, symbol: n }))));
   // every path built from the object's names, before anything is loaded: a name that would
   // leave its directory ('../../x' in .strtab) is refused here, naming it
   const paths = plannedPaths(spec, selected, opts, pinDir);
@@ -134,6 +145,8 @@ export function loadObject(spec: CollectionSpec, opts: CliOptions, pinDir?: stri
           : e.symbol !== undefined && want.has(e.symbol) && spec.programs.get(e.symbol)?.section === e.section ? spec.programs.get(e.symbol) : undefined;
         if (!p || !want.has(p.name)) {
           result.error = e.message;
+          const ow = refusalWhy(e);
+          if (ow) result.errorWhy = ow;
           for (const r of result.programs) if (want.has(r.name)) r.error = `not loaded: the object failed to load (${e.detail})`;
           result.tailCalls = [];
           result.atExit = ['nothing stays loaded: the object failed to load'];
@@ -151,6 +164,8 @@ export function loadObject(spec: CollectionSpec, opts: CliOptions, pinDir?: stri
         const rej = rejectionOf(p, e);
         r.verdict = 'rejected';
         r.error = e.detail;
+        const why = refusalWhy(e);
+        if (why) r.why = why;
         if (rej.log) r.log = rej.log;
         if (rej.processed !== undefined) r.verifiedInsns = rej.processed;
         r.rejection = { ...(rej.insn !== undefined ? { insn: rej.insn } : {}), ...(rej.disasm ? { disasm: rej.disasm } : {}), ...(rej.source ? { source: rej.source } : {}), tail: rej.tail };

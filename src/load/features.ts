@@ -16,11 +16,13 @@ import { btfLoad, closeFd, kernelEpoch, progLoad, SyscallError } from '../sys/in
 export type BtfFeature = 'btf' | 'func' | 'globalFunc' | 'datasec' | 'float' | 'declTag' | 'typeTag' | 'enum64' | 'qmarkDatasec';
 export const BTF_FEATURES: readonly BtfFeature[] = ['btf', 'func', 'globalFunc', 'datasec', 'float', 'declTag', 'typeTag', 'enum64', 'qmarkDatasec'];
 
-const info = (kind: number, vlen = 0, kflag = 0) => ((kflag << 31) | (kind << 24) | vlen) >>> 0;
+/** A BTF type's info word. */
+export const btfTypeInfo = (kind: number, vlen = 0, kflag = 0) => ((kflag << 31) | (kind << 24) | vlen) >>> 0;
+const info = btfTypeInfo;
 const INT32 = [0, info(1), 4, (1 << 24) | 32]; // "int"-less signed 32-bit int (name added below)
 
-/** Raw BTF: header + type words + strings ('\0' first). */
-function blob(types: number[], strings: string): Uint8Array {
+/** Raw BTF: header + type words + strings ('\0' first); for probes. */
+export function rawBtf(types: number[], strings: string): Uint8Array {
   const t = new Uint8Array(new Uint32Array(types).buffer);
   const s = Buffer.from(strings, 'latin1');
   const out = new Uint8Array(24 + t.length + s.length);
@@ -36,16 +38,16 @@ function blob(types: number[], strings: string): Uint8Array {
 // Strings: "\0int\0x\0.data\0tag\0?.data\0"  offsets: int=1 x=5 .data=7 tag=13 ?.data=17
 const STR = '\0int\0x\0.data\0tag\0?.data\0';
 const PROBES: Record<BtfFeature, () => Uint8Array> = {
-  btf: () => blob([1, info(1), 4, (1 << 24) | 32], STR),
-  func: () => blob([...INT32, 0, info(13, 0), 1, 5, info(12, 0), 2], STR),
-  globalFunc: () => blob([...INT32, 0, info(13, 0), 1, 5, info(12, 1), 2], STR),
-  datasec: () => blob([...INT32, 5, info(14), 1, 1, 7, info(15, 1), 4, 2, 0, 4], STR),
-  float: () => blob([1, info(16), 4], STR),
-  declTag: () => blob([...INT32, 5, info(14), 1, 0, 13, info(17), 2, 0xffffffff], STR),
-  typeTag: () => blob([...INT32, 13, info(18), 1, 0, info(2), 2], STR),
-  enum64: () => blob([1, info(19, 1), 8, 5, 0, 1], STR),
+  btf: () => rawBtf([1, info(1), 4, (1 << 24) | 32], STR),
+  func: () => rawBtf([...INT32, 0, info(13, 0), 1, 5, info(12, 0), 2], STR),
+  globalFunc: () => rawBtf([...INT32, 0, info(13, 0), 1, 5, info(12, 1), 2], STR),
+  datasec: () => rawBtf([...INT32, 5, info(14), 1, 1, 7, info(15, 1), 4, 2, 0, 4], STR),
+  float: () => rawBtf([1, info(16), 4], STR),
+  declTag: () => rawBtf([...INT32, 5, info(14), 1, 0, 13, info(17), 2, 0xffffffff], STR),
+  typeTag: () => rawBtf([...INT32, 13, info(18), 1, 0, info(2), 2], STR),
+  enum64: () => rawBtf([1, info(19, 1), 8, 5, 0, 1], STR),
   // as datasec, with the DATASEC named '?.data' (libbpf's probe_kern_btf_qmark_datasec)
-  qmarkDatasec: () => blob([...INT32, 5, info(14), 1, 1, 17, info(15, 1), 4, 2, 0, 4], STR),
+  qmarkDatasec: () => rawBtf([...INT32, 5, info(14), 1, 1, 17, info(15, 1), 4, 2, 0, 4], STR),
 };
 
 const cache = new Map<BtfFeature, boolean>();
@@ -230,9 +232,4 @@ export function hasProgramFeature(f: ProgramFeature): boolean {
     programCache.set(f, v);
   }
   return v;
-}
-
-/** The kernel feature probes tsbpf uses (each probed once per process and cached). */
-export function features(): { btf: Record<BtfFeature, boolean>; program: Record<ProgramFeature, boolean> } {
-  return { btf: btfFeatures(), program: Object.fromEntries(PROGRAM_FEATURES.map((f) => [f, hasProgramFeature(f)])) as Record<ProgramFeature, boolean> };
 }

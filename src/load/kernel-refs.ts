@@ -217,7 +217,7 @@ export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: Kern
       // kfunc call
       const hit = types.find(ref.name, 'func');
       if (!hit) {
-        if (!ref.weak) throw new TsbpfError(`program '${p.name}' calls kfunc '${ref.name}'${atSlot}, which the kernel's BTF does not have`, ctx);
+        if (!ref.weak) throw new TsbpfError(`program '${p.name}' calls kfunc '${ref.name}'${atSlot}, which the kernel's BTF does not have`, ctx, { reason: 'kfunc-missing' });
         // libbpf's shape: an unresolved __weak kfunc call becomes a call of an invalid helper
         // with an identifiable number (2002000000 + n, n counted in this program's order, not
         // libbpf's extern index); fine as long as the verifier finds it dead (bpf_ksym_exists)
@@ -235,7 +235,7 @@ export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: Kern
       // (Linux 6.4+), 0 for an absent __weak one
       const hit = types.find(ref.name, 'func');
       if (!hit) {
-        if (!ref.weak) throw new TsbpfError(`program '${p.name}' takes the address of kfunc '${ref.name}'${atSlot}, which the kernel's BTF does not have (declare it __weak to test for it)`, ctx);
+        if (!ref.weak) throw new TsbpfError(`program '${p.name}' takes the address of kfunc '${ref.name}'${atSlot}, which the kernel's BTF does not have (declare it __weak to test for it)`, ctx, { reason: 'kfunc-missing' });
         c.src = 0; setImm64(c, 0n);
         note({ kind: 'kfunc', name: ref.name, source: ABSENT_WEAK, btfId: 0 });
         return c;
@@ -255,7 +255,7 @@ export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: Kern
     const hit = types.find(ref.name, 'var');
     if (!hit) {
       if (ref.weak) { c.src = 0; setImm64(c, 0n); return c; }
-      throw new TsbpfError(`ksym '${ref.name}'${atSlot} is not a variable in the kernel's BTF`, ctx);
+      throw new TsbpfError(`ksym '${ref.name}'${atSlot} is not a variable in the kernel's BTF`, ctx, { reason: 'ksym-missing' });
     }
     // second half of the ld_imm64: the module's BTF fd (0: vmlinux)
     const objFd = inVmlinux(hit.source) ? 0 : types.moduleFd(hit.source, ctx).value;
@@ -315,7 +315,7 @@ export function attachBtf(p: ProgramSpec, types: KernelTypes, file: string, targ
   else if (p.attachType === 'lsm_mac' || p.attachType === 'lsm_cgroup') name = `bpf_lsm_${name0}`;
   else if (p.attachType === 'trace_iter') name = `bpf_iter_${name0}`;
   const hit = types.find(name, kind);
-  if (!hit) throw new TsbpfError(`attach target '${name}' (${kind}) of program '${p.name}' is not in the kernel's BTF`, ctx);
+  if (!hit) throw new TsbpfError(`attach target '${name}' (${kind}) of program '${p.name}' is not in the kernel's BTF`, ctx, { reason: 'attach-target-missing' });
   const ref: KernelRef = { kind: 'attach', name, source: hit.source, btfId: hit.id };
   if (inVmlinux(hit.source)) return { attachBtfId: hit.id, ref };
   return { attachBtfId: hit.id, attachBtfObjFd: types.moduleFd(hit.source, ctx), ref };

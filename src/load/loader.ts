@@ -38,6 +38,7 @@ import { kernelMapName, objectName } from './prepare.js';
 import { planStructOps, STRUCT_OPS_LINK_NOTE, structOpsAttach, structOpsValue, type StructOpsMember, type StructOpsPlan } from './struct-ops.js';
 import { pathInDir, removePins } from './pin.js';
 import { explainEperm, raiseMemlockOnce } from './memlock.js';
+import { explainMapRefusal } from './missing.js';
 import type { LoadOptions, LoadStage } from './collection.js';
 
 /** No map type can use BTF key/value types for these (libbpf sends none). */
@@ -302,6 +303,8 @@ export class CollectionLoader {
   /** A refused BPF_MAP_CREATE, explained where we know why. */
   private mapCreateFailure(m: MapSpec, e: unknown): unknown {
     e = explainEperm(e);
+    const missing = explainMapRefusal(m.name, m.type, e, this.context(m));
+    if (missing) return missing;
     // struct_ops links (BPF_F_LINK on the map) came with Linux 6.4, with struct bpf_struct_ops_link
     if (m.type === 'struct_ops' && e instanceof SyscallError && e.code === 'EINVAL' && m.structOps?.link && !this.types.find('bpf_struct_ops_link', 'struct')) {
       return new TsbpfError(`struct_ops map '${m.name}' (${m.section}) needs struct_ops links (BPF_F_LINK), which this kernel does not have (its BTF has no struct bpf_struct_ops_link; Linux 6.4+)`, this.context(m), { cause: e, reason: 'struct-ops-link-unsupported' });

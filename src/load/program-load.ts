@@ -13,6 +13,7 @@ import { Program } from './program.js';
 import { explainMissingMap, FUNC_INFO_REC_SIZE, funcInfoBytes, kernelProgName, LINE_INFO_REC_SIZE, lineInfoBytes, patchInstructions } from './prepare.js';
 import { loadWithLog, type LoadLogOptions } from './verifier.js';
 import { hasProgramFeature, type ProgramFeature } from './features.js';
+import { explainProgramRefusal } from './missing.js';
 import type { StructOpsMember } from './struct-ops.js';
 
 /** What every program of a collection is loaded with. */
@@ -86,7 +87,13 @@ export function loadProgram(p: ProgramSpec, ctx: ProgramLoadContext, structOps?:
   };
   const explain = (log: string) => explainCoreFailure(core, log) ?? explainWeakKfunc(refs, log) ?? explainMissingMap(ctx.mapNames, log);
   const t0 = performance.now();
-  const r = loadWithLog(attr, resolved, ctx.opts, where, explain);
+  let r: ReturnType<typeof loadWithLog>;
+  try {
+    r = loadWithLog(attr, resolved, ctx.opts, where, explain);
+  } catch (e) {
+    // a program type or helper this kernel lacks says more than the verifier's text
+    throw explainProgramRefusal(p, resolved.instructions, e, where) ?? e;
+  }
   const fd = ctx.own(new Fd(r.fd, `prog ${p.name}`));
   const prog = new Program(p, fd, performance.now() - t0, r.log, refs);
   if (attach?.targetProgId !== undefined) prog.target = { progId: attach.targetProgId, btfId: attach.attachBtfId };

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { BPF_CMD_NAMES, MAP_TYPE_NAMES, PROG_TYPE_NAMES } from '../../src/kernel/enums.js';
 import { numPossibleCpus } from '../../src/load/map.js';
 import { BPF_FS_MAGIC, errnoNumber, layouts, libcFailure, overrideKernel, readU32, readU64, readString, RLIMIT, RLIMIT_MEMLOCK, userMemory, type FakeKernel as KernelDouble } from '../../src/sys/index.js';
-import { OP_CALL } from '../../src/asm/index.js';
+import { BPF_ATOMIC, BPF_STX, OP_CALL } from '../../src/asm/index.js';
 
 /** Fake fds start here: far above any fd this process has, so a stray close never hits a real one. */
 export const FIRST_FAKE_FD = 1_000_000_000;
@@ -35,6 +35,10 @@ export interface FakeCall {
   expectedAttachType?: number;
   logLevel?: number;
   logSize?: number;
+  /** BPF_PROG_LOAD: the helper ids the program calls (BPF_CALL with src_reg 0). */
+  helpers?: number[];
+  /** BPF_PROG_LOAD: the program has an atomic operation other than add (BPF_FETCH, xchg, and, or, xor; Linux 5.12). */
+  atomicFetch?: boolean;
   /** BPF_OBJ_PIN / BPF_OBJ_GET */
   path?: string;
 }
@@ -195,6 +199,12 @@ export class FakeKernel implements KernelDouble {
       call.expectedAttachType = readU32(layouts.PROG_LOAD, attr, 'expected_attach_type');
       call.logLevel = readU32(layouts.PROG_LOAD, attr, 'log_level');
       call.logSize = readU32(layouts.PROG_LOAD, attr, 'log_size');
+      const insns = userMemory(readU64(layouts.PROG_LOAD, attr, 'insns'), readU32(layouts.PROG_LOAD, attr, 'insn_cnt') * 8);
+      const dv = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
+      call.helpers = [];
+      for (let i = 0; i < insns.length; i += 8) if (insns[i] === OP_CALL && insns[i + 1]! >> 4 === 0) call.helpers.push(dv.getInt32(i + 4, true));
+      call.atomicFetch = false;
+      for (let i = 0; i < insns.length; i += 8) if ((insns[i]! & 0xe7) === (BPF_STX | BPF_ATOMIC) && dv.getInt32(i + 4, true) !== 0) call.atomicFetch = true;
     } else if (call.command === 'BPF_OBJ_PIN' || call.command === 'BPF_OBJ_GET') {
       call.path = this.cString(readU64(layouts.OBJ, attr, 'pathname'));
     }

@@ -9,11 +9,10 @@ import { release } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  Collection, copySpec, forceMissingBtfFeatures, loadCollectionSpec, loadsByDefault, sanitizeBtf, setVariable, SyscallError,
+  Collection, copySpec, forceMissingBtfFeatures, loadCollectionSpec, sanitizeBtf, setVariable, SyscallError,
   TsbpfError, VerifierError, type CollectionSpec,
 } from '../../src/index.js';
 import { btfLoad, closeFd, ensureBpffs, progGetFdById, progTestRun, Fd } from '../../src/sys/index.js';
-import { kallsymsHas, kernelFuncHome, kernelHasStruct, trampolineProbe } from '../helpers/kernel-probes.js';
 import { kernelSuite } from '../helpers/kernel-suite.js';
 import { created, waitGone } from '../helpers/kernel-ids.js';
 
@@ -61,22 +60,6 @@ function fdCount(): number {
   return readdirSync('/proc/self/fd').length;
 }
 
-/** Fixtures this kernel cannot load (decided by probing it, not by its version): why, and what the loader's error must say. */
-const NEEDS: Record<string, { why: string; error: RegExp } | undefined> = {
-  // typed per-CPU ksyms need their addresses in /proc/kallsyms (CONFIG_KALLSYMS_ALL)
-  ksyms: !run ? undefined
-    : !kallsymsHas('runqueues') ? { why: 'per-CPU ksym runqueues is not in /proc/kallsyms (kernel without CONFIG_KALLSYMS_ALL)', error: /runqueues/ }
-    : !kernelFuncHome('xt_recseq', 'var') ? { why: 'no xt_recseq in the kernel\'s BTF (x_tables not loaded)', error: /xt_recseq/ }
-    : undefined,
-  // a .struct_ops.link map needs struct_ops links (struct bpf_struct_ops_link, Linux 6.4)
-  struct_ops: run && !kernelHasStruct('bpf_struct_ops_link') ? { why: 'the kernel has no struct_ops links (no struct bpf_struct_ops_link in its BTF)', error: /needs struct_ops links \(BPF_F_LINK\)/ } : undefined,
-  // nf_conntrack's kfuncs (built in, or a loaded module), and an fentry program (BPF trampolines)
-  kfuncs: !run ? undefined
-    : !kernelFuncHome('bpf_xdp_ct_lookup') ? { why: 'no bpf_xdp_ct_lookup in the kernel\'s BTF (nf_conntrack not loaded)', error: /kfunc 'bpf_xdp_ct_lookup'/ }
-    : !trampolineProbe().ok ? { why: `the kernel refuses BPF trampolines (${trampolineProbe().why})`, error: /on_ct_lookup.*EPERM.*trampoline/ }
-    : undefined,
-};
-
 uvuTest.before(() => {
   if (run) ensureBpffs(pinRoot, { create: true }); // mounts bpffs where the machine has none
 });
@@ -102,36 +85,7 @@ test('bpf-to-bpf calls and callbacks compute the right results', () => {
   } finally { n.close(); }
 });
 
-test('every fixture the kernel can load loads, with every program accepted', () => {
-  const loaded: string[] = [];
-  for (const f of readdirSync(path.join(root, 'bpf-objs')).filter((x) => x.endsWith('.bpf.o')).sort()) {
-    const name = f.replace(/\.bpf\.o$/, '');
-    const need = NEEDS[name];
-    if (need) {
-      // the loader must say why
-      assert.throws(() => Collection.loadFile(path.join(root, 'bpf-objs', f), { pinRoot }), need.error);
-      console.log(`  (${name}: refused here as expected: ${need.why})`);
-      continue;
-    }
-    const c = Collection.loadFile(path.join(root, 'bpf-objs', f), { pinRoot });
-    try {
-      const spec = loadCollectionSpec(path.join(root, 'bpf-objs', f));
-      // autoload, except struct_ops programs: those of the maps created (struct_ops_optional: none)
-      assert.equal([...c.programs.keys()].sort(), [...spec.programs.keys()].filter((n) => loadsByDefault(spec, n)).sort(), `${name}: programs`);
-      for (const p of c.programs.values()) {
-        const info = p.info();
-        assert.ok(info.id > 0 && info.xlatedProgLen > 0, `${name}/${p.name}: kernel has it`);
-        assert.is(info.typeName, p.type, `${name}/${p.name}: type`);
-      }
-      assert.equal([...c.maps.keys()].sort(), [...spec.maps.values()].filter((m) => m.autocreate).map((m) => m.name).sort(), `${name}: maps`);
-      loaded.push(name);
-    } finally {
-      c.unpin(true);
-      c.close();
-    }
-  }
-  assert.ok(loaded.length >= 12, `loaded ${loaded.join(', ')}`);
-});
+// every fixture on this kernel (accepted, or refused as bpf-objs/kernel-requirements.json says): test/kernel/fixtures.test.ts
 
 test('tail calls: each filled slot jumps to its handler, an empty slot falls through, the self-chain stops at 33', () => {
   const c = Collection.loadFile(obj('tailcall_run'));

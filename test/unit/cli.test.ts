@@ -24,7 +24,7 @@ function oneLine(r: ReturnType<typeof cli>, re: RegExp) {
 test('--help: every option, exit 0', () => {
   const r = cli('--help');
   assert.is(r.status, 0);
-  for (const o of ['--pin DIR', '--unpin DIR', '--json', '--junit FILE', '--log DIR', '--log-level N', '--set NAME=VALUE', '--type PROG=TYPE', '--only PROG', '--create MAP', '--btf FILE', '--target PROG=REF', '--attach [PROG=TARGET]', '--events [MAP[=TYPE]]', '--trace', '--count N', '--duration S', '--no-load']) assert.ok(r.stdout.includes(o), o);
+  for (const o of ['--pin DIR', '--unpin DIR', '--json', '--junit FILE', '--log DIR', '--log-level N', '--set NAME=VALUE', '--type PROG=TYPE', '--only PROG', '--create MAP', '--btf FILE', '--target PROG=REF', '--attach [PROG=TARGET]', '--events [MAP[=TYPE]]', '--trace', '--count N', '--duration S', '--no-load', '--features', '--kernel LIST']) assert.ok(r.stdout.includes(o), o);
 });
 
 test('usage errors: exit 2, one line', () => {
@@ -54,6 +54,11 @@ test('usage errors: exit 2, one line', () => {
   oneLine(cli('--duration', '2', 'bpf-objs/attach_trace.bpf.o'), /^load: --duration S is how long --attach stays attached \(or --events \/ --trace read\): give one of them too/);
   oneLine(cli('--attach', '--duration', 'soon', 'bpf-objs/attach_trace.bpf.o'), /^load: --duration soon: expected a number of seconds > 0/);
   oneLine(cli('--no-load', '--attach', 'bpf-objs/attach_trace.bpf.o'), /^load: --no-load loads nothing: --attach needs a load/);
+  oneLine(cli('--features', 'bpf-objs/nobtf.bpf.o'), /^load: --features probes the kernel and takes no objects/);
+  oneLine(cli('--features', '--kernel', '6.1'), /^load: --features goes alone \(with --json\)/);
+  oneLine(cli('--kernel', ',', 'bpf-objs/nobtf.bpf.o'), /^load: --kernel ,: expected kernels such as 5\.10,6\.1/);
+  oneLine(cli('--kernel', '6.1', '--pin', '/sys/fs/bpf/x', 'bpf-objs/nobtf.bpf.o'), /^load: --kernel loads the objects inside VMs that stop afterwards/);
+  oneLine(cli('--kernel', '6.1', 'package.json'), /^load: package\.json.*not an ELF file/);
 });
 
 test('objects that cannot be read: exit 2, one line each', () => {

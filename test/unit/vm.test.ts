@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,8 @@ import { ConsoleParser, exitStatus } from '../../scripts/vm/guest.mjs';
 import { isStaticElf } from '../../scripts/vm/host.mjs';
 import { parseArgs } from '../../scripts/vm/run.mjs';
 import { parseSummary, tallyCli, testsResult } from '../../scripts/vm/guest-suite.mjs';
+import { describe, expectationsFor, loadRequirements, matchesRefusal, refusedOn, versionNumber } from '../../scripts/vm/requirements.mjs';
+import { loadCollectionSpec } from '../../src/spec/index.js';
 import { formatTable, parseMatrixArgs, rowFailed } from '../../scripts/vm/test-matrix.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -563,8 +565,8 @@ test('matrix: run-tests summary, CLI tallies, table, arguments', () => {
   assert.is(parseSummary('crashed'), undefined);
   const doc = JSON.stringify({ objects: [{ file: 'a.o', programs: [
     { name: 'p1', verdict: 'accepted' }, { name: 'p2', verdict: 'rejected', error: 'R1 invalid mem access\nmore' }, { name: 'p3', verdict: 'skipped' }] }] });
-  assert.equal(tallyCli('a.o', 1, doc, ''), { passed: 1, failed: 1, skipped: 1, rejected: ['a.o p2: R1 invalid mem access'] });
-  assert.equal(tallyCli('b.o', 2, '', 'load: b.o, offset 0: bad magic\n'), { passed: 0, failed: 1, skipped: 0, rejected: ['b.o: exit 2: load: b.o, offset 0: bad magic'] });
+  assert.equal(tallyCli('a.o', 1, doc, ''), { passed: 1, failed: 1, skipped: 1, rejected: ['a.o p2: R1 invalid mem access'], expected: [] });
+  assert.equal(tallyCli('b.o', 2, '', 'load: b.o, offset 0: bad magic\n'), { passed: 0, failed: 1, skipped: 0, rejected: ['b.o: exit 2: load: b.o, offset 0: bad magic'], expected: [] });
   const table = formatTable([
     { line: '6.1', kernel: '6.1.0-56-amd64', status: 0, secs: 200, tests: { passed: 38, failed: 0, skipped: 1 }, cli: { passed: 39, failed: 0, skipped: 0 } },
     { line: '6.12', status: 124, secs: 1200 },
@@ -602,6 +604,47 @@ test('matrix: a guest test run that crashed or ran nothing is a failed row, neve
   assert.is(rowFailed({ ...ok, kernel: undefined }, []), true);
   const table = formatTable([{ ...ok, tests: c }]);
   assert.match(table, /^6\.1\.0-56-amd64 +0 +1 +0 /m, table);
+});
+
+test('fixture requirements: one list; a kernel must refuse exactly as listed, and accept the rest', () => {
+  const reqs = loadRequirements();
+  assert.ok(reqs.length > 5);
+  const objs = new Set(readdirSync(path.join(root, 'bpf-objs')).filter((f) => f.endsWith('.bpf.o')));
+  for (const r of reqs) {
+    assert.ok(objs.has(r.object), `${r.object} is a fixture`);
+    assert.ok((r.since === undefined) !== (r.from === undefined), `${describe(r)}: since or from`);
+    assert.is([r.missing, r.reason, r.verifier].filter((x) => x !== undefined).length, 1, `${describe(r)}: one way to match`);
+    assert.ok(r.why.length > 10, `${describe(r)}: says why`);
+    if (r.program) assert.ok(loadCollectionSpec(path.join(root, 'bpf-objs', r.object)).programs.has(r.program), `${describe(r)}: program exists`);
+  }
+  const loop = reqs.find((r) => r.program === 'loop_sock')!;
+  assert.ok(refusedOn(loop, '5.10.0-46-amd64') && refusedOn(loop, '5.16.20') && !refusedOn(loop, '5.17.0') && !refusedOn(loop, '6.1.0-57-amd64'));
+  const dce = reqs.find((r) => r.program === 'use_all')!;
+  assert.ok(!refusedOn(dce, '6.18.44') && refusedOn(dce, '7.2.13+deb14-amd64'));
+  assert.is(versionNumber('6.12.117+deb12-amd64'), 6012);
+  const e = expectationsFor(reqs, 'bpf-objs/map_types.bpf.o', '5.10.0-46-amd64');
+  assert.is(e.object?.missing?.feature, 'bloom_filter');
+  assert.ok(matchesRefusal(loop, { why: { missing: { kind: 'helper', feature: 'bpf_loop' } } }));
+  assert.not.ok(matchesRefusal(loop, { why: { missing: { kind: 'helper', feature: 'bpf_for_each_map_elem' } } }), 'another helper is not that refusal');
+  assert.not.ok(matchesRefusal(loop, { error: "calls bpf_loop (helper 181)" }), 'typed fields, not text, where the list gives them');
+  assert.ok(matchesRefusal(dce, { error: 'verifier rejected', tail: ['96: (85) call bpf_map_peek_elem#89', 'reading from stack R2 off -8+0 size 4, slot poisoned by dead code elimination'] }));
+
+  // the matrix's CLI tally against the list
+  const cliDoc = (objects: unknown[]) => JSON.stringify({ objects });
+  const bpf2bpf = (loopVerdict: object) => cliDoc([{ file: 'bpf-objs/bpf2bpf.bpf.o', programs: [{ name: 'calls_xdp', verdict: 'accepted' }, { name: 'loop_sock', ...loopVerdict }, { name: 'foreach_tc', verdict: 'accepted' }] }]);
+  const refused = { verdict: 'rejected', error: "program 'loop_sock' calls bpf_loop (helper 181), which this kernel does not have (Linux 5.17+)", why: { missing: { kind: 'helper', feature: 'bpf_loop', since: '5.17', reason: 'kernel-lacks' } } };
+  const on516 = tallyCli('bpf2bpf.bpf.o', 1, bpf2bpf(refused), '', { release: '5.16.0', reqs: reqs.filter((r) => r.object === 'bpf2bpf.bpf.o' && r.program === 'loop_sock') });
+  assert.equal([on516.passed, on516.failed, on516.expected.length], [3, 0, 1], JSON.stringify(on516));
+  const wrongWhy = tallyCli('bpf2bpf.bpf.o', 1, bpf2bpf({ ...refused, why: { reason: 'kfunc-missing' } }), '', { release: '5.16.0', reqs });
+  assert.is(wrongWhy.failed, 1, 'refused for another reason: failed');
+  const acceptedOld = tallyCli('bpf2bpf.bpf.o', 0, bpf2bpf({ verdict: 'accepted' }), '', { release: '5.16.0', reqs: reqs.filter((r) => r.program === 'loop_sock') });
+  assert.is(acceptedOld.failed, 1, 'accepted where the list says refused: the list is wrong, failed');
+  assert.match(acceptedOld.rejected[0]!, /loop_sock: accepted, but the requirements say bpf2bpf\.bpf\.o loop_sock: refused before 5\.17/);
+  const onNew = tallyCli('bpf2bpf.bpf.o', 1, bpf2bpf(refused), '', { release: '6.1.0', reqs });
+  assert.is(onNew.failed, 1, 'refused on a kernel that should take it');
+  const objErr = cliDoc([{ file: 'bpf-objs/map_types.bpf.o', error: "map 'bloom' is a bloom_filter map", errorWhy: { missing: { kind: 'map-type', feature: 'bloom_filter' } }, programs: [{ name: 'use_all', verdict: 'skipped' }] }]);
+  assert.equal(tallyCli('map_types.bpf.o', 1, objErr, '', { release: '5.10.0', reqs }).passed, 1, 'an expected object refusal passes once');
+  assert.equal(tallyCli('map_types.bpf.o', 1, objErr, '', { release: '6.1.0', reqs }).failed, 1, 'an object that does not load is a failure, not skipped programs');
 });
 
 // ---- one real boot -----------------------------------------------------------------------------
