@@ -39,7 +39,7 @@ import { planStructOps, STRUCT_OPS_LINK_NOTE, structOpsAttach, structOpsValue, t
 import { pathInDir, removePins } from './pin.js';
 import { explainEperm, raiseMemlockOnce } from './memlock.js';
 import { explainMapRefusal } from './missing.js';
-import type { LoadOptions, LoadStage } from './collection.js';
+import type { LoadOptions, LoadStage } from './options.js';
 
 /** No map type can use BTF key/value types for these (libbpf sends none). */
 const NO_BTF_VALUE: ReadonlySet<MapTypeName> = new Set<MapTypeName>([

@@ -15,7 +15,7 @@
  */
 import { writeFileSync, existsSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import { BPF_CMD_NAMES, MAP_TYPE_NAMES, PROG_TYPE_NAMES } from '../../src/kernel/enums.js';
+import { BPF_CMD_NAMES, BPF_F_LINK, MAP_TYPE_NAMES, PROG_TYPE_NAMES } from '../../src/kernel/enums.js';
 import { numPossibleCpus } from '../../src/load/map.js';
 import { BPF_FS_MAGIC, errnoNumber, layouts, libcFailure, overrideKernel, readU32, readU64, readString, RLIMIT, RLIMIT_MEMLOCK, userMemory, type FakeKernel as KernelDouble } from '../../src/sys/index.js';
 import { BPF_ATOMIC, BPF_STX, OP_CALL } from '../../src/asm/index.js';
@@ -72,6 +72,8 @@ export class FakeKernel implements KernelDouble {
   /** Pinned objects by path (the path also exists as an empty file). */
   readonly pins = new Map<string, FakeObject>();
   readonly rules: Rule[] = [];
+  /** Every map created, open or not. */
+  readonly maps: FakeMap[] = [];
   /**
    * statfs(2) f_type of a path. Default: bpffs everywhere (pins are real files in whatever
    * directory a test gives). A test of the mount helpers answers per path.
@@ -238,11 +240,22 @@ export class FakeKernel implements KernelDouble {
       const fd = readU32(L, attr, f);
       if (fd !== 0 && !this.fds.has(fd)) return errno('EBADF');
     }
-    return this.open({
+    const m: FakeMap = {
       kind: 'map', id: this.nextId++, type: readU32(L, attr, 'map_type'), keySize: readU32(L, attr, 'key_size'),
       valueSize: readU32(L, attr, 'value_size'), maxEntries: readU32(L, attr, 'max_entries'), flags: readU32(L, attr, 'map_flags'),
       name: readString(L, attr, 'map_name'), frozen: false, elements: new Map(),
-    });
+    };
+    this.maps.push(m);
+    return this.open(m);
+  }
+
+  /**
+   * struct_ops maps still registered: a plain (not BPF_F_LINK) struct_ops map whose key 0
+   * is set is registered, and the registration holds the map whatever fds are closed.
+   */
+  registeredStructOps(): string[] {
+    const key0 = hex(new Uint8Array(4));
+    return this.maps.filter((m) => MAP_TYPE_NAMES[m.type] === 'struct_ops' && !(m.flags & BPF_F_LINK) && m.elements.has(key0)).map((m) => m.name);
   }
 
   private elem(attr: Uint8Array, withValue: boolean): { m: FakeMap; key: Uint8Array; value?: Uint8Array } | number {

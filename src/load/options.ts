@@ -1,0 +1,47 @@
+/** What Collection.load takes, and the stages it reports. */
+import type { Btf } from '../btf/index.js';
+import type { AttachTarget } from './kernel-refs.js';
+import type { MemlockMode } from './memlock.js';
+import type { LoadLogOptions } from './verifier.js';
+
+export interface LoadOptions extends LoadLogOptions {
+  /** Directory for maps with pinning = LIBBPF_PIN_BY_NAME (default /sys/fs/bpf). */
+  pinRoot?: string;
+  /**
+   * Load only these programs (default: every program whose section allows autoload, and
+   * the struct_ops programs of the struct_ops maps that are created; see
+   * structOpsAutoload).
+   */
+  programs?: string[];
+  /**
+   * Map name -> create it or not, over MapSpec.autocreate: `{ tsbpf_opt: true }` creates
+   * a `SEC("?.struct_ops")` map (and so loads its programs), `{ some_map: false }` leaves
+   * a map out. Maps not created are not in Collection.maps.
+   */
+  autocreate?: Record<string, boolean>;
+  /**
+   * RLIMIT_MEMLOCK: 'auto' (default) removes the limit before the first map, program or
+   * BTF is created when the kernel charges BPF memory to it (before Linux 5.11; probed as
+   * libbpf does, once per process); 'keep' leaves it as it is. See removeMemlockLimit().
+   */
+  memlock?: MemlockMode;
+  /** Do not load the object's BTF at all (maps and programs go without it). */
+  noBtf?: boolean;
+  /**
+   * Target BTF for CO-RE relocations: a BTF file path (another kernel's vmlinux BTF) or a
+   * parsed Btf. Default: /sys/kernel/btf/vmlinux (+ modules). kfuncs, ksyms, attach targets
+   * and struct_ops types always come from the running kernel (libbpf's btf_custom_path).
+   */
+  targetBtf?: string | Btf;
+  /**
+   * Target programs of freplace programs (and of fentry / fexit programs that trace a BPF
+   * function instead of a kernel one), by program name: `{ new_pick: { program: target } }`
+   * or just `{ new_pick: target }`; the function is the one named in the section
+   * (`freplace/<function>`) unless `function` is given. A program named here is loaded
+   * even when its section starts with '?'. libbpf: bpf_program__set_attach_target.
+   */
+  attachTargets?: Record<string, AttachTarget | AttachTarget['program']>;
+}
+
+/** Where a load stands, for error messages and tests ('maps', 'programs', ...). */
+export type LoadStage = 'btf' | 'maps' | 'programs' | 'contents';
