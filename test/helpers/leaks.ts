@@ -3,6 +3,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { closeFd, linkGetFdById, SyscallError } from '../../src/sys/index.js';
+import { eventfdCreate } from '../../src/sys/epoll.js';
+import { waitReady } from '../../src/sys/waiter.js';
 
 export function fdCount(): number {
   return readdirSync('/proc/self/fd').length;
@@ -37,4 +39,14 @@ export async function assertClean(before: number, linkIds: number[], what: strin
   for (const id of linkIds) assert.ok(await linkGone(id), `${what}: link ${id} is still there`);
   assert.equal(ourProbeEvents(), [], `${what}: tracefs events left`);
   assert.is(fdCount(), before, `${what}: fds left open`);
+}
+
+/**
+ * Starts the process-wide epoll worker (src/sys/waiter.ts) so that its fds (an epoll fd,
+ * an eventfd, the worker thread's own) are in a test's `before` count: they stay open by
+ * design once the first wait ran.
+ */
+export async function startWaiter(): Promise<void> {
+  const fd = eventfdCreate();
+  try { await waitReady(fd, { timeoutMs: 0 }).ready; } finally { closeFd(fd); }
 }

@@ -10,30 +10,58 @@ import { existsSync } from 'node:fs';
 import { Collection, BpfLink } from '../../src/index.js';
 import { EventReader } from '../../src/events/index.js';
 import { kernelSuite } from '../helpers/kernel-suite.js';
-import { assertClean, fdCount } from '../helpers/leaks.js';
+import { assertClean, fdCount, startWaiter } from '../helpers/leaks.js';
 import { startTarget, targetBinary } from '../helpers/target.js';
 
 const { test } = kernelSuite('attach-uretprobe');
 const SCRIPT = ['/usr/bin/script', '/bin/script'].find(existsSync);
 
-/** Runs an interactive bash under a pty, types `lines` then exit; resolves when it is gone. */
-function typeIntoBash(lines: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(SCRIPT!, ['-qfc', 'bash --norc --noprofile -i', '/dev/null'], { stdio: ['pipe', 'ignore', 'ignore'], env: { ...process.env, PS1: '$ ', TERM: 'dumb' } });
-    const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error('bash under script did not exit in 60 s')); }, 60_000);
-    p.on('close', () => { clearTimeout(timer); resolve(); });
-    p.on('error', reject);
-    // one line at a time: readline returns once per line
-    let i = 0;
-    const next = () => {
-      if (i < lines.length) { p.stdin!.write(`${lines[i++]}\n`); setTimeout(next, 200); } else p.stdin!.end('exit\n');
-    };
-    setTimeout(next, 500);
-  });
+type BashEvent = { slot: number; pid: number; rc: bigint; line: string };
+
+/**
+ * Runs an interactive bash under a pty and types into it only when it is reading: a
+ * readiness line (`:`) is sent every 300 ms until readline's return comes back as an
+ * event (a slow start can swallow what arrives before readline sets up the terminal),
+ * then each of `lines` and `exit`, each after the previous one's event came back.
+ * Returns every event read, in order.
+ */
+async function typeIntoBash(reader: EventReader, lines: string[]): Promise<BashEvent[]> {
+  const p = spawn(SCRIPT!, ['-qfc', 'bash --norc --noprofile -i', '/dev/null'], { stdio: ['pipe', 'ignore', 'ignore'], env: { ...process.env, PS1: '$ ', TERM: 'dumb' } });
+  const exited = new Promise<void>((resolve, reject) => { p.on('close', () => resolve()); p.on('error', reject); });
+  const events: BashEvent[] = [];
+  const deadline = Date.now() + 60_000;
+  /** Reads until an event whose line is `want` arrives; writes `resend` every 300 ms meanwhile. */
+  const waitFor = async (want: string, resend?: string): Promise<void> => {
+    for (;;) {
+      if (Date.now() > deadline) { p.kill('SIGKILL'); throw new Error(`bash under script: no readline return for ${JSON.stringify(want)} in 60 s (${events.length} events)`); }
+      if (resend !== undefined) p.stdin!.write(`${resend}\n`);
+      const r = await reader.read({ timeoutMs: 300 });
+      if (!r) continue;
+      const e = r.value as BashEvent;
+      events.push(e);
+      reader.drain((x) => { events.push(x.value as BashEvent); });
+      if (events.some((x) => x.line === want)) return;
+    }
+  };
+  try {
+    await waitFor(':', ':');
+    for (const line of [...lines, 'exit']) {
+      const mark = events.length;
+      p.stdin!.write(`${line}\n`);
+      await waitFor(line);
+      // the line's event must be the first non-empty, non-readiness one after it was typed
+      assert.equal(events.slice(mark).map((e) => e.line).filter((l) => l !== '' && l !== ':')[0], line, `the event after typing ${JSON.stringify(line)}`);
+    }
+    p.stdin!.end();
+    await exited;
+  } finally { if (p.exitCode === null) p.kill('SIGKILL'); }
+  reader.drain((x) => { events.push(x.value as BashEvent); });
+  return events;
 }
 
 test('uretprobe on /bin/bash:readline: every typed line runs the entry program and the handler of the slot its return value picks', async () => {
   assert.ok(SCRIPT, 'script(1) (util-linux / bsdutils) runs bash under a pty for this test');
+  await startWaiter(); // the epoll worker's fds stay open once started: not a leak
   const before = fdCount();
   const c = Collection.loadFile('bpf-objs/tailcall_uretprobe.bpf.o');
   let id = 0;
@@ -43,17 +71,14 @@ test('uretprobe on /bin/bash:readline: every typed line runs the entry program a
     try {
       if (link instanceof BpfLink) id = link.info().id;
       assert.is(link.target, '/bin/bash:readline');
-      const lines = ['true', 'echo tsbpf', ':'];
-      await typeIntoBash(lines);
-      const events: Array<{ slot: number; pid: number; rc: bigint; line: string }> = [];
-      reader.drain((r) => { events.push(r.value as { slot: number; pid: number; rc: bigint; line: string }); });
-      // bash may call readline a few more times (its exit line, a read at EOF), never fewer
-      assert.ok(events.length >= lines.length + 1, `${events.length} events for ${lines.length + 1} lines`);
+      const lines = ['true', 'echo tsbpf', 'true tsbpf'];
+      const events = await typeIntoBash(reader, lines);
+      assert.ok(events.length >= lines.length + 2, `${events.length} events for ${lines.length + 1} lines and the readiness line`);
       for (const e of events) {
         assert.is(e.slot, (BigInt(e.rc) & 1n) === 1n ? 135 : 146, `slot of rc ${e.rc}`);
         assert.ok(e.pid > 0 && e.pid !== process.pid);
       }
-      assert.equal(events.map((e) => e.line).filter((l) => l !== '').slice(0, lines.length + 1), [...lines, 'exit'], 'the lines typed, in order');
+      assert.equal(events.map((e) => e.line).filter((l) => l !== '' && l !== ':'), [...lines, 'exit'], 'the lines typed, in order');
     } finally { reader.close(); link.close(); }
   } finally { c.close(); }
   await assertClean(before, id ? [id] : [], 'uretprobe bash');
