@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { closeFd, linkGetFdById, SyscallError } from '../../src/sys/index.js';
-import { eventfdCreate } from '../../src/sys/epoll.js';
+import { eventfdCreate, eventfdSignal } from '../../src/sys/epoll.js';
 import { waitReady } from '../../src/sys/waiter.js';
 
 export function fdCount(): number {
@@ -47,6 +47,11 @@ export async function assertClean(before: number, linkIds: number[], what: strin
  * design once the first wait ran.
  */
 export async function startWaiter(): Promise<void> {
+  // a signalled eventfd: the wait ends only when the worker thread is up and answered
+  // (a timeout could end it before the thread has opened its own event loop's fds)
   const fd = eventfdCreate();
-  try { await waitReady(fd, { timeoutMs: 0 }).ready; } finally { closeFd(fd); }
+  try {
+    eventfdSignal(fd);
+    assert.ok(await waitReady(fd, { timeoutMs: 30_000 }).ready, 'the epoll worker answered within 30 s');
+  } finally { closeFd(fd); }
 }
