@@ -46,7 +46,9 @@ export type TsbpfErrorReason =
   /** A typed ksym that is not a variable in the kernel's BTF. */
   | 'ksym-missing'
   /** The function or type a tracing / lsm / iter program attaches to is not in the kernel's BTF. */
-  | 'attach-target-missing';
+  | 'attach-target-missing'
+  /** A program to load has no program type (its section is not a SEC() name tsbpf knows) and none was set (libbpf: "missing BPF prog type"). */
+  | 'missing-program-type';
 
 const CONTEXT_KEYS = ['file', 'section', 'symbol', 'offset', 'typeId'] as const;
 

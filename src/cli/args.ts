@@ -108,8 +108,11 @@ const OPTIONS: Record<string, OptionDef> = {
     load; VALUE is a number (42, -1, 0x2a), true/false, or a string`,
   (o, v) => { const [name, val] = pair('--set', v, 'NAME=VALUE'); o.set.push({ name, value: val }); }),
   type: repeatable('PROG=TYPE', `
-    load PROG as TYPE: a kernel type (xdp, socket_filter, ...) or a
-    SEC() name (tc, kprobe, cgroup_skb/ingress, ...)`,
+    load PROG as TYPE: a SEC() name (xdp, tc, kprobe, sk_lookup,
+    cgroup_skb/ingress, ...: its type, expected attach type and flags,
+    as libbpf gives that section) or a kernel program type
+    (socket_filter, sched_cls, ...); for a program whose section no
+    table knows, which otherwise fails to load`,
   (o, v) => { const [program, type] = pair('--type', v, 'PROG=TYPE'); o.types.push({ program, type }); }),
   only: repeatable('PROG', 'load only PROG (repeatable); the others are skipped', (o, v) => {
     if (!v) throw new UsageError('--only needs a program name');

@@ -136,11 +136,11 @@ export function parseTarget(p: ProgramSpec, text: string): AttachPoint | MapRef 
       return t as AttachPoint;
     }
     default:
-      if (CGROUP_TYPES.has(p.type) || (p.type === 'lsm' && p.attachType === 'lsm_cgroup')) {
+      if ((p.type !== undefined && CGROUP_TYPES.has(p.type)) || (p.type === 'lsm' && p.attachType === 'lsm_cgroup')) {
         if (!text.startsWith('/')) throw usage(name, text, 'expected a cgroup v2 directory (/sys/fs/cgroup/...)');
         return { cgroup: text };
       }
-      throw usage(name, text, `${p.type}${p.attachType ? `/${p.attachType}` : ''} programs take no TARGET (their target is fixed at load, or tsbpf does not attach them): use --attach alone`);
+      throw usage(name, text, `${p.type ?? '(no type)'}${p.attachType ? `/${p.attachType}` : ''} programs take no TARGET (their target is fixed at load, or tsbpf does not attach them): use --attach alone`);
   }
 }
 

@@ -1,6 +1,9 @@
 /** Text and JSON renderings of ObjectResult. */
 import type { ObjectResult } from './result.js';
 
+/** How a program without a type (section unknown, no --type) shows in the type column. */
+const NO_TYPE = '(no type)';
+
 function pad(s: string, n: number): string { return s.length >= n ? s : s + ' '.repeat(n - s.length); }
 function lpad(s: string, n: number): string { return s.length >= n ? s : ' '.repeat(n - s.length) + s; }
 
@@ -12,12 +15,13 @@ export function text(o: ObjectResult): string {
   const out: string[] = [`${o.file}  (license ${JSON.stringify(o.license)})`];
   const w = Math.max(12, ...o.programs.map((p) => p.name.length));
   const sw = Math.max(10, ...o.programs.map((p) => p.section.length));
-  const tw = Math.max(10, ...o.programs.map((p) => (p.attachType ? p.type.length + 1 + p.attachType.length : p.type.length)));
+  const typeOf = (p: ObjectResult['programs'][number]) => (p.type === null ? NO_TYPE : p.attachType ? `${p.type}/${p.attachType}` : p.type);
+  const tw = Math.max(10, ...o.programs.map((p) => typeOf(p).length));
   const attaching = o.programs.some((p) => p.attached);
   const aw = attaching ? Math.max(11, ...o.programs.map((p) => attachedTo(p).length)) : 0;
   out.push(`${pad('  programs:', 4 + w + sw + tw + 3)}${pad('verdict', 8)} ${lpad('insns', 6)} ${lpad('verified', 8)} ${lpad('load', 10)}${attaching ? `  ${pad('attached to', aw)}` : ''}`.trimEnd());
   for (const p of o.programs) {
-    const type = p.attachType ? `${p.type}/${p.attachType}` : p.type;
+    const type = typeOf(p);
     const load = p.loadMs === null ? '' : `${p.loadMs.toFixed(2)} ms`;
     const extra = [p.id !== undefined ? `id ${p.id}` : '', p.pinnedAt ? `pinned ${p.pinnedAt}` : '', p.verdict === 'skipped' && p.error ? p.error : ''].filter(Boolean).join('  ');
     const att = attaching ? `  ${pad(attachedTo(p), aw)}` : '';
@@ -61,7 +65,7 @@ export function text(o: ObjectResult): string {
   }
   for (const p of o.programs) {
     if (p.verdict !== 'rejected') continue;
-    out.push(`  REJECTED ${p.name} (${p.section}, ${p.type}):`);
+    out.push(`  REJECTED ${p.name} (${p.section}, ${p.type ?? NO_TYPE}):`);
     const r = p.rejection;
     if (r?.insn !== undefined) out.push(`    at insn ${r.insn}: ${r.disasm ?? '?'}`);
     if (r?.source) out.push(`    source: ${r.source}`);

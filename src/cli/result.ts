@@ -15,7 +15,8 @@ export interface RefusalWhy {
 export interface ProgramResult {
   name: string;
   section: string;
-  type: string;
+  /** null: the section gave no type and none was set (--type PROG=TYPE). */
+  type: string | null;
   attachType?: string;
   verdict: Verdict;
   /** Instruction slots (8 bytes each, as the kernel counts), subprograms included. */

@@ -4,7 +4,7 @@ import { encodedSize, rawOffsets, slotToIndex } from '../asm/codec.js';
 import { isProgTypeName, PROG_TYPES } from '../kernel/enums.js';
 import { loadCollectionSpec } from '../spec/collection.js';
 import { setVariable } from '../spec/edit.js';
-import { sectionDef } from '../spec/sections.js';
+import { programSectionDef, sectionLoadAttrs } from '../spec/sections.js';
 import { loadsByDefault, structOpsAutoload } from '../spec/struct-ops.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from '../spec/types.js';
 import { parseValue, UsageError, type CliOptions } from './args.js';
@@ -37,14 +37,19 @@ function applyEdits(spec: CollectionSpec, opts: CliOptions, found: { set: Set<st
     const p = spec.programs.get(program);
     if (!p) continue;
     found.type.add(program);
-    if (isProgTypeName(type)) {
+    // a SEC() name first: 'xdp' or 'sk_lookup' is also a kernel type, but the section
+    // gives the expected attach type the kernel wants (sk_lookup, netfilter) or compares
+    // (prog arrays of Linux 6.17+ take only programs of the owner's attach type)
+    const def = programSectionDef(type);
+    if (!def) {
+      if (!isProgTypeName(type)) throw new UsageError(`--type ${program}=${type}: '${type}' is neither a program type (${Object.keys(PROG_TYPES).join(', ')}) nor a SEC() name`);
       if (p.type !== type) { p.type = type; delete p.attachType; }
       continue;
     }
-    const def = sectionDef(type);
-    if (!def) throw new UsageError(`--type ${program}=${type}: '${type}' is neither a program type (${Object.keys(PROG_TYPES).join(', ')}) nor a SEC() name`);
     p.type = def.progType;
     if (def.attachType) p.attachType = def.attachType; else delete p.attachType;
+    p.flags = sectionLoadAttrs(def).progFlags;
+    p.sleepable = def.sleepable;
   }
   for (const n of opts.only) if (spec.programs.has(n)) found.only.add(n);
   for (const n of opts.create) {
@@ -109,7 +114,7 @@ export function staticResult(spec: CollectionSpec, opts: CliOptions): ObjectResu
     return 'autoload off (SEC("?..."))';
   };
   const programs: ProgramResult[] = [...spec.programs.values()].map((p) => ({
-    name: p.name, section: p.section, type: p.type, ...(p.attachType ? { attachType: p.attachType } : {}),
+    name: p.name, section: p.section, type: p.type ?? null, ...(p.attachType ? { attachType: p.attachType } : {}),
     verdict: 'skipped', insns: slots(p), verifiedInsns: null, loadMs: null,
     ...(selected.has(p.name) ? {} : { error: whySkipped(p) }),
   }));

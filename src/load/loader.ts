@@ -33,7 +33,8 @@ import { sanitizeBtf } from './features.js';
 import { KernelTypes } from './kernel-refs.js';
 import { BpfMap, numPossibleCpus } from './map.js';
 import type { Program } from './program.js';
-import { loadProgram, type ProgramLoadContext } from './program-load.js';
+import { loadProgram, missingProgramType, type ProgramLoadContext } from './program-load.js';
+import { progArrayOwner, progArrayRefusal } from './prog-array.js';
 import { kernelMapName, objectName } from './prepare.js';
 import { planStructOps, STRUCT_OPS_LINK_NOTE, structOpsAttach, structOpsValue, type StructOpsMember, type StructOpsPlan } from './struct-ops.js';
 import { pathInDir, removePins } from './pin.js';
@@ -152,6 +153,12 @@ export class CollectionLoader {
     }
     // a pinned-by-name map whose name would leave pinRoot: refused before anything is created
     for (const m of spec.maps.values()) if (this.created(m)) this.pinPath(m);
+    // libbpf's "missing BPF prog type": a program to load whose section gave it no type
+    const targeted = new Set(Object.keys(opts.attachTargets ?? {}));
+    for (const p of spec.programs.values()) {
+      if (p.type !== undefined || (wanted ? !wanted.has(p.name) : !p.autoload && !targeted.has(p.name))) continue;
+      throw missingProgramType(p, file);
+    }
   }
 
   private created(m: MapSpec): boolean {
@@ -408,11 +415,11 @@ export class CollectionLoader {
           if (spec.programs.has(c.value)) continue; // not loaded (autoload off / not selected): slot stays empty
           throw new TsbpfError(`prog array '${bm.name}' slot ${c.key} names program '${c.value}', which is not in the object`, { file, symbol: bm.name });
         }
-        owner ??= p;
+        owner ??= progArrayOwner(bm.name, this.programs.values(), p);
         if (p.type !== owner.type) {
           throw new TsbpfError(`prog array '${bm.name}': slot ${c.key} holds '${p.name}' of type ${p.type}, but '${owner.name}' (type ${owner.type}) already owns the array; a prog array only takes programs of one type`, { file, section: '.maps', symbol: bm.name });
         }
-        try { bm.update(c.key, p); } catch (e) { throw TsbpfError.wrap(e, { file, section: '.maps', symbol: `${bm.name}[${c.key}] -> ${p.name}` }); }
+        try { bm.update(c.key, p); } catch (e) { throw progArrayRefusal(e, bm.name, c.key, p, owner, { file, section: '.maps' }); }
       }
     }
   }

@@ -4,7 +4,8 @@
  * strategy (verifier.ts). The loader (loader.ts) calls it once per program, after the maps.
  */
 import { TsbpfError, type ErrorContext } from '../errors.js';
-import { sectionDef } from '../spec/sections.js';
+import { programSectionDef } from '../spec/sections.js';
+import type { ProgTypeName } from '../kernel/enums.js';
 import type { ProgramSpec } from '../spec/types.js';
 import { Fd, type ProgLoadOptions } from '../sys/index.js';
 import { attachBtf, explainCoreFailure, explainWeakKfunc, relocateCore, resolveExterns, type AttachTarget, type KernelRef, type KernelTypes } from './kernel-refs.js';
@@ -44,14 +45,26 @@ function targetOf(p: ProgramSpec, ctx: ProgramLoadContext): AttachTarget | undef
   return typeof t === 'object' && 'program' in t ? t : { program: t };
 }
 
+/** libbpf's "missing BPF prog type": `p`'s section gave it no type and none was set. */
+export function missingProgramType(p: ProgramSpec, file: string): TsbpfError {
+  return new TsbpfError(
+    `program '${p.name}' has no program type: section '${p.section}' is not a SEC() name libbpf knows (nor a cilium long form such as 'socket/NAME'); set one before loading: spec.programs.get('${p.name}').type = 'xdp' (a kernel program type), or --type ${p.name}=TYPE in the CLI`,
+    { file, section: p.section, symbol: p.name }, { reason: 'missing-program-type' });
+}
+
+function hasType(p: ProgramSpec): p is ProgramSpec & { type: ProgTypeName } {
+  return p.type !== undefined;
+}
+
 /**
  * Loads `p`; `structOps` is the kernel struct and member a struct_ops program implements
  * (its attach_btf_id and expected_attach_type).
  */
 export function loadProgram(p: ProgramSpec, ctx: ProgramLoadContext, structOps?: StructOpsMember): Program {
   const { file, types } = ctx;
+  if (!hasType(p)) throw missingProgramType(p, file);
   const where: ErrorContext = { file, section: p.section, symbol: p.name };
-  const def = sectionDef(p.section);
+  const def = programSectionDef(p.section);
   const core = relocateCore(p, types, file);
   const refs: KernelRef[] = [];
   const resolved: ProgramSpec = { ...p, instructions: resolveExterns(p, core ? core.instructions : p.instructions, types, file, refs) };

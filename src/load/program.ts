@@ -34,7 +34,7 @@ export class Program extends Pinnable {
   /** freplace / fentry / fexit on a BPF function: the target program (by id) and function (BTF id in it). */
   target?: { progId: number; btfId: number };
 
-  constructor(spec: ProgramSpec, fd: Fd, loadMs: number, log?: string, kernelRefs: readonly KernelRef[] = []) {
+  constructor(spec: ProgramSpec & { type: ProgTypeName }, fd: Fd, loadMs: number, log?: string, kernelRefs: readonly KernelRef[] = []) {
     super(fd);
     this.kernelRefs = kernelRefs;
     this.name = spec.name;

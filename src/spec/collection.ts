@@ -15,7 +15,7 @@ import { collectDataMaps, collectKconfigMap, collectLegacyMaps } from './data-ma
 import { linkProgram } from './calls.js';
 import { fixupDatasecs, staticHiddenFuncs } from './btf-fixup.js';
 import { symbolsIn } from './symbols.js';
-import { attachTarget, sectionDef } from './sections.js';
+import { attachTarget, programSectionDef } from './sections.js';
 import { addStructOpsProgram, collectStructOpsMaps, structOpsSections } from './struct-ops.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from './types.js';
 
@@ -164,18 +164,15 @@ function buildSpec(elf: ElfFile): CollectionSpec {
 
   // ---- programs ----
   const programs = new Map<string, ProgramSpec>();
-  const skipped = new Set<string>();
-  const defs = new Map<string, ReturnType<typeof sectionDef>>();
+  const untyped = new Map<string, string[]>();
+  const defs = new Map<string, ReturnType<typeof programSectionDef>>();
   for (const f of funcs.values()) {
     const sec = f.section;
     if (sec.name === '.text') continue;
-    if (!defs.has(sec.name)) defs.set(sec.name, sectionDef(sec.name));
+    if (!defs.has(sec.name)) defs.set(sec.name, programSectionDef(sec.name));
+    // A section no table knows: the program is kept without a type, as libbpf keeps it.
     const def = defs.get(sec.name);
-    if (!def) {
-      if (!skipped.has(sec.name)) warnings.push(`section '${sec.name}': no program type is known for this section name; its programs are skipped (as libbpf does)`);
-      skipped.add(sec.name);
-      continue;
-    }
+    if (!def) untyped.set(sec.name, [...(untyped.get(sec.name) ?? []), f.name]);
     if (f.bind === STB_LOCAL) {
       throw new SpecError(`program '${f.name}' is static: libbpf (and tsbpf) need programs to be global functions`, { file, section: sec.name, symbol: f.name, offset: f.slot * 8 });
     }
@@ -184,10 +181,11 @@ function buildSpec(elf: ElfFile): CollectionSpec {
     const p: ProgramSpec = {
       name: f.name,
       section: sec.name.startsWith('?') ? sec.name.slice(1) : sec.name,
-      type: def.progType,
-      flags: (def.sleepable ? BPF_F_SLEEPABLE : 0) | (def.xdpFrags ? BPF_F_XDP_HAS_FRAGS : 0),
-      sleepable: def.sleepable,
-      autoload: def.autoload,
+      type: def?.progType,
+      flags: def ? (def.sleepable ? BPF_F_SLEEPABLE : 0) | (def.xdpFrags ? BPF_F_XDP_HAS_FRAGS : 0) : 0,
+      sleepable: def?.sleepable ?? false,
+      // a leading '?' turns autoload off whatever follows it (libbpf strips it first)
+      autoload: !sec.name.startsWith('?'),
       instructions: linked.instructions,
       subprograms: linked.subprograms,
       license,
@@ -196,10 +194,13 @@ function buildSpec(elf: ElfFile): CollectionSpec {
       lineInfo: linked.lineInfo,
       coreRelos: linked.coreRelos,
     };
-    if (def.attachType !== undefined) p.attachType = def.attachType;
+    if (def?.attachType !== undefined) p.attachType = def.attachType;
     if (target) p.attachTo = target;
     if (btf) p.btf = btf;
     programs.set(f.name, p);
+  }
+  for (const [sec, names] of untyped) {
+    warnings.push(`section '${sec}': no program type is known for this section name; ${names.map((n) => `'${n}'`).join(', ')} ${names.length > 1 ? 'are' : 'is'} kept without a type, and loading fails (as with libbpf) unless one is set first: ProgramSpec.type, or --type PROG=TYPE in the CLI`);
   }
   const withFuncs = new Set<ElfSection>();
   for (const f of funcs.values()) withFuncs.add(f.section);
@@ -272,6 +273,8 @@ function fillContents(
     const owner = programs.get(first.value)!;
     for (const c of map.contents) {
       const p = programs.get(c.value)!;
+      // a program without a type gets one before load; the loader checks the array again then
+      if (p.type === undefined || owner.type === undefined) continue;
       if (p.type !== owner.type) {
         throw new SpecError(
           `prog array '${map.name}': slot ${c.key} holds '${p.name}' of type ${p.type}, but slot ${first.key} holds '${owner.name}' of type ${owner.type}; a prog array only takes programs of one type`,

@@ -14,8 +14,11 @@
  *  - any other pattern: exact match;
  *  - the first matching row wins (order as in libbpf);
  *  - a leading '?' is stripped first and means "do not autoload" (SEC("?xdp")).
- * Sections that match nothing are not programs to libbpf (it skips them with a debug
- * message and refuses to load a program without a type): `sectionDef` returns undefined.
+ * Sections that match nothing: libbpf keeps their programs without a type (open
+ * succeeds; load fails with "missing BPF prog type, check ELF section name" unless the
+ * user sets one): `sectionDef` returns undefined, and the spec keeps the program with
+ * `type: undefined`. tsbpf also takes cilium's long forms ('socket/tail'): see
+ * longFormEntry / programSectionDef.
  *
  * What libbpf records as a program's expected_attach_type is the row's attach type
  * (0, i.e. BPF_CGROUP_INET_INGRESS numerically, when the row has none). What it *sends*
@@ -234,7 +237,32 @@ export function findSectionEntry(name: string): SectionTableEntry | undefined {
 export function sectionDef(secName: string): (SectionDef & { autoload: boolean; pattern: string }) | undefined {
   const { name, autoload } = splitAutoload(secName);
   const e = findSectionEntry(name);
-  if (!e) return undefined;
+  return e ? defOf(e, autoload) : undefined;
+}
+
+/**
+ * cilium/ebpf's long forms, for objects written for cilium: cilium matches a table row
+ * whose pattern ends in neither '+' nor '/' (an exact name such as 'socket', 'sk_lookup',
+ * 'xdp', 'tc', 'cgroup/skb') as a plain prefix of the section name, as libbpf did before
+ * 1.0, so SEC("socket/tail") is a socket filter there; libbpf 1.x knows no such section.
+ * tsbpf accepts `<pattern>/<name>` (a non-empty name after the slash) for such a row when
+ * it is the row cilium picks (the first exact row that is a prefix of the section name),
+ * so both loaders agree: 'socket/tail' -> socket_filter, 'sk_lookup/lookup' -> sk_lookup,
+ * 'xdp/prog' -> xdp, 'tc/filter' -> sched_cls, 'cgroup/skb/egress' -> cgroup_skb.
+ * Ambiguous names stay unknown: 'xdp/devmap2' (cilium: xdp/devmap; as a long form: xdp),
+ * 'tc/ingress_v2' (cilium: tc/ingress), 'tcx/foo' (cilium: tc), 'socket1', 'xdpfoo' (no
+ * slash after the pattern).
+ * Undefined for sections libbpf knows (sectionDef) and for every other name.
+ */
+export function longFormEntry(secName: string): SectionTableEntry | undefined {
+  const { name } = splitAutoload(secName);
+  if (findSectionEntry(name)) return undefined;
+  const e = SECTION_DEFS.find((r) => !r.pattern.endsWith('+') && !r.pattern.endsWith('/') && name.startsWith(r.pattern));
+  if (!e || name[e.pattern.length] !== '/' || name.length === e.pattern.length + 1) return undefined;
+  return e;
+}
+
+function defOf(e: SectionTableEntry, autoload: boolean): SectionDef & { autoload: boolean; pattern: string } {
   const def: SectionDef & { autoload: boolean; pattern: string } = {
     progType: e.progType,
     sleepable: (e.flags & SEC_SLEEPABLE) !== 0,
@@ -248,6 +276,18 @@ export function sectionDef(secName: string): (SectionDef & { autoload: boolean; 
   if (e.attachType !== undefined) def.attachType = e.attachType;
   if (e.flags & SEC_USDT) def.usdt = true;
   return def;
+}
+
+/**
+ * What tsbpf makes of a program's section: libbpf's SEC() table (sectionDef), else a
+ * cilium long form (longFormEntry, `longForm: true`); undefined when neither knows it (the
+ * program is kept without a type).
+ */
+export function programSectionDef(secName: string): (SectionDef & { autoload: boolean; pattern: string; longForm?: true }) | undefined {
+  const def = sectionDef(secName);
+  if (def) return def;
+  const e = longFormEntry(secName);
+  return e ? { ...defOf(e, splitAutoload(secName).autoload), longForm: true } : undefined;
 }
 
 /**

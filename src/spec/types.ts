@@ -108,8 +108,13 @@ export interface ProgramSpec {
   name: string;
   /** ELF section name, as written in SEC() (without a leading '?'). */
   section: string;
-  /** Kernel program type name, lowercase without BPF_PROG_TYPE_: 'xdp', 'kprobe', ... */
-  type: ProgTypeName;
+  /**
+   * Kernel program type name, lowercase without BPF_PROG_TYPE_: 'xdp', 'kprobe', ...
+   * undefined when the section name is not one libbpf's SEC() table (or a cilium long form,
+   * see programSectionDef) knows: the program is kept, as libbpf keeps it, and loading it
+   * fails naming the section unless a type is set here first (the CLI: --type PROG=TYPE).
+   */
+  type: ProgTypeName | undefined;
   /** Expected attach type name, lowercase without BPF_ ('trace_fentry'), when the SEC() table sets one. */
   attachType?: AttachTypeName;
   /** Attach target from the section name ('do_sys_open' for 'kprobe/do_sys_open'). */

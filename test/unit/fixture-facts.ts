@@ -3,7 +3,8 @@
 // committed objects: an oracle independent of our own ELF/BTF parser. Plain data only.
 //
 // Conventions:
-// - ProgramFact.type / attachType: libbpf 1.x SEC() table, lowercased, without BPF_PROG_TYPE_
+// - ProgramFact.type / attachType: libbpf 1.x SEC() table (or cilium's long form of one of
+//   its exact names, e.g. socket/tail), lowercased, without BPF_PROG_TYPE_
 //   / BPF_ prefix ("xdp" has expected attach type BPF_XDP; socket/tc/classifier/kprobe/
 //   uretprobe/raw_tp set none; tp_btf/* is tracing + trace_raw_tp).
 // - insns: instructions of the program's own symbol PLUS every .text function reachable from
@@ -33,7 +34,8 @@
 export interface ProgramFact {
   name: string;
   section: string;
-  type: string;
+  /** undefined: a section no table knows (kept without a type, as libbpf keeps it) */
+  type: string | undefined;
   attachType?: string;
   /** after appending all reachable subprograms from .text, counting ld_imm64 as ONE instruction */
   insns: number;
@@ -442,6 +444,25 @@ export const fixtures: Record<string, FixtureFact> = {
     ],
     maps: [
       { name: '.bss', type: 'array', keySize: 4, valueSize: 4, maxEntries: 1, flags: 0x400 },
+    ],
+  },
+  unknown_section: {
+    // llvm-readelf-19 -S: program sections tsbpf/custom, xdp, socket/tail, sk_lookup/select,
+    // .maps 0x20 (jmp_table) with .rel.maps (24 -> custom_prog: slot 0 of values at 24);
+    // llvm-objdump-19 -d: custom_prog 2 instructions, dispatch 5 (ld_imm64 of jmp_table,
+    // tail call), long_socket 2, long_lookup 2
+    file: 'bpf-objs/unknown_section.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'custom_prog', section: 'tsbpf/custom', type: undefined, insns: 2, subprograms: [] },
+      { name: 'dispatch', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 5, subprograms: [] },
+      // cilium's long forms of libbpf's exact names 'socket' and 'sk_lookup'
+      { name: 'long_socket', section: 'socket/tail', type: 'socket_filter', insns: 2, subprograms: [] },
+      { name: 'long_lookup', section: 'sk_lookup/select', type: 'sk_lookup', attachType: 'sk_lookup', insns: 2, subprograms: [] },
+    ],
+    maps: [
+      { name: 'jmp_table', type: 'prog_array', keySize: 4, valueSize: 4, maxEntries: 2, flags: 0, contents: [{ key: 0, value: 'custom_prog' }] },
     ],
   },
   nobtf: {

@@ -1,10 +1,12 @@
 // What libbpf does at open time that changes what the kernel is given, checked on the
-// fixtures made for it (issue 13): hidden subprograms, overridden weak functions.
+// fixtures made for it (issue 13): hidden subprograms, overridden weak functions, unknown
+// sections and cilium's long section names.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCollectionSpec } from '../../src/index.js';
+import { longFormEntry, programSectionDef, sectionDef } from '../../src/spec/sections.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const obj = (n: string) => path.join(root, 'bpf-objs', `${n}.bpf.o`);
@@ -36,6 +38,55 @@ test('a weak function overridden at static link time: its leftover code and relo
     assert.equal(p.instructions.slice(start).map((i) => [i.opcode, i.imm]), [[0xbf, 0], [0x07, 100], [0x95, 0]], name);
     assert.ok(!p.instructions.some((i) => i.reference?.kind === 'map'), `${name}: no reference to weak_calls`);
   }
+});
+
+test('a program in a section no table knows is kept without a type, with its section; a prog array slot may point at it', () => {
+  const spec = loadCollectionSpec(obj('unknown_section'));
+  const p = spec.programs.get('custom_prog')!;
+  assert.is(p.type, undefined);
+  assert.is(p.section, 'tsbpf/custom');
+  assert.is(p.attachType, undefined);
+  assert.ok(p.autoload, 'autoload stays on: loading it without a type fails, as in libbpf');
+  assert.equal(spec.maps.get('jmp_table')!.contents, [{ key: 0, value: 'custom_prog' }]);
+  assert.equal(spec.warnings.filter((w) => /tsbpf\/custom/.test(w)).length, 1);
+});
+
+test("cilium's long forms: <exact libbpf name>/<anything>, only where cilium's reading and the long form agree", () => {
+  const cases: Array<[string, string | undefined, string?]> = [
+    ['socket/tail', 'socket_filter'],
+    ['sk_lookup/select', 'sk_lookup', 'sk_lookup'],
+    ['xdp/prog', 'xdp', 'xdp'],
+    ['tc/filter', 'sched_cls'],
+    ['classifier/x', 'sched_cls'],
+    ['cgroup/skb/egress', 'cgroup_skb'],
+    ['cgroup/sock_create/x', 'cgroup_sock', 'cgroup_inet_sock_create'],
+    ['sk_skb/stream_parser/x', 'sk_skb', 'sk_skb_stream_parser'],
+    ['xdp.frags/x', 'xdp', 'xdp'],
+    // ambiguous or not long forms: unknown
+    ['xdp/devmap2', undefined], // cilium: xdp/devmap
+    ['tcx/foo', undefined], // cilium: tc
+    ['tc/ingress_v2', undefined], // cilium: tc/ingress (tcx)
+    ['sk_skb/stream_parser_x', undefined],
+    ['socket1', undefined],
+    ['xdpfoo', undefined],
+    ['socket/', undefined],
+    ['tsbpf/custom', undefined],
+  ];
+  for (const [name, type, attach] of cases) {
+    const def = programSectionDef(name);
+    assert.is(def?.progType, type, name);
+    assert.is(def?.attachType, attach, `${name}: attach type`);
+    if (type) {
+      assert.is(sectionDef(name), undefined, `${name}: libbpf 1.x does not know it`);
+      assert.ok(def!.longForm, `${name}: marked as a long form`);
+    }
+  }
+  // libbpf's own names are not long forms, and '?' still turns autoload off
+  assert.is(longFormEntry('kprobe/do_sys_open'), undefined);
+  assert.is(programSectionDef('xdp.frags')!.longForm, undefined);
+  assert.is(programSectionDef('?socket/tail')!.autoload, false);
+  // the flags of the row come with it
+  assert.ok(programSectionDef('xdp.frags/x')!.xdpFrags);
 });
 
 test.run();

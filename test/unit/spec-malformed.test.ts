@@ -92,14 +92,17 @@ test('a static program is refused as libbpf refuses it', () => {
   rejects(o.bytes, /program 'b' is static/);
 });
 
-test('an unknown program section is skipped with a warning, as libbpf does', () => {
+test('a program in an unknown section is kept without a type, with a warning, as libbpf keeps it', () => {
   const o = tailcallObject({ slots: {} });
   const bytes = o.bytes;
   const at = Buffer.from(bytes).indexOf('socket\0');
   bytes.set(Buffer.from('sockez'), at);
   const spec = loadCollectionSpec(bytes);
-  assert.not.ok(spec.programs.has('c'));
-  assert.match(spec.warnings.join('\n'), /section 'sockez': no program type is known/);
+  const c = spec.programs.get('c')!;
+  assert.is(c.section, 'sockez');
+  assert.is(c.type, undefined);
+  assert.ok(c.autoload);
+  assert.match(spec.warnings.join('\n'), /section 'sockez': no program type is known for this section name; 'c' is kept without a type/);
 });
 
 test.run();
