@@ -1,6 +1,6 @@
 // Types of requirements.mjs (for the TypeScript tests).
 export interface Requirement {
-  object: string; program?: string; since?: string; from?: string; until?: string;
+  object: string; program?: string; since?: string; from?: string; until?: string; always?: boolean;
   missing?: { kind: string; feature: string }; reason?: string; verifier?: string; why: string;
 }
 export interface Refusal { why?: { missing?: { kind: string; feature: string }; reason?: string }; error?: string; tail?: string[] }

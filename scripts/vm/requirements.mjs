@@ -19,6 +19,7 @@ export function loadRequirements(file = path.join(root, 'bpf-objs', 'kernel-requ
 
 /** Whether requirement `r` says kernel `release` refuses its object / program. */
 export function refusedOn(r, release) {
+  if (r.always) return true;
   const v = versionNumber(release);
   if (r.since !== undefined && v < versionNumber(r.since)) return true;
   if (r.from !== undefined && v >= versionNumber(r.from) && (r.until === undefined || v < versionNumber(r.until))) return true;
@@ -50,6 +51,6 @@ export function matchesRefusal(r, got) {
 /** One line describing what a requirement expects, for messages. */
 export function describe(r) {
   const what = r.missing ? `${r.missing.kind} ${r.missing.feature} missing` : r.reason ? `reason '${r.reason}'` : `verifier: ${r.verifier}`;
-  const when = r.since ? `before ${r.since}` : `from ${r.from}${r.until ? ` until ${r.until}` : ''}`;
+  const when = r.always ? 'on every kernel' : r.since ? `before ${r.since}` : `from ${r.from}${r.until ? ` until ${r.until}` : ''}`;
   return `${r.object}${r.program ? ` ${r.program}` : ''}: refused ${when} (${what})`;
 }

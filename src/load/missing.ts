@@ -88,9 +88,11 @@ export function calledHelpers(insns: readonly Instruction[]): number[] {
 export function explainProgramRefusal(p: ProgramSpec, insns: readonly Instruction[], e: unknown, ctx: ErrorContext): MissingFeatureError | undefined {
   const verdict = e instanceof VerifierError || (e instanceof SyscallError && (e.code === 'EINVAL' || e.code === 'ENOTSUPP' || e.code === 'EOPNOTSUPP'));
   if (!verdict || (e as TsbpfError).reason !== undefined) return undefined; // explained already (e.g. 'trampoline-refused')
-  if (p.type !== 'unspec' && !hasProgType(p.type)) {
-    const since = PROG_TYPE_SINCE[p.type];
-    return new MissingFeatureError(`program '${p.name}' is a ${p.type} program${lacks(since)}`, ctx, { kind: 'program-type', feature: p.type, reason: 'kernel-lacks', since, cause: e });
+  const type = p.type;
+  if (type === undefined) return undefined; // never sent: the loader refuses an untyped program first ('missing-program-type')
+  if (type !== 'unspec' && !hasProgType(type)) {
+    const since = PROG_TYPE_SINCE[type];
+    return new MissingFeatureError(`program '${p.name}' is a ${type} program${lacks(since)}`, ctx, { kind: 'program-type', feature: type, reason: 'kernel-lacks', since, cause: e });
   }
   for (const f of isaFeatures(insns)) {
     if (hasIsaFeature(f)) continue;
@@ -98,15 +100,15 @@ export function explainProgramRefusal(p: ProgramSpec, insns: readonly Instructio
     return new MissingFeatureError(`program '${p.name}' uses ${ISA_WORDS[f]}${lacks(since)}`, ctx, { kind: 'instruction', feature: f, reason: 'kernel-lacks', since, cause: e });
   }
   for (const id of calledHelpers(insns)) {
-    const s = helperSupport(p.type, id);
+    const s = helperSupport(type, id);
     if (s !== 'no-helper' && s !== 'not-for-type') continue;
     const name = helperNameOf(id);
     const since = HELPER_SINCE[name.replace(/^bpf_/, '')];
     if (s === 'no-helper') {
-      return new MissingFeatureError(`program '${p.name}' calls ${name} (helper ${id})${lacks(since)}`, ctx, { kind: 'helper', feature: name, id, reason: 'kernel-lacks', since, programType: p.type, cause: e });
+      return new MissingFeatureError(`program '${p.name}' calls ${name} (helper ${id})${lacks(since)}`, ctx, { kind: 'helper', feature: name, id, reason: 'kernel-lacks', since, programType: type, cause: e });
     }
-    return new MissingFeatureError(`program '${p.name}' calls ${name} (helper ${id}), which this kernel does not allow in ${p.type} programs`, ctx,
-      { kind: 'helper', feature: name, id, reason: 'not-for-program-type', since, programType: p.type, cause: e });
+    return new MissingFeatureError(`program '${p.name}' calls ${name} (helper ${id}), which this kernel does not allow in ${type} programs`, ctx,
+      { kind: 'helper', feature: name, id, reason: 'not-for-program-type', since, programType: type, cause: e });
   }
   return undefined;
 }

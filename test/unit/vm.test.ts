@@ -612,7 +612,7 @@ test('fixture requirements: one list; a kernel must refuse exactly as listed, an
   const objs = new Set(readdirSync(path.join(root, 'bpf-objs')).filter((f) => f.endsWith('.bpf.o')));
   for (const r of reqs) {
     assert.ok(objs.has(r.object), `${r.object} is a fixture`);
-    assert.ok((r.since === undefined) !== (r.from === undefined), `${describe(r)}: since or from`);
+    assert.is([r.since, r.from, r.always].filter((x) => x !== undefined).length, 1, `${describe(r)}: since, from or always`);
     assert.is([r.missing, r.reason, r.verifier].filter((x) => x !== undefined).length, 1, `${describe(r)}: one way to match`);
     assert.ok(r.why.length > 10, `${describe(r)}: says why`);
     if (r.program) assert.ok(loadCollectionSpec(path.join(root, 'bpf-objs', r.object)).programs.has(r.program), `${describe(r)}: program exists`);
@@ -621,6 +621,9 @@ test('fixture requirements: one list; a kernel must refuse exactly as listed, an
   assert.ok(refusedOn(loop, '5.10.0-46-amd64') && refusedOn(loop, '5.16.20') && !refusedOn(loop, '5.17.0') && !refusedOn(loop, '6.1.0-57-amd64'));
   const dce = reqs.find((r) => r.program === 'use_all')!;
   assert.ok(!refusedOn(dce, '6.18.44') && refusedOn(dce, '7.2.13+deb14-amd64'));
+  const untyped = reqs.find((r) => r.program === 'custom_prog')!;
+  assert.ok(refusedOn(untyped, '5.10.0-46-amd64') && refusedOn(untyped, '6.18.44'), 'always: on every kernel');
+  assert.match(describe(untyped), /refused on every kernel \(reason 'missing-program-type'\)/);
   assert.is(versionNumber('6.12.117+deb12-amd64'), 6012);
   const e = expectationsFor(reqs, 'bpf-objs/map_types.bpf.o', '5.10.0-46-amd64');
   assert.is(e.object?.missing?.feature, 'bloom_filter');
