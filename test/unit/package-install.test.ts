@@ -5,6 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { packageRoot } from '../../src/cli/kernels.js';
 import { installPackage, root } from '../helpers/installed-package.js';
 
 const pkg = installPackage('pack-unit');
@@ -12,12 +13,26 @@ test.after(() => pkg.remove());
 const fixture = path.join(root, 'bpf-objs/tailcall_uretprobe.bpf.o');
 const installed = path.join(pkg.dir, 'node_modules');
 
-test('the tarball holds what a user runs (the two bundles, types, the CLI), not sources, tests, fixtures or build files', () => {
-  for (const f of ['package.json', 'README.md', 'bin/load.js', 'dist/tsbpf.mjs', 'dist/index.d.ts', 'dist/cli/boot.js', 'dist/cli.bundle.cjs', 'dist/cli.bundle.cache']) {
+const VM_RUNNER = ['run', 'kernels', 'initramfs', 'guest', 'host'].map((f) => `scripts/vm/${f}.mjs`);
+
+test('the tarball holds what a user runs (the two bundles, types, the CLI, the VM runner), not sources, tests, fixtures or build files', () => {
+  for (const f of ['package.json', 'README.md', 'bin/load.js', 'bin/vm.js', 'dist/tsbpf.mjs', 'dist/index.d.ts', 'dist/cli/boot.js', 'dist/cli.bundle.cjs', 'dist/cli.bundle.cache', ...VM_RUNNER]) {
     assert.ok(pkg.files.includes(f), `${f} is in the tarball`);
   }
-  const stray = pkg.files.filter((f) => !/^(package\.json|README\.md|bin\/[^/]+\.js|dist\/.+\.d\.ts|dist\/(tsbpf\.mjs|cli\/boot\.js|cli\.bundle\.(cjs|cache)))$/.test(f));
-  assert.equal(stray, [], 'nothing else (no src/, test/, bpf-objs/, per-module dist/*.js, source maps, esbuild metafile)');
+  const stray = pkg.files.filter((f) => !/^(package\.json|README\.md|bin\/[^/]+\.js|dist\/.+\.d\.ts|dist\/(tsbpf\.mjs|cli\/boot\.js|cli\.bundle\.(cjs|cache))|scripts\/vm\/(run|kernels|initramfs|guest|host)\.mjs)$/.test(f));
+  assert.equal(stray, [], 'nothing else (no src/, test/, bpf-objs/, per-module dist/*.js, source maps, esbuild metafile, the repository\'s test matrix)');
+});
+
+test('npx tsbpf-vm: the VM runner as installed (usage, exit 2 on a bad kernel line), where `tsbpf-load --kernel` finds it', () => {
+  const help = pkg.run('node_modules/.bin/tsbpf-vm', ['--help']);
+  assert.is(help.status, 0, help.stderr);
+  assert.match(help.stdout, /^usage: tsbpf-vm \(--kernel 5\.10\|6\.1\|6\.12\|7\|sid \| --kernel-image PATH/);
+  const bad = pkg.run('node_modules/.bin/tsbpf-vm', ['--kernel', '4.19', '--', 'true']);
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /^vm: --kernel 4\.19: expected one of 5\.10, 6\.1, 6\.12, 7, sid/);
+  // the CLI's --kernel runs scripts/vm/run.mjs of its own package: from the installed bundle
+  const tsbpf = path.join(installed, 'tsbpf');
+  assert.is(packageRoot(path.join(tsbpf, 'dist', 'cli.bundle.cjs')), tsbpf);
 });
 
 test('npm installs the runtime dependencies only (uvu and the build tools are not)', () => {
