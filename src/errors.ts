@@ -48,7 +48,9 @@ export type TsbpfErrorReason =
   /** The function or type a tracing / lsm / iter program attaches to is not in the kernel's BTF. */
   | 'attach-target-missing'
   /** A program to load has no program type (its section is not a SEC() name tsbpf knows) and none was set (libbpf: "missing BPF prog type"). */
-  | 'missing-program-type';
+  | 'missing-program-type'
+  /** A map whose estimated kernel memory is over LoadOptions.limits.maxMapBytes (CLI --max-map-bytes): not created. */
+  | 'map-too-large';
 
 const CONTEXT_KEYS = ['file', 'section', 'symbol', 'offset', 'typeId'] as const;
 

@@ -36,6 +36,8 @@ export interface CliOptions {
   /** Maps to create although their autocreate is off (`SEC("?.struct_ops")`). */
   create: string[];
   btf?: string;
+  /** --max-map-bytes: the largest estimated kernel memory of one map (LoadOptions.limits.maxMapBytes). */
+  maxMapBytes?: number;
   /** --target PROG=REF[@FUNC]: a pinned path or id:N. */
   targets: Array<{ program: string; ref: string; function?: string }>;
   /** --attach (auto-attach what the sections name) or --attach PROG=TARGET. */
@@ -127,6 +129,15 @@ const OPTIONS: Record<string, OptionDef> = {
     o.create.push(v);
   }),
   btf: value('FILE', 'target BTF for CO-RE relocations (default /sys/kernel/btf/vmlinux)', (o, v) => { o.btf = v; }),
+  'max-map-bytes': value('N', `
+    refuse (before creating anything) a map whose kernel memory,
+    estimated from its type, sizes and max_entries, is over N bytes
+    (suffix K, M or G: KiB, MiB, GiB; default 1G)`,
+  (o, v) => {
+    const m = /^(\d+)([kmg]?)$/i.exec(v);
+    if (!m) throw new UsageError(`--max-map-bytes ${v}: expected a number of bytes, optionally with K, M or G (1G = 1073741824)`);
+    o.maxMapBytes = Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] || ' ').toLowerCase());
+  }),
   target: repeatable('PROG=REF', `
     the BPF program PROG attaches to (freplace, or fentry/fexit on a
     BPF function): REF is a pinned program (/sys/fs/bpf/...) or id:N,

@@ -6,10 +6,15 @@ export class EnvironmentError extends Error {}
 
 export const PIN_ROOT = BPFFS_ROOT;
 
-export const PRIVILEGE_FIX = 'run as root, or grant CAP_BPF,CAP_PERFMON,CAP_NET_ADMIN ' +
-  '(e.g. sudo setcap cap_bpf,cap_perfmon,cap_net_admin+ep "$(readlink -f "$(command -v node)")", ' +
-  'or run it under sudo capsh --caps="cap_bpf,cap_perfmon,cap_net_admin+eip cap_setpcap,cap_setuid,cap_setgid+ep" ' +
-  '--keep=1 --user="$USER" --addamb=cap_bpf,cap_perfmon,cap_net_admin -- -c "node bin/load.js ...")';
+/**
+ * How to get the privileges, for the one line an unprivileged run prints. Not `setcap` on
+ * the node binary: file capabilities on node give CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN to
+ * every Node script any user runs on the host.
+ */
+export const PRIVILEGE_FIX = 'run it as root (sudo node bin/load.js ...), or give CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN to this one command only: ' +
+  'sudo capsh --caps="cap_bpf,cap_perfmon,cap_net_admin+eip cap_setpcap,cap_setuid,cap_setgid+ep" --keep=1 --user="$USER" ' +
+  '--addamb=cap_bpf,cap_perfmon,cap_net_admin -- -c "node bin/load.js ..." ' +
+  '(not setcap on the node binary: that grants them to every Node script on the host)';
 
 /**
  * Pins only work on bpffs: under /sys/fs/bpf it is mounted when missing (one line on

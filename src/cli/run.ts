@@ -100,6 +100,7 @@ export function loadObject(spec: CollectionSpec, opts: CliOptions, pinDir?: stri
     ...(opts.logDir ? { alwaysLog: true, logLevel: opts.logLevel ?? 1 } : {}),
     ...(opts.btf ? { targetBtf: opts.btf } : {}),
     ...(pinRoot !== PIN_ROOT ? { pinRoot } : {}),
+    ...(opts.maxMapBytes !== undefined ? { limits: { maxMapBytes: opts.maxMapBytes } } : {}),
   };
   const byNamePins = [...spec.maps.values()].filter((m) => m.pinning === PIN_BY_NAME).map((m) => m.name);
   const preexisting = new Set(byNamePins.filter((n) => existsSync(pathInDir(pinRoot, n, 'map (pinned by name)', { file, symbol: n }))));

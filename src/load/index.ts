@@ -11,3 +11,4 @@ export { removeMemlockLimit, hasMemcgAccounting, type MemlockMode, type MemlockR
 export { features, formatFeatures, type FeatureTable, type FeatureState, type HelperRow } from './feature-table.js';
 export { hasMapType, hasProgType, helperSupport, hasLinkType, hasAttachType, type HelperSupport } from './probes.js';
 export { MissingFeatureError, missingLinkType, missingAttachType, type FeatureKind, type MissingFeatureReason } from './missing.js';
+export { checkMapSize, mapMemoryBytes, DEFAULT_MAX_MAP_BYTES, type LoadLimits, type MapShapeForSize } from './limits.js';

@@ -40,6 +40,7 @@ import { planStructOps, STRUCT_OPS_LINK_NOTE, structOpsAttach, structOpsValue, t
 import { pathInDir, removePins } from './pin.js';
 import { explainEperm, raiseMemlockOnce } from './memlock.js';
 import { explainMapRefusal } from './missing.js';
+import { checkMapSize } from './limits.js';
 import type { LoadOptions, LoadStage } from './options.js';
 
 /** No map type can use BTF key/value types for these (libbpf sends none). */
@@ -151,14 +152,25 @@ export class CollectionLoader {
       if (!spec.programs.has(n)) throw new TsbpfError(`attachTargets names program '${n}', which is not in the object (have: ${have()})`, { file });
       if (wanted && !wanted.has(n)) throw new TsbpfError(`attachTargets names program '${n}', which is not among the programs to load (${[...wanted].join(', ')})`, { file });
     }
-    // a pinned-by-name map whose name would leave pinRoot: refused before anything is created
-    for (const m of spec.maps.values()) if (this.created(m)) this.pinPath(m);
+    for (const m of spec.maps.values()) {
+      if (!this.created(m)) continue;
+      // a pinned-by-name map whose name would leave pinRoot: refused before anything is created
+      this.pinPath(m);
+      // a map (or inner map template) over the size limit: refused before any BPF_MAP_CREATE
+      this.checkSize(m);
+      if (m.innerMap) this.checkSize(m.innerMap, m);
+    }
     // libbpf's "missing BPF prog type": a program to load whose section gave it no type
     const targeted = new Set(Object.keys(opts.attachTargets ?? {}));
     for (const p of spec.programs.values()) {
       if (p.type !== undefined || (wanted ? !wanted.has(p.name) : !p.autoload && !targeted.has(p.name))) continue;
       throw missingProgramType(p, file);
     }
+  }
+
+  private checkSize(m: MapSpec, outer?: MapSpec): void {
+    if (m.type === 'struct_ops') return; // one value of a kernel struct
+    checkMapSize(outer ? `${outer.name}.inner` : m.name, { ...m, maxEntries: this.maxEntries(m) }, numPossibleCpus(), this.opts.limits, this.context(outer ?? m));
   }
 
   private created(m: MapSpec): boolean {

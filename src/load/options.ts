@@ -1,6 +1,7 @@
 /** What Collection.load takes, and the stages it reports. */
 import type { Btf } from '../btf/index.js';
 import type { AttachTarget } from './kernel-refs.js';
+import type { LoadLimits } from './limits.js';
 import type { MemlockMode } from './memlock.js';
 import type { LoadLogOptions } from './verifier.js';
 
@@ -27,6 +28,12 @@ export interface LoadOptions extends LoadLogOptions {
   memlock?: MemlockMode;
   /** Do not load the object's BTF at all (maps and programs go without it). */
   noBtf?: boolean;
+  /**
+   * What the object may make the kernel allocate: `maxMapBytes` (default 1 GiB) refuses a
+   * map whose estimated kernel memory is larger, before anything is created
+   * (`{ maxMapBytes: Infinity }` lifts it). See mapMemoryBytes.
+   */
+  limits?: LoadLimits;
   /**
    * Target BTF for CO-RE relocations: a BTF file path (another kernel's vmlinux BTF) or a
    * parsed Btf. Default: /sys/kernel/btf/vmlinux (+ modules). kfuncs, ksyms, attach targets

@@ -44,6 +44,7 @@ test('usage errors: exit 2, one line', () => {
   oneLine(cli('--btf', path.join(tmp, 'missing.btf'), 'bpf-objs/nobtf.bpf.o'), /^load: --btf .*missing\.btf: cannot read it \(ENOENT\)/);
   oneLine(cli('--btf', 'package.json', 'bpf-objs/nobtf.bpf.o'), /^load: --btf package\.json: not a BTF file/);
   oneLine(cli('--pin', tmp, 'bpf-objs/nobtf.bpf.o'), /^load: --pin .*: not on a bpffs mount/);
+  oneLine(cli('--max-map-bytes', '1.5G', 'bpf-objs/nobtf.bpf.o'), /^load: --max-map-bytes 1\.5G: expected a number of bytes, optionally with K, M or G/);
   oneLine(cli('--target', 'new_pick', 'bpf-objs/freplace.bpf.o'), /^load: --target new_pick: expected PROG=REF/);
   oneLine(cli('--target', 'new_pick=id:x', 'bpf-objs/freplace.bpf.o'), /^load: --target new_pick=id:x: REF is a pinned program path or id:N/);
   oneLine(cli('--no-load', '--target', 'nope=id:1', 'bpf-objs/freplace.bpf.o'), /^load: --target nope=id:1: no program 'nope' in bpf-objs\/freplace\.bpf\.o \(have: entry, new_pick, after_pick\)/);

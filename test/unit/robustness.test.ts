@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Collection, loadCollectionSpec, MapArgumentError, numPossibleCpus, SpecError, TsbpfError, type BpfMap } from '../../src/index.js';
+import { Collection, loadCollectionSpec, MapArgumentError, mapMemoryBytes, numPossibleCpus, SpecError, TsbpfError, type BpfMap } from '../../src/index.js';
 import { CoreError, KernelBtf } from '../../src/core/index.js';
 import { readWholeFile } from '../../src/file.js';
 import { pathInDir } from '../../src/load/pin.js';
@@ -197,6 +197,24 @@ test('item 5: names that would leave a directory are refused for every path buil
   assert.throws(() => k2.use(() => Collection.load(loadCollectionSpec(patched('map_types', 'tsbpf_pinned', '../../zz_pin'), { file: 'renamed.o' }), { pinRoot })),
     (e: unknown) => e instanceof TsbpfError && e.reason === 'unsafe-name' && e.symbol === '../../zz_pin');
   assert.is(k2.calls.filter((c) => c.command === 'BPF_MAP_CREATE').length, 0);
+});
+
+test('item 8: a map over LoadOptions.limits.maxMapBytes (default 1 GiB) is refused before anything is created', () => {
+  // the issue's prog array: 268,435,456 slots, 2 GiB of pointers in the kernel
+  assert.is(mapMemoryBytes({ type: 'prog_array', keySize: 4, valueSize: 4, maxEntries: 268_435_456 }, 2), 2 ** 31);
+  assert.is(mapMemoryBytes({ type: 'percpu_array', keySize: 4, valueSize: 12, maxEntries: 10 }, 4), 10 * (8 + 16 * 4));
+  assert.is(mapMemoryBytes({ type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: 1 << 20 }, 4), 1 << 20);
+  const spec = loadCollectionSpec(obj('tailcall_run'));
+  spec.maps.get('run_table')!.maxEntries = 268_435_456;
+  const k = new FakeKernel();
+  assert.throws(() => k.use(() => Collection.load(spec)), (e: unknown) => e instanceof TsbpfError && e.reason === 'map-too-large' && e.symbol === 'run_table' &&
+    /map 'run_table' \(prog_array, max_entries 268435456, key 4, value 4\) would take about 2147483648 bytes, 2\.0 GiB of kernel memory, over the limit of 1073741824 bytes, 1\.0 GiB: not created\. .*LoadOptions\.limits\.maxMapBytes \(CLI: --max-map-bytes N\)/.test((e as Error).message));
+  assert.equal(k.calls.map((c) => c.command), [], 'no syscall at all: refused before BTF and maps');
+  const small = loadCollectionSpec(obj('tailcall_run'));
+  assert.throws(() => new FakeKernel().use(() => Collection.load(small, { limits: { maxMapBytes: 32 } })), (e: unknown) => e instanceof TsbpfError && e.reason === 'map-too-large');
+  const lifted = new FakeKernel();
+  lifted.use(() => Collection.load(spec, { limits: { maxMapBytes: Infinity } }).close());
+  assert.ok(lifted.calls.some((c) => c.command === 'BPF_MAP_CREATE' && c.name === 'run_table'), 'Infinity lifts the limit');
 });
 
 test.after(() => rmSync(pinRoot, { recursive: true, force: true }));
