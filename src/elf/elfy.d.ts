@@ -31,3 +31,9 @@ declare module 'elfy' {
   }
   export = elfy;
 }
+
+// elfy's table of names (ELF machines, types, section types), without its parser.
+declare module 'elfy/lib/elfy/constants.js' {
+  const constants: { machine: Record<number, string>; type: Record<number, string>; sectType: Record<number, string> };
+  export = constants;
+}

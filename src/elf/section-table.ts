@@ -46,7 +46,8 @@
  * SHT_RELA sections are kept in the section list but not interpreted (BPF uses SHT_REL
  * only; libbpf ignores other relocation section types, so do we).
  */
-import elfy from 'elfy';
+// Only elfy's constants module: its parser requires node:assert, ~10 ms of every CLI start.
+import elfyConstants from 'elfy/lib/elfy/constants.js';
 import { ElfError } from '../errors.js';
 import { EM_BPF, SHN_XINDEX, SHT_NOBITS, SHT_NULL, SHT_STRTAB, type ElfSection } from './types.js';
 import { asBuffer, cString, u64, u64Text, viewOf } from './read.js';
@@ -63,7 +64,7 @@ const MACHINES: Record<number, string> = {
 const ELF_TYPES: Record<number, string> = { 0: 'ET_NONE', 1: 'ET_REL', 2: 'ET_EXEC', 3: 'ET_DYN', 4: 'ET_CORE' };
 
 export function machineName(machine: number): string {
-  return MACHINES[machine] ?? elfy.constants.machine[machine] ?? 'unknown';
+  return MACHINES[machine] ?? elfyConstants.machine[machine] ?? 'unknown';
 }
 
 export interface ElfHeaderInfo {
