@@ -11,6 +11,8 @@
  *                     name (comparable to tsbpf decoding every type)
  *   btf__new          btf__new(bytes already in memory) + btf__free   (no file read)
  *   btf__new+touch    same, plus the walk above
+ *   btf__parse+find   btf__parse + btf__find_by_name_kind("task_struct", STRUCT) (the first
+ *   btf__new+find     lookup through the public API; libbpf scans every type for it)
  * For an ELF object (a .bpf.o) it times:
  *   bpf_object__open_file  bpf_object__open_file(path) + bpf_object__close  (reads the file)
  *   bpf_object__open_mem   bpf_object__open_mem(bytes) + bpf_object__close   (no file read)
@@ -56,6 +58,9 @@ static uint8_t *read_all(const char *path, size_t *len)
 }
 
 static volatile uintptr_t sink;
+
+/* What btf__parse+find / btf__new+find look up (bench/parse.ts asks tsbpf for the same). */
+#define FIND_NAME "task_struct"
 
 /* Touch every type and every name in it, as a full decode would. */
 static void touch_all(const struct btf *btf)
@@ -105,9 +110,9 @@ static void touch_all(const struct btf *btf)
 	sink += acc;
 }
 
-enum op { OP_BTF_PARSE, OP_BTF_PARSE_TOUCH, OP_BTF_NEW, OP_BTF_NEW_TOUCH, OP_OBJ_FILE, OP_OBJ_MEM };
+enum op { OP_BTF_PARSE, OP_BTF_PARSE_TOUCH, OP_BTF_PARSE_FIND, OP_BTF_NEW, OP_BTF_NEW_TOUCH, OP_BTF_NEW_FIND, OP_OBJ_FILE, OP_OBJ_MEM };
 static const char *op_names[] = {
-	"btf__parse", "btf__parse+touch", "btf__new", "btf__new+touch",
+	"btf__parse", "btf__parse+touch", "btf__parse+find", "btf__new", "btf__new+touch", "btf__new+find",
 	"bpf_object__open_file", "bpf_object__open_mem",
 };
 
@@ -119,10 +124,12 @@ static int run_once(enum op op, const char *path, const uint8_t *bytes, size_t l
 	switch (op) {
 	case OP_BTF_PARSE:
 	case OP_BTF_PARSE_TOUCH:
+	case OP_BTF_PARSE_FIND:
 		btf = btf__parse(path, NULL);
 		break;
 	case OP_BTF_NEW:
 	case OP_BTF_NEW_TOUCH:
+	case OP_BTF_NEW_FIND:
 		btf = btf__new(bytes, len);
 		break;
 	case OP_OBJ_FILE:
@@ -132,12 +139,15 @@ static int run_once(enum op op, const char *path, const uint8_t *bytes, size_t l
 		obj = bpf_object__open_mem(bytes, len, NULL);
 		break;
 	}
-	if (op <= OP_BTF_NEW_TOUCH) {
+	if (op <= OP_BTF_NEW_FIND) {
 		long err = libbpf_get_error(btf);
 		if (err || !btf)
 			return err ? (int)err : -errno;
 		if (op == OP_BTF_PARSE_TOUCH || op == OP_BTF_NEW_TOUCH)
 			touch_all(btf);
+		/* the first lookup of the public API's benchmark: a scan of every type in libbpf */
+		if (op == OP_BTF_PARSE_FIND || op == OP_BTF_NEW_FIND)
+			sink += btf__find_by_name_kind(btf, FIND_NAME, BTF_KIND_STRUCT);
 		btf__free(btf);
 	} else {
 		long err = libbpf_get_error(obj);
@@ -215,8 +225,10 @@ int main(int argc, char **argv)
 		} else {
 			bench(OP_BTF_PARSE, path, bytes, len, n, samples);
 			bench(OP_BTF_PARSE_TOUCH, path, bytes, len, n, samples);
+			bench(OP_BTF_PARSE_FIND, path, bytes, len, n, samples);
 			bench(OP_BTF_NEW, path, bytes, len, n, samples);
 			bench(OP_BTF_NEW_TOUCH, path, bytes, len, n, samples);
+			bench(OP_BTF_NEW_FIND, path, bytes, len, n, samples);
 		}
 		free(bytes);
 		fflush(stdout);

@@ -5,9 +5,13 @@
  * 1.0x libbpf's btf__parse / bpf_object__open.
  *
  * libbpf side: bench/libbpf-parse.c, built here with `gcc -O2 ... -lbpf` into a cache dir
- * and run as a child process before tsbpf is measured (so the two never compete for a CPU).
- * tsbpf side: in this process, each item warmed up (at least max(3, N/10) runs and 300 ms,
- * so the JIT reaches steady state), then N timed runs; the median is compared.
+ * and run as a child process (never at the same time as tsbpf, so the two never compete
+ * for a CPU). tsbpf side: in this process, each item warmed up (the first round at least
+ * max(3, N/10) runs and 300 ms, so the JIT reaches steady state), then timed.
+ * The two sides alternate in R rounds (--rounds, default 3: libbpf, tsbpf, libbpf, ...),
+ * each round timing N/R iterations per item; each side's figure is the median of its round
+ * medians, so that a slow stretch of this shared machine hits both sides alike. The load
+ * average at the end is printed with the figures.
  *
  * Two fair pairings, each printed as a table:
  *   "with file read"  both sides read the file every iteration:
@@ -16,9 +20,10 @@
  *   "from memory"     neither reads the file (bytes read once up front):
  *                     tsbpf Btf.parse(bytes) / loadCollectionSpec(bytes)
  *                     vs libbpf btf__new(bytes) / bpf_object__open_mem(bytes)
- * vmlinux rows: (a) lazy Btf.parse vs btf__parse, (b) Btf.parse + typeById on every id
- * (the "full parse") vs btf__parse, and vs btf__parse + a walk touching every type and
- * name (btf__type_by_id / btf__name_by_offset), which is the like-for-like pairing.
+ * vmlinux rows: (a) Btf.parseFile / Btf.parse vs btf__parse / btf__new; (b) the same plus
+ * the first lookup through the public API, typeByName('task_struct', 'struct'), vs
+ * btf__find_by_name_kind (a scan in libbpf); (c) decoding every type into objects
+ * (typeById on every id) vs libbpf's parse + a walk touching every type and name.
  *
  * tsbpf is measured as shipped: src/ is compiled with the project's tsc settings into a cache
  * dir and that JS is imported. (Running src/*.ts through tsx instead costs up to 2x on the
@@ -32,16 +37,17 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import type * as Tsbpf from '../src/index.js';
 import { buildReference, buildTsbpf, die, median, root } from './common.js';
 
 // ---- options ----
 
-interface Options { n: number; nObj: number; src: boolean; json: boolean; mode: 'file' | 'mem' | 'both'; vmlinux: string; only?: string; objects: string[] }
+interface Options { n: number; nObj: number; rounds: number; src: boolean; json: boolean; mode: 'file' | 'mem' | 'both'; vmlinux: string; only?: string; objects: string[] }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { n: 20, nObj: 300, src: false, json: false, mode: 'both', vmlinux: '/sys/kernel/btf/vmlinux', objects: [] };
+  const o: Options = { n: 30, nObj: 300, rounds: 3, src: false, json: false, mode: 'both', vmlinux: '/sys/kernel/btf/vmlinux', objects: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = () => { const v = argv[++i]; if (v === undefined) die(`${a} needs a value`); return v; };
@@ -49,12 +55,13 @@ function parseArgs(argv: string[]): Options {
       o.n = o.nObj = Number(a === '--n' ? val() : a.slice(4));
       if (!Number.isInteger(o.n) || o.n < 1) die('--n must be a positive integer');
     }
+    else if (a === '--rounds') { o.rounds = Number(val()); if (!Number.isInteger(o.rounds) || o.rounds < 1) die('--rounds must be a positive integer'); }
     else if (a === '--json') o.json = true;
     else if (a === '--src') o.src = true;
     else if (a === '--mode') { const m = val(); if (m !== 'file' && m !== 'mem' && m !== 'both') die('--mode is file, mem or both'); o.mode = m; }
     else if (a === '--vmlinux') o.vmlinux = val();
     else if (a === '--only') o.only = val();
-    else if (a === '-h' || a === '--help') { console.log('usage: npm run bench -- [--n N] [--json] [--mode file|mem|both] [--vmlinux PATH] [--only SUBSTR] [--src] [obj.bpf.o...]'); process.exit(0); }
+    else if (a === '-h' || a === '--help') { console.log('usage: npm run bench -- [--n N] [--rounds R] [--json] [--mode file|mem|both] [--vmlinux PATH] [--only SUBSTR] [--src] [obj.bpf.o...]'); process.exit(0); }
     else if (a.startsWith('-')) die(`unknown option ${a}`);
     else o.objects.push(a);
   }
@@ -88,11 +95,11 @@ let sink = 0;
 interface Timing { ok: true; median_us: number; mean_us: number; n: number }
 interface Failure { ok: false; error: string }
 
-function time(n: number, fn: () => number): Timing | Failure {
+function time(n: number, fn: () => number, first = true): Timing | Failure {
   try {
     const warmMin = Math.max(3, Math.ceil(n / 10));
     const t0 = performance.now();
-    for (let i = 0; i < warmMin || (performance.now() - t0 < 300 && i < 10_000); i++) sink += fn();
+    for (let i = 0; i < warmMin || (first && performance.now() - t0 < 300 && i < 10_000); i++) sink += fn();
     const samples: number[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const s = performance.now();
@@ -134,44 +141,74 @@ async function main(): Promise<void> {
   if (!existsSync(o.vmlinux) && !o.only) console.error(`bench: ${o.vmlinux} not found, skipping the vmlinux rows`);
 
   const bin = buildReference('libbpf-parse');
-  const cV = doVmlinux ? runReference(bin, o.n, [o.vmlinux]) : undefined;
-  const cO = objects.length > 0 ? runReference(bin, o.nObj, objects) : undefined;
-  const c = { libbpf: (cV ?? cO)?.libbpf ?? '?', results: [...(cV?.results ?? []), ...(cO?.results ?? [])] };
-  const cOf = (file: string, op: string) => c.results.find((r) => r.file === file && r.op === op);
-
   const modes: ('file' | 'mem')[] = o.mode === 'both' ? ['file', 'mem'] : [o.mode];
-  const rows: Row[] = [];
-  const row = (table: 'file' | 'mem', item: string, fixture: boolean, tsName: string, t: Timing | Failure, cName: string, cr: CResult | undefined) => {
-    const r: Row = { table, item, fixture, tsbpf: tsName, libbpf: cName };
-    if (t.ok) r.tsbpf_us = Math.round(t.median_us * 100) / 100; else r.note = `tsbpf fails: ${t.error}`;
-    if (cr?.ok) r.libbpf_us = cr.median_us;
-    else if (cr) r.note = (r.note ? r.note + '; ' : '') + `libbpf refuses: ${cr.message || cr.error}`;
-    if (r.tsbpf_us !== undefined && r.libbpf_us !== undefined) r.ratio = Math.round((r.tsbpf_us / r.libbpf_us) * 1000) / 1000;
-    rows.push(r);
-  };
-
+  // What is timed, per item: tsbpf's operation and libbpf's op name in bench/libbpf-parse.c.
+  interface Item { table: 'file' | 'mem'; item: string; fixture: boolean; file: string; tsName: string; fn: () => number; n: number; op: string }
+  const items: Item[] = [];
   if (doVmlinux) {
     const path = o.vmlinux;
     const bytes = readFileSync(path);
     for (const m of modes) {
-      const get = m === 'file' ? () => readFileSync(path) : () => bytes;
-      const lazy = time(o.n, () => Btf.parse(get()).length);
-      const full = time(o.n, () => decodeAll(Btf.parse(get())));
-      const [parse, touch] = m === 'file' ? ['btf__parse', 'btf__parse+touch'] : ['btf__new', 'btf__new+touch'];
-      const read = m === 'file' ? 'read + ' : '';
-      row(m, 'vmlinux: lazy parse', false, `${read}Btf.parse`, lazy, parse, cOf(path, parse));
-      row(m, 'vmlinux: full parse', false, `${read}Btf.parse + typeById(all)`, full, parse, cOf(path, parse));
-      row(m, 'vmlinux: full parse vs touch', false, `${read}Btf.parse + typeById(all)`, full, touch, cOf(path, touch));
+      const file = m === 'file';
+      const parse = file ? () => Btf.parseFile(path) : () => Btf.parse(bytes);
+      const how = file ? 'Btf.parseFile(path)' : 'Btf.parse(bytes)';
+      const lib = file ? 'btf__parse' : 'btf__new';
+      items.push({ table: m, item: 'vmlinux: parse', fixture: false, file: path, tsName: how, fn: () => parse().length, n: o.n, op: lib });
+      items.push({ table: m, item: 'vmlinux: parse + first lookup', fixture: false, file: path, tsName: `${how} + typeByName('task_struct', 'struct')`, fn: () => parse().typeByName('task_struct', 'struct')!.id, n: o.n, op: `${lib}+find` });
+      items.push({ table: m, item: 'vmlinux: decode every type', fixture: false, file: path, tsName: `${how} + typeById(every id)`, fn: () => decodeAll(parse()), n: o.n, op: `${lib}+touch` });
     }
   }
   for (const f of objects) {
     const bytes = readFileSync(f);
     for (const m of modes) {
       // file: the path (tsbpf reads it, as bpf_object__open_file does); mem: the bytes
-      const t = time(o.nObj, m === 'file' ? () => loadCollectionSpec(f).programs.size : () => loadCollectionSpec(bytes, { file: f }).programs.size);
-      const op = m === 'file' ? 'bpf_object__open_file' : 'bpf_object__open_mem';
-      row(m, basename(f), true, m === 'file' ? 'loadCollectionSpec(path)' : 'loadCollectionSpec(bytes)', t, op, cOf(f, op));
+      items.push({
+        table: m, item: basename(f), fixture: true, file: f, n: o.nObj,
+        tsName: m === 'file' ? 'loadCollectionSpec(path)' : 'loadCollectionSpec(bytes)',
+        fn: m === 'file' ? () => loadCollectionSpec(f).programs.size : () => loadCollectionSpec(bytes, { file: f }).programs.size,
+        op: m === 'file' ? 'bpf_object__open_file' : 'bpf_object__open_mem',
+      });
     }
+  }
+
+  // Rounds: libbpf (a child process), then tsbpf (in process), then again; each side's
+  // figure is the median of its round medians, so that a slow stretch of the machine hits
+  // both sides instead of one.
+  const lb = new Map<string, number[]>(), ts = new Map<Item, number[]>();
+  const lbFail = new Map<string, CResult>(), tsFail = new Map<Item, Failure>();
+  let libbpfVersion = '?';
+  const libbpfRaw: CResult[][] = [];
+  const per = (n: number) => Math.max(3, Math.ceil(n / o.rounds));
+  for (let r = 0; r < o.rounds; r++) {
+    const runs: CRun[] = [];
+    if (doVmlinux) runs.push(runReference(bin, per(o.n), [o.vmlinux]));
+    if (objects.length > 0) runs.push(runReference(bin, per(o.nObj), objects));
+    libbpfRaw.push(runs.flatMap((c) => c.results));
+    for (const c of runs) {
+      libbpfVersion = c.libbpf;
+      for (const cr of c.results) {
+        const k = `${cr.file}\0${cr.op}`;
+        if (!cr.ok) { lbFail.set(k, cr); continue; }
+        lb.set(k, [...(lb.get(k) ?? []), cr.median_us!]);
+      }
+    }
+    for (const it of items) {
+      if (tsFail.has(it)) continue;
+      const t = time(per(it.n), it.fn, r === 0);
+      if (!t.ok) { tsFail.set(it, t); continue; }
+      ts.set(it, [...(ts.get(it) ?? []), t.median_us]);
+    }
+  }
+  const c = { libbpf: libbpfVersion };
+  const rows: Row[] = [];
+  for (const it of items) {
+    const r: Row = { table: it.table, item: it.item, fixture: it.fixture, tsbpf: it.tsName, libbpf: it.op };
+    const t = ts.get(it), l = lb.get(`${it.file}\0${it.op}`), lf = lbFail.get(`${it.file}\0${it.op}`);
+    if (t) r.tsbpf_us = Math.round(median(t) * 100) / 100; else r.note = `tsbpf fails: ${tsFail.get(it)?.error}`;
+    if (l) r.libbpf_us = Math.round(median(l) * 100) / 100;
+    else if (lf) r.note = (r.note ? r.note + '; ' : '') + `libbpf refuses: ${lf.message || lf.error}`;
+    if (r.tsbpf_us !== undefined && r.libbpf_us !== undefined) r.ratio = Math.round((r.tsbpf_us / r.libbpf_us) * 1000) / 1000;
+    rows.push(r);
   }
 
   const geomean = (table: 'file' | 'mem') => {
@@ -180,13 +217,13 @@ async function main(): Promise<void> {
     return { ratio: Math.exp(rs.reduce((a, r) => a + Math.log(r.ratio!), 0) / rs.length), over: rs.length };
   };
 
-  const meta = { node: process.version, tsbpf: built.how, libbpf: c.libbpf, n: o.n, nObj: o.nObj, platform: `${process.platform}-${process.arch}` };
+  const meta = { node: process.version, tsbpf: built.how, libbpf: c.libbpf, n: o.n, nObj: o.nObj, rounds: o.rounds, loadavg: loadavg().map((x) => Math.round(x * 100) / 100), platform: `${process.platform}-${process.arch}` };
   if (o.json) {
-    console.log(JSON.stringify({ ...meta, rows, geomean: Object.fromEntries(modes.map((m) => [m, geomean(m) ?? null])), libbpfRaw: c.results }, null, 2));
+    console.log(JSON.stringify({ ...meta, rows, geomean: Object.fromEntries(modes.map((m) => [m, geomean(m) ?? null])), libbpfRaw }, null, 2));
     return;
   }
   const fmt = (us: number | undefined) => us === undefined ? '-' : us >= 10_000 ? `${(us / 1000).toFixed(1)} ms` : us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} us`;
-  console.log(`tsbpf parse benchmark: node ${meta.node}, libbpf ${meta.libbpf}, N=${o.n} for vmlinux, ${o.nObj} per object (median of N after warm-up), ${meta.platform}`);
+  console.log(`tsbpf parse benchmark: node ${meta.node}, libbpf ${meta.libbpf}, N=${o.n} for vmlinux, ${o.nObj} per object in ${o.rounds} alternating rounds (median of the round medians), ${meta.platform}, load average ${meta.loadavg.join(' ')}`);
   console.log(`tsbpf code measured: ${meta.tsbpf}`);
   for (const m of modes) {
     const rs = rows.filter((r) => r.table === m);
