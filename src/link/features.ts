@@ -11,8 +11,8 @@ import { Fd, kernelEpoch, linkCreate, linkCreateKprobeMulti, linkCreateTcx, link
 /** r0 = 0; exit */
 const RET0 = Uint8Array.from([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
 
-/** A feature: there, or not with the reason. */
-export interface Feature { ok: boolean; why?: string }
+/** A feature: there, or not with the reason (and the errno name of the refusal that says so, where one did). */
+export interface Feature { ok: boolean; why?: string; code?: string }
 
 const cache = new Map<string, Feature>();
 let cacheEpoch = kernelEpoch();
@@ -43,7 +43,7 @@ function refusedWith(call: () => number, expected: string[], what: string): Feat
   } catch (e) {
     if (!(e instanceof SyscallError)) throw e;
     if (expected.includes(e.code)) return { ok: true };
-    return { ok: false, why: `${what} (${e.code})` };
+    return { ok: false, why: `${what} (${e.code})`, code: e.code };
   }
 }
 
@@ -65,7 +65,7 @@ export function tcxSupported(): Feature {
 export function kprobeMultiSupported(): Feature {
   return probe('kprobe-multi', () => withProg('kprobe', 'trace_kprobe_multi', (p) => {
     const r = refusedWith(() => linkCreateKprobeMulti(p, { syms: ['tsbpf_no_such_function_'] }), ['ENOENT', 'ESRCH'], 'no kprobe_multi links (Linux 5.18)');
-    if (!r.ok && /EOPNOTSUPP|ENOTSUPP/.test(r.why ?? '')) return { ok: false, why: 'no kprobe_multi links: kernel built without CONFIG_FPROBE (EOPNOTSUPP)' };
+    if (r.code === 'EOPNOTSUPP' || r.code === 'ENOTSUPP') return { ok: false, why: `no kprobe_multi links: kernel built without CONFIG_FPROBE (${r.code})`, code: r.code };
     return r;
   }));
 }
