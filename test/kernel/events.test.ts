@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Collection, loadCollectionSpec } from '../../src/index.js';
 import { EventReader, EventsError, type EventRecord } from '../../src/events/index.js';
+import { onlineCpus } from '../../src/events/map-ref.js';
 import { kernelSuite } from '../helpers/kernel-suite.js';
 
 const { test } = kernelSuite('events');
@@ -130,7 +131,8 @@ test('perf buffer overflow: a one-page buffer not drained loses records, and rea
       assert.is(read + lost, 501);
       assert.is(Number(counters(c).perf_dropped), lost, 'the program saw each loss as a failed bpf_perf_event_output');
       const st = r.stats()[0]!;
-      assert.is(Object.values(st.lostByCpu!).reduce((a, b) => a + b, 0), lost);
+      assert.is(Object.values(st.lostByCpu!).reduce((a, b) => a + b, 0), lost, 'lost per CPU adds up to lost');
+      assert.equal(Object.keys(st.lostByCpu!).map(Number), onlineCpus(), 'a lost count for every CPU with a buffer');
     } finally { r.close(); }
   } finally { c.close(); }
 });
@@ -184,6 +186,59 @@ test('one reader over a ring buffer and a perf buffer; for await waits without b
   } finally { c.close(); }
 });
 
+test('several ring buffers through one reader (as ring_buffer__add): each record under its map, in order per ring; a wait wakes on any of them', async () => {
+  const c1 = Collection.loadFile(file);
+  const c2 = Collection.loadFile(file);
+  try {
+    // two objects' `ring` maps, named apart with { fd, name }; the second one added later
+    const r = EventReader.open({ fd: c1.maps.get('ring')!.fd, name: 'ring-a' });
+    try {
+      r.add({ fd: c2.maps.get('ring')!.fd, name: 'ring-b' });
+      assert.equal(r.maps, ['ring-a', 'ring-b']);
+      fire(c2, 'to_ringbuf', 3);
+      fire(c1, 'to_ringbuf', 2);
+      const got: string[] = [];
+      r.drain((rec) => got.push(`${rec.map}:${rec.data.readBigUInt64LE(0)}`));
+      assert.equal(got, ['ring-a:0', 'ring-a:1', 'ring-b:0', 'ring-b:1', 'ring-b:2']);
+      // a read() waiting on both: a record in the second ring ends it
+      let ticks = 0;
+      const iv = setInterval(() => { if (++ticks === 5) fire(c2, 'to_ringbuf', 1); }, 2);
+      try {
+        const rec = await r.read({ timeoutMs: 10000 });
+        assert.ok(rec, 'the record in ring-b woke the reader');
+        assert.is(rec.map, 'ring-b');
+        assert.is(rec.data.readBigUInt64LE(0), 3n);
+      } finally { clearInterval(iv); }
+      assert.equal(r.stats().map((s) => [s.map, s.read]), [['ring-a', 2], ['ring-b', 4]]);
+    } finally { r.close(); }
+  } finally { c1.close(); c2.close(); }
+});
+
+const delay = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
+
+for (const [what, opts] of [['wakeupEvents 8', { wakeupEvents: 8 }], ['watermark 500 bytes', { watermark: 500 }]] as const) {
+  test(`perf buffer ${what}: a waiting reader is not woken by fewer records (80 bytes each), and is once a CPU's buffer holds that many`, async () => {
+    const c = Collection.loadFile(file);
+    try {
+      const r = EventReader.open(c.maps.get('perf')!, opts);
+      try {
+        let woke = false;
+        const first = r.read().then((rec) => { woke = true; return rec; });
+        // three single records (on any CPUs): below the threshold of every CPU's buffer
+        for (let i = 0; i < 3; i++) { fire(c, 'to_perf', 1); await delay(30); }
+        assert.not.ok(woke, 'no wake-up below the threshold');
+        // eight more in one test run (its repeat loop does not migrate): one CPU gets past it
+        fire(c, 'to_perf', 8);
+        const rec = await Promise.race([first, delay(10000).then(() => 'timeout' as const)]);
+        assert.ok(rec && rec !== 'timeout', 'woken once past the threshold');
+        const seqs = [Number(rec.data.readBigUInt64LE(0))];
+        r.drain((x) => seqs.push(Number(x.data.readBigUInt64LE(0))));
+        assert.equal(seqs.sort((a, b) => a - b), Array.from({ length: 11 }, (_, i) => i), 'every record, also those sent before the wake-up');
+      } finally { r.close(); }
+    } finally { c.close(); }
+  });
+}
+
 test('close() inside a for await body ends the loop; a pending read() resolves undefined; no crash, nothing left', async () => {
   const c = Collection.loadFile(file);
   try {
@@ -236,7 +291,7 @@ test('the perf event array entries go with the reader: after close, outputs find
   } finally { c.close(); }
 });
 
-test('a pinned map by path, decoded with the BTF given (a ring buffer has no BTF of its own in the kernel)', () => {
+test('pinned maps by path: a ring buffer decoded with the BTF given (it has no BTF of its own in the kernel), a perf event array', () => {
   const dir = `/sys/fs/bpf/tsbpf-events-${process.pid}`;
   mkdirSync(dir);
   const c = Collection.loadFile(file);
@@ -251,6 +306,16 @@ test('a pinned map by path, decoded with the BTF given (a ring buffer has no BTF
       r.drain((rec) => got.push(rec));
       assert.equal(got.map((g) => [g.map, (g.value as { seq: bigint }).seq, (g.value as { kind: string }).kind]), [['ring', 0n, 'ringbuf'], ['ring', 1n, 'ringbuf']]);
     } finally { r.close(); }
+    // a perf event array by path: the reader stores its perf events through its own map file
+    c.maps.get('perf')!.pin(`${dir}/perf`);
+    const p = EventReader.open(`${dir}/perf`);
+    try {
+      fire(c, 'to_perf', 3);
+      const seqs: number[] = [];
+      p.drain((rec) => { assert.is(rec.map, 'perf'); assert.ok(onlineCpus().includes(rec.cpu!)); seqs.push(Number(rec.data.readBigUInt64LE(0))); });
+      assert.equal(seqs.sort(), [0, 1, 2]);
+      assert.is(counters(c).perf_dropped, 0n);
+    } finally { p.close(); }
     assert.is(fdCount(), fds, 'the failed open left nothing open');
   } finally { c.close(); rmSync(dir, { recursive: true, force: true }); }
 });
