@@ -13,7 +13,9 @@ import {
 import { AttachError, kernelRefusal } from './errors.js';
 import { openNetns } from './iface.js';
 import { Link } from './link.js';
-import type { TcDirection } from './tc.js';
+
+/** The hook of the interface's clsact qdisc a TC program runs on. */
+export type TcDirection = 'ingress' | 'egress';
 
 const CLSACT_HANDLE = 0xffff0000; // TC_H_MAKE(TC_H_CLSACT, 0)
 const htons = (n: number): number => ((n & 0xff) << 8) | ((n >> 8) & 0xff);

@@ -9,9 +9,9 @@ import { AttachError, kernelRefusal } from './errors.js';
 import { tcxSupported } from './features.js';
 import { netnsSuffix, openNetns, resolveInterface, type InterfaceTarget } from './iface.js';
 import { BpfLink, type Link } from './link.js';
-import { attachTcFilter } from './tc-netlink.js';
+import { attachTcFilter, type TcDirection } from './tc-netlink.js';
 
-export type TcDirection = 'ingress' | 'egress';
+export type { TcDirection };
 
 /** `{ ifname | ifindex, direction, netns?, via? }` */
 export interface TcTarget extends InterfaceTarget {
