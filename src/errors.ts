@@ -68,7 +68,8 @@ export class TsbpfError extends Error {
    */
   readonly reason?: string;
 
-  constructor(detail: string, ctx: ErrorContext = {}, options?: { cause?: unknown; reason?: string }) {
+  /** `reason` is one of TsbpfErrorReason: a subclass with reasons of its own sets its own (typed) field. */
+  constructor(detail: string, ctx: ErrorContext = {}, options?: { cause?: unknown; reason?: TsbpfErrorReason }) {
     const loc = where(ctx);
     super(loc ? `${loc}: ${detail}` : detail, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;

@@ -37,7 +37,7 @@ export type FsType = 'bpf' | 'tracefs';
 /** A file system BPF needs is not mounted where it is needed, and could not be mounted. */
 export class MountError extends TsbpfError {
   /** Why: 'not-mountable' for a directory tsbpf does not mount on, 'mount-failed' when mount(2) failed (`code` says how). */
-  declare readonly reason: 'not-mountable' | 'mount-failed';
+  override readonly reason: 'not-mountable' | 'mount-failed';
   /** The mount(2) errno name (EPERM...) when reason is 'mount-failed'. */
   readonly code?: string;
 
@@ -51,7 +51,8 @@ export class MountError extends TsbpfError {
     code: string | undefined,
     ctx: ErrorContext = {},
   ) {
-    super(detail, ctx, { reason: code === undefined ? 'not-mountable' : 'mount-failed' });
+    super(detail, ctx);
+    this.reason = code === undefined ? 'not-mountable' : 'mount-failed';
     if (code !== undefined) this.code = code;
   }
 }

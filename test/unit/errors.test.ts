@@ -68,6 +68,36 @@ test('every error class is exported from the package entry and listed in the REA
   }
 });
 
+/**
+ * The reason names each error class can carry, read from its declaration: an exported
+ * `type XReason = 'a' | 'b' ...` or the class's own `reason` field type.
+ */
+function reasonNames(): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const names = (union: string) => [...union.matchAll(/'([a-z0-9-]+)'/g)].map((m) => m[1]!);
+  const walk = (d: string): string[] => readdirSync(d).flatMap((n) => { const p = path.join(d, n); return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : []; });
+  for (const f of walk(path.join(root, 'src'))) {
+    const text = readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+    for (const m of text.matchAll(/export type (\w+)Reason =([^;]+);/g)) out.set(`${m[1]}Reason`, names(m[2]!));
+    for (const m of text.matchAll(/class (\w+) extends \w+ \{[^}]*?override readonly reason(?:: ([^;=]+)| = ('[^']+'));/g)) {
+      if (m[3]) out.set(m[1]!, names(m[3]));
+      else if (m[2]!.includes("'")) out.set(m[1]!, names(m[2]!));
+    }
+  }
+  return out;
+}
+
+test('every reason name is documented in the README\'s Errors section', () => {
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### Errors'), readme.indexOf('\n## ', readme.indexOf('### Errors')));
+  const reasons = reasonNames();
+  for (const t of ['TsbpfErrorReason', 'AttachErrorReason', 'EventsErrorReason', 'MissingFeatureReason', 'MountError', 'MemlockError']) {
+    assert.ok((reasons.get(t) ?? []).length > 0, `reasons of ${t} found in src`);
+  }
+  const missing = [...reasons].flatMap(([t, names]) => names.filter((n) => !section.includes(`\`'${n}'\``)).map((n) => `${t}: '${n}'`));
+  assert.equal(missing, []);
+});
+
 const tailcallRun = () => loadCollectionSpec(path.join(root, 'bpf-objs', 'tailcall_run.bpf.o'));
 
 test('optional expected attach type: sent when the kernel takes one (probed once), left out when it does not', () => {
