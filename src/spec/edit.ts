@@ -25,17 +25,17 @@ export function findVariable(spec: CollectionSpec, name: string, section?: strin
 function encodeValue(value: VariableValue, size: number, where: string): Uint8Array {
   const out = new Uint8Array(size);
   if (value instanceof Uint8Array) {
-    if (value.length !== size) throw new Error(`${where} is ${size} bytes, the value given is ${value.length}`);
+    if (value.length !== size) throw new TsbpfError(`${where} is ${size} bytes, the value given is ${value.length}`);
     out.set(value);
     return out;
   }
   if (typeof value === 'string') {
     const b = Buffer.from(value, 'utf8');
-    if (b.length >= size) throw new Error(`${where} holds ${size - 1} characters and a NUL, the string given is ${b.length} bytes`);
+    if (b.length >= size) throw new TsbpfError(`${where} holds ${size - 1} characters and a NUL, the string given is ${b.length} bytes`);
     out.set(b);
     return out;
   }
-  if (![1, 2, 4, 8].includes(size)) throw new Error(`${where} is ${size} bytes: give its value as a Uint8Array`);
+  if (![1, 2, 4, 8].includes(size)) throw new TsbpfError(`${where} is ${size} bytes: give its value as a Uint8Array`);
   return intBytes(value, size, where);
 }
 
@@ -81,7 +81,8 @@ export function setVariable(spec: CollectionSpec, name: string, value: VariableV
   try {
     bytes = encodeValue(value, variable.size, `variable '${name}' (${map.section})`);
   } catch (e) {
-    throw new SpecError(e instanceof TsbpfError ? e.detail : (e as Error).message, { file: spec.file, section: map.section, symbol: name }, { cause: e });
+    if (!(e instanceof TsbpfError)) throw e;
+    throw new SpecError(e.detail, { file: spec.file, section: map.section, symbol: name }, { cause: e });
   }
   map.data!.set(bytes, variable.offset);
 }
