@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CliOptions } from './args.js';
+import { EnvironmentError } from './env.js';
 import { xmlEscape } from './junit.js';
 
 /** What one kernel said about the objects (the guest's --json document). */
@@ -36,7 +37,7 @@ export function packageRoot(from = fileURLToPath(import.meta.url)): string {
     if (existsSync(path.join(dir, 'scripts', 'vm', 'run.mjs'))) return dir;
     dir = path.dirname(dir);
   }
-  throw new Error(`the VM runner (scripts/vm/run.mjs) was not found above ${path.dirname(from)}: the package is incomplete`);
+  throw new EnvironmentError(`the VM runner (scripts/vm/run.mjs) was not found above ${path.dirname(from)}: the package is incomplete`);
 }
 
 /** The options a guest run repeats (what decides how objects load, not where they go). */

@@ -6,6 +6,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../src/cli/kernels.js';
+import { EnvironmentError } from '../../src/cli/env.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/load.js', ...args], { cwd: root, encoding: 'utf8' });
@@ -119,6 +121,11 @@ test('--no-load: optional struct_ops maps are shown as not created, their progra
   const c = JSON.parse(cli('--no-load', '--json', '--create', 'tsbpf_opt_link', 'bpf-objs/struct_ops_optional.bpf.o').stdout).objects[0];
   assert.equal(c.maps.map((m: { name: string; created?: boolean }) => [m.name, m.created]), [['tsbpf_opt', false], ['tsbpf_opt_link', undefined]]);
   assert.equal(c.programs.filter((p: { error?: string }) => !p.error).map((p: { name: string }) => p.name), ['opt_cong_avoid', 'opt_cwnd', 'opt_link_undo_cwnd'], 'the SEC("?...") one too');
+});
+
+test('--kernel from a package without the VM runner: an EnvironmentError (one line, exit 2), not a crash', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tsbpf-noroot-'));
+  assert.throws(() => packageRoot(path.join(dir, 'dist', 'cli.bundle.cjs')), (e: unknown) => e instanceof EnvironmentError && /scripts\/vm\/run\.mjs/.test((e as Error).message));
 });
 
 test.run();
