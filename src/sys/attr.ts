@@ -111,3 +111,14 @@ export function readBytes<F extends string>(l: Layout<F>, bytes: Uint8Array, nam
   const f = (l.fields as Record<string, Field>)[name]!;
   return bytes.slice(f.off, f.off + f.size);
 }
+
+/** Bytes a command reads or fills: any typed array or DataView. */
+export type Bytes = Uint8Array | ArrayBufferView;
+
+/** A kernel enum value given as a number or by its name in `table` ('hash' -> 1); an unknown name throws. */
+export function typeNumber(kind: string, table: Record<string, number>, t: number | string): number {
+  if (typeof t === 'number') return t;
+  const n = table[t];
+  if (n === undefined) throw new TsbpfError(`unknown ${kind} '${t}'`);
+  return n;
+}

@@ -149,3 +149,8 @@ export class SyscallError extends TsbpfError {
     return new SyscallError(command, errno, ctx);
   }
 }
+
+/** Whether `e` is a SyscallError with errno name `code` ('ENOENT'...). */
+export function isErrno(e: unknown, code: string): boolean {
+  return e instanceof SyscallError && e.code === code;
+}

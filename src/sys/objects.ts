@@ -1,0 +1,249 @@
+/**
+ * bpf(2) commands on any BPF object: BTF load, pins (BPF_OBJ_PIN / BPF_OBJ_GET), ids
+ * (GET_NEXT_ID, GET_FD_BY_ID) and BPF_OBJ_GET_INFO_BY_FD with its decoded program, map
+ * and BTF infos.
+ */
+import {
+  BPF_OBJ_PIN, BPF_OBJ_GET, BPF_PROG_GET_NEXT_ID, BPF_MAP_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID,
+  BPF_MAP_GET_FD_BY_ID, BPF_OBJ_GET_INFO_BY_FD, BPF_BTF_LOAD, BPF_BTF_GET_NEXT_ID,
+  BPF_BTF_GET_FD_BY_ID, MAP_TYPE_NAMES, PROG_TYPE_NAMES, type MapTypeName, type ProgTypeName,
+} from '../kernel/enums.js';
+import { TsbpfError } from '../errors.js';
+import { encodeAttr, readU32, readU64, readString, readBytes, type Bytes } from './attr.js';
+import { bpf } from './syscall.js';
+import { isErrno } from './error.js';
+import { rawFd, type FdLike } from './fd.js';
+import {
+  OBJ, GET_ID, OBJ_GET_INFO, BTF_LOAD, PROG_INFO, PROG_INFO_SIZE, PROG_INFO_GPL_WORD, MAP_INFO,
+  MAP_INFO_SIZE, BTF_INFO, BTF_INFO_SIZE,
+} from './layout.js';
+
+// ---------------------------------------------------------------- BTF
+
+export interface BtfLog {
+  level: number;
+  buf: Uint8Array;
+}
+
+/** BPF_BTF_LOAD: returns the BTF object's fd. */
+export function btfLoad(btf: Bytes, log?: BtfLog): number {
+  const a = encodeAttr(BTF_LOAD, {
+    btf,
+    btf_size: btf.byteLength,
+    btf_log_buf: log?.buf ?? null,
+    btf_log_size: log ? log.buf.length : 0,
+    btf_log_level: log?.level ?? 0,
+  });
+  return bpf(BPF_BTF_LOAD, a.bytes);
+}
+
+// ---------------------------------------------------------------- pins
+
+/** BPF_OBJ_PIN: pin a map/program/link/BTF fd at `path` on a bpffs mount. */
+export function objPin(fd: FdLike, path: string): void {
+  const p = Buffer.from(path + '\0');
+  bpf(BPF_OBJ_PIN, encodeAttr(OBJ, { pathname: p, bpf_fd: rawFd(fd) }).bytes);
+}
+
+/** BPF_OBJ_GET: open a pinned object (flags: BPF_F_RDONLY / BPF_F_WRONLY). Returns a new fd. */
+export function objGet(path: string, flags = 0): number {
+  const p = Buffer.from(path + '\0');
+  return bpf(BPF_OBJ_GET, encodeAttr(OBJ, { pathname: p, file_flags: flags }).bytes);
+}
+
+// ---------------------------------------------------------------- ids
+
+function nextId(cmd: number, start: number): number | null {
+  const a = encodeAttr(GET_ID, { start_id: start });
+  try {
+    bpf(cmd, a.bytes);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return null;
+    throw e;
+  }
+  return readU32(GET_ID, a.bytes, 'next_id');
+}
+
+/** The next program id after `start` (0: the first), or null at the end. */
+export function progGetNextId(start = 0): number | null {
+  return nextId(BPF_PROG_GET_NEXT_ID, start);
+}
+/** The next map id after `start` (0: the first), or null at the end. */
+export function mapGetNextId(start = 0): number | null {
+  return nextId(BPF_MAP_GET_NEXT_ID, start);
+}
+/** The next BTF object id after `start`, or null at the end. */
+export function btfGetNextId(start = 0): number | null {
+  return nextId(BPF_BTF_GET_NEXT_ID, start);
+}
+/** Open a program by id; returns a new fd. */
+export function progGetFdById(id: number): number {
+  return bpf(BPF_PROG_GET_FD_BY_ID, encodeAttr(GET_ID, { prog_id: id }).bytes);
+}
+/** Open a map by id (openFlags: BPF_F_RDONLY / BPF_F_WRONLY); returns a new fd. */
+export function mapGetFdById(id: number, openFlags = 0): number {
+  return bpf(BPF_MAP_GET_FD_BY_ID, encodeAttr(GET_ID, { map_id: id, open_flags: openFlags }).bytes);
+}
+/** Open a BTF object by id; returns a new fd. */
+export function btfGetFdById(id: number): number {
+  return bpf(BPF_BTF_GET_FD_BY_ID, encodeAttr(GET_ID, { btf_id: id }).bytes);
+}
+
+/** Every id the kernel lists (progs, maps or BTF); for tests that count kernel objects. */
+export function allIds(kind: 'prog' | 'map' | 'btf'): number[] {
+  const next = kind === 'prog' ? progGetNextId : kind === 'map' ? mapGetNextId : btfGetNextId;
+  const ids: number[] = [];
+  for (let id = next(0); id !== null; id = next(id)) ids.push(id);
+  return ids;
+}
+
+// ---------------------------------------------------------------- info
+
+/** BPF_OBJ_GET_INFO_BY_FD into `info`; returns the info_len the kernel filled. */
+export function objGetInfo(fd: FdLike, info: Uint8Array): number {
+  const a = encodeAttr(OBJ_GET_INFO, { bpf_fd: rawFd(fd), info_len: info.length, info });
+  bpf(BPF_OBJ_GET_INFO_BY_FD, a.bytes);
+  return readU32(OBJ_GET_INFO, a.bytes, 'info_len');
+}
+
+export interface ProgInfo {
+  type: number;
+  /** 'xdp', 'kprobe', ... (undefined for types newer than the enum table). */
+  typeName: ProgTypeName | undefined;
+  id: number;
+  /** 8-byte program tag as hex. */
+  tag: string;
+  name: string;
+  jitedProgLen: number;
+  xlatedProgLen: number;
+  loadTime: bigint;
+  createdByUid: number;
+  mapIds: number[];
+  ifindex: number;
+  gplCompatible: boolean;
+  btfId: number;
+  nrFuncInfo: number;
+  nrLineInfo: number;
+  runTimeNs: bigint;
+  runCnt: bigint;
+  recursionMisses: bigint;
+  verifiedInsns: number;
+  attachBtfObjId: number;
+  attachBtfId: number;
+}
+
+/** The kernel's view of a program (two calls when it uses maps: the second fetches map ids). */
+export function progInfo(fd: FdLike): ProgInfo {
+  let buf = new Uint8Array(PROG_INFO_SIZE);
+  objGetInfo(fd, buf);
+  const nrMaps = readU32(PROG_INFO, buf, 'nr_map_ids');
+  let mapIds: number[] = [];
+  if (nrMaps > 0) {
+    const ids = new Uint32Array(nrMaps);
+    buf = new Uint8Array(PROG_INFO_SIZE);
+    buf.set(encodeAttr(PROG_INFO, { nr_map_ids: nrMaps, map_ids: ids }).bytes);
+    objGetInfo(fd, buf);
+    mapIds = Array.from(ids.subarray(0, Math.min(nrMaps, readU32(PROG_INFO, buf, 'nr_map_ids'))));
+  }
+  const type = readU32(PROG_INFO, buf, 'type');
+  return {
+    type,
+    typeName: PROG_TYPE_NAMES[type],
+    id: readU32(PROG_INFO, buf, 'id'),
+    tag: Buffer.from(readBytes(PROG_INFO, buf, 'tag')).toString('hex'),
+    name: readString(PROG_INFO, buf, 'name'),
+    jitedProgLen: readU32(PROG_INFO, buf, 'jited_prog_len'),
+    xlatedProgLen: readU32(PROG_INFO, buf, 'xlated_prog_len'),
+    loadTime: readU64(PROG_INFO, buf, 'load_time'),
+    createdByUid: readU32(PROG_INFO, buf, 'created_by_uid'),
+    mapIds,
+    ifindex: readU32(PROG_INFO, buf, 'ifindex'),
+    gplCompatible: (new DataView(buf.buffer).getUint32(PROG_INFO_GPL_WORD, true) & 1) === 1,
+    btfId: readU32(PROG_INFO, buf, 'btf_id'),
+    nrFuncInfo: readU32(PROG_INFO, buf, 'nr_func_info'),
+    nrLineInfo: readU32(PROG_INFO, buf, 'nr_line_info'),
+    runTimeNs: readU64(PROG_INFO, buf, 'run_time_ns'),
+    runCnt: readU64(PROG_INFO, buf, 'run_cnt'),
+    recursionMisses: readU64(PROG_INFO, buf, 'recursion_misses'),
+    verifiedInsns: readU32(PROG_INFO, buf, 'verified_insns'),
+    attachBtfObjId: readU32(PROG_INFO, buf, 'attach_btf_obj_id'),
+    attachBtfId: readU32(PROG_INFO, buf, 'attach_btf_id'),
+  };
+}
+
+export interface MapInfo {
+  type: number;
+  typeName: MapTypeName | undefined;
+  id: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  name: string;
+  ifindex: number;
+  btfVmlinuxValueTypeId: number;
+  btfId: number;
+  btfKeyTypeId: number;
+  btfValueTypeId: number;
+  mapExtra: bigint;
+}
+
+/** The kernel's view of a map. */
+export function mapInfo(fd: FdLike): MapInfo {
+  const buf = new Uint8Array(MAP_INFO_SIZE);
+  objGetInfo(fd, buf);
+  const type = readU32(MAP_INFO, buf, 'type');
+  return {
+    type,
+    typeName: MAP_TYPE_NAMES[type],
+    id: readU32(MAP_INFO, buf, 'id'),
+    keySize: readU32(MAP_INFO, buf, 'key_size'),
+    valueSize: readU32(MAP_INFO, buf, 'value_size'),
+    maxEntries: readU32(MAP_INFO, buf, 'max_entries'),
+    flags: readU32(MAP_INFO, buf, 'map_flags'),
+    name: readString(MAP_INFO, buf, 'name'),
+    ifindex: readU32(MAP_INFO, buf, 'ifindex'),
+    btfVmlinuxValueTypeId: readU32(MAP_INFO, buf, 'btf_vmlinux_value_type_id'),
+    btfId: readU32(MAP_INFO, buf, 'btf_id'),
+    btfKeyTypeId: readU32(MAP_INFO, buf, 'btf_key_type_id'),
+    btfValueTypeId: readU32(MAP_INFO, buf, 'btf_value_type_id'),
+    mapExtra: readU64(MAP_INFO, buf, 'map_extra'),
+  };
+}
+
+export interface BtfInfo {
+  id: number;
+  /** 'vmlinux', a module name, or '' for a BTF loaded by a program loader. */
+  name: string;
+  /** The kernel's own BTF (vmlinux or a module), not one loaded with BPF_BTF_LOAD. */
+  kernelBtf: boolean;
+  /** Size of the raw BTF blob. */
+  size: number;
+}
+
+/** The kernel's view of a BTF object (name and id; `btfRaw` fetches the blob itself). */
+export function btfInfo(fd: FdLike): BtfInfo {
+  const name = new Uint8Array(64);
+  const buf = new Uint8Array(BTF_INFO_SIZE);
+  buf.set(encodeAttr(BTF_INFO, { name, name_len: name.length }).bytes);
+  objGetInfo(fd, buf);
+  const end = name.indexOf(0);
+  return {
+    id: readU32(BTF_INFO, buf, 'id'),
+    name: Buffer.from(name.subarray(0, end < 0 ? name.length : end)).toString('latin1'),
+    kernelBtf: readU32(BTF_INFO, buf, 'kernel_btf') !== 0,
+    size: readU32(BTF_INFO, buf, 'btf_size'),
+  };
+}
+
+/** The raw blob of a BTF object in the kernel (e.g. the BTF a loaded program was verified with). */
+export function btfRaw(fd: FdLike): Uint8Array {
+  const { size } = btfInfo(fd);
+  const data = new Uint8Array(size);
+  const buf = new Uint8Array(BTF_INFO_SIZE);
+  buf.set(encodeAttr(BTF_INFO, { btf: data, btf_size: size }).bytes);
+  objGetInfo(fd, buf);
+  const got = readU32(BTF_INFO, buf, 'btf_size');
+  if (got > size) throw new TsbpfError(`BTF object grew from ${size} to ${got} bytes between two info calls`);
+  return data.subarray(0, got);
+}
