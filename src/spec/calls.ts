@@ -52,9 +52,37 @@ export function fixupCalls(insns: Instruction[], where: { file?: string; symbol?
 function rebase<T extends { insnOff: number }>(records: T[] | undefined, f: Func, base: number, out: T[], reuse: boolean): void {
   if (!records) return;
   const end = f.slot + f.slots, shift = base - f.slot;
-  for (const r of records) {
-    if (r.insnOff >= f.slot && r.insnOff < end) out.push(reuse && shift === 0 ? r : { ...r, insnOff: r.insnOff + shift });
+  // Records sorted by offset (as clang writes them): from the first one in f, by binary
+  // search, so that linking every function of a section is not quadratic in its records.
+  const sorted = isSorted(records);
+  for (let i = sorted ? firstAtOrAfter(records, f.slot) : 0; i < records.length; i++) {
+    const r = records[i]!;
+    if (r.insnOff >= end) { if (sorted) break; continue; }
+    if (r.insnOff >= f.slot) out.push(reuse && shift === 0 ? r : { ...r, insnOff: r.insnOff + shift });
   }
+}
+
+const sortedLists = new WeakMap<readonly { insnOff: number }[], boolean>();
+
+/** Whether `records` are in ascending offset order (checked once per list). */
+function isSorted(records: readonly { insnOff: number }[]): boolean {
+  let ok = sortedLists.get(records);
+  if (ok === undefined) {
+    ok = true;
+    for (let i = 1; i < records.length && ok; i++) ok = records[i - 1]!.insnOff <= records[i]!.insnOff;
+    sortedLists.set(records, ok);
+  }
+  return ok;
+}
+
+/** Index of the first record (of a sorted list) at offset `slot` or after. */
+function firstAtOrAfter(records: readonly { insnOff: number }[], slot: number): number {
+  let lo = 0, hi = records.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (records[mid]!.insnOff < slot) lo = mid + 1; else hi = mid;
+  }
+  return lo;
 }
 
 export function linkProgram(entry: Func, funcs: Map<string, Func>, ext: BtfExt | undefined, file: string): LinkedProgram {

@@ -102,10 +102,11 @@ function buildSpec(elf: ElfFile): CollectionSpec {
     const ds = btf.datasecByName('.maps');
     if (!ds) throw new SpecError('BTF has no DATASEC for .maps', { file, section: '.maps' });
     const list: MapRange[] = [];
+    const symbols = symbolsByName(elf, btfMapsSec);
     for (const v of ds.vars) {
       const vt = btf.typeById(v.type);
       if (vt.kind !== 'var') throw new SpecError(`.maps DATASEC entry is a ${vt.kind}, expected a VAR`, { file, section: '.maps', typeId: v.type });
-      const sym = symbolIn(elf, btfMapsSec, vt.name);
+      const sym = symbols.get(vt.name);
       const offset = sym ? sym.value : v.offset;
       const size = sym && sym.size > 0 ? sym.size : v.size;
       const ctx = { file, section: '.maps', offset };
@@ -142,11 +143,14 @@ function buildSpec(elf: ElfFile): CollectionSpec {
   // ---- functions and their relocations ----
   const funcs = collectFunctions(elf);
   if (btf) staticHiddenFuncs(btf, funcs);
+  const finders = new Map<readonly MapRange[], (offset: number) => MapRange | undefined>();
   const resolver: SymbolResolver = {
     mapAt(section, offset) {
       const list = ranges.get(section);
       if (!list) return undefined;
-      const r = list.find((m) => offset >= m.offset && offset < m.offset + Math.max(m.size, 1));
+      let find = finders.get(list);
+      if (!find) finders.set(list, find = rangeFinder(list, 1));
+      const r = find(offset);
       if (!r) throw new SpecError(`reference to offset ${offset} of ${section.name}, where no map is defined`, { file, section: section.name, offset });
       return r.name;
     },
@@ -216,8 +220,34 @@ function buildSpec(elf: ElfFile): CollectionSpec {
   return { file, maps, programs, license, kernelVersion, btf, warnings };
 }
 
-function symbolIn(elf: ElfFile, sec: ElfSection, name: string): ElfSymbol | undefined {
-  return symbolsIn(elf, sec.index).find((s) => s.name === name);
+/** The symbols of `sec` by name (the first of a name, as a search in symbol order finds it). */
+function symbolsByName(elf: ElfFile, sec: ElfSection): Map<string, ElfSymbol> {
+  const out = new Map<string, ElfSymbol>();
+  for (const s of symbolsIn(elf, sec.index)) if (!out.has(s.name)) out.set(s.name, s);
+  return out;
+}
+
+/**
+ * The first range of `list` (in list order) that holds byte `offset`, a range being at
+ * least `minSize` bytes. By binary search over the ranges sorted by offset when none
+ * overlap (so that the relocations of a 1,000-slot prog array, or 1,000 programs' map
+ * references, are not quadratic); a linear search otherwise.
+ */
+function rangeFinder(list: readonly MapRange[], minSize: number): (offset: number) => MapRange | undefined {
+  const size = (m: MapRange) => Math.max(m.size, minSize);
+  const sorted = [...list].sort((a, b) => a.offset - b.offset);
+  if (!sorted.every((m, i) => i === 0 || sorted[i - 1]!.offset + size(sorted[i - 1]!) <= m.offset)) {
+    return (offset) => list.find((m) => offset >= m.offset && offset < m.offset + size(m));
+  }
+  return (offset) => {
+    let lo = 0, hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]!.offset <= offset) lo = mid + 1; else hi = mid;
+    }
+    const m = sorted[lo - 1];
+    return m && offset < m.offset + size(m) ? m : undefined;
+  };
 }
 
 function fillContents(
@@ -225,13 +255,15 @@ function fillContents(
   programs: Map<string, ProgramSpec>, funcs: Map<string, Func>, btf: Btf | undefined,
 ): void {
   const file = elf.file;
+  const filled = new Map<MapSpec, Set<unknown>>(); // slots set so far, per map
   for (const rs of elf.relocations) {
     const list = ranges.get(rs.target);
     if (!list) continue;
+    const find = rangeFinder(list, 0);
     for (const rel of rs.entries) {
       const ctx = { file, section: rs.target.name, offset: rel.offset };
       const sym = elf.symbols[rel.symbol]!;
-      const range = list.find((m) => rel.offset >= m.offset && rel.offset < m.offset + m.size);
+      const range = find(rel.offset);
       if (!range) throw new SpecError(`relocation against '${sym.name}' outside of any map definition`, ctx);
       const map = maps.get(range.name)!;
       const mctx = { ...ctx, symbol: range.name };
@@ -260,8 +292,11 @@ function fillContents(
         value = inner.name;
       }
       map.contents ??= [];
-      if (map.contents.some((c) => c.key === slot)) throw new SpecError(`map '${range.name}': slot ${slot} is initialised twice`, mctx);
+      let slots = filled.get(map);
+      if (!slots) filled.set(map, slots = new Set(map.contents.map((c) => c.key)));
+      if (slots.has(slot)) throw new SpecError(`map '${range.name}': slot ${slot} is initialised twice`, mctx);
       map.contents.push({ key: slot, value });
+      slots.add(slot);
     }
   }
   for (const map of maps.values()) {
