@@ -137,9 +137,9 @@ export class Btf {
 
   /** The NUL-terminated string at `offset` in the string section (the base's for low offsets of split BTF). */
   string(offset: number): string {
-    const st = this.strings;
-    if (offset < st.start && this.base) return this.base.string(offset);
-    if (Number.isInteger(offset) && offset >= st.start && offset < st.end) return st.get(offset);
+    const strs = this.strings;
+    if (offset < strs.start && this.base) return this.base.string(offset);
+    if (Number.isInteger(offset) && offset >= strs.start && offset < strs.end) return strs.get(offset);
     const added = this.addedStr?.byOff.get(offset);
     if (added !== undefined) return added;
     throw this.err(`string offset ${offset} is out of range (string section is ${this.stringsLength} bytes)`);
@@ -557,16 +557,16 @@ export class Btf {
     const kind = this.kinds[i]!;
     const vlen = infoVlen(info);
     const kflag = infoKflag(info);
-    const st = w[o + 2]!;
+    const sizeOrType = w[o + 2]!; // struct btf_type's size / type union
     const name = this.string(w[o]!); // range checked in parse
     if (vlen !== 0 && !kindHasVlen(kind)) throw this.err(`vlen ${vlen} on a ${KIND_NAMES[kind]} record, expected 0`, { typeId: id, offset: this.at(o) });
     const p = o + 3;
     switch (kind) {
       case BTF_KIND_INT: {
         const d = w[p]!;
-        return { id, name, kind: 'int', size: st, encoding: (d >>> 24) & 0x0f, bitOffset: (d >>> 16) & 0xff, bits: d & 0xff };
+        return { id, name, kind: 'int', size: sizeOrType, encoding: (d >>> 24) & 0x0f, bitOffset: (d >>> 16) & 0xff, bits: d & 0xff };
       }
-      case BTF_KIND_PTR: return { id, name, kind: 'ptr', type: this.ref(st, id, o) };
+      case BTF_KIND_PTR: return { id, name, kind: 'ptr', type: this.ref(sizeOrType, id, o) };
       case BTF_KIND_ARRAY:
         return { id, name, kind: 'array', type: this.ref(w[p]!, id, p), indexType: this.ref(w[p + 1]!, id, p + 1), nelems: w[p + 2]! };
       case BTF_KIND_STRUCT: case BTF_KIND_UNION: {
@@ -580,46 +580,46 @@ export class Btf {
             bitfieldSize: kflag ? off >>> 24 : 0,
           };
         }
-        return { id, name, kind: kind === BTF_KIND_STRUCT ? 'struct' : 'union', size: st, members };
+        return { id, name, kind: kind === BTF_KIND_STRUCT ? 'struct' : 'union', size: sizeOrType, members };
       }
       case BTF_KIND_ENUM: {
         const values = new Array(vlen);
         for (let k = 0, q = p; k < vlen; k++, q += 2) {
           values[k] = { name: this.name(w[q]!, id, q, 'enumerator'), value: kflag ? w[q + 1]! | 0 : w[q + 1]! };
         }
-        return { id, name, kind: 'enum', size: st, signed: kflag, values };
+        return { id, name, kind: 'enum', size: sizeOrType, signed: kflag, values };
       }
       case BTF_KIND_FWD: return { id, name, kind: 'fwd', union: kflag };
-      case BTF_KIND_TYPEDEF: return { id, name, kind: 'typedef', type: this.ref(st, id, o) };
-      case BTF_KIND_VOLATILE: return { id, name, kind: 'volatile', type: this.ref(st, id, o) };
-      case BTF_KIND_CONST: return { id, name, kind: 'const', type: this.ref(st, id, o) };
-      case BTF_KIND_RESTRICT: return { id, name, kind: 'restrict', type: this.ref(st, id, o) };
-      case BTF_KIND_FUNC: return { id, name, kind: 'func', type: this.ref(st, id, o), linkage: vlen };
+      case BTF_KIND_TYPEDEF: return { id, name, kind: 'typedef', type: this.ref(sizeOrType, id, o) };
+      case BTF_KIND_VOLATILE: return { id, name, kind: 'volatile', type: this.ref(sizeOrType, id, o) };
+      case BTF_KIND_CONST: return { id, name, kind: 'const', type: this.ref(sizeOrType, id, o) };
+      case BTF_KIND_RESTRICT: return { id, name, kind: 'restrict', type: this.ref(sizeOrType, id, o) };
+      case BTF_KIND_FUNC: return { id, name, kind: 'func', type: this.ref(sizeOrType, id, o), linkage: vlen };
       case BTF_KIND_FUNC_PROTO: {
         const params = new Array(vlen);
         for (let k = 0, q = p; k < vlen; k++, q += 2) {
           params[k] = { name: this.name(w[q]!, id, q, 'parameter'), type: this.ref(w[q + 1]!, id, q + 1) };
         }
-        return { id, name, kind: 'func_proto', type: this.ref(st, id, o), params };
+        return { id, name, kind: 'func_proto', type: this.ref(sizeOrType, id, o), params };
       }
-      case BTF_KIND_VAR: return { id, name, kind: 'var', type: this.ref(st, id, o), linkage: w[p]! };
+      case BTF_KIND_VAR: return { id, name, kind: 'var', type: this.ref(sizeOrType, id, o), linkage: w[p]! };
       case BTF_KIND_DATASEC: {
         const vars = new Array(vlen);
         for (let k = 0, q = p; k < vlen; k++, q += 3) {
           vars[k] = { type: this.ref(w[q]!, id, q), offset: w[q + 1]!, size: w[q + 2]! };
         }
-        return { id, name, kind: 'datasec', size: st, vars };
+        return { id, name, kind: 'datasec', size: sizeOrType, vars };
       }
-      case BTF_KIND_FLOAT: return { id, name, kind: 'float', size: st };
-      case BTF_KIND_DECL_TAG: return { id, name, kind: 'decl_tag', type: this.ref(st, id, o), componentIdx: w[p]! | 0 };
-      case BTF_KIND_TYPE_TAG: return { id, name, kind: 'type_tag', type: this.ref(st, id, o) };
+      case BTF_KIND_FLOAT: return { id, name, kind: 'float', size: sizeOrType };
+      case BTF_KIND_DECL_TAG: return { id, name, kind: 'decl_tag', type: this.ref(sizeOrType, id, o), componentIdx: w[p]! | 0 };
+      case BTF_KIND_TYPE_TAG: return { id, name, kind: 'type_tag', type: this.ref(sizeOrType, id, o) };
       case BTF_KIND_ENUM64: {
         const values = new Array(vlen);
         for (let k = 0, q = p; k < vlen; k++, q += 3) {
           const raw = (BigInt(w[q + 2]!) << 32n) | BigInt(w[q + 1]!);
           values[k] = { name: this.name(w[q]!, id, q, 'enumerator'), value: kflag ? BigInt.asIntN(64, raw) : raw };
         }
-        return { id, name, kind: 'enum64', size: st, signed: kflag, values };
+        return { id, name, kind: 'enum64', size: sizeOrType, signed: kflag, values };
       }
     }
     /* c8 ignore next */
