@@ -20,7 +20,7 @@ declare module '../load/program.js' {
 }
 
 declare module '../load/map.js' {
-  interface BpfMap {
+  interface BpfMap<K, V> {
     /** Registers a `.struct_ops.link` map through a BPF link: see attachStructOps. */
     attachStructOps(): Link;
   }

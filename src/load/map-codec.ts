@@ -45,6 +45,9 @@ export interface MapShape {
   cpus: () => number;
 }
 
+/** Maps whose values are fds going in and ids coming out (a lookup answers the program's or inner map's id). */
+export const FD_MAPS: Readonly<Record<string, 'program' | 'map' | undefined>> = { prog_array: 'program', array_of_maps: 'map', hash_of_maps: 'map' };
+
 export const PERCPU_TYPES: ReadonlySet<string> = new Set(['percpu_hash', 'percpu_array', 'lru_percpu_hash', 'percpu_cgroup_storage']);
 const INT_SIZES = [1, 2, 4, 8];
 

@@ -9,7 +9,7 @@ import type { MapSpec } from '../spec/types.js';
 import { Fd, mapDelete, mapGetNextKey, mapInfo, mapLookup, mapUpdate, BPF_ANY, type MapInfo } from '../sys/index.js';
 import { Pinnable } from './pin.js';
 import { decodeValue, type Value } from './values.js';
-import { decodeKey, encodeKey, encodeMapValue, MapArgumentError, PERCPU_TYPES, perCpuStride, valueBytes, type MapShape } from './map-codec.js';
+import { decodeKey, encodeKey, encodeMapValue, FD_MAPS, MapArgumentError, PERCPU_TYPES, perCpuStride, valueBytes, type MapShape } from './map-codec.js';
 import { Program } from './program.js';
 import type { StructOpsState } from './struct-ops.js';
 
@@ -36,12 +36,17 @@ export type KeyLike = Uint8Array | number | bigint | Value;
  * unsigned integer), an array of one value per CPU for per-CPU maps, a Program for a prog
  * array, a BpfMap for a map of maps, or an Fd for any map that holds fds.
  */
-export type MapValue = Uint8Array | Value | Value[] | Program | BpfMap | Fd;
+export type MapValue = Uint8Array | Value | Value[] | Program | BpfMap<unknown, unknown> | Fd;
 
-/** Maps whose values are fds going in and ids coming out. */
-const FD_MAPS: Readonly<Record<string, 'program' | 'map' | undefined>> = { prog_array: 'program', array_of_maps: 'map', hash_of_maps: 'map' };
 
-export class BpfMap extends Pinnable {
+/**
+ * A loaded map. `K` and `V` type its keys and values as lookup() returns them (for a per-CPU
+ * map, V is the array of one value per CPU); they default to Value, the decoders' loose
+ * union, and a generated skeleton (tsbpf-gen) fills them in from the object's BTF. The
+ * types do not change what the methods do: keys and values are still encoded and checked
+ * through the map's BTF at run time.
+ */
+export class BpfMap<K = Value, V = Value> extends Pinnable {
   readonly name: string;
   /** The name the kernel knows it by (15 chars at most). */
   readonly kernelName: string;
@@ -80,7 +85,7 @@ export class BpfMap extends Pinnable {
   }
 
   /** Raw lookup: the value bytes, or undefined when the key is absent. */
-  lookupBytes(key: KeyLike): Buffer | undefined {
+  lookupBytes(key: K | Uint8Array): Buffer | undefined {
     const v = Buffer.alloc(this.valueBytes);
     return mapLookup(this.fd, encodeKey(this.#shape, key), v) ? v : undefined;
   }
@@ -89,10 +94,10 @@ export class BpfMap extends Pinnable {
    * Lookup decoded through BTF when the map has a value type (per-CPU maps: one value per
    * CPU). A prog array answers with the program's id, a map of maps with the inner map's id.
    */
-  lookup(key: KeyLike): Value | Value[] | undefined {
+  lookup(key: K | Uint8Array): V | undefined {
     const raw = this.lookupBytes(key);
     if (raw === undefined) return undefined;
-    return this.decode(raw);
+    return this.decode(raw) as V;
   }
 
   private decode(raw: Buffer): Value | Value[] {
@@ -106,26 +111,26 @@ export class BpfMap extends Pinnable {
   }
 
   /** A Program, BpfMap or Fd as the fd the kernel wants in this map, checked against the map's kind. */
-  private fdOf(value: Program | BpfMap | Fd): Uint8Array {
+  private fdOf(value: Program | BpfMap<unknown, unknown> | Fd): Uint8Array {
     const wants = FD_MAPS[this.type];
     const given = value instanceof Program ? 'program' : value instanceof BpfMap ? 'map' : 'fd';
     if (given !== 'fd' && given !== wants) {
       const takes = wants ? `takes ${wants}s` : 'holds no programs or maps';
-      throw new MapArgumentError(`map '${this.name}' (${this.type}) ${takes}; got ${given} '${(value as Program | BpfMap).name}'`, this.name, 'value');
+      throw new MapArgumentError(`map '${this.name}' (${this.type}) ${takes}; got ${given} '${(value as Program | BpfMap<unknown, unknown>).name}'`, this.name, 'value');
     }
     const fd = value instanceof Fd ? value : value.fd;
     return encodeMapValue(this.#shape, fd.value);
   }
 
   /** BPF_MAP_UPDATE_ELEM (flags: BPF_ANY 0, BPF_NOEXIST 1, BPF_EXIST 2). */
-  update(key: KeyLike, value: MapValue, flags = BPF_ANY): void {
+  update(key: K | Uint8Array, value: V | Uint8Array | Program | BpfMap<unknown, unknown> | Fd, flags = BPF_ANY): void {
     const k = encodeKey(this.#shape, key);
     const v = value instanceof Program || value instanceof BpfMap || value instanceof Fd ? this.fdOf(value) : encodeMapValue(this.#shape, value);
     mapUpdate(this.fd, k, v, flags);
   }
 
   /** Deletes a key; false when it was not there. */
-  delete(key: KeyLike): boolean {
+  delete(key: K | Uint8Array): boolean {
     return mapDelete(this.fd, encodeKey(this.#shape, key));
   }
 
@@ -141,15 +146,15 @@ export class BpfMap extends Pinnable {
   }
 
   /** Every key, decoded: through BTF, else numbers (4 bytes: a prog array's slots) or bigints (8), else Buffers. */
-  *keys(): IterableIterator<Value> {
-    for (const k of this.rawKeys()) yield decodeKey(this.#shape, k);
+  *keys(): IterableIterator<K> {
+    for (const k of this.rawKeys()) yield decodeKey(this.#shape, k) as K;
   }
 
   /** Every [key, value] pair, both decoded as in keys() and lookup(). Keys deleted meanwhile are skipped. */
-  *entries(): IterableIterator<[Value, Value | Value[]]> {
+  *entries(): IterableIterator<[K, V]> {
     for (const k of this.rawKeys()) {
       const v = this.lookupBytes(k);
-      if (v !== undefined) yield [decodeKey(this.#shape, k), this.decode(v)];
+      if (v !== undefined) yield [decodeKey(this.#shape, k) as K, this.decode(v) as V];
     }
   }
 

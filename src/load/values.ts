@@ -31,6 +31,12 @@ function writeInt(dv: DataView, off: number, size: number, v: number | bigint | 
   new Uint8Array(dv.buffer, dv.byteOffset + off, size).set(intBytes(v, size, what, range));
 }
 
+/** A char array (decoded as a string, NUL-terminated): its element is a 1-byte int that is `char` or has the CHAR encoding. */
+export function isCharArray(btf: Btf, t: BtfType & { kind: 'array' }): boolean {
+  const elem = btf.typeById(btf.resolve(t.type));
+  return elem.kind === 'int' && elem.size === 1 && ((elem.encoding & BTF_INT_CHAR) !== 0 || elem.name === 'char');
+}
+
 /**
  * `bytes` as JS data through BTF type `typeId`. A type that contains itself, or nesting
  * that branches beyond any real value, is a BtfError (TypeWalk), not a hang.
@@ -62,9 +68,8 @@ export function decodeValue(btf: Btf, typeId: number, bytes: Uint8Array): Value 
   const container = (t: BtfType, off: number, depth: number): Value => {
     switch (t.kind) {
       case 'array': {
-        const elem = btf.typeById(btf.resolve(t.type));
         const esz = btf.sizeof(t.type);
-        if (elem.kind === 'int' && esz === 1 && (elem.encoding & BTF_INT_CHAR || elem.name === 'char')) {
+        if (isCharArray(btf, t)) {
           const raw = bytes.subarray(off, off + t.nelems);
           const end = raw.indexOf(0);
           return Buffer.from(raw.subarray(0, end < 0 ? raw.length : end)).toString('utf8');
