@@ -11,6 +11,7 @@ import { loadCollectionSpec } from '../spec/collection.js';
 import type { CollectionSpec } from '../spec/types.js';
 import { PIN_BY_NAME } from '../spec/types.js';
 import { ensureBpffs, type Fd } from '../sys/index.js';
+import { withGlobals } from './globals.js';
 import { CollectionLoader } from './loader.js';
 import type { LoadOptions } from './options.js';
 import type { BpfMap } from './map.js';
@@ -43,6 +44,7 @@ export class Collection {
 
   /** Loads a spec into the kernel (CollectionLoader). On failure nothing is left behind. */
   static load(spec: CollectionSpec, opts: LoadOptions = {}): Collection {
+    if (opts.globals) spec = withGlobals(spec, opts.globals);
     const loaded = new CollectionLoader(spec, opts).load();
     return new Collection(spec, loaded.maps, loaded.programs, loaded.btfFd, loaded.btfChanges);
   }

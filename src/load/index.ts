@@ -12,3 +12,4 @@ export { features, formatFeatures, type FeatureTable, type FeatureState, type He
 export { hasMapType, hasProgType, helperSupport, hasLinkType, hasAttachType, type HelperSupport } from './probes.js';
 export { MissingFeatureError, missingLinkType, missingAttachType, type FeatureKind, type MissingFeatureReason } from './missing.js';
 export { checkMapSize, mapMemoryBytes, DEFAULT_MAX_MAP_BYTES, type LoadLimits, type MapShapeForSize } from './limits.js';
+export { withGlobals, type GlobalValues } from './globals.js';

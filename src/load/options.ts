@@ -1,5 +1,6 @@
 /** What Collection.load takes, and the stages it reports. */
 import type { Btf } from '../btf/index.js';
+import type { GlobalValues } from './globals.js';
 import type { AttachTarget } from './kernel-refs.js';
 import type { LoadLimits } from './limits.js';
 import type { MemlockMode } from './memlock.js';
@@ -48,6 +49,13 @@ export interface LoadOptions extends LoadLogOptions {
    * even when its section starts with '?'. libbpf: bpf_program__set_attach_target.
    */
   attachTargets?: Record<string, AttachTarget | AttachTarget['program']>;
+  /**
+   * Initial values of global variables by data section, typed through BTF (see
+   * withGlobals): `{ '.rodata': { scale: 5 } }`. The loader works on a copy of the spec
+   * with them set (Collection.spec); .rodata is frozen after that. A generated skeleton
+   * passes its `rodata` / `data` / `bss` options here.
+   */
+  globals?: GlobalValues;
 }
 
 /** Where a load stands, for error messages and tests ('maps', 'programs', ...). */
