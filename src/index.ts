@@ -12,3 +12,6 @@ export * from './link/index.js';
 export * from './events/index.js';
 export { SyscallError, Fd, ensureBpffs, ensureTracefs, MountError, MemlockError, getMemlockLimit, type MountNotice, type ResourceLimit } from './sys/index.js';
 export { CoreError } from './core/errors.js';
+export * from './skeleton/index.js';
+export { generateSkeleton, findType, GenError, TUPLE_MAX, type GenOptions, type GenType, type GeneratedSkeleton, type GenErrorReason } from './gen/index.js';
+export { TSBPF_VERSION } from './version.js';
