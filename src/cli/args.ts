@@ -208,6 +208,10 @@ const OPTIONS: Record<string, OptionDef> = {
     if (!list.length) throw new UsageError(`--kernel ${v}: expected kernels such as 5.10,6.1`);
     o.kernels.push(...list);
   }),
+  gen: flag(`
+    write a typed TypeScript module for the object instead of loading it
+    (tsbpf-gen: the other arguments are its own, see --gen --help)`,
+  () => { /* main() hands the command line to tsbpf-gen before parsing it */ }),
   help: flag('this text', (o) => { o.help = true; }, 'h'),
 };
 

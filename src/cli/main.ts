@@ -168,6 +168,8 @@ async function readEvents(stream: import('./events.js').EventStream, opts: CliOp
 }
 
 export async function main(argv: string[]): Promise<number> {
+  const gen = argv.indexOf('--gen');
+  if (gen >= 0 && !argv.slice(0, gen).includes('--')) return (await import('./gen.js')).genMain([...argv.slice(0, gen), ...argv.slice(gen + 1)]);
   let opts: CliOptions;
   try {
     opts = parseArgs(argv);
