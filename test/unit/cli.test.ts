@@ -26,7 +26,23 @@ function oneLine(r: ReturnType<typeof cli>, re: RegExp) {
 test('--help: every option, exit 0', () => {
   const r = cli('--help');
   assert.is(r.status, 0);
-  for (const o of ['--pin DIR', '--unpin DIR', '--json', '--junit FILE', '--log DIR', '--log-level N', '--set NAME=VALUE', '--type PROG=TYPE', '--only PROG', '--create MAP', '--btf FILE', '--target PROG=REF', '--attach [PROG=TARGET]', '--events [MAP[=TYPE]]', '--trace', '--count N', '--duration S', '--no-load', '--features', '--kernel LIST']) assert.ok(r.stdout.includes(o), o);
+  for (const o of ['--pin DIR', '--unpin DIR', '--json', '--junit FILE', '--log DIR', '--log-level N', '--set NAME=VALUE', '--type PROG=TYPE', '--only PROG', '--create MAP', '--btf FILE', '--target PROG=REF', '--attach [PROG=TARGET]', '--events [MAP[=TYPE]]', '--trace', '--count N', '--duration S', '--no-load', '--features', '--kernel LIST', '--gen']) assert.ok(r.stdout.includes(o), o);
+});
+
+test('--gen hands the command line to tsbpf-gen: its --help, its usage errors (exit 2), its module on stdout', () => {
+  const h = cli('--gen', '--help');
+  assert.is(h.status, 0);
+  for (const o of ['-o, --output FILE', '--type [MAP=]TYPE', '--embed', '--import MODULE']) assert.ok(h.stdout.includes(o), o);
+  for (const [args, re] of [[['--gen'], /^tsbpf-gen: no object given/], [['--gen', '--frob', 'x.o'], /^tsbpf-gen: Unknown option '--frob'/], [['--gen', 'a.o', 'b.o'], /^tsbpf-gen: one object at a time/], [['--gen', 'nope.o'], /^tsbpf-gen: nope\.o: cannot read: ENOENT/]] as const) {
+    const r = cli(...args);
+    assert.is(r.status, 2, r.stderr);
+    assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, re);
+  }
+  const g = cli('--gen', 'bpf-objs/global_data.bpf.o');
+  assert.is(g.status, 0, g.stderr);
+  assert.match(g.stdout, "const OBJECT = { name: 'global_data.bpf.o', path: './bpf-objs/global_data.bpf.o' };");
+  assert.match(g.stdout, 'export class GlobalDataSkeleton {');
 });
 
 test('usage errors: exit 2, one line', () => {
