@@ -80,7 +80,7 @@ export function emitModule(p: ModuleParts): { code: string; warnings: string[] }
     return `${doc([`${m.type}, ${m.maxEntries} entries, key ${m.keySize} bytes, value ${m.valueSize} bytes${PERCPU_TYPES.has(m.type) ? ' (one per possible CPU)' : ''}.`], '  ')}\n  readonly ${propertyKey(m.name)}: tsbpf.BpfMap<${k}, ${v}>;`;
   });
   const progs = [...spec.programs.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const progLines = progs.map((pr) => `  /** SEC("${pr.autoload ? '' : '?'}${pr.section}"): ${pr.type}. */\n  readonly ${propertyKey(pr.name)}: tsbpf.Program;`);
+  const progLines = progs.map((pr) => `  /** SEC("${pr.autoload ? '' : '?'}${pr.section}"): ${pr.type ?? 'no program type (set one before load)'}. */\n  readonly ${propertyKey(pr.name)}: tsbpf.Program;`);
   const decl: string[] = [];
   decl.push(`/** The object's maps (global data sections are the skeleton's section properties). */\nexport type ${own.maps} = ${mapLines.length ? `{\n${mapLines.join('\n')}\n}` : '{}'};`);
   decl.push(`/** The object's programs; one that was not loaded (LoadOptions.programs, SEC("?...")) throws when used. */\nexport type ${own.programs} = ${progLines.length ? `{\n${progLines.join('\n')}\n}` : '{}'};`);
