@@ -117,6 +117,26 @@ export function decodeValue(btf: Btf, typeId: number, bytes: Uint8Array): Value 
 }
 
 /**
+ * A bitfield member: `bits` bits at bit `bitOffset` of the struct at byte `off`, little-endian
+ * as decodeValue reads them (bit k is bit k & 7 of byte k >> 3). Any integer that fits in
+ * `bits` bits either way (-2^(bits-1) .. 2^bits - 1) is taken; the other bits stay.
+ */
+function writeBits(dv: DataView, off: number, bitOffset: number, bits: number, v: Value, what: string): void {
+  if (typeof v !== 'number' && typeof v !== 'bigint' && typeof v !== 'boolean') throw new TsbpfError(`${what}: a bitfield takes an integer, not ${typeof v}`);
+  if (typeof v === 'number' && !Number.isSafeInteger(v)) throw new TsbpfError(`${what}: ${v} is not an integer`);
+  const n = typeof v === 'boolean' ? (v ? 1n : 0n) : BigInt(v);
+  const b = BigInt(bits);
+  if (n >= 1n << b || n < -(1n << (b - 1n))) throw new TsbpfError(`${what} is a ${bits}-bit bitfield; ${v} does not fit`);
+  const u = BigInt.asUintN(bits, n);
+  for (let i = 0; i < bits; i++) {
+    const bit = bitOffset + i;
+    const at = off + (bit >> 3);
+    const mask = 1 << (bit & 7);
+    dv.setUint8(at, (u >> BigInt(i)) & 1n ? dv.getUint8(at) | mask : dv.getUint8(at) & ~mask);
+  }
+}
+
+/**
  * `value` as the bytes of BTF type `typeId` (`size` bytes). Integers must fit the C type
  * (an unsigned one refuses -1), a Buffer must have the type's size, and errors name the
  * path inside the value, starting at `what` ("map 'counts' key").
@@ -169,8 +189,8 @@ export function encodeValue(btf: Btf, typeId: number, value: Value, size: number
         for (const k of Object.keys(obj)) {
           const m = t.members.find((x, i) => (x.name || `_${i}`) === k);
           if (!m) throw new TsbpfError(`${what}: no member '${k}' in ${t.kind} ${t.name || '(anon)'}`);
-          if (m.bitfieldSize) throw new TsbpfError(`${what}.${k}: writing bitfields is not supported; pass a Buffer`);
-          walk(m.type, off + m.bitOffset / 8, obj[k]!, `${what}.${k}`, depth + 1);
+          if (m.bitfieldSize) writeBits(dv, off, m.bitOffset, m.bitfieldSize, obj[k]!, `${what}.${k}`);
+          else walk(m.type, off + m.bitOffset / 8, obj[k]!, `${what}.${k}`, depth + 1);
         }
         return;
       }

@@ -3,6 +3,7 @@
 // set before load changes what the program returns, .data / .bss are read and written
 // typed after load, a prog array's slots read back as program ids, event records come
 // typed out of a ring buffer. The modules import 'tsbpf' (this package's dist/tsbpf.mjs).
+import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 // the modules' own runtime (the package entry), so that instanceof compares the same classes
 import { Collection, SpecError, TsbpfError } from 'tsbpf';
@@ -136,4 +137,4 @@ test('a skeleton is a Collection underneath: its maps are the collection\'s', ()
   }
 });
 
-test.run();
+uvuTest.run();
