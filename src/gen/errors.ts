@@ -10,8 +10,9 @@ export type GenErrorReason =
   | 'event-map-unknown';
 
 export class GenError extends TsbpfError {
-  declare readonly reason: GenErrorReason;
+  override readonly reason: GenErrorReason;
   constructor(detail: string, ctx: ErrorContext, reason: GenErrorReason) {
-    super(detail, ctx, { reason });
+    super(detail, ctx);
+    this.reason = reason;
   }
 }
