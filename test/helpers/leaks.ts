@@ -1,6 +1,6 @@
 // What an attach test must leave behind: nothing. This process's fds, the links it made
 // (by id: other helpers' tests run on the same kernel at the same time), tracefs events.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { closeFd, linkGetFdById, SyscallError } from '../../src/sys/index.js';
 import { eventfdCreate, eventfdSignal } from '../../src/sys/epoll.js';
@@ -8,6 +8,28 @@ import { waitReady } from '../../src/sys/waiter.js';
 
 export function fdCount(): number {
   return readdirSync('/proc/self/fd').length;
+}
+
+/** This process's fds and what each refers to ('anon_inode:bpf-prog', 'pipe:[123]', ...). */
+export type FdSnapshot = Map<string, string>;
+
+export function fdSnapshot(): FdSnapshot {
+  const m: FdSnapshot = new Map();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try { m.set(fd, readlinkSync(`/proc/self/fd/${fd}`)); } catch { /* the readdir's own fd, gone */ }
+  }
+  return m;
+}
+
+/**
+ * The fds open now that were not open (with the same target) in `before`: what a test
+ * left behind. Unlike a count, an fd that something else in the process closed meanwhile
+ * (a previous suite's child process pipes, closed late) neither hides a leak nor fails.
+ */
+export function newFds(before: FdSnapshot): string[] {
+  const out: string[] = [];
+  for (const [fd, target] of fdSnapshot()) if (before.get(fd) !== target) out.push(`${fd} -> ${target}`);
+  return out;
 }
 
 /** Whether the link with this id is gone (polls: the kernel frees links from a work item). */
@@ -35,10 +57,11 @@ export function ourProbeEvents(tracefs = '/sys/kernel/tracing'): string[] {
 }
 
 /** Asserts no link id, no fd and no tracefs event is left from `before`. */
-export async function assertClean(before: number, linkIds: number[], what: string): Promise<void> {
+export async function assertClean(before: number | FdSnapshot, linkIds: number[], what: string): Promise<void> {
   for (const id of linkIds) assert.ok(await linkGone(id), `${what}: link ${id} is still there`);
   assert.equal(ourProbeEvents(), [], `${what}: tracefs events left`);
-  assert.is(fdCount(), before, `${what}: fds left open`);
+  if (typeof before === 'number') assert.is(fdCount(), before, `${what}: fds left open`);
+  else assert.equal(newFds(before), [], `${what}: fds left open`);
 }
 
 /**

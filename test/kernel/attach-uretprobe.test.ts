@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { Collection, BpfLink } from '../../src/index.js';
 import { EventReader } from '../../src/events/index.js';
 import { kernelSuite } from '../helpers/kernel-suite.js';
-import { assertClean, fdCount, startWaiter } from '../helpers/leaks.js';
+import { assertClean, fdSnapshot, startWaiter } from '../helpers/leaks.js';
 import { startTarget, targetBinary } from '../helpers/target.js';
 
 const { test } = kernelSuite('attach-uretprobe');
@@ -62,7 +62,7 @@ async function typeIntoBash(reader: EventReader, lines: string[]): Promise<BashE
 test('uretprobe on /bin/bash:readline: every typed line runs the entry program and the handler of the slot its return value picks', async () => {
   assert.ok(SCRIPT, 'script(1) (util-linux / bsdutils) runs bash under a pty for this test');
   await startWaiter(); // the epoll worker's fds stay open once started: not a leak
-  const before = fdCount();
+  const before = fdSnapshot();
   const c = Collection.loadFile('bpf-objs/tailcall_uretprobe.bpf.o');
   let id = 0;
   try {
@@ -85,7 +85,7 @@ test('uretprobe on /bin/bash:readline: every typed line runs the entry program a
 });
 
 test('the same dispatcher on a function whose return values alternate: odd ones reach slot 135 (handle_odd), even ones slot 146', async () => {
-  const before = fdCount();
+  const before = fdSnapshot();
   const c = Collection.loadFile('bpf-objs/tailcall_uretprobe.bpf.o');
   const t = startTarget(6); // tsbpf_target_add(i, 1) returns 1, 2, ..., 6
   let id = 0;
