@@ -311,7 +311,7 @@ if [ -f /tsbpf/config ]; then
   fi
 fi
 mkdir -p "$R$PROJECT" 2>/dev/null
-mount -t 9p -o $opts project "$R$PROJECT" || fail "mount of the project $PROJECT (9p tag project) failed"
+mount -t 9p -o $opts,cache=loose project "$R$PROJECT" || fail "mount of the project $PROJECT (9p tag project) failed"
 mkdir -p $R/run/tsbpf
 cp /tsbpf/cmd.sh $R/run/tsbpf/cmd.sh
 hostname tsbpf-vm
