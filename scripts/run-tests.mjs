@@ -2,7 +2,9 @@
 // Runs the uvu suites over TypeScript (tsx loader; plain `uvu -r tsx` breaks top-level
 // await) and closes with one line `N passed, N failed, N skipped`. Fails when a test
 // failed or when nothing ran.
-//   node scripts/run-tests.mjs [dir ...]     default: test/unit test/kernel
+//   node scripts/run-tests.mjs [--match REGEX] [dir ...]     default: test/unit test/kernel
+// --match: only the test files whose name matches (default \.test\.ts$; the VM matrix's
+// smoke run picks the attach, events and feature suites with it).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -10,13 +12,21 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const uvu = path.join(root, 'node_modules', 'uvu', 'bin.js');
-const dirs = process.argv.slice(2).length ? process.argv.slice(2) : ['test/unit', 'test/kernel'];
+const argv = process.argv.slice(2);
+let match = '\\.test\\.ts$';
+const at = argv.indexOf('--match');
+if (at >= 0) {
+  match = argv[at + 1] ?? '';
+  argv.splice(at, 2);
+  if (!match) { console.error('run-tests: --match needs a regular expression'); process.exit(2); }
+}
+const dirs = argv.length ? argv : ['test/unit', 'test/kernel'];
 
 let passed = 0, total = 0, skipped = 0, crashed = false;
 for (const dir of dirs) {
   if (!existsSync(path.join(root, dir))) continue;
   console.log(`\n# ${dir}`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', uvu, dir, '\\.test\\.ts$'], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', uvu, dir, match], {
     cwd: root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' },
     maxBuffer: 256 * 1024 * 1024,
   });
