@@ -224,7 +224,8 @@ export function pinLinks(links: AttachedLinks, pinDir: string, result: ObjectRes
   } finally {
     recordPins(manifestRoot, pinned); // --unpin removes (detaches) them with the rest
   }
-  result.atExit.push(`links pinned under ${dir}: the programs stay attached after exit (--unpin ${manifestRoot} detaches them)`);
+  // only where something was pinned: a legacy perf event (before 5.15) leaves nothing there
+  if (pinned.length) result.atExit.push(`links pinned under ${dir}: the programs stay attached after exit (--unpin ${manifestRoot} detaches them)`);
 }
 
 /** Closes the links the process does not leave behind: all of them, or with --pin only those no pin keeps. */
