@@ -121,8 +121,13 @@ int use_all(struct xdp_md *ctx)
 	bpf_map_push_elem(&queue, &v32, BPF_ANY);
 	bpf_map_push_elem(&stack, &v64, BPF_ANY);
 	bpf_map_push_elem(&bloom, &v32, BPF_ANY);
-	if (bpf_map_peek_elem(&bloom, &v32) == 0)
-		bpf_map_update_elem(&tsbpf_pinned, &k32, &v32, BPF_ANY);
+	/* The membership test reads its value from a map value, not the stack: Linux 7.x's
+	 * stack liveness pass takes bpf_map_peek_elem's value argument as written only, drops
+	 * the store of a stack variable before it and then refuses the read ("slot poisoned
+	 * by dead code elimination", seen on 7.2.13), although the bloom filter reads it. */
+	u32 *member = bpf_map_lookup_elem(&lru_hash, &k32);
+	if (member && bpf_map_peek_elem(&bloom, member) == 0)
+		bpf_map_update_elem(&tsbpf_pinned, &k32, member, BPF_ANY);
 	return XDP_PASS;
 }
 

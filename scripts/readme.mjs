@@ -58,7 +58,7 @@ export function normalise(text) {
     .replace(/\bvalue:( [0-9a-f]{2})+/g, 'value: N') // bpftool dump of a prog array: prog ids
     .replace(/\b[A-Z][a-z]{2} +\d{1,2} +(\d\d:\d\d|\d{4}) /g, 'DATE ') // ls -l
     .replace(/^(\d+\.\d+)[.\-+]\S*/gm, '$1.N') // VM table: 6.1.0-56-amd64, 6.12.117+deb12-amd64
-    .replace(/ \d+s$/gm, ' Ns') // VM table: seconds a row took
+    .replace(/ \d+s(?= +(?:full|smoke|-)$|$)/gm, ' Ns') // VM table: seconds a row took (before its suite)
     .split('\n').map((l) => l.replace(/[ \t]+/g, ' ').trimEnd()).join('\n')
     .trim();
 }

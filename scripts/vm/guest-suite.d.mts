@@ -4,3 +4,5 @@ export function parseSummary(text: string): Tally | undefined;
 import type { Requirement } from './requirements.mjs';
 export function tallyCli(file: string, status: number | null, stdout: string, stderr: string, o?: { release?: string; reqs?: Requirement[] }): Tally & { rejected: string[]; expected: string[] };
 export function testsResult(stdout: string, status: number | null, signal: string | null): Tally & { error?: string };
+/** The kernel test files of the smoke run (a regular expression for run-tests --match). */
+export const SMOKE_TESTS: string;

@@ -247,7 +247,7 @@ export const fixtures: Record<string, FixtureFact> = {
     license: 'GPL',
     btf: true,
     programs: [
-      { name: 'use_all', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 93, subprograms: [] },
+      { name: 'use_all', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 98, subprograms: [] },
     ],
     maps: [
       { name: 'hash_map', type: 'hash', keySize: 4, valueSize: 8, maxEntries: 128 },

@@ -28,10 +28,10 @@ test('normalise: ids, load times, prog ids in a bpftool dump, ls -l dates and co
 });
 
 test('vmTable: the last table of a matrix run; kernel patch numbers and minutes do not count, test counts do', () => {
-  const run = (k1: string, n: number, secs: number) => `## 6.1: booting\nkernel tests 1 0 0\n\nkernel                   kernel tests           CLI (programs)         time
+  const run = (k1: string, n: number, secs: number, suite = 'full') => `## 6.1: booting\nkernel tests 1 0 0\n\nkernel                   kernel tests           CLI (programs)         time  tests
                          passed failed skipped  passed failed skipped
-${k1.padEnd(24)} ${String(n).padStart(6)}      0      0      39      0      0   ${secs}s
-6.12.117+deb12-amd64         ${n}      0      0      39      0      0   100s
+${k1.padEnd(24)} ${String(n).padStart(6)}      0      0      39      0      0   ${secs}s  ${suite}
+6.12.117+deb12-amd64         ${n}      0      0      39      0      0   100s  full
 
 failed rows: none\n`;
   const t = vmTable(run('6.1.0-56-amd64', 64, 144))!;
@@ -39,6 +39,7 @@ failed rows: none\n`;
   assert.ok(t.startsWith('kernel '));
   assert.is(normalise(t), normalise(vmTable(run('6.1.0-57-amd64', 64, 151))!));
   assert.is.not(normalise(t), normalise(vmTable(run('6.1.0-56-amd64', 39, 144))!), 'a test count counts');
+  assert.is.not(normalise(t), normalise(vmTable(run('6.1.0-56-amd64', 64, 144, 'smoke'))!), 'the suite a kernel ran counts');
   assert.is(vmTable('no table here'), undefined);
 });
 

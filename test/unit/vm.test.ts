@@ -20,7 +20,7 @@ import {
 import { ConsoleParser, exitStatus } from '../../scripts/vm/guest.mjs';
 import { isStaticElf } from '../../scripts/vm/host.mjs';
 import { parseArgs } from '../../scripts/vm/run.mjs';
-import { parseSummary, tallyCli, testsResult } from '../../scripts/vm/guest-suite.mjs';
+import { parseSummary, SMOKE_TESTS, tallyCli, testsResult } from '../../scripts/vm/guest-suite.mjs';
 import { describe, expectationsFor, loadRequirements, matchesRefusal, refusedOn, versionNumber } from '../../scripts/vm/requirements.mjs';
 import { loadCollectionSpec } from '../../src/spec/index.js';
 import { formatTable, parseMatrixArgs, rowFailed } from '../../scripts/vm/test-matrix.mjs';
@@ -568,14 +568,26 @@ test('matrix: run-tests summary, CLI tallies, table, arguments', () => {
   assert.equal(tallyCli('a.o', 1, doc, ''), { passed: 1, failed: 1, skipped: 1, rejected: ['a.o p2: R1 invalid mem access'], expected: [] });
   assert.equal(tallyCli('b.o', 2, '', 'load: b.o, offset 0: bad magic\n'), { passed: 0, failed: 1, skipped: 0, rejected: ['b.o: exit 2: load: b.o, offset 0: bad magic'], expected: [] });
   const table = formatTable([
-    { line: '6.1', kernel: '6.1.0-56-amd64', status: 0, secs: 200, tests: { passed: 38, failed: 0, skipped: 1 }, cli: { passed: 39, failed: 0, skipped: 0 } },
+    { line: '6.1', kernel: '6.1.0-56-amd64', suite: 'full', status: 0, secs: 200, tests: { passed: 38, failed: 0, skipped: 1 }, cli: { passed: 39, failed: 0, skipped: 0 } },
+    { line: '5.10', kernel: '5.10.0-46-amd64', suite: 'smoke', status: 0, secs: 90, tests: { passed: 20, failed: 0, skipped: 0 }, cli: { passed: 30, failed: 0, skipped: 0 } },
     { line: '6.12', status: 124, secs: 1200 },
   ]);
-  assert.match(table, /^6\.1\.0-56-amd64 +38 +0 +1 +39 +0 +0 +200s$/m);
-  assert.match(table, /^6\.12 \(no result: exit 124\) +- +- +- +- +- +- +1200s$/m);
-  assert.equal(parseMatrixArgs([]), { kernels: ['6.1', '6.12'], only: [], timeout: 1200 });
-  assert.equal(parseMatrixArgs(['--kernels', '6.12', '--only', 'cli', '--timeout', '60']), { kernels: ['6.12'], only: ['cli'], timeout: 60 });
+  assert.match(table, /^6\.1\.0-56-amd64 +38 +0 +1 +39 +0 +0 +200s  full$/m);
+  assert.match(table, /^5\.10\.0-46-amd64 +20 +0 +0 +30 +0 +0 +90s  smoke$/m);
+  assert.match(table, /^6\.12 \(no result: exit 124\) +- +- +- +- +- +- +1200s  -$/m);
+  assert.equal(parseMatrixArgs([]), { kernels: ['5.10', '6.1', '6.12', '7'], smoke: [], jobs: 1, only: [], timeout: 3000 }, 'the four kernels of issue 12');
+  assert.equal(parseMatrixArgs(['--kernels', '6.12', '--only', 'cli', '--timeout', '60', '--smoke', '6.1,7', '--jobs', '2']), { kernels: ['6.12'], smoke: ['6.1', '7'], jobs: 2, only: ['cli'], timeout: 60 });
   assert.throws(() => parseMatrixArgs(['--x']), /unknown/);
+  assert.throws(() => parseMatrixArgs(['--jobs', '0']), /--jobs N > 0/);
+});
+
+test('matrix: the smoke run takes the attach, events, feature, fixture and memlock kernel tests', () => {
+  const re = new RegExp(SMOKE_TESTS);
+  const picked = readdirSync(path.join(root, 'test/kernel')).filter((f) => re.test(f)).sort();
+  for (const f of ['attach-net', 'attach-trace', 'attach-uretprobe', 'sys-attach', 'cli-attach', 'events', 'events-uretprobe', 'cli-events', 'user-ringbuf', 'features', 'fixtures', 'memlock']) {
+    assert.ok(picked.includes(`${f}.test.ts`), `${f}.test.ts is in the smoke run (and exists)`);
+  }
+  for (const f of ['load.test.ts', 'cli.test.ts', 'struct-ops.test.ts', 'robustness.test.ts']) assert.not.ok(picked.includes(f), `${f} is not`);
 });
 
 test('matrix: a guest test run that crashed or ran nothing is a failed row, never "0 0 0"', () => {
