@@ -6,3 +6,5 @@ export function tallyCli(file: string, status: number | null, stdout: string, st
 export function testsResult(stdout: string, status: number | null, signal: string | null): Tally & { error?: string };
 /** The kernel test files of the smoke run (a regular expression for run-tests --match). */
 export const SMOKE_TESTS: string;
+/** TSBPF_EXPECT_MODULES for a kernel release: 'nf_conntrack,x_tables', one of them, or 'none'. */
+export function expectedModules(release: string, reqs: Requirement[]): string;
