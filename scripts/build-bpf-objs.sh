@@ -55,6 +55,9 @@ COMMON=(-O2 -target bpf -D__TARGET_ARCH_x86 -I "$OBJDIR"
 flags_for() {
   case "$1" in
     nobtf) ;;             # no -g: no .BTF / .BTF.ext (that is what it tests)
+    # <bpf/usdt.bpf.h> includes <linux/errno.h>, which wants <asm/errno.h>: the
+    # multiarch directory, as libbpf-bootstrap's Makefile adds it (after the others)
+    usdt) printf '%s\n' -g -idirafter /usr/include/x86_64-linux-gnu ;;
     *) printf '%s\n' -g ;;
   esac
 }

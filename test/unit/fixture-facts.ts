@@ -446,6 +446,25 @@ export const fixtures: Record<string, FixtureFact> = {
       { name: '.bss', type: 'array', keySize: 4, valueSize: 4, maxEntries: 1, flags: 0x400 },
     ],
   },
+  usdt: {
+    // llvm-objdump-19 -d: on_args 47 instructions (one lddw), on_auto 11; .text holds
+    // usdt.bpf.h's bpf_usdt_arg_cnt 31, bpf_usdt_arg 111, bpf_usdt_cookie 28 (on_args calls
+    // all three: 47 + 111 + 31 + 28); llvm-readelf-19 -S: .maps 0x60 (three maps), .kconfig
+    // holds LINUX_HAS_BPF_COOKIE (1 byte); struct __bpf_usdt_spec of libbpf 1.1 is 208 bytes
+    file: 'bpf-objs/usdt.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'on_args', section: 'usdt', type: 'kprobe', insns: 217, subprograms: ['bpf_usdt_arg', 'bpf_usdt_arg_cnt', 'bpf_usdt_cookie'] },
+      { name: 'on_auto', section: 'usdt/usdt_target:tsbpf:args', type: 'kprobe', insns: 11, subprograms: [] },
+    ],
+    maps: [
+      { name: '__bpf_usdt_specs', type: 'array', keySize: 4, valueSize: 208, maxEntries: 256, flags: 0 },
+      { name: '__bpf_usdt_ip_to_spec_id', type: 'hash', keySize: 8, valueSize: 4, maxEntries: 1024, flags: 0 },
+      { name: 'seen', type: 'array', keySize: 4, valueSize: 56, maxEntries: 1, flags: 0 },
+      { name: '.kconfig', type: 'array', keySize: 4, valueSize: 1, maxEntries: 1, flags: 0x480 },
+    ],
+  },
   unknown_section: {
     // llvm-readelf-19 -S: program sections tsbpf/custom, xdp, socket/tail, sk_lookup/select,
     // .maps 0x20 (jmp_table) with .rel.maps (24 -> custom_prog: slot 0 of values at 24);
