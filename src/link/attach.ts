@@ -20,6 +20,7 @@ import { attachTc, type TcTarget } from './tc.js';
 import { attachTracepoint, type TracepointTarget } from './tracepoint.js';
 import { attachesByBtf, attachRawTracepoint, attachTracing } from './tracing.js';
 import { attachUprobe, attachUprobeMulti, type UprobeMultiTarget, type UprobeTarget } from './uprobe.js';
+import { attachUsdt, type UsdtTarget } from './usdt.js';
 import { attachXdp, type XdpTarget } from './xdp.js';
 
 /** Map iterators (`iter/bpf_map_elem`, ...): the map to iterate over. */
@@ -30,7 +31,8 @@ export interface IterTarget { map: BpfMap | Fd }
  *  - kprobe / kretprobe: `{ function, offset?, retprobe? }`; ksyscall: `{ syscall }`;
  *    kprobe.multi: `{ functions: 'glob' | [...] }`
  *  - uprobe / uretprobe: `{ binary, symbol | offset, pid?, retprobe? }`;
- *    uprobe.multi: `{ binary, symbols: 'glob' | [...] }`
+ *    uprobe.multi: `{ binary, symbols: 'glob' | [...] }`; usdt: `{ binary, provider, name,
+ *    pid?, usdtCookie? }` (the object's usdt.bpf.h maps: collection.attach() adds them)
  *  - tracepoint: `{ tracepoint: 'category/name' }`; raw_tp: `{ tracepoint: 'name' }`
  *  - perf_event: `{ cpu?, type?, config?, frequency | period, pid? }`
  *  - xdp: `{ ifname | ifindex, mode?, netns? }`; tc: `{ ifname | ifindex, direction?, netns?, via? }`
@@ -39,7 +41,7 @@ export interface IterTarget { map: BpfMap | Fd }
  * Every probe target also takes `retprobe` and `attachMode` ('link' | 'perf' | 'legacy').
  */
 export type AttachPoint =
-  | KprobeTarget | KsyscallTarget | KprobeMultiTarget | UprobeTarget | UprobeMultiTarget
+  | KprobeTarget | KsyscallTarget | KprobeMultiTarget | UprobeTarget | UprobeMultiTarget | UsdtTarget
   | TracepointTarget | PerfEventTarget | XdpTarget | TcTarget | CgroupTarget | NetnsTarget
   | SockmapTarget | IterTarget;
 
@@ -70,6 +72,7 @@ function fromSection(prog: Program, s: SectionTarget): AnyTarget {
     case 'kprobe_multi': return { functions: s.functions, retprobe: s.retprobe };
     case 'uprobe': return { binary: s.binary, symbol: s.symbol, offset: s.offset, retprobe: s.retprobe };
     case 'uprobe_multi': return { binary: s.binary, symbols: s.symbols, retprobe: s.retprobe };
+    case 'usdt': return { binary: s.binary, provider: s.provider, name: s.name };
     case 'tracepoint':
     case 'raw_tracepoint': return { tracepoint: s.tracepoint };
   }
@@ -126,6 +129,10 @@ function attachTo(prog: Program, target?: AttachPoint): Link {
         return attachUprobeMulti(prog, { ...(t as unknown as UprobeMultiTarget), retprobe });
       }
       if (attachType) throw notFor(prog, t, `nothing tsbpf attaches yet (${attachType})`);
+      if (has(t, 'provider', 'name')) {
+        if (!has(t, 'binary') || !has(t, 'provider') || !has(t, 'name') || has(t, 'symbol', 'offset', 'retprobe')) throw notFor(prog, t, '{ binary, provider, name, pid?, usdtCookie? } (usdt)');
+        return attachUsdt(prog, t as unknown as UsdtTarget);
+      }
       if (has(t, 'binary')) return attachUprobe(prog, { ...(t as unknown as UprobeTarget), retprobe });
       if (has(t, 'syscall')) return attachKsyscall(prog, { ...(t as unknown as KsyscallTarget), retprobe });
       if (has(t, 'function')) return attachKprobe(prog, { ...(t as unknown as KprobeTarget), retprobe });

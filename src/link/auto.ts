@@ -21,6 +21,7 @@ export type SectionTarget =
   | { kind: 'kprobe_multi'; functions: string; retprobe: boolean }
   | { kind: 'uprobe'; binary: string; symbol: string; offset?: number; retprobe: boolean }
   | { kind: 'uprobe_multi'; binary: string; symbols: string; retprobe: boolean }
+  | { kind: 'usdt'; binary: string; provider: string; name: string }
   | { kind: 'tracepoint'; tracepoint: string }
   | { kind: 'raw_tracepoint'; tracepoint: string }
   /** fentry / fexit / fmod_ret / tp_btf / lsm / iter / freplace: attach() with no target. */
@@ -106,7 +107,13 @@ export function sectionTarget(spec: Pick<ProgramSpec, 'section' | 'type' | 'atta
       if (!to) return { kind: 'none', why: `SEC("${base}") names no tracepoint (use ${base}/NAME or give { tracepoint })` };
       return { kind: 'raw_tracepoint', tracepoint: to };
     case 'usdt':
-    case 'usdt.s':
+    case 'usdt.s': {
+      // libbpf's attach_usdt: "usdt/%m[^:]:%m[^:]:%m[^:]"
+      if (!to) return { kind: 'none', why: `SEC("${base}") names no probe (use ${base}/BINARY:PROVIDER:NAME or give { binary, provider, name })` };
+      const parts = to.split(':');
+      if (parts.length !== 3 || parts.some((p) => p === '')) return { kind: 'invalid', why: `invalid section '${spec.section}': expected ${base}/BINARY:PROVIDER:NAME` };
+      return { kind: 'usdt', binary: parts[0]!, provider: parts[1]!, name: parts[2]! };
+    }
     case 'kprobe.session':
     case 'uprobe.session':
     case 'uprobe.session.s':

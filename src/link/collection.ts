@@ -12,6 +12,8 @@ import { sectionTarget } from './auto.js';
 import { AttachError } from './errors.js';
 import type { Link } from './link.js';
 import { attachStructOps } from './struct-ops.js';
+import { usdtMapsOf } from './usdt.js';
+import type { ProgramSpec } from '../spec/types.js';
 
 /** The links collection.attach() made, by program name (and `.struct_ops.link` map name). */
 export class AttachedLinks extends Map<string, Link> {
@@ -43,6 +45,18 @@ export function tailCallTargets(c: Collection): Map<string, string> {
   return out;
 }
 
+/**
+ * A USDT program's target with the collection's usdt.bpf.h maps added (libbpf's
+ * usdt_manager finds them by name in the object): the section's target, or the explicit one.
+ */
+function withUsdtMaps(c: Collection, spec: ProgramSpec, explicit: AttachPoint | undefined): AttachPoint | undefined {
+  const s = sectionTarget(spec);
+  const t: AttachPoint | undefined = explicit ?? (s.kind === 'usdt' ? { binary: s.binary, provider: s.provider, name: s.name } : undefined);
+  if (!t || !('provider' in t) || t.maps) return explicit;
+  const maps = usdtMapsOf(c.maps);
+  return maps ? { ...t, maps } : explicit;
+}
+
 export function attachCollection(c: Collection, opts: CollectionAttachOptions = {}): AttachedLinks {
   const links = new AttachedLinks();
   const targets = opts.targets ?? {};
@@ -68,7 +82,7 @@ export function attachCollection(c: Collection, opts: CollectionAttachOptions = 
           continue;
         }
       }
-      try { links.set(name, attachProgram(prog, explicit)); } catch (e) { throw TsbpfError.wrap(e, { file: c.spec.file, symbol: name }); }
+      try { links.set(name, attachProgram(prog, withUsdtMaps(c, prog.spec, explicit))); } catch (e) { throw TsbpfError.wrap(e, { file: c.spec.file, symbol: name }); }
     }
     if (!only) {
       for (const [name, map] of c.maps) {

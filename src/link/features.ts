@@ -99,5 +99,17 @@ export function probePmu(kind: 'kprobe' | 'uprobe'): ProbePmu | { why: string } 
   return { type, retprobeBit };
 }
 
+/**
+ * The bit of the uprobe PMU's config where a semaphore's file offset goes
+ * (format/ref_ctr_offset, "config:32-63": libbpf's PERF_UPROBE_REF_CTR_OFFSET_SHIFT),
+ * or undefined when the kernel's uprobes take none (before Linux 4.20).
+ */
+export function uprobeRefCtrShift(): number | undefined {
+  try {
+    const m = /^config:(\d+)/.exec(readFileSync('/sys/bus/event_source/devices/uprobe/format/ref_ctr_offset', 'utf8').trim());
+    return m ? Number(m[1]) : undefined;
+  } catch { return undefined; }
+}
+
 /** Forget the cached answers (tests that change what the kernel has). */
 export function resetFeatures(): void { cache.clear(); }

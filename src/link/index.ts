@@ -10,6 +10,7 @@ export { attachIter } from './iter.js';
 export { attachStructOps } from './struct-ops.js';
 export { attachKprobe, attachKsyscall, attachKprobeMulti, syscallFunction, type KprobeTarget, type KsyscallTarget, type KprobeMultiTarget } from './kprobe.js';
 export { attachUprobe, attachUprobeMulti, resolveBinary, type UprobeTarget, type UprobeMultiTarget } from './uprobe.js';
+export { attachUsdt, usdtSites, readUsdtNotes, UsdtLink, type UsdtTarget, type UsdtMaps, type UsdtSite } from './usdt.js';
 export { attachTracepoint, type TracepointTarget } from './tracepoint.js';
 export { attachPerfEventProgram, PerfEventLink, type PerfEventTarget, type ProbeAttachMode } from './perf-event.js';
 export { attachXdp, type XdpTarget, type XdpMode } from './xdp.js';

@@ -16,7 +16,7 @@ import { AttachError, kernelRefusal } from './errors.js';
 export type HookName =
   | 'kprobe' | 'kretprobe' | 'kprobe_multi' | 'kretprobe_multi' | 'uprobe' | 'uretprobe' | 'uprobe_multi' | 'uretprobe_multi'
   | 'tracepoint' | 'raw_tracepoint' | 'perf_event' | 'xdp' | 'tcx' | 'tc' | 'cgroup' | 'netns' | 'sockmap'
-  | 'tracing' | 'iter' | 'struct_ops';
+  | 'tracing' | 'iter' | 'struct_ops' | 'usdt';
 
 /** What a link attaches, to what. */
 export interface LinkTarget {

@@ -12,7 +12,7 @@ import { findFunction, matchFunctions, readExecutable, type Executable } from '.
 import type { Program } from '../load/program.js';
 import { BPF_F_UPROBE_MULTI_RETURN, Fd, linkCreateUprobeMulti, perfEventOpen, PERF_TYPE_TRACEPOINT } from '../sys/index.js';
 import { AttachError, kernelRefusal } from './errors.js';
-import { probePmu, uprobeMultiSupported } from './features.js';
+import { probePmu, uprobeMultiSupported, uprobeRefCtrShift } from './features.js';
 import { BpfLink, type Link } from './link.js';
 import { attachToPerfEvent, type ProbeAttachMode } from './perf-event.js';
 import { addProbeEvent, hasProbeEvents, probeEventName, removeProbeEvent } from './tracefs.js';
@@ -31,6 +31,11 @@ export interface UprobeTarget {
   attachMode?: ProbeAttachMode;
   /** bpf_get_attach_cookie() in the program (needs a BPF link). */
   cookie?: bigint;
+  /**
+   * File offset of a 2-byte reference counter (a USDT semaphore) the kernel increments
+   * while the probe is attached (uprobe ref_ctr_offset, Linux 4.20).
+   */
+  refCtrOffset?: number;
 }
 
 /** `{ binary, symbols, pid?, retprobe? }`: uprobe.multi with a glob over function names. */
@@ -113,6 +118,14 @@ export function uprobeOffset(file: string, symbol: string | undefined, offset = 
   return f.offset + offset;
 }
 
+/** The semaphore's offset shifted into the PMU's config (format/ref_ctr_offset), 0n for none. */
+function refCtrConfig(t: UprobeTarget, hook: 'uprobe' | 'uretprobe', where: string, ctx: { section: string; symbol: string }): bigint {
+  if (!t.refCtrOffset) return 0n;
+  const shift = uprobeRefCtrShift();
+  if (shift === undefined) throw new AttachError(`${hook} ${where}: a reference counter offset needs uprobes with ref_ctr_offset (Linux 4.20)`, ctx, { reason: 'unsupported', hook, since: '4.20' });
+  return BigInt(t.refCtrOffset) << BigInt(shift);
+}
+
 /** A uprobe or uretprobe: see UprobeTarget. */
 export function attachUprobe(prog: Program, t: UprobeTarget): Link {
   const hook = t.retprobe ? 'uretprobe' : 'uprobe';
@@ -132,7 +145,7 @@ export function attachUprobe(prog: Program, t: UprobeTarget): Link {
     let fd: Fd;
     try {
       fd = new Fd(perfEventOpen({
-        attr: { type: pmu.type, config: t.retprobe ? 1n << BigInt(pmu.retprobeBit) : 0n, uprobe_path: Buffer.from(file + '\0'), probe_offset: offset },
+        attr: { type: pmu.type, config: (t.retprobe ? 1n << BigInt(pmu.retprobeBit) : 0n) | refCtrConfig(t, hook, where, ctx), uprobe_path: Buffer.from(file + '\0'), probe_offset: offset },
         pid, cpu,
       }), `uprobe ${where}`);
     } catch (e) { throw kernelRefusal(`${hook} ${where} (perf_event_open on the uprobe PMU)`, e, ctx, hook); }
@@ -140,7 +153,7 @@ export function attachUprobe(prog: Program, t: UprobeTarget): Link {
   }
   if (!hasProbeEvents('uprobe')) throw new AttachError(`${hook} ${where}: this kernel has no uprobes (no uprobe PMU and no uprobe_events in tracefs: CONFIG_UPROBE_EVENTS)`, ctx, { reason: 'unsupported', hook });
   const name = probeEventName(path.basename(file));
-  const id = addProbeEvent('uprobe', name, !!t.retprobe, `${file}:0x${offset.toString(16)}`);
+  const id = addProbeEvent('uprobe', name, !!t.retprobe, `${file}:0x${offset.toString(16)}${t.refCtrOffset ? `(0x${t.refCtrOffset.toString(16)})` : ''}`);
   const remove = () => removeProbeEvent('uprobe', name);
   let fd: Fd;
   try { fd = new Fd(perfEventOpen({ attr: { type: PERF_TYPE_TRACEPOINT, config: BigInt(id) }, pid, cpu }), `uprobe event ${name}`); } catch (e) {

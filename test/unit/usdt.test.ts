@@ -10,6 +10,7 @@ import { loadCollectionSpec } from '../../src/index.js';
 import { parseUsdtArgs, parseUsdtNotes, UsdtError, X86_64_PT_REGS, type UsdtErrorReason } from '../../src/spec/usdt.js';
 import { encodeUsdtSpec, usdtSpecLayout, type UsdtSpecLayout } from '../../src/spec/usdt-layout.js';
 import { haveGcc, runCProbe } from '../helpers/c-probe.js';
+import { sectionTarget } from '../../src/link/auto.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -144,5 +145,15 @@ test('layout: libbpf 1.7 bitfields (arg_type:8, idx_reg_off:12, scale_bitshift:4
   assert.is(b[24 + 8], 1, 'arg 1: BPF_USDT_ARG_REG'); assert.is(b.readInt16LE(24 + 14), 112);
   assert.is(b.readBigUInt64LE(288), 7n); assert.is(b.readInt16LE(296), 2);
 });
+
+test('sections: usdt/BINARY:PROVIDER:NAME names the probe (libbpf attach_usdt); plain usdt names none; other shapes are invalid', () => {
+  const t = (section: string) => sectionTarget({ section, type: 'kprobe', attachTo: sectionAttachTo(section) });
+  assert.equal(t('usdt/libc.so.6:libc:setjmp'), { kind: 'usdt', binary: 'libc.so.6', provider: 'libc', name: 'setjmp' });
+  assert.equal(t('usdt//usr/bin/x:p:n'), { kind: 'usdt', binary: '/usr/bin/x', provider: 'p', name: 'n' });
+  assert.is(t('usdt').kind, 'none');
+  assert.is(t('usdt/bin:p').kind, 'invalid');
+  assert.is(t('usdt/bin:p:n:x').kind, 'invalid');
+});
+function sectionAttachTo(section: string): string | undefined { const i = section.indexOf('/'); return i < 0 ? undefined : section.slice(i + 1); }
 
 test.run();
