@@ -46,9 +46,10 @@ export type UsdtErrorReason =
 
 /** A USDT note, its probe, or its argument spec that cannot be used, or an attach that cannot be made. */
 export class UsdtError extends TsbpfError {
-  declare readonly reason: UsdtErrorReason;
+  override readonly reason: UsdtErrorReason;
   constructor(detail: string, ctx: ErrorContext, reason: UsdtErrorReason, cause?: unknown) {
-    super(detail, ctx, { reason, cause });
+    super(detail, ctx, cause === undefined ? undefined : { cause });
+    this.reason = reason;
   }
 }
 

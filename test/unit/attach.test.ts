@@ -44,7 +44,8 @@ test('SEC() names to targets, as libbpf auto-attaches them', () => {
   for (const s of ['kprobe', 'uprobe', 'uretprobe', 'ksyscall', 'tracepoint', 'raw_tp', 'kprobe.multi', 'xdp', 'tcx/ingress', 'cgroup_skb/egress', 'sk_lookup', 'perf_event', 'usdt', 'struct_ops/x']) {
     assert.is(target(s).kind, 'none', s);
   }
-  assert.match((target('usdt') as { why: string }).why, /not attached by tsbpf yet/);
+  assert.match((target('usdt') as { why: string }).why, /names no probe \(use usdt\/BINARY:PROVIDER:NAME or give \{ binary, provider, name \}\)/);
+  assert.equal(target('usdt/libc.so.6:libc:setjmp'), { kind: 'usdt', binary: 'libc.so.6', provider: 'libc', name: 'setjmp' });
   assert.is(sectionTarget({ section: 'nonsense', type: 'kprobe' }).kind, 'none');
 });
 
