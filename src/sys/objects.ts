@@ -224,9 +224,17 @@ export interface BtfInfo {
 /** The kernel's view of a BTF object (name and id; `btfRaw` fetches the blob itself). */
 export function btfInfo(fd: FdLike): BtfInfo {
   const name = new Uint8Array(64);
-  const buf = new Uint8Array(BTF_INFO_SIZE);
+  let buf = new Uint8Array(BTF_INFO_SIZE);
   buf.set(encodeAttr(BTF_INFO, { name, name_len: name.length }).bytes);
-  objGetInfo(fd, buf);
+  try {
+    objGetInfo(fd, buf);
+  } catch (e) {
+    // before Linux 5.11 struct bpf_btf_info ends at id: a name asked for is a non-zero
+    // tail the kernel refuses (E2BIG); such a kernel has no named (kernel or module) BTF
+    if (!isErrno(e, 'E2BIG')) throw e;
+    buf = new Uint8Array(BTF_INFO_SIZE);
+    objGetInfo(fd, buf);
+  }
   const end = name.indexOf(0);
   return {
     id: readU32(BTF_INFO, buf, 'id'),
