@@ -26,6 +26,14 @@ export function kernelHasStruct(name: string): boolean {
   try { return kernelBtf().typeByName(name, 'struct') !== undefined; } catch { return false; }
 }
 
+/** Does struct `struct` of vmlinux BTF have a member `member` (e.g. bpf_prog_info's attach_btf_id, which 5.10 lacks)? */
+export function kernelStructHasMember(struct: string, member: string): boolean {
+  try {
+    const t = kernelBtf().typeByName(struct, 'struct') as { members?: Array<{ name?: string }> } | undefined;
+    return t?.members?.some((m) => m.name === member) ?? false;
+  } catch { return false; }
+}
+
 /** Is `name` in /proc/kallsyms (typed ksyms of vmlinux need CONFIG_KALLSYMS_ALL for variables)? */
 export function kallsymsHas(name: string): boolean {
   try { return new RegExp(`^[0-9a-f]+ \\S ${name}(\\s|$)`, 'm').test(readFileSync('/proc/kallsyms', 'utf8')); } catch { return false; }
