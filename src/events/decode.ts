@@ -30,7 +30,7 @@ export function recordDecoder(btf: Btf | undefined, type: string | number, map: 
   if (!btf) throw new EventsError(`map '${map}': cannot decode records as ${shown}: the map comes with no BTF (pass the object's btf)`, ctx, { reason: 'type-unknown' });
   const id = typeId(btf, type);
   if (id === undefined) {
-    throw new EventsError(`map '${map}': no type ${shown} in the object's BTF${typeof type === 'string' ? suggestion(btf, type) : ''}`, ctx, { reason: 'type-unknown' });
+    throw new EventsError(`map '${map}': no ${typeof type === 'number' ? shown : `type ${shown}`} in the object's BTF${typeof type === 'string' ? suggestion(btf, type) : ''}`, ctx, { reason: 'type-unknown' });
   }
   const t = btf.typeById(btf.resolve(id));
   if (!['struct', 'union', 'int', 'enum', 'enum64', 'array', 'float', 'ptr'].includes(t.kind)) {
