@@ -47,7 +47,7 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void json_str(const char *s)
+static inline void json_str(const char *s)
 {
 	putchar('"');
 	for (; *s; s++) {

@@ -151,13 +151,12 @@ const OPTIONS: Record<string, OptionDef> = {
     o.targets.push({ program, ref, ...(atSign > 0 ? { function: rest.slice(atSign + 1) } : {}) });
   }),
   attach: repeatable('[PROG=TARGET]', `
-    attach the loaded programs and stay attached until SIGINT/SIGTERM
-    (or --duration); then detach and unload, or with --pin leave them
-    attached, links pinned at DIR/links/<prog>. Alone: every program
-    whose section names its target (kprobe/FUNC, uretprobe//bin/bash:
-    readline, tp/CAT/NAME, ...). PROG=TARGET (repeatable) gives PROG its
-    target: FUNC[+OFF] (kprobe), NAME (ksyscall), BINARY:SYMBOL[+OFF]
-    (uprobe), CAT/NAME (tracepoint), IFNAME[:skb|drv|hw][@NETNS] (xdp),
+    attach what the sections name (kprobe/FUNC, uretprobe//bin/bash:readline,
+    tp/CAT/NAME, ...) and stay attached until SIGINT/SIGTERM or --duration,
+    then detach and unload (with --pin: leave them attached, links pinned
+    at DIR/links/<prog>). PROG=TARGET (repeatable) gives PROG its target:
+    FUNC[+OFF] (kprobe), NAME (ksyscall), BINARY:SYMBOL[+OFF] (uprobe),
+    CAT/NAME (tracepoint), IFNAME[:skb|drv|hw][@NETNS] (xdp),
     IFNAME:ingress|egress[@NETNS] (tc), /sys/fs/cgroup/PATH (cgroup),
     NETNS (sk_lookup), MAP (sk_msg, sk_skb), freq=HZ[,cpu=N] (perf_event)`,
   (o, v) => {
@@ -237,7 +236,8 @@ export const USAGE = `usage: node bin/load.js [options] <object.o>...
 Loads clang-compiled BPF objects into the kernel and reports, per object: programs
 (verdict, instructions, verified instructions, load time), maps, tail-call tables
 (slot -> program), the tail-call graph found in the instructions, and what happens
-at exit. Needs root (or CAP_BPF + CAP_PERFMON + CAP_NET_ADMIN), except --no-load.
+at exit; with --attach, what each program is attached to (it stays attached until
+Ctrl-C). Needs root (or CAP_BPF + CAP_PERFMON + CAP_NET_ADMIN), except --no-load.
 
 options:
 ${optionLines()}

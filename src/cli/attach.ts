@@ -207,9 +207,13 @@ export interface ObjectLinks {
  */
 export function pinLinks(links: AttachedLinks, pinDir: string, result: ObjectResult, manifestRoot = pinDir): void {
   const dir = path.join(pinDir, 'links');
-  makeDirs(dir);
   const pinned: string[] = [];
-  const pin = (l: BpfLink, name: string) => { const at = pathInDir(dir, name, 'program', { file: result.file }); l.pin(at); pinned.push(at); };
+  const pin = (l: BpfLink, name: string) => {
+    const at = pathInDir(dir, name, 'program', { file: result.file });
+    makeDirs(dir);
+    l.pin(at);
+    pinned.push(at);
+  };
   try {
     for (const [name, l] of links) {
       if (l instanceof BpfLink) { pin(l, name); continue; }

@@ -161,6 +161,18 @@ function nameMatches(symbol: string, name: string): boolean {
  * ones; two globals are ambiguous. Undefined when there is none.
  */
 export function findFunction(exe: Executable, name: string): ExecFunction | undefined {
+  let byName = found.get(exe);
+  if (!byName) { byName = new Map(); found.set(exe, byName); }
+  if (byName.has(name)) return byName.get(name);
+  const f = pickFunction(exe, name);
+  byName.set(name, f);
+  return f;
+}
+
+/** Lookups already made, per executable (attaching the same probe again reads nothing). */
+const found = new WeakMap<Executable, Map<string, ExecFunction | undefined>>();
+
+function pickFunction(exe: Executable, name: string): ExecFunction | undefined {
   let best: ExecFunction | undefined;
   for (const f of exe.functions()) {
     if (!nameMatches(f.name, name)) continue;

@@ -86,8 +86,16 @@ export function uprobeMultiSupported(): Feature {
 /** /sys/bus/event_source/devices/<pmu>: its type number and the bit of its retprobe flag. */
 export interface ProbePmu { type: number; retprobeBit: number }
 
-/** The kprobe or uprobe PMU (perf_event_open with the PMU's type; Linux 4.17), or why not. */
+const pmus = new Map<string, ProbePmu | { why: string }>();
+
+/** The kprobe or uprobe PMU (perf_event_open with the PMU's type; Linux 4.17), or why not; read once. */
 export function probePmu(kind: 'kprobe' | 'uprobe'): ProbePmu | { why: string } {
+  let p = pmus.get(kind);
+  if (!p) { p = readPmu(kind); pmus.set(kind, p); }
+  return p;
+}
+
+function readPmu(kind: 'kprobe' | 'uprobe'): ProbePmu | { why: string } {
   const dir = `/sys/bus/event_source/devices/${kind}`;
   if (!existsSync(`${dir}/type`)) return { why: `no ${kind} PMU (${dir})` };
   const type = Number(readFileSync(`${dir}/type`, 'utf8').trim());
@@ -112,4 +120,4 @@ export function uprobeRefCtrShift(): number | undefined {
 }
 
 /** Forget the cached answers (tests that change what the kernel has). */
-export function resetFeatures(): void { cache.clear(); }
+export function resetFeatures(): void { cache.clear(); pmus.clear(); }

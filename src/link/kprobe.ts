@@ -7,15 +7,16 @@
  * wrappers (`__x64_sys_getppid`). kprobe.multi: functions matching a glob in one link
  * (BPF_TRACE_KPROBE_MULTI, Linux 5.18 with CONFIG_FPROBE).
  */
+import { readFileSync } from 'node:fs';
 import { kallsymsLookup } from '../core/kallsyms.js';
 import type { Program } from '../load/program.js';
-import { BPF_F_KPROBE_MULTI_RETURN, Fd, linkCreateKprobeMulti, perfEventOpen, PERF_TYPE_TRACEPOINT, SyscallError } from '../sys/index.js';
+import { BPF_F_KPROBE_MULTI_RETURN, Fd, linkCreateKprobeMulti, perfEventOpen, SyscallError } from '../sys/index.js';
 import { globRegExp } from '../elf/executable.js';
 import { AttachError, kernelRefusal } from './errors.js';
 import { kprobeMultiSupported, probePmu } from './features.js';
 import { BpfLink, type Link } from './link.js';
-import { attachToPerfEvent, type ProbeAttachMode } from './perf-event.js';
-import { addProbeEvent, availableFilterFunctions, hasProbeEvents, probeEventName, removeProbeEvent } from './tracefs.js';
+import { attachLegacyProbe, attachToPerfEvent, type ProbeAttachMode } from './perf-event.js';
+import { availableFilterFunctions, hasProbeEvents } from './tracefs.js';
 
 /** `{ function, offset?, retprobe? }` */
 export interface KprobeTarget {
@@ -51,12 +52,30 @@ function noKprobes(): string | undefined {
   return `this kernel has no kprobes: ${pmu.why} and no kprobe_events in tracefs (kernel built without CONFIG_KPROBES / CONFIG_KPROBE_EVENTS)`;
 }
 
-/** A kernel function that is not in /proc/kallsyms, as a clear error; undefined when it is there. */
+const BLACKLIST = '/sys/kernel/debug/kprobes/blacklist';
+
+/**
+ * Whether `name` is on the kernel's kprobe blacklist (noinstr and entry code, functions
+ * kprobes itself uses): true / false, undefined when debugfs does not show the list.
+ */
+export function kprobeBlacklisted(name: string): boolean | undefined {
+  let text: string;
+  try { text = readFileSync(BLACKLIST, 'latin1'); } catch { return undefined; }
+  return new RegExp(`\\s${name.replace(/[.]/g, '\\.')}(\\s|$)`, 'm').test(text);
+}
+
+/**
+ * Why the kernel refused a kprobe on a function, as a clear error: not in /proc/kallsyms,
+ * or on the kprobe blacklist. Undefined when neither explains it.
+ */
 function missingFunction(name: string, ctx: object, hook: string): AttachError | undefined {
-  try {
-    if (kallsymsLookup(name).length > 0) return undefined;
-  } catch { return undefined; }
-  return new AttachError(`${hook} ${name}: no kernel function '${name}' (not in /proc/kallsyms)`, ctx, { reason: 'not-found', hook });
+  let listed = true;
+  try { listed = kallsymsLookup(name).length > 0; } catch { /* kallsyms unreadable: the kernel's error says more */ }
+  if (!listed) return new AttachError(`${hook} ${name}: no kernel function '${name}' (not in /proc/kallsyms)`, ctx, { reason: 'not-found', hook });
+  if (kprobeBlacklisted(name)) {
+    return new AttachError(`${hook} ${name}: the kernel does not let kprobes probe '${name}' (it is on the kprobe blacklist, ${BLACKLIST}: entry or noinstr code)`, ctx, { reason: 'unsupported', hook });
+  }
+  return undefined;
 }
 
 /** A kprobe or kretprobe: see KprobeTarget. */
@@ -87,18 +106,11 @@ export function attachKprobe(prog: Program, t: KprobeTarget): Link {
     return attachToPerfEvent(prog, fd, target, { mode: t.attachMode, cookie: t.cookie });
   }
   if (!hasProbeEvents('kprobe')) throw new AttachError(`${hook} ${where}: no kprobe_events in tracefs (CONFIG_KPROBE_EVENTS) for attach mode 'legacy'`, ctx, { reason: 'unsupported', hook });
-  const name = probeEventName(t.function);
-  let id: number;
-  try { id = addProbeEvent('kprobe', name, !!t.retprobe, where); } catch (e) {
+  try {
+    return attachLegacyProbe(prog, 'kprobe', { what: t.function, retprobe: !!t.retprobe, where, pid: -1, cpu: 0, cookie: t.cookie }, target);
+  } catch (e) {
     throw missingFunction(t.function, ctx, hook) ?? e;
   }
-  const remove = () => removeProbeEvent('kprobe', name);
-  let fd: Fd;
-  try { fd = new Fd(perfEventOpen({ attr: { type: PERF_TYPE_TRACEPOINT, config: BigInt(id) }, pid: -1, cpu: 0 }), `kprobe event ${name}`); } catch (e) {
-    remove();
-    throw kernelRefusal(`${hook} ${where} (perf_event_open of kprobes/${name})`, e, ctx, hook);
-  }
-  return attachToPerfEvent(prog, fd, target, { mode: 'perf', cookie: t.cookie, release: [remove] });
 }
 
 /** The syscall prefix of this architecture's syscall wrappers (libbpf's arch_specific_syscall_pfx). */

@@ -71,8 +71,11 @@ export abstract class Link {
   readIter(): Buffer { throw this.cannot('readIter', 'not an iterator link'); }
 }
 
-/** A BPF link fd, plus what else it holds (a perf event fd, a tracefs event) to release after it. */
-export class BpfLink extends Link {
+/**
+ * A link held by an fd, plus what else it holds (a perf event fd, a tracefs event) to
+ * release after it: close() runs `detach()`, closes the fd, then the release steps.
+ */
+export abstract class FdLink extends Link {
   readonly fd: Fd;
   readonly #release: Array<() => void>;
 
@@ -84,6 +87,19 @@ export class BpfLink extends Link {
 
   get closed(): boolean { return this.fd.closed; }
 
+  /** What to do before the fd is closed (nothing for a BPF link). */
+  protected detach(): void {}
+
+  close(): void {
+    if (this.fd.closed) return;
+    this.detach();
+    this.fd.close();
+    releaseAll(this.#release);
+  }
+}
+
+/** A BPF link fd (BPF_LINK_CREATE, BPF_RAW_TRACEPOINT_OPEN). */
+export class BpfLink extends FdLink {
   override pin(path: string): void {
     try { objPin(this.fd, path); } catch (e) { throw TsbpfError.wrap(e, { symbol: this.program }); }
     this.pinnedAt = path;
@@ -118,12 +134,6 @@ export class BpfLink extends Link {
       }
       return Buffer.concat(chunks);
     } finally { iter.close(); }
-  }
-
-  close(): void {
-    if (this.fd.closed) return;
-    this.fd.close();
-    releaseAll(this.#release);
   }
 }
 

@@ -10,11 +10,12 @@
 import type { Program } from '../load/program.js';
 import {
   Fd, linkCreatePerfEvent, perfEventIoctl, perfEventOpen, PERF_COUNT_SW_CPU_CLOCK, PERF_EVENT_IOC_DISABLE,
-  PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_SET_BPF, PERF_TYPE_HARDWARE, PERF_TYPE_SOFTWARE, type PerfAttrField, type AttrValues,
+  PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_SET_BPF, PERF_TYPE_HARDWARE, PERF_TYPE_SOFTWARE, PERF_TYPE_TRACEPOINT, type PerfAttrField, type AttrValues,
 } from '../sys/index.js';
 import { AttachError, kernelRefusal } from './errors.js';
 import { perfLinkSupported } from './features.js';
-import { BpfLink, Link, MultiLink, releaseAll, type LinkTarget } from './link.js';
+import { BpfLink, FdLink, Link, MultiLink, releaseAll, type LinkTarget } from './link.js';
+import { addProbeEvent, probeEventName, removeProbeEvent, type ProbeEventKind } from './tracefs.js';
 
 /**
  * How a probe is attached (libbpf's probe_attach_mode): 'link' a BPF link on a PMU event,
@@ -25,18 +26,7 @@ import { BpfLink, Link, MultiLink, releaseAll, type LinkTarget } from './link.js
 export type ProbeAttachMode = 'link' | 'perf' | 'legacy';
 
 /** A program attached with PERF_EVENT_IOC_SET_BPF: no BPF link, the perf event fd holds it. */
-export class PerfEventLink extends Link {
-  readonly fd: Fd;
-  readonly #release: Array<() => void>;
-
-  constructor(fd: Fd, t: LinkTarget, release: Array<() => void> = []) {
-    super(t);
-    this.fd = fd;
-    this.#release = release;
-  }
-
-  get closed(): boolean { return this.fd.closed; }
-
+export class PerfEventLink extends FdLink {
   override pin(_path: string): void {
     throw this.cannot('pin', 'attached with PERF_EVENT_IOC_SET_BPF (this kernel has no BPF links for perf events: Linux 5.15): it stays attached while this process holds the perf event');
   }
@@ -45,11 +35,27 @@ export class PerfEventLink extends Link {
     throw this.cannot('info', 'attached with PERF_EVENT_IOC_SET_BPF: there is no BPF link (Linux 5.15 brings them for perf events)');
   }
 
-  close(): void {
-    if (this.fd.closed) return;
+  protected override detach(): void {
     try { perfEventIoctl(this.fd, PERF_EVENT_IOC_DISABLE); } catch { /* closing detaches anyway */ }
-    this.fd.close();
-    releaseAll(this.#release);
+  }
+}
+
+/**
+ * A BPF link on a perf event (Linux 5.15+). close() goes as libbpf's: the event disabled
+ * (unless the link is pinned: the pin keeps it running), its fd closed, then the link's,
+ * then the release steps (a tracefs event).
+ */
+export class PerfBpfLink extends BpfLink {
+  readonly #perf: Fd;
+
+  constructor(fd: Fd, perf: Fd, t: LinkTarget, release: Array<() => void> = []) {
+    super(fd, t, release);
+    this.#perf = perf;
+  }
+
+  protected override detach(): void {
+    if (!this.pinnedAt) { try { perfEventIoctl(this.#perf, PERF_EVENT_IOC_DISABLE); } catch { /* closing detaches anyway */ } }
+    this.#perf.close();
   }
 }
 
@@ -67,7 +73,7 @@ export function attachToPerfEvent(prog: Program, perf: Fd, t: LinkTarget, opts: 
       if (!f.ok) throw new AttachError(`${t.hook} ${t.target}: attach mode 'link' needs a BPF link for perf events: ${f.why}`, ctx, { reason: 'unsupported', hook: t.hook, since: '5.15' });
       let raw: number;
       try { raw = linkCreatePerfEvent(prog.fd, perf, opts.cookie ?? 0n); } catch (e) { throw kernelRefusal(`attaching '${prog.name}' to ${t.hook} ${t.target} (BPF_LINK_CREATE)`, e, ctx, t.hook); }
-      return new BpfLink(new Fd(raw, `link of ${prog.name}`), t, [() => perf.close(), ...release]);
+      return new PerfBpfLink(new Fd(raw, `link of ${prog.name}`), perf, t, release);
     }
     if (opts.cookie) throw new AttachError(`${t.hook} ${t.target}: a BPF cookie needs a BPF link for perf events (Linux 5.15)`, ctx, { reason: 'unsupported', hook: t.hook, since: '5.15' });
     try {
@@ -80,6 +86,24 @@ export function attachToPerfEvent(prog: Program, perf: Fd, t: LinkTarget, opts: 
     try { releaseAll(release); } catch { /* the attach error says more */ }
     throw e;
   }
+}
+
+/**
+ * A legacy probe: an event `<kind>s/NAME` made in tracefs (`p:` or `r:` WHERE in
+ * kprobe_events / uprobe_events), a PERF_TYPE_TRACEPOINT perf event on it and the perf
+ * ioctls; the event is removed when the link closes, and at once when anything fails.
+ */
+export function attachLegacyProbe(prog: Program, kind: ProbeEventKind, o: { what: string; retprobe: boolean; where: string; pid: number; cpu: number; cookie?: bigint }, t: LinkTarget): Link {
+  const ctx = { section: prog.spec.section, symbol: prog.name };
+  const name = probeEventName(o.what);
+  const id = addProbeEvent(kind, name, o.retprobe, o.where);
+  const remove = () => removeProbeEvent(kind, name);
+  let fd: Fd;
+  try { fd = new Fd(perfEventOpen({ attr: { type: PERF_TYPE_TRACEPOINT, config: BigInt(id) }, pid: o.pid, cpu: o.cpu }), `${kind} event ${name}`); } catch (e) {
+    remove();
+    throw kernelRefusal(`${t.hook} ${t.target} (perf_event_open of ${kind}s/${name})`, e, ctx, t.hook);
+  }
+  return attachToPerfEvent(prog, fd, t, { mode: 'perf', cookie: o.cookie, release: [remove] });
 }
 
 /** A perf event for perf_event programs: `{ cpu?, pid?, type?, config?, frequency | period }`. */

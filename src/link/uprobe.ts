@@ -10,12 +10,12 @@ import path from 'node:path';
 import { ElfError } from '../errors.js';
 import { findFunction, matchFunctions, readExecutable, type Executable } from '../elf/executable.js';
 import type { Program } from '../load/program.js';
-import { BPF_F_UPROBE_MULTI_RETURN, Fd, linkCreateUprobeMulti, perfEventOpen, PERF_TYPE_TRACEPOINT } from '../sys/index.js';
+import { BPF_F_UPROBE_MULTI_RETURN, Fd, linkCreateUprobeMulti, perfEventOpen } from '../sys/index.js';
 import { AttachError, kernelRefusal } from './errors.js';
 import { probePmu, uprobeMultiSupported, uprobeRefCtrShift } from './features.js';
 import { BpfLink, type Link } from './link.js';
-import { attachToPerfEvent, type ProbeAttachMode } from './perf-event.js';
-import { addProbeEvent, hasProbeEvents, probeEventName, removeProbeEvent } from './tracefs.js';
+import { attachLegacyProbe, attachToPerfEvent, type ProbeAttachMode } from './perf-event.js';
+import { hasProbeEvents } from './tracefs.js';
 
 /** `{ binary, symbol | offset, pid?, retprobe? }` */
 export interface UprobeTarget {
@@ -152,15 +152,7 @@ export function attachUprobe(prog: Program, t: UprobeTarget): Link {
     return attachToPerfEvent(prog, fd, target, { mode: t.attachMode, cookie: t.cookie });
   }
   if (!hasProbeEvents('uprobe')) throw new AttachError(`${hook} ${where}: this kernel has no uprobes (no uprobe PMU and no uprobe_events in tracefs: CONFIG_UPROBE_EVENTS)`, ctx, { reason: 'unsupported', hook });
-  const name = probeEventName(path.basename(file));
-  const id = addProbeEvent('uprobe', name, !!t.retprobe, `${file}:0x${offset.toString(16)}${t.refCtrOffset ? `(0x${t.refCtrOffset.toString(16)})` : ''}`);
-  const remove = () => removeProbeEvent('uprobe', name);
-  let fd: Fd;
-  try { fd = new Fd(perfEventOpen({ attr: { type: PERF_TYPE_TRACEPOINT, config: BigInt(id) }, pid, cpu }), `uprobe event ${name}`); } catch (e) {
-    remove();
-    throw kernelRefusal(`${hook} ${where} (perf_event_open of uprobes/${name})`, e, ctx, hook);
-  }
-  return attachToPerfEvent(prog, fd, target, { mode: 'perf', cookie: t.cookie, release: [remove] });
+  return attachLegacyProbe(prog, 'uprobe', { what: path.basename(file), retprobe: !!t.retprobe, where: `${file}:0x${offset.toString(16)}${t.refCtrOffset ? `(0x${t.refCtrOffset.toString(16)})` : ''}`, pid, cpu, cookie: t.cookie }, target);
 }
 
 /** uprobe.multi / uretprobe.multi: the functions of `binary` matching `symbols`, in one link (Linux 6.6). */

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { Collection, AttachError, BpfLink, PerfEventLink, MultiLink, type Link } from '../../src/index.js';
 import { loadCollectionSpec } from '../../src/spec/index.js';
 import { probePmu, kprobeMultiSupported, perfLinkSupported, uprobeMultiSupported } from '../../src/link/features.js';
+import { kprobeBlacklisted } from '../../src/link/kprobe.js';
 import { kernelSuite } from '../helpers/kernel-suite.js';
 import { kallsymsHas } from '../helpers/kernel-probes.js';
 import { assertClean, fdCount, ourProbeEvents } from '../helpers/leaks.js';
@@ -259,6 +260,10 @@ if (!KPROBES) {
       const dispatch = c.programs.get('syscall_dispatch')!;
       if (!kallsymsHas('x64_sys_call')) {
         assert.throws(() => dispatch.attach(), (e: unknown) => e instanceof AttachError && e.reason === 'not-found' && /x64_sys_call/.test(e.message));
+        return;
+      }
+      if (kprobeBlacklisted('x64_sys_call')) { // Linux 7: entry code, noinstr
+        assert.throws(() => dispatch.attach(), (e: unknown) => e instanceof AttachError && e.reason === 'unsupported' && /does not let kprobes probe 'x64_sys_call' \(it is on the kprobe blacklist/.test(e.message));
         return;
       }
       const counts = c.maps.get('syscall_counts')!;
