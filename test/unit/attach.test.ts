@@ -4,7 +4,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { sectionTarget, splitOffset, sectionRetprobe } from '../../src/link/auto.js';
 import { findFunction, globRegExp, matchFunctions, readExecutable } from '../../src/elf/executable.js';
 import { encodeNlAttrs, parseNlAttrs, parseNlError, parseNlMessages, NLMSGERR_SIZE } from '../../src/sys/netlink.js';
@@ -93,6 +95,31 @@ const READELF = spawnSync('readelf', ['--version']).status === 0;
       assert.is(findFunction(exe, 'tsbpf_no_such_function'), undefined);
     } finally { close(); }
   }
+});
+
+const GCC = spawnSync('gcc', ['--version']).status === 0;
+
+(READELF && GCC ? test : test.skip)('uprobe offsets in a non-PIE executable (ET_EXEC: fixed addresses) and a PIE one built from the same source', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tsbpf-exec-'));
+  try {
+    for (const [name, flags] of [['nopie', ['-no-pie', '-fno-pie']], ['pie', ['-pie', '-fpie']]] as const) {
+      const bin = path.join(dir, name);
+      const cc = spawnSync('gcc', ['-O1', ...flags, '-o', bin, 'test/fixtures/attach_target.c'], { encoding: 'utf8' });
+      assert.is(cc.status, 0, cc.stderr);
+      const { read, close } = readAt(bin);
+      try {
+        const exe = readExecutable(read, bin);
+        assert.is(exe.kind, name === 'nopie' ? 'exec' : 'dyn');
+        const syms = spawnSync('readelf', ['-sW', bin], { encoding: 'utf8' }).stdout;
+        const m = /^\s*\d+:\s+([0-9a-f]+)\s+\d+\s+FUNC\s+\S+\s+\S+\s+(\d+)\s+tsbpf_target_add$/m.exec(syms)!;
+        const secs = spawnSync('readelf', ['-SW', bin], { encoding: 'utf8' }).stdout;
+        const sec = new RegExp(`^\\s*\\[\\s*${m[2]}\\]\\s+\\S+\\s+\\S+\\s+([0-9a-f]+)\\s+([0-9a-f]+)`, 'm').exec(secs)!;
+        const expected = Number.parseInt(m[1]!, 16) - Number.parseInt(sec[1]!, 16) + Number.parseInt(sec[2]!, 16);
+        assert.is(findFunction(exe, 'tsbpf_target_add')!.offset, expected, name);
+        if (name === 'nopie') assert.ok(findFunction(exe, 'tsbpf_target_add')!.address > 0x400000, 'a fixed address, not a file offset');
+      } finally { close(); }
+    }
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
 test('uprobe offsets: what is not an ELF executable is an ElfError naming the file', () => {
