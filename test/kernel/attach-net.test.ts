@@ -9,7 +9,7 @@ import { loadCollectionSpec, setVariable } from '../../src/spec/index.js';
 import { tcxSupported } from '../../src/link/features.js';
 import { progQuery, SyscallError, withNetns, ifNameToIndex } from '../../src/sys/index.js';
 import { kernelSuite } from '../helpers/kernel-suite.js';
-import { assertClean, fdCount } from '../helpers/leaks.js';
+import { assertClean, fdSnapshot, newFds } from '../helpers/leaks.js';
 import { sh, TestCgroup, TestNetns, VethPair } from '../helpers/net.js';
 
 const { test } = kernelSuite('attach-net');
@@ -34,7 +34,7 @@ function zero(c: Collection): void {
 
 /** A veth pair for the test's body, removed afterwards; fds and link ids checked. */
 async function withVeth(body: (net: VethPair, ids: number[]) => Promise<void> | void, what: string): Promise<void> {
-  const before = fdCount();
+  const before = fdSnapshot();
   const ids: number[] = [];
   const net = new VethPair();
   try { await body(net, ids); } finally { net.close(); }
@@ -171,7 +171,7 @@ test('cgroup_skb egress and ingress on a new cgroup v2: a process inside it send
   const c = load(['cg_egress', 'cg_ingress']);
   const ns = new TestNetns();
   const cg = new TestCgroup();
-  const before = fdCount();
+  const before = fdSnapshot();
   const ids: number[] = [];
   try {
     const links = [c.programs.get('cg_egress')!.attach({ cgroup: cg.path }), c.programs.get('cg_ingress')!.attach({ cgroup: cg.path })];
@@ -216,7 +216,7 @@ test('sk_lookup on a network namespace: runs for each datagram that arrives ther
 });
 
 test('sk_msg on a sockmap: BPF_PROG_ATTACH, seen by BPF_PROG_QUERY (Linux 5.19) until close', () => {
-  const before = fdCount();
+  const before = fdSnapshot();
   const c = load(['msg_verdict']);
   try {
     const map = c.maps.get('sock_map')!;
@@ -233,7 +233,7 @@ test('sk_msg on a sockmap: BPF_PROG_ATTACH, seen by BPF_PROG_QUERY (Linux 5.19) 
     if (queried) assert.equal(progQuery(map.fd, 'sk_msg_verdict'), []);
     assert.throws(() => prog.attach({ map: c.maps.get('.bss')! }), (e: unknown) => e instanceof AttachError && e.reason === 'bad-target' && /is a array map/.test(e.message));
   } finally { c.close(); }
-  assert.is(fdCount(), before);
+  assert.equal(newFds(before), [], 'sk_msg: fds left open');
 });
 
 uvuTest.run();
