@@ -5,10 +5,10 @@
  * a legacy uprobe_events entry in tracefs; then a BPF link or the perf ioctls
  * (perf-event.ts). uprobe.multi: many functions of one binary in one link (Linux 6.6).
  */
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ElfError } from '../errors.js';
-import { findFunction, matchFunctions, readExecutable, type Executable } from '../elf/executable.js';
+import { findFunction, matchFunctions, readExecutable, type ExecSection, type Executable, type ReadAt } from '../elf/executable.js';
 import type { Program } from '../load/program.js';
 import { BPF_F_UPROBE_MULTI_RETURN, Fd, linkCreateUprobeMulti, perfEventOpen } from '../sys/index.js';
 import { AttachError, kernelRefusal } from './errors.js';
@@ -84,12 +84,7 @@ export function openExecutable(file: string, hook = 'uprobe'): Executable {
   if (hit && hit.key === key) return hit.exe;
   const fd = openSync(file, 'r');
   try {
-    const read = (off: number, len: number): Uint8Array => {
-      const b = Buffer.alloc(Math.max(0, Math.min(len, stat.size - off)));
-      let got = 0;
-      while (got < b.length) { const n = readSync(fd, b, got, b.length - got, off + got); if (n === 0) break; got += n; }
-      return b.subarray(0, got);
-    };
+    const read = readerOf(fd, stat.size);
     let exe: Executable;
     try {
       exe = readExecutable(read, file);
@@ -101,6 +96,22 @@ export function openExecutable(file: string, hook = 'uprobe'): Executable {
     exeCache.set(file, { key, exe });
     return exe;
   } finally { closeSync(fd); }
+}
+
+/** Positioned reads of the open file `fd` of `size` bytes (fewer bytes at its end). */
+function readerOf(fd: number, size: number): ReadAt {
+  return (off, len) => {
+    const b = Buffer.alloc(Math.max(0, Math.min(len, size - off)));
+    let got = 0;
+    while (got < b.length) { const n = readSync(fd, b, got, b.length - got, off + got); if (n === 0) break; got += n; }
+    return b.subarray(0, got);
+  };
+}
+
+/** The bytes of section `sec` of `file` (one of the sections openExecutable read). */
+export function readExecSection(file: string, sec: ExecSection): Uint8Array {
+  const fd = openSync(file, 'r');
+  try { return readerOf(fd, fstatSync(fd).size)(sec.offset, sec.size); } finally { closeSync(fd); }
 }
 
 /** The file offset to probe: `offset` alone, or the symbol's offset plus `offset`. */

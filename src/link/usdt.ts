@@ -12,7 +12,7 @@
  *    the kernel counts attached probes in it (Linux 4.20).
  * Closing the link detaches every site, frees its spec ids and removes its ip entries.
  */
-import { closeSync, openSync, readFileSync, readSync, realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import type { BpfMap } from '../load/map.js';
 import type { Program } from '../load/program.js';
 import { parseUsdtArgs, parseUsdtNotes, USDT_BASE_SECTION, USDT_NOTE_SECTION, UsdtError, type UsdtNote } from '../spec/usdt.js';
@@ -22,7 +22,7 @@ import type { ExecSegment, Executable } from '../elf/executable.js';
 import { perfLinkSupported, uprobeRefCtrShift } from './features.js';
 import { MultiLink, releaseAll, type Link } from './link.js';
 import type { ProbeAttachMode } from './perf-event.js';
-import { attachUprobe, openExecutable, resolveBinary } from './uprobe.js';
+import { attachUprobe, openExecutable, readExecSection, resolveBinary } from './uprobe.js';
 
 export const USDT_SPECS_MAP = '__bpf_usdt_specs';
 export const USDT_IP_MAP = '__bpf_usdt_ip_to_spec_id';
@@ -66,13 +66,7 @@ function segmentOf(segs: readonly ExecSegment[], addr: bigint): ExecSegment | un
 export function readUsdtNotes(file: string, exe: Executable): UsdtNote[] {
   const sec = exe.sections.find((s) => s.name === USDT_NOTE_SECTION);
   if (!sec) return [];
-  const fd = openSync(file, 'r');
-  try {
-    const b = Buffer.alloc(sec.size);
-    let got = 0;
-    while (got < b.length) { const n = readSync(fd, b, got, b.length - got, sec.offset + got); if (n === 0) break; got += n; }
-    return parseUsdtNotes(b.subarray(0, got), { file });
-  } finally { closeSync(fd); }
+  return parseUsdtNotes(readExecSection(file, sec), { file });
 }
 
 /**
