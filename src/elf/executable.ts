@@ -46,6 +46,8 @@ export interface Executable {
   sections: ExecSection[];
   /** Function symbols of .symtab, else of .dynsym (stripped binaries), in table order. */
   functions(): ExecFunction[];
+  /** The PT_LOAD segment whose memory holds a virtual address. */
+  segmentAt(address: number): ExecSegment | undefined;
   /** The file offset of a virtual address, through the PT_LOAD segment that holds it. */
   fileOffset(address: number): number | undefined;
 }
@@ -107,9 +109,10 @@ export function readExecutable(read: ReadAt, file: string): Executable {
     for (const s of raw) sections.push({ name: cstr(names, s.nameOff), type: s.type, addr: s.addr, offset: s.offset, size: s.size, link: s.link, entsize: s.entsize });
   }
 
+  const segmentAt = (address: number): ExecSegment | undefined => segments.find((s) => address >= s.vaddr && address < s.vaddr + s.memsz);
   const fileOffset = (address: number): number | undefined => {
-    for (const s of segments) if (address >= s.vaddr && address < s.vaddr + s.memsz) return address - s.vaddr + s.offset;
-    return undefined;
+    const s = segmentAt(address);
+    return s && address - s.vaddr + s.offset;
   };
 
   let funcs: ExecFunction[] | undefined;
@@ -139,7 +142,7 @@ export function readExecutable(read: ReadAt, file: string): Executable {
     return funcs;
   };
 
-  return { file, kind: type === ET_EXEC ? 'exec' : 'dyn', machine, segments, sections, functions, fileOffset };
+  return { file, kind: type === ET_EXEC ? 'exec' : 'dyn', machine, segments, sections, functions, segmentAt, fileOffset };
 }
 
 function cstr(b: Uint8Array, off: number): string {

@@ -58,8 +58,9 @@ export interface UsdtSite {
 /** Spec ids in use per specs map (libbpf's usdt_manager: next free id and ids given back). */
 const specIds = new WeakMap<BpfMap, { next: number; free: number[] }>();
 
-function segmentOf(segs: readonly ExecSegment[], addr: bigint): ExecSegment | undefined {
-  return segs.find((s) => BigInt(s.vaddr) <= addr && addr < BigInt(s.vaddr) + BigInt(s.memsz));
+/** The PT_LOAD segment holding a note's address (segment addresses are below 2^53). */
+function segmentOf(exe: Executable, addr: bigint): ExecSegment | undefined {
+  return addr <= BigInt(Number.MAX_SAFE_INTEGER) ? exe.segmentAt(Number(addr)) : undefined;
 }
 
 /** The `.note.stapsdt` notes of an opened binary (reads the section's bytes). */
@@ -86,14 +87,14 @@ export function usdtSites(file: string, exe: Executable, provider: string, name:
   return notes.map((note) => {
     const at = { file, section: USDT_NOTE_SECTION, offset: note.noteOffset };
     const absIp = base && note.base ? note.location + BigInt(base) - note.base : note.location;
-    const seg = segmentOf(exe.segments, absIp);
+    const seg = segmentOf(exe, absIp);
     if (!seg || !seg.executable) {
       throw new UsdtError(`USDT probe ${provider}:${name} at 0x${absIp.toString(16)} is in ${seg ? 'a segment that is not executable' : 'no PT_LOAD segment'}`, at, 'not-found');
     }
     const fileOffset = Number(absIp - BigInt(seg.vaddr)) + seg.offset;
     let semaphoreOffset = 0;
     if (note.semaphore) {
-      const s = segmentOf(exe.segments, note.semaphore);
+      const s = segmentOf(exe, note.semaphore);
       if (!s || s.executable) throw new UsdtError(`semaphore of USDT probe ${provider}:${name} at 0x${note.semaphore.toString(16)} is in ${s ? 'an executable segment' : 'no PT_LOAD segment'}`, at, 'not-found');
       semaphoreOffset = Number(note.semaphore - BigInt(s.vaddr)) + s.offset;
     }
