@@ -83,8 +83,12 @@ export function uprobeMultiSupported(): Feature {
   }));
 }
 
-/** /sys/bus/event_source/devices/<pmu>: its type number and the bit of its retprobe flag. */
-export interface ProbePmu { type: number; retprobeBit: number }
+/**
+ * /sys/bus/event_source/devices/<pmu>: its type number, the bit of its retprobe flag and,
+ * for uprobes, where a semaphore's file offset goes in config (format/ref_ctr_offset,
+ * "config:32-63": libbpf's PERF_UPROBE_REF_CTR_OFFSET_SHIFT; absent before Linux 4.20).
+ */
+export interface ProbePmu { type: number; retprobeBit: number; refCtrShift?: number }
 
 const pmus = new Map<string, ProbePmu | { why: string }>();
 
@@ -95,28 +99,28 @@ export function probePmu(kind: 'kprobe' | 'uprobe'): ProbePmu | { why: string } 
   return p;
 }
 
+/** The first bit of a `config:N[-M]` field in the PMU's format directory, undefined when it has none. */
+function formatBit(dir: string, field: string): number | undefined {
+  try {
+    const m = /^config:(\d+)/.exec(readFileSync(`${dir}/format/${field}`, 'utf8').trim());
+    return m ? Number(m[1]) : undefined;
+  } catch { return undefined; }
+}
+
 function readPmu(kind: 'kprobe' | 'uprobe'): ProbePmu | { why: string } {
   const dir = `/sys/bus/event_source/devices/${kind}`;
   if (!existsSync(`${dir}/type`)) return { why: `no ${kind} PMU (${dir})` };
   const type = Number(readFileSync(`${dir}/type`, 'utf8').trim());
-  let retprobeBit = 0;
-  try {
-    const m = /^config:(\d+)/.exec(readFileSync(`${dir}/format/retprobe`, 'utf8').trim());
-    if (m) retprobeBit = Number(m[1]);
-  } catch { /* the usual bit 0 */ }
-  return { type, retprobeBit };
+  const pmu: ProbePmu = { type, retprobeBit: formatBit(dir, 'retprobe') ?? 0 }; // else the usual bit 0
+  const refCtrShift = kind === 'uprobe' ? formatBit(dir, 'ref_ctr_offset') : undefined;
+  if (refCtrShift !== undefined) pmu.refCtrShift = refCtrShift;
+  return pmu;
 }
 
-/**
- * The bit of the uprobe PMU's config where a semaphore's file offset goes
- * (format/ref_ctr_offset, "config:32-63": libbpf's PERF_UPROBE_REF_CTR_OFFSET_SHIFT),
- * or undefined when the kernel's uprobes take none (before Linux 4.20).
- */
+/** The uprobe PMU's ProbePmu.refCtrShift: undefined when the kernel's uprobes take no semaphore offset. */
 export function uprobeRefCtrShift(): number | undefined {
-  try {
-    const m = /^config:(\d+)/.exec(readFileSync('/sys/bus/event_source/devices/uprobe/format/ref_ctr_offset', 'utf8').trim());
-    return m ? Number(m[1]) : undefined;
-  } catch { return undefined; }
+  const pmu = probePmu('uprobe');
+  return 'type' in pmu ? pmu.refCtrShift : undefined;
 }
 
 /** Forget the cached answers (tests that change what the kernel has). */

@@ -12,7 +12,7 @@ import { findFunction, matchFunctions, readExecutable, type ExecSection, type Ex
 import type { Program } from '../load/program.js';
 import { BPF_F_UPROBE_MULTI_RETURN, Fd, linkCreateUprobeMulti, perfEventOpen } from '../sys/index.js';
 import { AttachError, kernelRefusal } from './errors.js';
-import { probePmu, uprobeMultiSupported, uprobeRefCtrShift } from './features.js';
+import { probePmu, uprobeMultiSupported, type ProbePmu } from './features.js';
 import { BpfLink, type Link } from './link.js';
 import { attachLegacyProbe, attachToPerfEvent, type ProbeAttachMode } from './perf-event.js';
 import { hasProbeEvents } from './tracefs.js';
@@ -130,9 +130,9 @@ export function uprobeOffset(file: string, symbol: string | undefined, offset = 
 }
 
 /** The semaphore's offset shifted into the PMU's config (format/ref_ctr_offset), 0n for none. */
-function refCtrConfig(t: UprobeTarget, hook: 'uprobe' | 'uretprobe', where: string, ctx: { section: string; symbol: string }): bigint {
+function refCtrConfig(t: UprobeTarget, pmu: ProbePmu, hook: 'uprobe' | 'uretprobe', where: string, ctx: { section: string; symbol: string }): bigint {
   if (!t.refCtrOffset) return 0n;
-  const shift = uprobeRefCtrShift();
+  const shift = pmu.refCtrShift;
   if (shift === undefined) throw new AttachError(`${hook} ${where}: a reference counter offset needs uprobes with ref_ctr_offset (Linux 4.20)`, ctx, { reason: 'unsupported', hook, since: '4.20' });
   return BigInt(t.refCtrOffset) << BigInt(shift);
 }
@@ -156,7 +156,7 @@ export function attachUprobe(prog: Program, t: UprobeTarget): Link {
     let fd: Fd;
     try {
       fd = new Fd(perfEventOpen({
-        attr: { type: pmu.type, config: (t.retprobe ? 1n << BigInt(pmu.retprobeBit) : 0n) | refCtrConfig(t, hook, where, ctx), uprobe_path: Buffer.from(file + '\0'), probe_offset: offset },
+        attr: { type: pmu.type, config: (t.retprobe ? 1n << BigInt(pmu.retprobeBit) : 0n) | refCtrConfig(t, pmu, hook, where, ctx), uprobe_path: Buffer.from(file + '\0'), probe_offset: offset },
         pid, cpu,
       }), `uprobe ${where}`);
     } catch (e) { throw kernelRefusal(`${hook} ${where} (perf_event_open on the uprobe PMU)`, e, ctx, hook); }
