@@ -13,6 +13,7 @@
  * The BPF side (libbpf's usdt.bpf.h) reads `struct __bpf_usdt_spec` values from the map
  * `__bpf_usdt_specs`: usdt-layout.ts encodes them with the layout the object's BTF gives.
  */
+import { elfNotes } from '../elf/notes.js';
 import { TsbpfError, type ErrorContext } from '../errors.js';
 
 export const USDT_NOTE_SECTION = '.note.stapsdt';
@@ -69,8 +70,6 @@ export interface UsdtNote {
   noteOffset: number;
 }
 
-const align4 = (n: number) => (n + 3) & ~3;
-
 /**
  * The notes of a `.note.stapsdt` section (ELF64 little-endian). Notes of other names or
  * types are passed over; a stapsdt note that cannot be read is an error naming its offset
@@ -78,41 +77,34 @@ const align4 = (n: number) => (n + 3) & ~3;
  */
 export function parseUsdtNotes(bytes: Uint8Array, ctx: ErrorContext = {}): UsdtNote[] {
   const where = { ...ctx, section: ctx.section ?? USDT_NOTE_SECTION };
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dec = new TextDecoder('utf-8', { fatal: false });
+  const badAt = (off: number, why: string) => new UsdtError(`stapsdt note: ${why}`, { ...where, offset: off }, 'note-malformed');
   const out: UsdtNote[] = [];
-  let off = 0;
-  while (off + 12 <= bytes.length) {
-    const namesz = dv.getUint32(off, true), descsz = dv.getUint32(off + 4, true), type = dv.getUint32(off + 8, true);
-    const nameAt = off + 12, descAt = nameAt + align4(namesz), next = descAt + align4(descsz);
-    const bad = (why: string) => new UsdtError(`stapsdt note: ${why}`, { ...where, offset: off }, 'note-malformed');
-    if (descAt + descsz > bytes.length || nameAt + namesz > bytes.length) throw bad(`name (${namesz} bytes) or descriptor (${descsz} bytes) runs past the end of the section (${bytes.length} bytes)`);
-    const name = dec.decode(bytes.subarray(nameAt, nameAt + namesz)).replace(/\0+$/, '');
-    if (name === USDT_NOTE_NAME && type === USDT_NOTE_TYPE) {
-      // three addresses, then provider, name and args, each NUL-terminated
-      if (descsz < 24 + 3) throw bad(`descriptor of ${descsz} bytes: a stapsdt note holds 3 addresses and 3 strings (at least 27 bytes)`);
-      const desc = bytes.subarray(descAt, descAt + descsz);
-      const strings: string[] = [];
-      let s = 24;
-      for (let i = 0; i < 3; i++) {
-        const end = desc.indexOf(0, s);
-        if (end < 0) throw bad(`${['provider', 'name', 'argument spec'][i]} is not NUL-terminated`);
-        strings.push(dec.decode(desc.subarray(s, end)));
-        s = end + 1;
-      }
-      const [provider, probe, args] = strings as [string, string, string];
-      if (probe === '') throw bad(`probe of provider '${provider}' has an empty name`);
-      out.push({
-        provider, name: probe,
-        // libbpf: an empty spec, or one starting with ':' (an old sdt.h quirk), means no arguments
-        args: args.startsWith(':') ? '' : args,
-        location: dv.getBigUint64(descAt, true),
-        base: dv.getBigUint64(descAt + 8, true),
-        semaphore: dv.getBigUint64(descAt + 16, true),
-        noteOffset: off,
-      });
+  for (const { name, type, desc, offset: off } of elfNotes(bytes, badAt)) {
+    if (name !== USDT_NOTE_NAME || type !== USDT_NOTE_TYPE) continue;
+    const bad = (why: string) => badAt(off, why);
+    // three addresses, then provider, name and args, each NUL-terminated
+    if (desc.length < 24 + 3) throw bad(`descriptor of ${desc.length} bytes: a stapsdt note holds 3 addresses and 3 strings (at least 27 bytes)`);
+    const strings: string[] = [];
+    let s = 24;
+    for (let i = 0; i < 3; i++) {
+      const end = desc.indexOf(0, s);
+      if (end < 0) throw bad(`${['provider', 'name', 'argument spec'][i]} is not NUL-terminated`);
+      strings.push(dec.decode(desc.subarray(s, end)));
+      s = end + 1;
     }
-    off = next;
+    const [provider, probe, args] = strings as [string, string, string];
+    if (probe === '') throw bad(`probe of provider '${provider}' has an empty name`);
+    const dv = new DataView(desc.buffer, desc.byteOffset, desc.byteLength);
+    out.push({
+      provider, name: probe,
+      // libbpf: an empty spec, or one starting with ':' (an old sdt.h quirk), means no arguments
+      args: args.startsWith(':') ? '' : args,
+      location: dv.getBigUint64(0, true),
+      base: dv.getBigUint64(8, true),
+      semaphore: dv.getBigUint64(16, true),
+      noteOffset: off,
+    });
   }
   return out;
 }
