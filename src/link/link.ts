@@ -144,18 +144,26 @@ export function releaseAll(steps: ReadonlyArray<() => void>): void {
   if (first !== undefined) throw first;
 }
 
-/** Several links made as one (a perf_event program on every CPU). close() closes them all. */
+/** Several links made as one (a perf_event program on every CPU, a USDT probe's sites). close() closes them all. */
 export class MultiLink extends Link {
   readonly links: readonly Link[];
+  readonly #release: Array<() => void>;
+  #closed = false;
 
-  constructor(links: readonly Link[], t: LinkTarget) {
+  /** `release`: what the attach set up besides the links (map entries), undone once by close() after them. */
+  constructor(links: readonly Link[], t: LinkTarget, release: Array<() => void> = []) {
     super(t);
     this.links = links;
+    this.#release = release;
   }
 
-  get closed(): boolean { return this.links.every((l) => l.closed); }
+  get closed(): boolean { return this.#closed || this.links.every((l) => l.closed); }
 
   override pin(_path: string): void { throw this.cannot('pin', `it is ${this.links.length} links: pin each of link.links`); }
 
-  close(): void { releaseAll(this.links.map((l) => () => l.close())); }
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    releaseAll([...this.links.map((l) => () => l.close()), ...this.#release]);
+  }
 }

@@ -153,11 +153,11 @@ export function attachUsdt(prog: Program, t: UsdtTarget): Link {
   specIds.set(maps.specs, ids);
 
   const mine: number[] = [], ips: bigint[] = [], links: Link[] = [];
-  const release = () => releaseAll([
-    ...links.map((l) => () => l.close()),
+  // what closing the link undoes besides the uprobes: the ip entries, then the spec ids
+  const giveBack = () => [
     ...ips.map((ip) => () => { maps.ipToSpecId.delete(ip); }),
     () => { ids.free.push(...mine.splice(0)); },
-  ]);
+  ];
   try {
     const bySpec = new Map<string, number>();
     for (const s of sites) {
@@ -183,27 +183,14 @@ export function attachUsdt(prog: Program, t: UsdtTarget): Link {
       }));
     }
   } catch (e) {
-    try { release(); } catch { /* the attach error says more */ }
+    try { releaseAll([...links.map((l) => () => l.close()), ...giveBack()]); } catch { /* the attach error says more */ }
     throw e;
   }
-  return new UsdtLink(links, { program: prog.name, hook: 'usdt', target: `${what} (${sites.length} site${sites.length === 1 ? '' : 's'})${pid !== undefined ? ` pid ${pid}` : ''}` }, release);
+  return new UsdtLink(links, { program: prog.name, hook: 'usdt', target: `${what} (${sites.length} site${sites.length === 1 ? '' : 's'})${pid !== undefined ? ` pid ${pid}` : ''}` }, giveBack());
 }
 
 /** The uprobes of one USDT attach: close() detaches them and gives back spec ids and ip entries. */
-export class UsdtLink extends MultiLink {
-  readonly #release: () => void;
-  #closed = false;
-  constructor(links: readonly Link[], t: ConstructorParameters<typeof MultiLink>[1], release: () => void) {
-    super(links, t);
-    this.#release = release;
-  }
-  override get closed(): boolean { return this.#closed; }
-  override close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#release();
-  }
-}
+export class UsdtLink extends MultiLink {}
 
 /** Whether the object has usdt.bpf.h's maps (named as libbpf finds them). */
 export function usdtMapsOf(maps: ReadonlyMap<string, BpfMap>): UsdtMaps | undefined {
