@@ -10,13 +10,30 @@ export function fdCount(): number {
   return readdirSync('/proc/self/fd').length;
 }
 
-/** This process's fds and what each refers to ('anon_inode:bpf-prog', 'pipe:[123]', ...). */
+/**
+ * This process's fds and what each refers to ('anon_inode:bpf-prog prog_id:42',
+ * 'pipe:[123]', ...). All fds of one anonymous-inode kind read back the same link target,
+ * so a BPF object's id from /proc/self/fdinfo is added: a BPF fd closed and its number
+ * reused by a new program, map, link or BTF is then a new fd, not the old one. (Other
+ * anonymous kinds have no id that is not reused: an eventfd's eventfd-id is, for one.)
+ */
 export type FdSnapshot = Map<string, string>;
+
+/** fdinfo fields that name the BPF object behind an fd (ids the kernel does not hand out again soon). */
+const FDINFO_IDS = /^(prog_id|map_id|link_id|btf_id):\s*(\d+)/gm;
+
+function fdIdentity(fd: string): string {
+  const target = readlinkSync(`/proc/self/fd/${fd}`);
+  if (!target.startsWith('anon_inode:')) return target; // pipes, sockets, files: the target names the inode
+  let info = '';
+  try { info = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'); } catch { /* closed meanwhile */ }
+  return [target, ...[...info.matchAll(FDINFO_IDS)].map((m) => `${m[1]}:${m[2]}`)].join(' ');
+}
 
 export function fdSnapshot(): FdSnapshot {
   const m: FdSnapshot = new Map();
   for (const fd of readdirSync('/proc/self/fd')) {
-    try { m.set(fd, readlinkSync(`/proc/self/fd/${fd}`)); } catch { /* the readdir's own fd, gone */ }
+    try { m.set(fd, fdIdentity(fd)); } catch { /* the readdir's own fd, gone */ }
   }
   return m;
 }
