@@ -258,28 +258,29 @@ if (!KPROBES) {
     const trace = load(['kp_openat']);
     try {
       const dispatch = c.programs.get('syscall_dispatch')!;
-      if (!kallsymsHas('x64_sys_call')) {
-        assert.throws(() => dispatch.attach(), (e: unknown) => e instanceof AttachError && e.reason === 'not-found' && /x64_sys_call/.test(e.message));
-        return;
-      }
-      if (kprobeBlacklisted('x64_sys_call')) { // Linux 7: entry code, noinstr
-        assert.throws(() => dispatch.attach(), (e: unknown) => e instanceof AttachError && e.reason === 'unsupported' && /does not let kprobes probe 'x64_sys_call' \(it is on the kprobe blacklist/.test(e.message));
-        return;
-      }
-      const counts = c.maps.get('syscall_counts')!;
-      const openat = () => counts.lookup(257) as bigint;
-      const t = startTarget(N, 0, { seccomp: true });
-      try {
-        follow(trace, t.pid);
-        const links = [dispatch.attach(), trace.programs.get('kp_openat')!.attach({ function: '__seccomp_filter' })];
+      // where there is no x64_sys_call to probe, the refusal is the behaviour (and nothing is left: assertClean below)
+      const refusal = !kallsymsHas('x64_sys_call') ? 'not in /proc/kallsyms'
+        : kprobeBlacklisted('x64_sys_call') ? 'on the kprobe blacklist (Linux 7: entry code, noinstr)' : undefined;
+      if (refusal) {
+        if (!kallsymsHas('x64_sys_call')) assert.throws(() => dispatch.attach(), (e: unknown) => e instanceof AttachError && e.reason === 'not-found' && /x64_sys_call/.test(e.message));
+        else assert.throws(() => dispatch.attach(), (e: unknown) => e instanceof AttachError && e.reason === 'unsupported' && /does not let kprobes probe 'x64_sys_call' \(it is on the kprobe blacklist/.test(e.message));
+        console.log(`  (tailcall_kprobe: x64_sys_call is ${refusal}: the attach is refused with the reason; the tail call is not exercised here)`);
+      } else {
+        const counts = c.maps.get('syscall_counts')!;
+        const openat = () => counts.lookup(257) as bigint;
+        const t = startTarget(N, 0, { seccomp: true });
         try {
-          assert.is(links[0]!.target, 'x64_sys_call');
-          const was = openat();
-          await t.go();
-          assert.ok(openat() - was >= BigInt(N), `openat counted by handle_open through slot 257: ${openat() - was}`);
-          assert.ok(counters(trace).kprobe_openat >= BigInt(3 * N), `__seccomp_filter ran for the target's syscalls: ${counters(trace).kprobe_openat}`);
-        } finally { for (const l of links) l.close(); }
-      } finally { await t.kill(); }
+          follow(trace, t.pid);
+          const links = [dispatch.attach(), trace.programs.get('kp_openat')!.attach({ function: '__seccomp_filter' })];
+          try {
+            assert.is(links[0]!.target, 'x64_sys_call');
+            const was = openat();
+            await t.go();
+            assert.ok(openat() - was >= BigInt(N), `openat counted by handle_open through slot 257: ${openat() - was}`);
+            assert.ok(counters(trace).kprobe_openat >= BigInt(3 * N), `__seccomp_filter ran for the target's syscalls: ${counters(trace).kprobe_openat}`);
+          } finally { for (const l of links) l.close(); }
+        } finally { await t.kill(); }
+      }
     } finally { trace.close(); c.close(); }
     await assertClean(before, [], 'tailcall_kprobe');
   });
