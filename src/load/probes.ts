@@ -39,16 +39,14 @@ class EpochCache<K, V> {
   }
 }
 
-/** errno of a failed call, or 0 when it returned an fd (closed at once). */
-function attempt(call: () => number): number {
-  try { closeFd(call()); return 0; } catch (e) {
-    if (e instanceof SyscallError) return e.errno;
+/** The errno name of a failed call ('EINVAL'), or undefined when it returned an fd (closed at once). */
+function attempt(call: () => number): string | undefined {
+  try { closeFd(call()); return undefined; } catch (e) {
+    if (e instanceof SyscallError) return e.code;
     throw e;
   }
 }
 
-const ENOTSUPP = 524;
-const EINVAL = 22;
 /** Ring buffer sizes must be a power of two and a multiple of the page size: 64 KiB is for 4, 16 and 64 KiB pages. */
 const RINGBUF_PROBE_SIZE = 64 << 10;
 
@@ -70,7 +68,7 @@ const LOCAL_STORAGE: ReadonlySet<MapTypeName> = new Set(['sk_storage', 'inode_st
 
 function probeMapType(type: MapTypeName): boolean {
   const o: MapCreateOptions = { type, keySize: 4, valueSize: 4, maxEntries: 1 };
-  let expect = 0;
+  let expect: string | undefined;
   switch (type) {
     case 'stack_trace': o.valueSize = 8; break;
     case 'lpm_trie': Object.assign(o, { keySize: 8, valueSize: 8, flags: BPF_F_NO_PREALLOC }); break;
@@ -78,7 +76,7 @@ function probeMapType(type: MapTypeName): boolean {
     case 'queue': case 'stack': case 'bloom_filter': o.keySize = 0; break;
     case 'ringbuf': case 'user_ringbuf': Object.assign(o, { keySize: 0, valueSize: 0, maxEntries: RINGBUF_PROBE_SIZE }); break;
     case 'arena': Object.assign(o, { keySize: 0, valueSize: 0, maxEntries: 1, flags: BPF_F_MMAPABLE }); break;
-    case 'struct_ops': o.btfVmlinuxValueTypeId = 1; expect = ENOTSUPP; break; // an invalid value type: ENOTSUPP where the type exists
+    case 'struct_ops': o.btfVmlinuxValueTypeId = 1; expect = 'ENOTSUPP'; break; // an invalid value type: ENOTSUPP where the type exists
     default: break;
   }
   const fds: number[] = [];
@@ -95,8 +93,7 @@ function probeMapType(type: MapTypeName): boolean {
       fds.push(inner);
       o.innerMapFd = inner;
     }
-    const errno = attempt(() => mapCreate(o));
-    return expect ? errno === expect : errno === 0;
+    return attempt(() => mapCreate(o)) === expect;
   } finally {
     for (const fd of fds) closeFd(fd);
   }
@@ -111,7 +108,7 @@ const RETURN_ZERO = () => encode([
 const NEEDS_TARGET: ReadonlySet<ProgTypeName> = new Set(['tracing', 'ext', 'lsm', 'struct_ops']);
 
 /** What BPF_PROG_LOAD of a probe program of `type` needs (libbpf's probe_prog_load), and the refusal that still proves the type exists. */
-function progProbe(type: ProgTypeName): { o: Partial<ProgLoadOptions>; expect?: { errno: number; log?: string } } {
+function progProbe(type: ProgTypeName): { o: Partial<ProgLoadOptions>; expect?: { code: string; log?: string } } {
   switch (type) {
     case 'cgroup_sock_addr': return { o: { expectedAttachType: 'cgroup_inet4_connect' } };
     case 'cgroup_sockopt': return { o: { expectedAttachType: 'cgroup_getsockopt' } };
@@ -124,23 +121,23 @@ function progProbe(type: ProgTypeName): { o: Partial<ProgLoadOptions>; expect?: 
       return { o: { kernVersion: v } };
     }
     case 'syscall': return { o: { flags: BPF_F_SLEEPABLE } };
-    case 'tracing': return { o: { expectedAttachType: 'trace_fentry', attachBtfId: 1 }, expect: { errno: EINVAL, log: 'attach_btf_id 1 is not a function' } };
-    case 'lsm': return { o: { expectedAttachType: 'modify_return', attachBtfId: 1 }, expect: { errno: EINVAL, log: 'attach_btf_id 1 is not a function' } };
-    case 'ext': return { o: { attachBtfId: 1 }, expect: { errno: EINVAL, log: 'Cannot replace kernel functions' } };
-    case 'struct_ops': return { o: {}, expect: { errno: ENOTSUPP } };
+    case 'tracing': return { o: { expectedAttachType: 'trace_fentry', attachBtfId: 1 }, expect: { code: 'EINVAL', log: 'attach_btf_id 1 is not a function' } };
+    case 'lsm': return { o: { expectedAttachType: 'modify_return', attachBtfId: 1 }, expect: { code: 'EINVAL', log: 'attach_btf_id 1 is not a function' } };
+    case 'ext': return { o: { attachBtfId: 1 }, expect: { code: 'EINVAL', log: 'Cannot replace kernel functions' } };
+    case 'struct_ops': return { o: {}, expect: { code: 'ENOTSUPP' } };
     default: return { o: {} };
   }
 }
 
 const LOG_SIZE = 4096;
 
-/** BPF_PROG_LOAD of `insns` as a probe of `type`: the errno (0: loaded) and the log. */
-function loadProbe(type: ProgTypeName, insns: Uint8Array, withLog: boolean): { errno: number; log: string } {
+/** BPF_PROG_LOAD of `insns` as a probe of `type`: the errno name (undefined: loaded) and the log. */
+function loadProbe(type: ProgTypeName, insns: Uint8Array, withLog: boolean): { code: string | undefined; log: string } {
   const { o } = progProbe(type);
   const logBuf = withLog ? new Uint8Array(LOG_SIZE) : null;
-  const errno = attempt(() => progLoad({ ...o, type, insns, license: 'GPL', logLevel: withLog ? 1 : 0, logBuf }));
+  const code = attempt(() => progLoad({ ...o, type, insns, license: 'GPL', logLevel: withLog ? 1 : 0, logBuf }));
   const log = logBuf ? Buffer.from(logBuf.subarray(0, Math.max(0, logBuf.indexOf(0)))).toString('utf8') : '';
-  return { errno, log };
+  return { code, log };
 }
 
 const progTypes = new EpochCache<ProgTypeName, boolean>();
@@ -152,8 +149,8 @@ export function hasProgType(type: ProgTypeName): boolean {
   return progTypes.get(type, () => {
     const { expect } = progProbe(type);
     const r = loadProbe(type, RETURN_ZERO(), expect?.log !== undefined);
-    if (!expect) return r.errno === 0;
-    return r.errno === expect.errno && (expect.log === undefined || r.log.includes(expect.log));
+    if (!expect) return r.code === undefined;
+    return r.code === expect.code && (expect.log === undefined || r.log.includes(expect.log));
   });
 }
 
@@ -187,7 +184,7 @@ export function helperSupport(type: ProgTypeName, id: number): HelperSupport {
       { opcode: OP_EXIT, dst: 0, src: 0, off: 0, imm: 0 },
     ]);
     const r = loadProbe(type, insns, true);
-    if (r.errno === 0) return 'yes';
+    if (r.code === undefined) return 'yes';
     if (r.log.includes('invalid func ')) return 'no-helper';
     if (r.log.includes('unknown func ') || r.log.includes('program of this type cannot use helper ')) return 'not-for-type';
     return 'yes'; // the verifier got past the call and refused something else (its arguments): the helper is there
@@ -266,5 +263,5 @@ const isaCache = new EpochCache<IsaFeature, boolean>();
 
 /** Does the verifier take this instruction-set extension? */
 export function hasIsaFeature(f: IsaFeature): boolean {
-  return isaCache.get(f, () => loadProbe('socket_filter', ISA_PROBES[f](), false).errno === 0);
+  return isaCache.get(f, () => loadProbe('socket_filter', ISA_PROBES[f](), false).code === undefined);
 }
