@@ -11,7 +11,7 @@ import {
 } from '../kernel/enums.js';
 import { encodeAttr, readU32, typeNumber, type Bytes } from './attr.js';
 import { bpf, bpfErrno, checkErrno, addressOf } from './syscall.js';
-import { isErrno } from './error.js';
+import { errnoNumber, isErrno } from './error.js';
 import { rawFd, type FdLike } from './fd.js';
 import { MAP_CREATE, MAP_ELEM, MAP_FD, MAP_BATCH } from './layout.js';
 
@@ -72,7 +72,7 @@ export function mapCreate(o: MapCreateOptions): number {
 // run between filling the attr and the call.
 const elem = new Uint8Array(MAP_ELEM.size);
 const elemView = new DataView(elem.buffer);
-const ENOENT = 2;
+const ENOENT = errnoNumber('ENOENT')!;
 
 function ptrOf(b: Bytes | null): bigint {
   return b && b.byteLength > 0 ? addressOf(b) : 0n;

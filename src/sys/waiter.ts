@@ -20,10 +20,11 @@ import { Worker } from 'node:worker_threads';
 import { TsbpfError } from '../errors.js';
 import { EPOLLIN, EPOLLONESHOT, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_EVENT_DATA_OFFSET, EPOLL_EVENT_SIZE, epollCreate, epollCtl, eventfdCreate, eventfdSignal } from './epoll.js';
 import { closeFd, koffiModulePath } from './syscall.js';
+import { errnoNumber } from './error.js';
 
 /** Events one epoll_wait of the worker returns at most. */
 const MAX_EVENTS = 64;
-const EINTR = 4;
+const EINTR = errnoNumber('EINTR')!;
 
 // CommonJS run by the worker (eval): epoll_wait in a loop; token 0 (the exit eventfd) ends it.
 const WORKER_SOURCE = `'use strict';
