@@ -3,10 +3,11 @@
  * a BTF kind, as libbpf does (bpf_object__sanitize_btf). The probes load tiny BTF
  * blobs or programs, closed at once; nothing else is created.
  */
-import { BPF_ALU64, BPF_K, BPF_MOV, encode, OP_EXIT } from '../asm/index.js';
+import { BPF_ALU64, BPF_K, BPF_MOV, encode, OP_EXIT, type Instruction } from '../asm/index.js';
 import { Btf } from '../btf/index.js';
 import type { BtfType } from '../btf/types.js';
-import { btfLoad, closeFd, kernelEpoch, progLoad, SyscallError } from '../sys/index.js';
+import { btfLoad, closeFd, progLoad, SyscallError } from '../sys/index.js';
+import { EpochCache } from './epoch-cache.js';
 
 /**
  * BTF features probed. qmarkDatasec: a DATASEC name may start with '?' (`?.struct_ops`):
@@ -50,28 +51,25 @@ const PROBES: Record<BtfFeature, () => Uint8Array> = {
   qmarkDatasec: () => rawBtf([...INT32, 5, info(14), 1, 1, 17, info(15, 1), 4, 2, 0, 4], STR),
 };
 
-const cache = new Map<BtfFeature, boolean>();
-let cacheEpoch = kernelEpoch();
+const cache = new EpochCache<BtfFeature, boolean>();
 /** Features the caller pretends are missing (to exercise sanitisation). */
 let forcedMissing = new Set<BtfFeature>();
 
 /** Does the running kernel accept this BTF feature? Probed once per process. */
 export function hasBtfFeature(f: BtfFeature): boolean {
   if (forcedMissing.has(f)) return false;
-  if (cacheEpoch !== kernelEpoch()) { cache.clear(); cacheEpoch = kernelEpoch(); } // another kernel (a test double) answers now
-  let v = cache.get(f);
-  if (v === undefined) {
-    try {
-      closeFd(btfLoad(PROBES[f]()));
-      v = true;
-    } catch (e) {
-      if (!(e instanceof SyscallError)) throw e;
-      if (e.code === 'EPERM') throw e; // no privileges: not a missing feature
-      v = false;
-    }
-    cache.set(f, v);
+  return cache.get(f, () => loads(() => btfLoad(PROBES[f]())));
+}
+
+/** Whether `call` returns an fd (closed at once); EPERM is thrown (no privileges, not a missing feature), other refusals are false. */
+function loads(call: () => number): boolean {
+  try {
+    closeFd(call());
+    return true;
+  } catch (e) {
+    if (!(e instanceof SyscallError) || e.code === 'EPERM') throw e;
+    return false;
   }
-  return v;
 }
 
 /** For tests and old-kernel emulation: treat these features as missing. */
@@ -203,33 +201,19 @@ export function sanitizeBtf(src: Btf, has: Record<BtfFeature, boolean> = lazyBtf
 export type ProgramFeature = 'expectedAttachType';
 export const PROGRAM_FEATURES: readonly ProgramFeature[] = ['expectedAttachType'];
 
-/** r0 = 0; exit: a program every type takes. */
-const RETURN_ZERO = () => encode([
-  { opcode: BPF_ALU64 | BPF_MOV | BPF_K, dst: 0, src: 0, off: 0, imm: 0 },
-  { opcode: OP_EXIT, dst: 0, src: 0, off: 0, imm: 0 },
-]);
+export const R0_ZERO: Instruction = { opcode: BPF_ALU64 | BPF_MOV | BPF_K, dst: 0, src: 0, off: 0, imm: 0 };
+export const EXIT: Instruction = { opcode: OP_EXIT, dst: 0, src: 0, off: 0, imm: 0 };
+/** r0 = 0; exit: a program every type takes (the probes' program). */
+export const RETURN_ZERO = (): Uint8Array => encode([R0_ZERO, EXIT]);
 
 const PROGRAM_PROBES: Record<ProgramFeature, () => number> = {
   // libbpf's probe_kern_exp_attach_type: a type whose expected attach type is not 0
   expectedAttachType: () => progLoad({ type: 'cgroup_sock', expectedAttachType: 'cgroup_inet_sock_create', insns: RETURN_ZERO(), license: 'GPL' }),
 };
 
-const programCache = new Map<ProgramFeature, boolean>();
-let programCacheEpoch = kernelEpoch();
+const programCache = new EpochCache<ProgramFeature, boolean>();
 
 /** Does the running kernel have this program load feature? Probed once per process (EPERM is thrown: no privileges, not a missing feature). */
 export function hasProgramFeature(f: ProgramFeature): boolean {
-  if (programCacheEpoch !== kernelEpoch()) { programCache.clear(); programCacheEpoch = kernelEpoch(); }
-  let v = programCache.get(f);
-  if (v === undefined) {
-    try {
-      closeFd(PROGRAM_PROBES[f]());
-      v = true;
-    } catch (e) {
-      if (!(e instanceof SyscallError) || e.code === 'EPERM') throw e;
-      v = false;
-    }
-    programCache.set(f, v);
-  }
-  return v;
+  return programCache.get(f, () => loads(PROGRAM_PROBES[f]));
 }

@@ -14,30 +14,18 @@
  */
 import {
   BPF_ADD, BPF_ALU, BPF_ALU64, BPF_ATOMIC, BPF_DIV, BPF_DW, BPF_END, BPF_FETCH, BPF_JEQ, BPF_JMP32, BPF_K, BPF_LDX, BPF_MEM, BPF_MEMSX, BPF_MOD, BPF_MOV,
-  BPF_STX, BPF_X, encode, HELPER_NAMES, isAtomic, OP_CALL, OP_EXIT, OP_GOTOL, type Instruction,
+  BPF_STX, BPF_X, encode, HELPER_NAMES, isAtomic, OP_CALL, OP_GOTOL, type Instruction,
 } from '../asm/index.js';
 import { kernelRelease, kernelVersionCode } from '../core/index.js';
 import { TsbpfError } from '../errors.js';
 import {
   BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_F_SLEEPABLE, type AttachTypeName, type LinkTypeName, type MapTypeName, type ProgTypeName,
 } from '../kernel/enums.js';
-import { btfLoad, closeFd, kernelEpoch, mapCreate, progLoad, SyscallError, type MapCreateOptions, type ProgLoadOptions } from '../sys/index.js';
+import { btfLoad, closeFd, mapCreate, progLoad, SyscallError, type MapCreateOptions, type ProgLoadOptions } from '../sys/index.js';
 import { NEWER_HELPER_NAMES } from '../kernel/helper-since.js';
-import { btfTypeInfo, rawBtf } from './features.js';
+import { btfTypeInfo, EXIT, R0_ZERO, rawBtf, RETURN_ZERO } from './features.js';
+import { EpochCache } from './epoch-cache.js';
 import { runningKernelBtf } from './kernel-btf.js';
-
-/** Caches that start over when another kernel (a test double) answers. */
-class EpochCache<K, V> {
-  private epoch = kernelEpoch();
-  private readonly map = new Map<K, V>();
-  get(key: K, make: () => V): V {
-    if (this.epoch !== kernelEpoch()) { this.map.clear(); this.epoch = kernelEpoch(); }
-    if (this.map.has(key)) return this.map.get(key)!;
-    const v = make();
-    this.map.set(key, v);
-    return v;
-  }
-}
 
 /** The errno name of a failed call ('EINVAL'), or undefined when it returned an fd (closed at once). */
 function attempt(call: () => number): string | undefined {
@@ -98,11 +86,6 @@ function probeMapType(type: MapTypeName): boolean {
     for (const fd of fds) closeFd(fd);
   }
 }
-
-const RETURN_ZERO = () => encode([
-  { opcode: BPF_ALU64 | BPF_MOV | BPF_K, dst: 0, src: 0, off: 0, imm: 0 },
-  { opcode: OP_EXIT, dst: 0, src: 0, off: 0, imm: 0 },
-]);
 
 /** Program types whose programs need a target (attach BTF id) to load: helpers cannot be probed in them. */
 const NEEDS_TARGET: ReadonlySet<ProgTypeName> = new Set(['tracing', 'ext', 'lsm', 'struct_ops']);
@@ -181,7 +164,7 @@ export function helperSupport(type: ProgTypeName, id: number): HelperSupport {
     }
     const insns = encode([
       { opcode: OP_CALL, dst: 0, src: 0, off: 0, imm: id },
-      { opcode: OP_EXIT, dst: 0, src: 0, off: 0, imm: 0 },
+      EXIT,
     ]);
     const r = loadProbe(type, insns, true);
     if (r.code === undefined) return 'yes';
@@ -245,8 +228,6 @@ export function isaFeatures(insns: readonly Instruction[]): IsaFeature[] {
   return [...out];
 }
 
-const R0_ZERO = { opcode: BPF_ALU64 | BPF_MOV | BPF_K, dst: 0, src: 0, off: 0, imm: 0 };
-const EXIT = { opcode: OP_EXIT, dst: 0, src: 0, off: 0, imm: 0 };
 /** A socket filter using only the feature. */
 const ISA_PROBES: Record<IsaFeature, () => Uint8Array> = {
   jmp32: () => encode([R0_ZERO, { opcode: BPF_JMP32 | BPF_JEQ | BPF_K, dst: 0, src: 0, off: 0, imm: 0 }, EXIT]),

@@ -1,0 +1,15 @@
+/** Probe answers cached per process, started over when another kernel (a test double) answers. */
+import { kernelEpoch } from '../sys/index.js';
+
+export class EpochCache<K, V> {
+  private epoch = kernelEpoch();
+  private readonly map = new Map<K, V>();
+  /** The cached answer for `key`, or `make()`'s, kept unless it throws. */
+  get(key: K, make: () => V): V {
+    if (this.epoch !== kernelEpoch()) { this.map.clear(); this.epoch = kernelEpoch(); }
+    if (this.map.has(key)) return this.map.get(key)!;
+    const v = make();
+    this.map.set(key, v);
+    return v;
+  }
+}
