@@ -23,7 +23,14 @@
  */
 import type { AttachTypeName, LinkTypeName, MapTypeName, ProgTypeName } from './enums.js';
 
-export { HELPER_SINCE } from './helper-since.js';
+import { HELPER_SINCE } from './helper-since.js';
+
+export { HELPER_SINCE };
+
+/** The Linux release of a helper name ('bpf_loop' -> '5.17'). */
+export function helperSince(name: string): string | undefined {
+  return HELPER_SINCE[name.replace(/^bpf_/, '')];
+}
 
 /** "5.17" or "6.1.0-57-amd64" -> major * 1000 + minor, for comparisons; 0 when unreadable. */
 export function versionNumber(v: string): number {

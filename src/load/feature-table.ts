@@ -9,7 +9,7 @@ import {
   ATTACH_TYPES, LINK_TYPES, MAP_TYPES, PROG_TYPES, type AttachTypeName, type LinkTypeName, type MapTypeName, type ProgTypeName,
 } from '../kernel/enums.js';
 import {
-  ATTACH_TYPE_SINCE, BTF_FEATURE_SINCE, HELPER_SINCE, ISA_SINCE, KERNEL_FEATURE_SINCE, LINK_TYPE_SINCE, MAP_TYPE_SINCE, PROG_TYPE_SINCE, releaseHas,
+  ATTACH_TYPE_SINCE, BTF_FEATURE_SINCE, ISA_SINCE, KERNEL_FEATURE_SINCE, LINK_TYPE_SINCE, MAP_TYPE_SINCE, PROG_TYPE_SINCE, releaseHas,
 } from '../kernel/since.js';
 import { TsbpfError } from '../errors.js';
 import { BTF_FEATURES, hasBtfFeature, hasProgramFeature, PROGRAM_FEATURES, type BtfFeature, type ProgramFeature } from './features.js';
@@ -105,11 +105,6 @@ export function features(): FeatureTable {
     programTypes, mapTypes, helpers, instructions, btf, linkTypes, attachTypes, program,
   };
   return cached;
-}
-
-/** The Linux release of a helper name ('bpf_loop' -> '5.17'). */
-export function helperSince(name: string): string | undefined {
-  return HELPER_SINCE[name.replace(/^bpf_/, '')];
 }
 
 const since = (s?: string) => (s ? ` (Linux ${s}+)` : '');

@@ -8,7 +8,7 @@ import { isCall, type Instruction } from '../asm/index.js';
 import { TsbpfError, type ErrorContext } from '../errors.js';
 import type { AttachTypeName, LinkTypeName, MapTypeName, ProgTypeName } from '../kernel/enums.js';
 import { ATTACH_TYPES, LINK_TYPES } from '../kernel/enums.js';
-import { ATTACH_TYPE_SINCE, HELPER_SINCE, ISA_SINCE, LINK_TYPE_SINCE, MAP_TYPE_SINCE, PROG_TYPE_SINCE, releaseHas } from '../kernel/since.js';
+import { ATTACH_TYPE_SINCE, helperSince, ISA_SINCE, LINK_TYPE_SINCE, MAP_TYPE_SINCE, PROG_TYPE_SINCE, releaseHas } from '../kernel/since.js';
 import { kernelRelease } from '../core/index.js';
 import type { ProgramSpec } from '../spec/types.js';
 import { SyscallError } from '../sys/index.js';
@@ -103,7 +103,7 @@ export function explainProgramRefusal(p: ProgramSpec, insns: readonly Instructio
     const s = helperSupport(type, id);
     if (s !== 'no-helper' && s !== 'not-for-type') continue;
     const name = helperNameOf(id);
-    const since = HELPER_SINCE[name.replace(/^bpf_/, '')];
+    const since = helperSince(name);
     if (s === 'no-helper') {
       return new MissingFeatureError(`program '${p.name}' calls ${name} (helper ${id})${lacks(since)}`, ctx, { kind: 'helper', feature: name, id, reason: 'kernel-lacks', since, programType: type, cause: e });
     }
