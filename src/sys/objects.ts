@@ -9,12 +9,12 @@ import {
   BPF_BTF_GET_FD_BY_ID, MAP_TYPE_NAMES, PROG_TYPE_NAMES, type MapTypeName, type ProgTypeName,
 } from '../kernel/enums.js';
 import { TsbpfError } from '../errors.js';
-import { encodeAttr, readU32, readU64, readString, readBytes, type Bytes } from './attr.js';
+import { encodeAttr, readU32, readU64, readString, readBytes, type AttrValues, type Bytes } from './attr.js';
 import { bpf } from './syscall.js';
 import { isErrno } from './error.js';
 import { rawFd, type FdLike } from './fd.js';
 import {
-  OBJ, GET_ID, OBJ_GET_INFO, BTF_LOAD, PROG_INFO, PROG_INFO_SIZE, PROG_INFO_GPL_WORD, MAP_INFO,
+  type Layout, OBJ, GET_ID, OBJ_GET_INFO, BTF_LOAD, PROG_INFO, PROG_INFO_SIZE, PROG_INFO_GPL_WORD, MAP_INFO,
   MAP_INFO_SIZE, BTF_INFO, BTF_INFO_SIZE,
 } from './layout.js';
 
@@ -106,6 +106,18 @@ export function objGetInfo(fd: FdLike, info: Uint8Array): number {
   return readU32(OBJ_GET_INFO, a.bytes, 'info_len');
 }
 
+/**
+ * BPF_OBJ_GET_INFO_BY_FD into a new `size`-byte info struct of `layout`, with `ask` (the
+ * buffers the kernel is to fill and their lengths) written in first. The buffers in `ask`
+ * are the caller's: it reads them afterwards.
+ */
+function infoOf<F extends string>(fd: FdLike, layout: Layout<F>, size: number, ask: AttrValues<F> = {}): Uint8Array {
+  const buf = new Uint8Array(size);
+  buf.set(encodeAttr(layout, ask).bytes.subarray(0, size));
+  objGetInfo(fd, buf);
+  return buf;
+}
+
 export interface ProgInfo {
   type: number;
   /** 'xdp', 'kprobe', ... (undefined for types newer than the enum table). */
@@ -134,15 +146,12 @@ export interface ProgInfo {
 
 /** The kernel's view of a program (two calls when it uses maps: the second fetches map ids). */
 export function progInfo(fd: FdLike): ProgInfo {
-  let buf = new Uint8Array(PROG_INFO_SIZE);
-  objGetInfo(fd, buf);
+  let buf = infoOf(fd, PROG_INFO, PROG_INFO_SIZE);
   const nrMaps = readU32(PROG_INFO, buf, 'nr_map_ids');
   let mapIds: number[] = [];
   if (nrMaps > 0) {
     const ids = new Uint32Array(nrMaps);
-    buf = new Uint8Array(PROG_INFO_SIZE);
-    buf.set(encodeAttr(PROG_INFO, { nr_map_ids: nrMaps, map_ids: ids }).bytes);
-    objGetInfo(fd, buf);
+    buf = infoOf(fd, PROG_INFO, PROG_INFO_SIZE, { nr_map_ids: nrMaps, map_ids: ids });
     mapIds = Array.from(ids.subarray(0, Math.min(nrMaps, readU32(PROG_INFO, buf, 'nr_map_ids'))));
   }
   const type = readU32(PROG_INFO, buf, 'type');
@@ -190,8 +199,7 @@ export interface MapInfo {
 
 /** The kernel's view of a map. */
 export function mapInfo(fd: FdLike): MapInfo {
-  const buf = new Uint8Array(MAP_INFO_SIZE);
-  objGetInfo(fd, buf);
+  const buf = infoOf(fd, MAP_INFO, MAP_INFO_SIZE);
   const type = readU32(MAP_INFO, buf, 'type');
   return {
     type,
@@ -224,16 +232,14 @@ export interface BtfInfo {
 /** The kernel's view of a BTF object (name and id; `btfRaw` fetches the blob itself). */
 export function btfInfo(fd: FdLike): BtfInfo {
   const name = new Uint8Array(64);
-  let buf = new Uint8Array(BTF_INFO_SIZE);
-  buf.set(encodeAttr(BTF_INFO, { name, name_len: name.length }).bytes);
+  let buf: Uint8Array;
   try {
-    objGetInfo(fd, buf);
+    buf = infoOf(fd, BTF_INFO, BTF_INFO_SIZE, { name, name_len: name.length });
   } catch (e) {
     // before Linux 5.11 struct bpf_btf_info ends at id: a name asked for is a non-zero
     // tail the kernel refuses (E2BIG); such a kernel has no named (kernel or module) BTF
     if (!isErrno(e, 'E2BIG')) throw e;
-    buf = new Uint8Array(BTF_INFO_SIZE);
-    objGetInfo(fd, buf);
+    buf = infoOf(fd, BTF_INFO, BTF_INFO_SIZE);
   }
   const end = name.indexOf(0);
   return {
@@ -248,9 +254,7 @@ export function btfInfo(fd: FdLike): BtfInfo {
 export function btfRaw(fd: FdLike): Uint8Array {
   const { size } = btfInfo(fd);
   const data = new Uint8Array(size);
-  const buf = new Uint8Array(BTF_INFO_SIZE);
-  buf.set(encodeAttr(BTF_INFO, { btf: data, btf_size: size }).bytes);
-  objGetInfo(fd, buf);
+  const buf = infoOf(fd, BTF_INFO, BTF_INFO_SIZE, { btf: data, btf_size: size });
   const got = readU32(BTF_INFO, buf, 'btf_size');
   if (got > size) throw new TsbpfError(`BTF object grew from ${size} to ${got} bytes between two info calls`);
   return data.subarray(0, got);
