@@ -95,9 +95,9 @@ export function features(): FeatureTable {
   const instructions = Object.fromEntries((Object.keys(ISA_SINCE) as IsaFeature[]).map((f) => [f, { available: hasIsaFeature(f), since: ISA_SINCE[f] }])) as Record<IsaFeature, FeatureState>;
   const btf = Object.fromEntries(BTF_FEATURES.map((f) => [f, { available: hasBtfFeature(f), since: BTF_FEATURE_SINCE[f] }])) as Record<BtfFeature, FeatureState>;
   const linkTypes: Record<string, FeatureState> = {};
-  for (const t of Object.keys(LINK_TYPES).filter((x) => x !== 'unspec') as Array<Exclude<LinkTypeName, 'unspec'>>) linkTypes[t] = { available: hasLinkType(t, LINK_TYPES[t]), since: LINK_TYPE_SINCE[t] };
+  for (const t of Object.keys(LINK_TYPES).filter((x) => x !== 'unspec') as Array<Exclude<LinkTypeName, 'unspec'>>) linkTypes[t] = { available: hasLinkType(t), since: LINK_TYPE_SINCE[t] };
   const attachTypes: Record<string, FeatureState> = {};
-  for (const t of Object.keys(ATTACH_TYPES) as AttachTypeName[]) attachTypes[t] = { available: hasAttachType(t, ATTACH_TYPES[t]), since: ATTACH_TYPE_SINCE[t] };
+  for (const t of Object.keys(ATTACH_TYPES) as AttachTypeName[]) attachTypes[t] = { available: hasAttachType(t), since: ATTACH_TYPE_SINCE[t] };
   const program = Object.fromEntries(PROGRAM_FEATURES.map((f) => [f, hasProgramFeature(f)])) as Record<ProgramFeature, boolean>;
   cached = {
     kernel: os.release(),

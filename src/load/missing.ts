@@ -7,7 +7,6 @@
 import { isCall, type Instruction } from '../asm/index.js';
 import { TsbpfError, type ErrorContext } from '../errors.js';
 import type { AttachTypeName, LinkTypeName, MapTypeName, ProgTypeName } from '../kernel/enums.js';
-import { ATTACH_TYPES, LINK_TYPES } from '../kernel/enums.js';
 import { ATTACH_TYPE_SINCE, helperSince, ISA_SINCE, LINK_TYPE_SINCE, MAP_TYPE_SINCE, PROG_TYPE_SINCE, releaseHas } from '../kernel/since.js';
 import { kernelRelease } from '../core/index.js';
 import type { ProgramSpec } from '../spec/types.js';
@@ -127,14 +126,14 @@ export function explainMapRefusal(mapName: string, type: MapTypeName, e: unknown
  * it knows it or cannot tell (no BTF).
  */
 export function missingLinkType(type: Exclude<LinkTypeName, 'unspec'>, what: string, ctx: ErrorContext = {}, cause?: unknown): MissingFeatureError | undefined {
-  if (hasLinkType(type, LINK_TYPES[type]) !== false) return undefined;
+  if (hasLinkType(type) !== false) return undefined;
   const since = LINK_TYPE_SINCE[type];
   return new MissingFeatureError(`${what} needs ${type} links${lacks(since)}`, ctx, { kind: 'link-type', feature: type, reason: 'kernel-lacks', since, cause });
 }
 
 /** For attach code: an attach type the kernel does not know (enum bpf_attach_type in its BTF), or undefined. */
 export function missingAttachType(type: AttachTypeName, what: string, ctx: ErrorContext = {}, cause?: unknown): MissingFeatureError | undefined {
-  if (hasAttachType(type, ATTACH_TYPES[type]) !== false) return undefined;
+  if (hasAttachType(type) !== false) return undefined;
   const since = ATTACH_TYPE_SINCE[type];
   return new MissingFeatureError(`${what} needs attach type ${type}${lacks(since)}`, ctx, { kind: 'attach-type', feature: type, reason: 'kernel-lacks', since, cause });
 }

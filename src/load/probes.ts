@@ -19,7 +19,7 @@ import {
 import { kernelRelease, kernelVersionCode } from '../core/index.js';
 import { TsbpfError } from '../errors.js';
 import {
-  BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_F_SLEEPABLE, type AttachTypeName, type LinkTypeName, type MapTypeName, type ProgTypeName,
+  ATTACH_TYPES, BPF_F_MMAPABLE, BPF_F_NO_PREALLOC, BPF_F_SLEEPABLE, LINK_TYPES, type AttachTypeName, type LinkTypeName, type MapTypeName, type ProgTypeName,
 } from '../kernel/enums.js';
 import { btfLoad, closeFd, mapCreate, progLoad, SyscallError, type MapCreateOptions, type ProgLoadOptions } from '../sys/index.js';
 import { NEWER_HELPER_NAMES } from '../kernel/helper-since.js';
@@ -194,13 +194,13 @@ export function kernelEnum(name: 'bpf_func_id' | 'bpf_map_type' | 'bpf_prog_type
 }
 
 /** Does the kernel know this link type (its BTF's enum bpf_link_type)? undefined without BTF. */
-export function hasLinkType(type: LinkTypeName, id: number): boolean | undefined {
-  return kernelEnum('bpf_link_type')?.has(id) ?? (type === 'unspec' ? false : undefined);
+export function hasLinkType(type: LinkTypeName): boolean | undefined {
+  return kernelEnum('bpf_link_type')?.has(LINK_TYPES[type]) ?? (type === 'unspec' ? false : undefined);
 }
 
 /** Does the kernel know this attach type (its BTF's enum bpf_attach_type)? undefined without BTF. */
-export function hasAttachType(_type: AttachTypeName, id: number): boolean | undefined {
-  return kernelEnum('bpf_attach_type')?.has(id);
+export function hasAttachType(type: AttachTypeName): boolean | undefined {
+  return kernelEnum('bpf_attach_type')?.has(ATTACH_TYPES[type]);
 }
 
 /** Helper name ('bpf_loop') of an id, or `helper <id>` for ids newer than the header tsbpf was built with. */
