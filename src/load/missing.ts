@@ -79,13 +79,18 @@ export function calledHelpers(insns: readonly Instruction[]): number[] {
   return [...ids];
 }
 
+/** A refusal a missing feature can cause: EINVAL, ENOTSUPP or EOPNOTSUPP. */
+function unsupportedRefusal(e: unknown): e is SyscallError {
+  return e instanceof SyscallError && (e.code === 'EINVAL' || e.code === 'ENOTSUPP' || e.code === 'EOPNOTSUPP');
+}
+
 /**
  * A program refused by the kernel: the first missing feature that explains it (its
  * program type, then each helper it calls), or undefined. Only refusals a missing feature
  * can cause are looked at (a verifier verdict, EINVAL); probes run only then.
  */
 export function explainProgramRefusal(p: ProgramSpec, insns: readonly Instruction[], e: unknown, ctx: ErrorContext): MissingFeatureError | undefined {
-  const verdict = e instanceof VerifierError || (e instanceof SyscallError && (e.code === 'EINVAL' || e.code === 'ENOTSUPP' || e.code === 'EOPNOTSUPP'));
+  const verdict = e instanceof VerifierError || unsupportedRefusal(e);
   if (!verdict || (e as TsbpfError).reason !== undefined) return undefined; // explained already (e.g. 'trampoline-refused')
   const type = p.type;
   if (type === undefined) return undefined; // never sent: the loader refuses an untyped program first ('missing-program-type')
@@ -114,7 +119,7 @@ export function explainProgramRefusal(p: ProgramSpec, insns: readonly Instructio
 
 /** A map the kernel refused to create: its type missing explains it (or undefined). */
 export function explainMapRefusal(mapName: string, type: MapTypeName, e: unknown, ctx: ErrorContext): MissingFeatureError | undefined {
-  if (!(e instanceof SyscallError) || (e.code !== 'EINVAL' && e.code !== 'ENOTSUPP' && e.code !== 'EOPNOTSUPP')) return undefined;
+  if (!unsupportedRefusal(e)) return undefined;
   if (type === 'unspec' || hasMapType(type)) return undefined;
   const since = MAP_TYPE_SINCE[type];
   return new MissingFeatureError(`map '${mapName}' is a ${type} map${lacks(since)}`, ctx, { kind: 'map-type', feature: type, reason: 'kernel-lacks', since, cause: e });
