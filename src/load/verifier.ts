@@ -7,7 +7,7 @@
 import { disassemble, rawOffsets, slotToIndex } from '../asm/index.js';
 import { TsbpfError, type ErrorContext } from '../errors.js';
 import type { ProgramSpec } from '../spec/types.js';
-import { progLoadDetailed, SyscallError, type ProgLoadOptions } from '../sys/index.js';
+import { cString, progLoadDetailed, SyscallError, type ProgLoadOptions } from '../sys/index.js';
 import { explainEperm } from './memlock.js';
 
 const MIN_LOG = 64 * 1024;
@@ -48,11 +48,6 @@ export class VerifierError extends TsbpfError implements Verdict {
   tail(n = 10): string[] {
     return this.log.split('\n').filter((l) => l.trim() !== '').slice(-n);
   }
-}
-
-function cstr(buf: Uint8Array): string {
-  const end = buf.indexOf(0);
-  return Buffer.from(buf.buffer, buf.byteOffset, end < 0 ? buf.length : end).toString('utf8');
 }
 
 
@@ -133,11 +128,11 @@ export function loadWithLog(
     const buf = new Uint8Array(size);
     try {
       const r = attempt({ ...o, logLevel: level, logBuf: buf });
-      return { fd: r.fd, log: cstr(buf) };
+      return { fd: r.fd, log: cString(buf, 'utf8') };
     } catch (e) {
       if (!(e instanceof SyscallError)) throw e;
       if (e.code === 'ENOSPC' && size < MAX_LOG) { size = Math.min(size * 4, MAX_LOG); continue; }
-      const log = cstr(buf);
+      const log = cString(buf, 'utf8');
       if (!log) { memlockRefusal(e, ctx); trampolineRefusal(e, p, ctx); throw TsbpfError.wrap(e, ctx); }
       const slot = failingSlot(log);
       const insn = slot === undefined ? undefined : p.instructions[slotToIndex(rawOffsets(p.instructions), slot)];

@@ -101,9 +101,13 @@ export function readU64<F extends string>(l: Layout<F>, bytes: Uint8Array, name:
 /** Read a char[N] field as a string up to its first NUL. */
 export function readString<F extends string>(l: Layout<F>, bytes: Uint8Array, name: F): string {
   const f = (l.fields as Record<string, Field>)[name]!;
-  const b = bytes.subarray(f.off, f.off + f.size);
+  return cString(bytes.subarray(f.off, f.off + f.size));
+}
+
+/** A C string the kernel wrote: the bytes before the first NUL (all of them without one). */
+export function cString(b: Uint8Array, encoding: BufferEncoding = 'latin1'): string {
   const z = b.indexOf(0);
-  return Buffer.from(b.subarray(0, z < 0 ? b.length : z)).toString('latin1');
+  return Buffer.from(b.buffer, b.byteOffset, z < 0 ? b.length : z).toString(encoding);
 }
 
 /** Read a byte-array field. */

@@ -3,7 +3,7 @@ export {
   overrideKernel, userMemory, kernelEpoch, observeKernel, type KernelObserver, libcFailure, LibcFailure, type FakeKernel,
 } from './syscall.js';
 export { SyscallError, errnoName, errnoNumber, errnoDescription, syscallHint } from './error.js';
-export { encodeAttr, readU32, readU64, readString, readBytes } from './attr.js';
+export { encodeAttr, readU32, readU64, readString, readBytes, cString } from './attr.js';
 export type { Attr, AttrValues, FieldValue } from './attr.js';
 export * as layouts from './layout.js';
 export { Fd, rawFd, setFdDebug, leakedFdCount } from './fd.js';

@@ -10,7 +10,7 @@ import {
   LINK_TYPE_NAMES, type AttachTypeName, type LinkTypeName,
 } from '../kernel/enums.js';
 import { TsbpfError } from '../errors.js';
-import { encodeAttr, readU32, readU64, type AttrValues } from './attr.js';
+import { cString, encodeAttr, readU32, readU64, type AttrValues } from './attr.js';
 import { addressOf, bpf } from './syscall.js';
 import { SyscallError } from './error.js';
 import { rawFd, type FdLike } from './fd.js';
@@ -264,8 +264,7 @@ export function linkInfo(fd: FdLike): LinkInfo {
     b.set(encodeAttr(l, { [p]: name, [len]: name.length } as AttrValues<F>).bytes.subarray(0, LINK_INFO_BUF_SIZE));
     objGetInfo(fd, b);
     buf = b;
-    const z = name.indexOf(0);
-    return Buffer.from(name.subarray(0, z < 0 ? name.length : z)).toString('latin1');
+    return cString(name);
   };
   switch (typeName) {
     case 'raw_tracepoint':
@@ -316,8 +315,7 @@ export function linkInfo(fd: FdLike): LinkInfo {
       b.set(encodeAttr(LINK_INFO_UPROBE_MULTI, { 'uprobe_multi.path': path, 'uprobe_multi.path_size': path.length }).bytes.subarray(0, LINK_INFO_BUF_SIZE));
       try {
         objGetInfo(fd, b);
-        const z = path.indexOf(0);
-        out.path = Buffer.from(path.subarray(0, z < 0 ? path.length : z)).toString();
+        out.path = cString(path, 'utf8');
       } catch { /* kernels before 6.8 have no uprobe_multi info */ }
       break;
     }

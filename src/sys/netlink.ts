@@ -5,7 +5,7 @@
  * test/unit/sys-offsets.test.ts; the constants below too.
  */
 import { TsbpfError } from '../errors.js';
-import { encodeAttr } from './attr.js';
+import { cString, encodeAttr } from './attr.js';
 import { SyscallError } from './error.js';
 import { Fd } from './fd.js';
 import { bytes, layout, u16, u32, u8 } from './layout.js';
@@ -137,8 +137,7 @@ export function parseNlError(body: Uint8Array, flags: number): { errno: number; 
   // NETLINK_CAP_ACK is set: only the request's header is echoed, the TLVs follow it.
   const msg = parseNlAttrs(body, NLMSGERR_SIZE).get(N.NLMSGERR_ATTR_MSG);
   if (!msg) return { errno };
-  const z = msg.indexOf(0);
-  return { errno, message: Buffer.from(msg.subarray(0, z < 0 ? msg.length : z)).toString('latin1') };
+  return { errno, message: cString(msg) };
 }
 
 type SocketFn = (domain: number, type: number, protocol: number) => number;

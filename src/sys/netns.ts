@@ -5,6 +5,7 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import { TsbpfError } from '../errors.js';
+import { cString } from './attr.js';
 import { SyscallError } from './error.js';
 import { rawFd, type FdLike } from './fd.js';
 import { addressOf, lastErrno, libcFunction } from './syscall.js';
@@ -63,6 +64,5 @@ export function ifIndexToName(index: number): string | undefined {
   const f = libcFunction<(index: number, buf: bigint) => unknown>('void *if_indextoname(unsigned int index, uint64_t buf)');
   const r = f(index, addressOf(buf));
   if (r === null || r === undefined) return undefined;
-  const z = buf.indexOf(0);
-  return buf.toString('latin1', 0, z < 0 ? buf.length : z);
+  return cString(buf);
 }

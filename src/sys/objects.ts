@@ -9,7 +9,7 @@ import {
   BPF_BTF_GET_FD_BY_ID, MAP_TYPE_NAMES, PROG_TYPE_NAMES, type MapTypeName, type ProgTypeName,
 } from '../kernel/enums.js';
 import { TsbpfError } from '../errors.js';
-import { encodeAttr, readU32, readU64, readString, readBytes, type AttrValues, type Bytes } from './attr.js';
+import { cString, encodeAttr, readU32, readU64, readString, readBytes, type AttrValues, type Bytes } from './attr.js';
 import { bpf } from './syscall.js';
 import { isErrno } from './error.js';
 import { rawFd, type FdLike } from './fd.js';
@@ -241,10 +241,9 @@ export function btfInfo(fd: FdLike): BtfInfo {
     if (!isErrno(e, 'E2BIG')) throw e;
     buf = infoOf(fd, BTF_INFO, BTF_INFO_SIZE);
   }
-  const end = name.indexOf(0);
   return {
     id: readU32(BTF_INFO, buf, 'id'),
-    name: Buffer.from(name.subarray(0, end < 0 ? name.length : end)).toString('latin1'),
+    name: cString(name),
     kernelBtf: readU32(BTF_INFO, buf, 'kernel_btf') !== 0,
     size: readU32(BTF_INFO, buf, 'btf_size'),
   };
