@@ -4,11 +4,9 @@
  * become strings, as for map values).
  */
 import type { Btf } from '../btf/index.js';
-import type { BtfKindName } from '../btf/types.js';
+import { findType } from '../btf/c-name.js';
 import { decodeValue, type Value } from '../load/values.js';
 import { EventsError } from './errors.js';
-
-const KINDS: Readonly<Record<string, BtfKindName>> = { struct: 'struct', union: 'union', enum: 'enum' };
 
 /** How records of one map are decoded. */
 export interface RecordDecoder {
@@ -28,7 +26,7 @@ export function recordDecoder(btf: Btf | undefined, type: string | number, map: 
   const ctx = { symbol: map };
   const shown = typeof type === 'number' ? `type id ${type}` : `'${type}'`;
   if (!btf) throw new EventsError(`map '${map}': cannot decode records as ${shown}: the map comes with no BTF (pass the object's btf)`, ctx, { reason: 'type-unknown' });
-  const id = typeId(btf, type);
+  const id = findType(btf, type);
   if (id === undefined) {
     throw new EventsError(`map '${map}': no ${typeof type === 'number' ? shown : `type ${shown}`} in the object's BTF${typeof type === 'string' ? suggestion(btf, type) : ''}`, ctx, { reason: 'type-unknown' });
   }
@@ -49,18 +47,6 @@ export function recordDecoder(btf: Btf | undefined, type: string | number, map: 
       return decodeValue(btf, id, bytes.subarray(start, start + size));
     },
   };
-}
-
-function typeId(btf: Btf, type: string | number): number | undefined {
-  if (typeof type === 'number') return Number.isInteger(type) && type > 0 && type < btf.length ? type : undefined;
-  const m = /^\s*(?:(struct|union|enum)\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*$/.exec(type);
-  if (!m) return undefined;
-  const kind = m[1] ? KINDS[m[1]] : undefined;
-  for (const id of btf.idsByName(m[2]!)) {
-    const k = btf.kindOf(id);
-    if (kind ? k === kind || (kind === 'enum' && k === 'enum64') : k !== 'func' && k !== 'var' && k !== 'datasec' && k !== 'func_proto') return id;
-  }
-  return undefined;
 }
 
 function suggestion(btf: Btf, type: string): string {

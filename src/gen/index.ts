@@ -7,7 +7,7 @@
  * The same bytes and options always give the same text.
  */
 import { createHash } from 'node:crypto';
-import type { Btf } from '../btf/index.js';
+import { findType } from '../btf/c-name.js';
 import { loadCollectionSpec } from '../spec/collection.js';
 import type { CollectionSpec } from '../spec/types.js';
 import { TSBPF_VERSION } from '../version.js';
@@ -47,20 +47,10 @@ export interface GeneratedSkeleton {
   className: string;
 }
 
-const TAGS: Readonly<Record<string, ReadonlyArray<string>>> = { struct: ['struct'], union: ['union'], enum: ['enum', 'enum64'] };
 const EVENT_MAPS = new Set(['perf_event_array', 'ringbuf']);
 
-/** The BTF id of a C type name: 'struct event', 'union u', 'enum e', or a typedef / bare tag name. */
-export function findType(btf: Btf, type: string): number | undefined {
-  const m = /^\s*(?:(struct|union|enum)\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*$/.exec(type);
-  if (!m) return undefined;
-  const kinds = m[1] ? TAGS[m[1]]! : ['typedef', 'struct', 'union', 'enum', 'enum64'];
-  for (const kind of kinds) {
-    const hit = btf.idsByName(m[2]!).find((id) => btf.kindOf(id) === kind);
-    if (hit !== undefined) return hit;
-  }
-  return undefined;
-}
+/** The BTF id of a C type name, the same the event readers decode records as. */
+export { findType } from '../btf/c-name.js';
 
 function dataSections(spec: CollectionSpec): SectionView[] {
   const out: SectionView[] = [];

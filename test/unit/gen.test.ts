@@ -9,6 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { generateSkeleton, GenError, findType } from '../../src/gen/index.js';
+import { Btf } from '../../src/btf/index.js';
+import { recordDecoder } from '../../src/events/decode.js';
+import { BtfBuilder } from '../helpers/btf-builder.js';
 import { decodeValue } from '../../src/load/values.js';
 import { loadCollectionSpec } from '../../src/spec/collection.js';
 import { PERCPU_TYPES, FD_MAPS } from '../../src/load/map-codec.js';
@@ -66,6 +69,17 @@ test('findType: struct / union / enum tags and typedef names', () => {
   assert.is(findType(spec.btf!, 'event'), id);
   assert.is(spec.btf!.typeById(findType(spec.btf!, 'u32')!).kind, 'typedef');
   assert.is(findType(spec.btf!, 'union event'), undefined);
+});
+
+test('findType: a bare name means the type the event reader decodes (struct foo and typedef foo)', () => {
+  // the skeleton types a record with findType's id, the reader decodes the same string at run time
+  const b = new BtfBuilder();
+  const int = b.add({ kind: 'int', name: 'int', size: 4, encoding: 0, bitOffset: 0, bits: 32 });
+  const s = b.add({ kind: 'struct', name: 'foo', size: 4, members: [{ name: 'x', type: int, bitOffset: 0, bitfieldSize: 0 }] });
+  b.add({ kind: 'typedef', name: 'foo', type: int });
+  const btf = Btf.parse(b.build());
+  for (const name of ['foo', 'struct foo']) assert.is(findType(btf, name), recordDecoder(btf, name, 'events', false).typeId, name);
+  assert.is(findType(btf, 'foo'), s);
 });
 
 /**
