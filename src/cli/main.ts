@@ -7,7 +7,6 @@
  */
 import { closeSync, readSync, writeFileSync } from 'node:fs';
 import { FileReadError, openRegularFile } from '../file.js';
-import { join } from 'node:path';
 import { parseArgs, UsageError, USAGE, type CliOptions } from './args.js';
 import type { ObjectResult } from './result.js';
 
@@ -80,12 +79,13 @@ async function run(opts: CliOptions): Promise<number> {
       await report();
     } else {
       const runMod = await runP!;
+      const { objectPinDir } = await import('./pin-layout.js');
       const open: Array<import('./run.js').LoadedObject> = [];
       const attached: Array<import('./attach.js').ObjectLinks> = [];
       let stream: import('./events.js').EventStream | undefined;
       try {
         for (const s of specs) {
-          const pinDir = opts.pin === undefined ? undefined : specs.length > 1 ? join(opts.pin, staticMod.objectStem(s.file)) : opts.pin;
+          const pinDir = opts.pin === undefined ? undefined : objectPinDir(opts.pin, s, specs.length);
           const l = runMod.loadObject(s, opts, pinDir);
           open.push(l);
           results.push(l.result);

@@ -9,8 +9,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { makeDirs } from '../sys/mount.js';
 import { pathInDir, removePins } from '../load/pin.js';
-import { kernelMapName, objectName } from '../load/prepare.js';
 import { recordPins } from './manifest.js';
+import { mapPinPath, programPinPath } from './pin-layout.js';
 import path from 'node:path';
 import { disassemble } from '../asm/disasm.js';
 import { TsbpfError } from '../errors.js';
@@ -27,7 +27,7 @@ import { UsageError, type CliOptions } from './args.js';
 import { EnvironmentError, PIN_ROOT, PRIVILEGE_FIX } from './env.js';
 import { tailCallGraph } from './graph.js';
 import type { ObjectResult, ProgramResult, RefusalWhy } from './result.js';
-import { instructionAt, objectStem, pinName, selection, staticResult } from './static.js';
+import { instructionAt, objectStem, selection, staticResult } from './static.js';
 
 function isPermission(e: unknown): e is SyscallError {
   return e instanceof SyscallError && (e.code === 'EPERM' || (e.code === 'EACCES' && e.command !== 'BPF_PROG_LOAD'));
@@ -62,11 +62,8 @@ function plannedPaths(spec: CollectionSpec, selected: Iterable<string>, opts: Cl
   const file = spec.file;
   const programs = new Map<string, string>(), maps = new Map<string, string>(), logs = new Map<string, string>();
   if (pinDir) {
-    for (const n of selected) programs.set(n, pathInDir(pinDir, n, 'program', { file, section: spec.programs.get(n)!.section }));
-    for (const m of spec.maps.values()) {
-      if (m.pinning === PIN_BY_NAME) continue;
-      maps.set(m.name, pathInDir(path.join(pinDir, 'maps'), pinName(kernelMapName(objectName(file), m)), 'map', { file, symbol: m.name }));
-    }
+    for (const n of selected) programs.set(n, programPinPath(pinDir, spec, n));
+    for (const m of spec.maps.values()) if (m.pinning !== PIN_BY_NAME) maps.set(m.name, mapPinPath(pinDir, spec, m));
   }
   if (opts.logDir) {
     for (const n of selected) logs.set(n, pathInDir(opts.logDir, `${objectStem(file)}.${n}.log`, 'program', { file, section: spec.programs.get(n)!.section }));

@@ -24,8 +24,6 @@ export function objectStem(file: string): string {
   return path.basename(file).replace(/\.o$/, '').replace(/\.bpf$/, '');
 }
 
-export { pinName } from '../load/pin.js';
-
 function applyEdits(spec: CollectionSpec, opts: CliOptions, found: { set: Set<string>; type: Set<string>; only: Set<string>; create: Set<string> }): void {
   for (const { name, value } of opts.set) {
     const has = [...spec.maps.values()].some((m) => m.kind === 'data' && m.variables?.has(name));

@@ -11,31 +11,27 @@
  */
 import { existsSync, lstatSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import { kernelMapName, objectName } from '../load/prepare.js';
 import { pathInDir } from '../load/pin.js';
 import type { CollectionSpec } from '../spec/types.js';
 import { PIN_BY_NAME } from '../spec/types.js';
 import { isMountPoint, onBpffs } from '../sys/mount.js';
 import { checkPinDir, EnvironmentError, PIN_ROOT } from './env.js';
 import { MANIFEST, ManifestError, readManifest, removeManifest } from './manifest.js';
-import { objectStem, pinName } from './static.js';
+import { mapPinPath, objectPinDir, programPinPath } from './pin-layout.js';
 
 /** Where `--pin dir` puts each object's programs and maps (run.ts's layout). */
 function layout(dir: string, specs: CollectionSpec[]): { pins: string[]; dirs: string[] } {
   const pins: string[] = [], dirs: string[] = [];
   for (const s of specs) {
-    const base = specs.length > 1 ? pathInDir(dir, objectStem(s.file), 'object') : dir;
+    const base = objectPinDir(dir, s, specs.length);
     const links = path.join(base, 'links');
     const linkPins = existsSync(links) ? readdirSync(links) : [];
     for (const p of s.programs.values()) {
-      pins.push(pathInDir(base, p.name, 'program', { file: s.file, section: p.section }));
+      pins.push(programPinPath(base, s, p.name));
       // --attach --pin: DIR/links/<prog>, and DIR/links/<prog>.<n> for a program's several links
       for (const e of linkPins) if (e === p.name || e.startsWith(`${p.name}.`)) pins.push(pathInDir(links, e, 'link'));
     }
-    for (const m of s.maps.values()) {
-      if (m.pinning === PIN_BY_NAME) continue;
-      pins.push(pathInDir(path.join(base, 'maps'), pinName(kernelMapName(objectName(s.file), m)), 'map', { file: s.file, symbol: m.name }));
-    }
+    for (const m of s.maps.values()) if (m.pinning !== PIN_BY_NAME) pins.push(mapPinPath(base, s, m));
     dirs.push(path.join(base, 'maps'), links, base);
   }
   return { pins, dirs: [...dirs, dir] };
