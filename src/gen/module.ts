@@ -143,7 +143,7 @@ function classText(p: ModuleParts, own: Record<'skeleton' | 'maps' | 'programs' 
     : [`    return new ${own.skeleton}(tsbpf.Collection.load(spec, opts));`];
   const source = 'embed' in p.object ? 'tsbpf.skeletonSpec(OBJECT)' : 'tsbpf.skeletonSpec(OBJECT, import.meta.url)';
   return [
-    `/** ${p.spec.file.slice(p.spec.file.lastIndexOf('/') + 1)}, typed. \`${own.skeleton}.load()\` loads it; close() frees it. */`,
+    `/** ${objectFileName(p.spec.file)}, typed. \`${own.skeleton}.load()\` loads it; close() frees it. */`,
     `export class ${own.skeleton} {`,
     ...fields,
     '',

@@ -110,8 +110,7 @@ export class TypeEmitter {
         return t.size <= 4 ? 'number' : 'bigint';
       case 'ptr': return 'bigint';
       case 'float': return t.size === 4 || t.size === 8 ? 'number' : 'Uint8Array';
-      case 'enum': return t.size <= 4 ? 'number' : 'bigint';
-      case 'enum64': return t.size <= 4 ? 'number' : 'bigint';
+      case 'enum': case 'enum64': return t.size <= 4 ? 'number' : 'bigint';
       case 'array': {
         if (isCharArray(this.btf, t)) return 'string';
         const elem = this.expr(t.type, depth + 1);

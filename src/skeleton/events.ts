@@ -4,7 +4,6 @@
  * iterates the decoded values.
  */
 import type { Collection } from '../load/collection.js';
-import type { Value } from '../load/values.js';
 import { EventReader, type DrainOptions, type EventReaderOptions, type EventRecord } from '../events/reader.js';
 import { GlobalDataError } from './global-data.js';
 
@@ -43,5 +42,3 @@ export class SkeletonEvents<M extends { [map: string]: unknown }> {
     return new TypedEventReader<M[N]>(EventReader.open(map, { btf: this.collection.spec.btf, ...opts, type: this.types[name] }));
   }
 }
-
-export type { Value };

@@ -26,11 +26,10 @@ export class ReadonlyGlobalData<T extends object> {
     if (!collection.spec.btf || !map.spec.valueType) throw new GlobalDataError(`section '${section}' has no BTF DATASEC to decode it with`, { file: collection.spec.file, section });
     this.map = map;
     this.section = section;
-    this.#btf = collection.spec.btf;
+    this.btf = collection.spec.btf;
   }
 
-  readonly #btf: NonNullable<Collection['spec']['btf']>;
-  protected get btf(): NonNullable<Collection['spec']['btf']> { return this.#btf; }
+  protected readonly btf: NonNullable<Collection['spec']['btf']>;
 
   /** The section's bytes as the kernel holds them now. */
   bytes(): Buffer {
@@ -41,13 +40,13 @@ export class ReadonlyGlobalData<T extends object> {
 
   /** Every variable of the section, decoded. */
   read(): T {
-    return decodeValue(this.#btf, this.map.spec.valueType, this.bytes()) as T;
+    return decodeValue(this.btf, this.map.spec.valueType, this.bytes()) as T;
   }
 
   /** One variable. */
   get<N extends keyof T & string>(name: N): T[N] {
     const v = this.variable(name);
-    return decodeValue(this.#btf, v.type, this.bytes().subarray(v.offset, v.offset + v.size)) as T[N];
+    return decodeValue(this.btf, v.type, this.bytes().subarray(v.offset, v.offset + v.size)) as T[N];
   }
 
   protected variable(name: string): DataVariable {
