@@ -188,9 +188,17 @@ export function kernelEnum(name: 'bpf_func_id' | 'bpf_map_type' | 'bpf_prog_type
       throw e;
     }
     if (!t || t.kind !== 'enum') return undefined;
-    // __MAX_BPF_*, __BPF_FUNC_MAX_ID: markers, not values
-    return new Set(t.values.filter((v) => !v.name.startsWith('__')).map((v) => v.value));
+    return enumeratorValues(t.values);
   });
+}
+
+/**
+ * The values of an enum's enumerators without its end markers: `__MAX_BPF_*`,
+ * `__BPF_FUNC_MAX_ID`, and the `MAX_BPF_LINK_TYPE` older uapi headers end enum
+ * bpf_link_type with (no leading `__`: on Debian 12's 6.1 it is 10, netfilter's id in 6.4).
+ */
+export function enumeratorValues(values: ReadonlyArray<{ name: string; value: number }>): Set<number> {
+  return new Set(values.filter((v) => !/^_*MAX_/.test(v.name) && !v.name.startsWith('__')).map((v) => v.value));
 }
 
 /** Does the kernel know this link type (its BTF's enum bpf_link_type)? undefined without BTF. */

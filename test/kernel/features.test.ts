@@ -16,37 +16,21 @@ import { NEWER_HELPER_NAMES } from '../../src/kernel/helper-since.js';
 import { ATTACH_TYPE_SINCE, HELPER_SINCE, ISA_SINCE, LINK_TYPE_SINCE, MAP_TYPE_SINCE, PROG_TYPE_SINCE, releaseHas } from '../../src/kernel/since.js';
 import { features } from '../../src/load/feature-table.js';
 import { hasIsaFeature, hasMapType, hasProgType, helperSupport, kernelEnum } from '../../src/load/probes.js';
-import { runningKernelBtf } from '../../src/load/kernel-btf.js';
 import { kernelSuite } from '../helpers/kernel-suite.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const { test } = kernelSuite('features');
 const release = os.release();
 
-/**
- * Values of enum `enumName` that are an end marker, not a type: older uapi headers end enum
- * bpf_link_type with `MAX_BPF_LINK_TYPE` (no leading `__`, unlike the host's
- * `__MAX_BPF_LINK_TYPE`), and on Debian 12's 6.1 it is 10, the id netfilter's link type
- * got in 6.4 (its BTF has no netfilter program, attach or link type). kernelEnum (src/load/probes.ts) drops
- * only `__`-prefixed markers, so it reports value 10 on 6.1 (and 7, perf_event's, on 5.10);
- * the table is checked against the real enumerators here. (Until the probe drops these
- * markers too, hasLinkType('netfilter') on 6.1 says yes where the kernel has no such link.)
- */
-function markerValues(enumName: string): Set<number> {
-  const t = runningKernelBtf().vmlinux.typeByName(enumName, 'enum');
-  return new Set(t && t.kind === 'enum' ? t.values.filter((v) => /^_*MAX_/.test(v.name)).map((v) => v.value) : []);
-}
-
 /** Names whose presence in `enumName` disagrees with the table for this release. */
 function disagreements(enumName: Parameters<typeof kernelEnum>[0], table: Record<string, string>, ids: Record<string, number>): string[] {
   const known = kernelEnum(enumName);
   assert.ok(known, `the kernel's BTF has enum ${enumName}`);
-  const markers = markerValues(enumName);
   const out: string[] = [];
   for (const [name, since] of Object.entries(table)) {
     const id = ids[name];
     if (id === undefined) continue;
-    const inKernel = known!.has(id) && !markers.has(id);
+    const inKernel = known!.has(id);
     if (inKernel !== releaseHas(release, since)) out.push(`${name} (Linux ${since}): ${inKernel ? 'in' : 'not in'} the enum of ${release}`);
   }
   return out;

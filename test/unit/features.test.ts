@@ -13,7 +13,7 @@ import { NEWER_HELPER_NAMES } from '../../src/kernel/helper-since.js';
 import { Collection } from '../../src/load/collection.js';
 import { formatFeatures, type FeatureTable } from '../../src/load/feature-table.js';
 import { calledHelpers, MissingFeatureError } from '../../src/load/missing.js';
-import { helperSupport, isaFeatures } from '../../src/load/probes.js';
+import { enumeratorValues, helperSupport, isaFeatures } from '../../src/load/probes.js';
 import { loadCollectionSpec } from '../../src/spec/index.js';
 import { allAccepted, guestArgs, junitByKernel, kernelTable, parseGuestOutput, type KernelRun } from '../../src/cli/kernels.js';
 import { parseArgs } from '../../src/cli/args.js';
@@ -192,6 +192,14 @@ test('--kernel: guest output parsed around console noise; the options a guest re
   const o = parseArgs(['--kernel', '5.10,6.1', '--kernel', '7', '--set', 'x=1', '--only', 'p', '--log-level', '2', 'bpf-objs/a.o']);
   assert.equal(o.kernels, ['5.10', '6.1', '7']);
   assert.equal(guestArgs(o), ['--json', '--set', 'x=1', '--only', 'p', '--log-level', '2', path.resolve('bpf-objs/a.o')]);
+});
+
+test('kernel enums without their end markers: __MAX_*, __BPF_FUNC_MAX_ID and the plain MAX_BPF_LINK_TYPE of older headers', () => {
+  // enum bpf_link_type as Debian 12's 6.1 has it: MAX_BPF_LINK_TYPE = 10 is netfilter's id from 6.4
+  const link61 = [{ name: 'BPF_LINK_TYPE_UNSPEC', value: 0 }, { name: 'BPF_LINK_TYPE_KPROBE_MULTI', value: 8 }, { name: 'BPF_LINK_TYPE_STRUCT_OPS', value: 9 }, { name: 'MAX_BPF_LINK_TYPE', value: 10 }];
+  assert.equal([...enumeratorValues(link61)], [0, 8, 9]);
+  assert.equal([...enumeratorValues([{ name: 'BPF_FUNC_unspec', value: 0 }, { name: 'BPF_FUNC_map_lookup_elem', value: 1 }, { name: '__BPF_FUNC_MAX_ID', value: 2 }])], [0, 1]);
+  assert.equal([...enumeratorValues([{ name: 'BPF_PROG_TYPE_XDP', value: 6 }, { name: '__MAX_BPF_PROG_TYPE', value: 7 }])], [6]);
 });
 
 test.run();
