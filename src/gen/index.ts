@@ -13,7 +13,7 @@ import type { CollectionSpec } from '../spec/types.js';
 import { TSBPF_VERSION } from '../version.js';
 import { GenError } from './errors.js';
 import { emitModule, type EventBinding, type SectionView } from './module.js';
-import { objectTypeName, sectionProperty } from './names.js';
+import { byName, objectTypeName, sectionProperty } from './names.js';
 
 export { GenError, type GenErrorReason } from './errors.js';
 export { TUPLE_MAX } from './types.js';
@@ -56,7 +56,7 @@ function dataSections(spec: CollectionSpec): SectionView[] {
   const out: SectionView[] = [];
   const used = new Set<string>();
   const data = [...spec.maps.values()].filter((m) => m.kind === 'data' && m.valueType && [...(m.variables?.values() ?? [])].some((v) => v.linkage !== 'extern'));
-  for (const m of data.sort((a, b) => (a.section < b.section ? -1 : a.section > b.section ? 1 : 0))) {
+  for (const m of data.sort((a, b) => byName(a.section, b.section))) {
     let property = sectionProperty(m.section);
     while (used.has(property)) property += '_';
     used.add(property);
@@ -78,7 +78,7 @@ function eventBindings(spec: CollectionSpec, types: Array<GenType & { id: number
   const unbound = types.filter((t) => t.map === undefined);
   // one type without a map: the record type of every event map not bound otherwise
   if (unbound.length === 1) for (const map of eventMaps) if (!out.has(map)) out.set(map, { map, type: unbound[0]!.type.trim(), typeId: unbound[0]!.id });
-  return [...out.values()].sort((a, b) => (a.map < b.map ? -1 : 1));
+  return [...out.values()].sort((a, b) => byName(a.map, b.map));
 }
 
 /** The skeleton module of the object in `bytes`. Throws GenError (no BTF, unknown --type) or the parser's errors. */

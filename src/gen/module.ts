@@ -6,7 +6,7 @@
 import type { Btf } from '../btf/index.js';
 import { FD_MAPS, PERCPU_TYPES } from '../load/map-codec.js';
 import type { CollectionSpec, MapSpec } from '../spec/types.js';
-import { propertyKey, quote } from './names.js';
+import { byName, propertyKey, quote } from './names.js';
 import { TypeEmitter } from './types.js';
 
 /** A data section of the skeleton: `rodata` for '.rodata'. */
@@ -62,7 +62,7 @@ export function emitModule(p: ModuleParts): { code: string; warnings: string[] }
   const taken = new Set<string>(['tsbpf', 'OBJECT', 'SECTIONS', 'EVENTS', ...Object.values(own), ...p.sections.map(sectionType)]);
   const types = new TypeEmitter(btf, taken);
 
-  const maps = [...spec.maps.values()].filter((m) => m.kind !== 'data').sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const maps = [...spec.maps.values()].filter((m) => m.kind !== 'data').sort((a, b) => byName(a.name, b.name));
   for (const m of maps) { if (m.keyType) types.reach(m.keyType); if (m.valueType) types.reach(m.valueType); }
   for (const s of p.sections) types.reach(s.datasec);
   for (const id of p.extraTypes) types.reach(id);
@@ -79,7 +79,7 @@ export function emitModule(p: ModuleParts): { code: string; warnings: string[] }
     const [k, v] = mapTypes(m, types);
     return `${doc([`${m.type}, ${m.maxEntries} entries, key ${m.keySize} bytes, value ${m.valueSize} bytes${PERCPU_TYPES.has(m.type) ? ' (one per possible CPU)' : ''}.`], '  ')}\n  readonly ${propertyKey(m.name)}: tsbpf.BpfMap<${k}, ${v}>;`;
   });
-  const progs = [...spec.programs.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const progs = [...spec.programs.values()].sort((a, b) => byName(a.name, b.name));
   const progLines = progs.map((pr) => `  /** SEC("${pr.autoload ? '' : '?'}${pr.section}"): ${pr.type ?? 'no program type (set one before load)'}. */\n  readonly ${propertyKey(pr.name)}: tsbpf.Program;`);
   const decl: string[] = [];
   decl.push(`/** The object's maps (global data sections are the skeleton's section properties). */\nexport type ${own.maps} = ${mapLines.length ? `{\n${mapLines.join('\n')}\n}` : '{}'};`);

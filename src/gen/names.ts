@@ -63,3 +63,8 @@ export function sectionProperty(section: string): string {
   const n = section.replace(/^\./, '').replace(/[^A-Za-z0-9_$]/g, '_');
   return /^[0-9]/.test(n) ? `_${n}` : n;
 }
+
+/** Code-unit order of two names (not locale order: generated modules must not depend on the machine's locale). */
+export function byName(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

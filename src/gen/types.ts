@@ -20,7 +20,7 @@ import type { Btf } from '../btf/index.js';
 import type { BtfType } from '../btf/types.js';
 import { BTF_INT_BOOL } from '../btf/types.js';
 import { isCharArray } from '../load/values.js';
-import { propertyKey, typeName } from './names.js';
+import { byName, propertyKey, typeName } from './names.js';
 
 /** Longest array written as a tuple; longer ones are `T[]`. */
 export const TUPLE_MAX = 16;
@@ -64,7 +64,7 @@ export class TypeEmitter {
     if (this.#names) return this.#names;
     const ids = [...this.#reached].sort((a, b) => {
       const ta = this.btf.typeById(a), tb = this.btf.typeById(b);
-      return (ta.name < tb.name ? -1 : ta.name > tb.name ? 1 : 0) || CLAIM_ORDER[ta.kind]! - CLAIM_ORDER[tb.kind]! || a - b;
+      return byName(ta.name, tb.name) || CLAIM_ORDER[ta.kind]! - CLAIM_ORDER[tb.kind]! || a - b;
     });
     const used = new Set<string>();
     const names = new Map<number, string>();
@@ -171,7 +171,7 @@ export class TypeEmitter {
       }
       out.push([name, lines.join('\n')]);
     }
-    return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((x) => x[1]);
+    return out.sort((a, b) => byName(a[0], b[0])).map((x) => x[1]);
   }
 }
 
