@@ -6,29 +6,24 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { ProgTypeName, AttachTypeName } from '../kernel/enums.js';
-import { Fd, kernelEpoch, linkCreate, linkCreateKprobeMulti, linkCreateTcx, linkCreateUprobeMulti, progLoad, SyscallError } from '../sys/index.js';
-
-/** r0 = 0; exit */
-const RET0 = Uint8Array.from([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+import { EpochCache } from '../load/epoch-cache.js';
+import { RETURN_ZERO } from '../load/features.js';
+import { Fd, linkCreate, linkCreateKprobeMulti, linkCreateTcx, linkCreateUprobeMulti, progLoad, SyscallError } from '../sys/index.js';
 
 /** A feature: there, or not with the reason (and the errno name of the refusal that says so, where one did). */
 export interface Feature { ok: boolean; why?: string; code?: string }
 
-const cache = new Map<string, Feature>();
-let cacheEpoch = kernelEpoch();
+const cache = new EpochCache<string, Feature>(); // started over when a test double answers
 
 function probe(name: string, f: () => Feature): Feature {
-  if (cacheEpoch !== kernelEpoch()) { cache.clear(); cacheEpoch = kernelEpoch(); } // a test double answers now
-  let r = cache.get(name);
-  if (!r) { r = f(); cache.set(name, r); }
-  return r;
+  return cache.get(name, f);
 }
 
 /** Loads `r0 = 0; exit` of a type and runs `f` with it; a load refusal is the feature missing. */
 function withProg(type: ProgTypeName, attach: AttachTypeName | undefined, f: (prog: Fd) => Feature): Feature {
   let prog: Fd;
   try {
-    prog = new Fd(progLoad({ type, insns: RET0, license: 'GPL', ...(attach ? { expectedAttachType: attach } : {}) }), `${type} probe`);
+    prog = new Fd(progLoad({ type, insns: RETURN_ZERO(), license: 'GPL', ...(attach ? { expectedAttachType: attach } : {}) }), `${type} probe`);
   } catch (e) {
     return { ok: false, why: `a ${type}${attach ? `/${attach}` : ''} program does not load (${e instanceof SyscallError ? e.code : (e as Error).message})` };
   }

@@ -12,4 +12,6 @@ export class EpochCache<K, V> {
     this.map.set(key, v);
     return v;
   }
+  /** Forget every answer (tests that change what the kernel has). */
+  clear(): void { this.map.clear(); }
 }
