@@ -14,13 +14,13 @@
 import { BtfError } from '../errors.js';
 import { readWholeFile } from '../file.js';
 import {
-  BTF_KIND_ARRAY, BTF_KIND_CONST, BTF_KIND_DATASEC, BTF_KIND_DECL_TAG, BTF_KIND_ENUM, BTF_KIND_ENUM64,
-  BTF_KIND_FLOAT, BTF_KIND_FUNC, BTF_KIND_FUNC_PROTO, BTF_KIND_FWD, BTF_KIND_INT, BTF_KIND_PTR,
+  BTF_KIND_ARRAY, BTF_KIND_DATASEC, BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_FLOAT, BTF_KIND_INT, BTF_KIND_PTR,
   BTF_KIND_RESTRICT, BTF_KIND_STRUCT, BTF_KIND_TYPEDEF, BTF_KIND_TYPE_TAG, BTF_KIND_UNION, BTF_KIND_VAR,
-  BTF_KIND_VOLATILE, BTF_VAR_GLOBAL_EXTERN,
+  BTF_KIND_VOLATILE, BTF_KIND_CONST, BTF_VAR_GLOBAL_EXTERN,
   type BtfKindName, type BtfMember, type BtfType,
 } from './types.js';
-import { BTF_HEADER_SIZE, BTF_MAGIC, BTF_TYPE_SIZE, BTF_VERSION, KIND_NAMES, KIND_NUMBERS, extraSize, infoKflag, infoVlen, isModifierKind, kindHasVlen } from './kinds.js';
+import { BTF_HEADER_SIZE, BTF_MAGIC, BTF_TYPE_SIZE, BTF_VERSION, KIND_NAMES, KIND_NUMBERS, extraSize, infoVlen, isModifierKind, kindHasVlen } from './kinds.js';
+import { RecordDecoder, TypeCache } from './decode.js';
 import { type EncodedType, writeType } from './encode.js';
 import { NameIndex, essentialName, makeQuery, searchRecords, type Query, type RecordTable } from './names.js';
 import { readHeader, scanRecords, typeWords } from './records.js';
@@ -45,8 +45,6 @@ export interface BtfMemberRef {
 }
 
 const MODIFIERS = new Set<BtfKindName>(['typedef', 'const', 'volatile', 'restrict', 'type_tag']);
-/** Types decoded one by one before the string section is split whole (at least 1/8 of the types). */
-const DECODES_BEFORE_SPLIT = 1024;
 /** Name searches (each a walk over every record) before a hash index of all names is built. */
 const SEARCHES_BEFORE_INDEX = 32;
 /** Below this many records a walk is as cheap as the index: none is built. */
@@ -78,9 +76,10 @@ export class Btf {
   private readonly offsets: Uint32Array;
   private readonly kinds: Uint8Array;
   private readonly origCount: number;
-  /** Decoded own types, made on the first typeById (a 100k-entry array costs as much as the scan). */
-  private cache: (BtfType | undefined)[] | undefined;
-  private decodes = 0;
+  /** Decodes own records into objects (see decode.ts). */
+  private readonly decoder: RecordDecoder;
+  /** Decoded own types, made on the first typeById (see TypeCache). */
+  private cache: TypeCache | undefined;
   private readonly overrides = new Map<number, BtfType>();
   private readonly added: BtfType[] = [];
   /** Strings added by addString (made on the first one). */
@@ -110,6 +109,7 @@ export class Btf {
     this.origCount = scan.count;
     this.offsets = scan.offsets;
     this.kinds = scan.kinds;
+    this.decoder = new RecordDecoder(w, scan.offsets, scan.kinds, layout.typeStart, this.strings, this, { file: this.file, section: this.section });
   }
 
   /** Parse a `.BTF` section (or /sys/kernel/btf/*). Only the header and record layout are checked here. */
@@ -185,12 +185,8 @@ export class Btf {
     const i = id - this.firstId;
     if (i >= 0 && i < this.origCount && Number.isInteger(i)) {
       if (this.overrides.size > 0) { const o = this.overrides.get(id); if (o) return o; }
-      const cache = this.cache ?? (this.cache = new Array<BtfType | undefined>(this.origCount));
-      const have = cache[i];
-      if (have !== undefined) return have;
-      // decoding many types: split the string section once (see BtfStrings.decodeAll)
-      if (++this.decodes === Math.max(DECODES_BEFORE_SPLIT, this.origCount >>> 3)) this.strings.decodeAll();
-      return (cache[i] = this.decode(id, i));
+      const cache = this.cache ??= new TypeCache(this.origCount);
+      return cache.get(i, id) ?? cache.set(i, this.decoder.decode(id, i));
     }
     if (id === 0) return VOID;
     if (i >= this.origCount && i < this.origCount + this.added.length) return this.added[i - this.origCount]!;
@@ -533,97 +529,9 @@ export class Btf {
     return ids;
   }
 
-  /** Byte offset in `bytes` of word `q` of the type section, for messages. */
-  private at(q: number): number { return this.typeStart + q * 4; }
-
-  /** Name at string offset `off`, for a field of type `id` at word `q`. */
-  private name(off: number, id: number, q: number, what: string): string {
-    if (off >= this.stringsLength) {
-      throw this.err(`${what} name offset ${off} is out of range (string section is ${this.stringsLength} bytes)`, { typeId: id, offset: this.at(q) });
-    }
-    return this.string(off);
-  }
-
   /** Check a type id referenced by type `id` at word `q`. */
   private ref(tid: number, id: number, q: number): number {
-    if (tid >= this.length) throw this.err(`references type id ${tid}, but the last type id is ${this.length - 1}`, { typeId: id, offset: this.at(q) });
-    return tid;
-  }
-
-  private decode(id: number, i: number): BtfType {
-    const w = this.w;
-    const o = this.offsets[i]!;
-    const info = w[o + 1]!;
-    const kind = this.kinds[i]!;
-    const vlen = infoVlen(info);
-    const kflag = infoKflag(info);
-    const sizeOrType = w[o + 2]!; // struct btf_type's size / type union
-    const name = this.string(w[o]!); // range checked in parse
-    if (vlen !== 0 && !kindHasVlen(kind)) throw this.err(`vlen ${vlen} on a ${KIND_NAMES[kind]} record, expected 0`, { typeId: id, offset: this.at(o) });
-    const p = o + 3;
-    switch (kind) {
-      case BTF_KIND_INT: {
-        const d = w[p]!;
-        return { id, name, kind: 'int', size: sizeOrType, encoding: (d >>> 24) & 0x0f, bitOffset: (d >>> 16) & 0xff, bits: d & 0xff };
-      }
-      case BTF_KIND_PTR: return { id, name, kind: 'ptr', type: this.ref(sizeOrType, id, o) };
-      case BTF_KIND_ARRAY:
-        return { id, name, kind: 'array', type: this.ref(w[p]!, id, p), indexType: this.ref(w[p + 1]!, id, p + 1), nelems: w[p + 2]! };
-      case BTF_KIND_STRUCT: case BTF_KIND_UNION: {
-        const members: BtfMember[] = new Array(vlen);
-        for (let k = 0, q = p; k < vlen; k++, q += 3) {
-          const off = w[q + 2]!;
-          members[k] = {
-            name: this.name(w[q]!, id, q, 'member'),
-            type: this.ref(w[q + 1]!, id, q + 1),
-            bitOffset: kflag ? off & 0xffffff : off,
-            bitfieldSize: kflag ? off >>> 24 : 0,
-          };
-        }
-        return { id, name, kind: kind === BTF_KIND_STRUCT ? 'struct' : 'union', size: sizeOrType, members };
-      }
-      case BTF_KIND_ENUM: {
-        const values = new Array(vlen);
-        for (let k = 0, q = p; k < vlen; k++, q += 2) {
-          values[k] = { name: this.name(w[q]!, id, q, 'enumerator'), value: kflag ? w[q + 1]! | 0 : w[q + 1]! };
-        }
-        return { id, name, kind: 'enum', size: sizeOrType, signed: kflag, values };
-      }
-      case BTF_KIND_FWD: return { id, name, kind: 'fwd', union: kflag };
-      case BTF_KIND_TYPEDEF: return { id, name, kind: 'typedef', type: this.ref(sizeOrType, id, o) };
-      case BTF_KIND_VOLATILE: return { id, name, kind: 'volatile', type: this.ref(sizeOrType, id, o) };
-      case BTF_KIND_CONST: return { id, name, kind: 'const', type: this.ref(sizeOrType, id, o) };
-      case BTF_KIND_RESTRICT: return { id, name, kind: 'restrict', type: this.ref(sizeOrType, id, o) };
-      case BTF_KIND_FUNC: return { id, name, kind: 'func', type: this.ref(sizeOrType, id, o), linkage: vlen };
-      case BTF_KIND_FUNC_PROTO: {
-        const params = new Array(vlen);
-        for (let k = 0, q = p; k < vlen; k++, q += 2) {
-          params[k] = { name: this.name(w[q]!, id, q, 'parameter'), type: this.ref(w[q + 1]!, id, q + 1) };
-        }
-        return { id, name, kind: 'func_proto', type: this.ref(sizeOrType, id, o), params };
-      }
-      case BTF_KIND_VAR: return { id, name, kind: 'var', type: this.ref(sizeOrType, id, o), linkage: w[p]! };
-      case BTF_KIND_DATASEC: {
-        const vars = new Array(vlen);
-        for (let k = 0, q = p; k < vlen; k++, q += 3) {
-          vars[k] = { type: this.ref(w[q]!, id, q), offset: w[q + 1]!, size: w[q + 2]! };
-        }
-        return { id, name, kind: 'datasec', size: sizeOrType, vars };
-      }
-      case BTF_KIND_FLOAT: return { id, name, kind: 'float', size: sizeOrType };
-      case BTF_KIND_DECL_TAG: return { id, name, kind: 'decl_tag', type: this.ref(sizeOrType, id, o), componentIdx: w[p]! | 0 };
-      case BTF_KIND_TYPE_TAG: return { id, name, kind: 'type_tag', type: this.ref(sizeOrType, id, o) };
-      case BTF_KIND_ENUM64: {
-        const values = new Array(vlen);
-        for (let k = 0, q = p; k < vlen; k++, q += 3) {
-          const raw = (BigInt(w[q + 2]!) << 32n) | BigInt(w[q + 1]!);
-          values[k] = { name: this.name(w[q]!, id, q, 'enumerator'), value: kflag ? BigInt.asIntN(64, raw) : raw };
-        }
-        return { id, name, kind: 'enum64', size: sizeOrType, signed: kflag, values };
-      }
-    }
-    /* c8 ignore next */
-    throw this.err(`unknown BTF kind ${kind}`, { typeId: id, offset: this.at(o) });
+    return this.decoder.ref(tid, id, q);
   }
 
   /** Index of an own, unchanged record (readable raw), else -1. */

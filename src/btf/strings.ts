@@ -2,9 +2,8 @@
  * A BTF string section: NUL-terminated names addressed by byte offset. For split BTF
  * (kernel modules) offsets below `start` are the base's strings.
  *
- * Names are decoded only when asked for: from one latin1 text of the whole section (made
- * on first use), or as UTF-8 when a name has bytes above 0x7f. `decodeAll()` splits the
- * whole section once, for callers that are about to decode every type.
+ * Names are decoded only when asked for: from the bytes while few are, then sliced from one
+ * latin1 text of the whole section, or as UTF-8 when a name has bytes above 0x7f.
  */
 import * as BufferModule from 'node:buffer';
 import { asBuffer, latin1 } from '../bytes.js';
@@ -17,9 +16,6 @@ export class BtfStrings {
   readonly start: number;
   private text: string | undefined;
   private ascii = true;
-  /** After decodeAll(): 1 + index into `all` of the string at each own offset (0: not a string start). */
-  private startIndex: Int32Array | undefined;
-  private all: string[] | undefined;
   private index: Map<string, number> | undefined;
   private finds = 0;
   private gets = 0;
@@ -47,44 +43,27 @@ export class BtfStrings {
   get(off: number): string {
     if (off < this.start) return this.base!.get(off);
     const rel = off - this.start;
-    const ix = this.startIndex;
-    if (ix !== undefined) {
-      const k = ix[rel]!;
-      if (k !== 0) return this.all![k - 1]!;
+    const text = this.text;
+    if (text === undefined) {
+      // Few names asked for (an object's BTF, a lookup in vmlinux): read them from the bytes
+      // rather than make a latin1 text of the whole section.
+      if (++this.gets <= Math.max(GETS_BEFORE_TEXT, this.bytes.length >>> BYTES_PER_GET_SHIFT)) return this.fromBytes(rel);
+      return this.slice(this.loadText(), rel);
     }
-    // Few names asked for (an object's BTF, a lookup in vmlinux): read them from the bytes
-    // rather than make a latin1 text of the whole section.
-    if (this.text === undefined && ++this.gets <= Math.max(GETS_BEFORE_TEXT, this.bytes.length >>> 5)) return this.fromBytes(rel);
-    // No cache by offset: measured on vmlinux, a Map get/set per name costs more than
-    // the slice of the latin1 text it would save.
-    const text = this.text ?? this.loadText();
+    return this.slice(text, rel);
+  }
+
+  /**
+   * The string at own offset `rel`, sliced from the latin1 text (a slice of 13 or more
+   * characters shares the text's memory). No cache by offset: each call makes a new
+   * string, which the young-generation GC frees for almost nothing when the caller drops
+   * it, where a cache of every name (125k in vmlinux) is copied by every scavenge.
+   */
+  private slice(text: string, rel: number): string {
     const end = text.indexOf('\0', rel); // found: the section ends with NUL
     const s = text.slice(rel, end);
     if (this.ascii || isAsciiText(s)) return s;
     return utf8.decode(this.bytes.subarray(rel, end));
-  }
-
-  /**
-   * Split the whole section into strings once, so that each later `get` of a string start
-   * is an array read (what decoding every type of vmlinux needs: ~300k names, ~125k distinct).
-   */
-  decodeAll(): void {
-    if (this.startIndex) return;
-    const text = this.text ?? this.loadText();
-    const parts = text.split('\0');
-    const ix = new Int32Array(this.bytes.length + 1);
-    let pos = 0;
-    for (let k = 0; k < parts.length; k++) {
-      let s = parts[k]!;
-      ix[pos] = k + 1;
-      pos += s.length + 1;
-      if (!this.ascii && !isAsciiText(s)) {
-        s = utf8.decode(this.bytes.subarray(pos - s.length - 1, pos - 1));
-        parts[k] = s;
-      }
-    }
-    this.all = parts;
-    this.startIndex = ix;
   }
 
   /** The string at own offset `rel`, decoded from the bytes (one string made, no intermediate ones). */
@@ -135,8 +114,14 @@ export class BtfStrings {
   }
 }
 
-/** Names decoded one by one from the bytes before the whole section is made one latin1 text (or 1 per 32 bytes of section). */
+/**
+ * Names decoded one by one from the bytes before the whole section is made one latin1
+ * text: at least GETS_BEFORE_TEXT, or one per 2^BYTES_PER_GET_SHIFT bytes of section (the
+ * text is a copy of the section, ~0.25 ms for vmlinux's 2.3 MB: about what 4k names read
+ * from the bytes cost).
+ */
 const GETS_BEFORE_TEXT = 256;
+const BYTES_PER_GET_SHIFT = 9;
 /** Byte searches for strings before find() builds its Map (addString of many names, as encode does). */
 const FINDS_BEFORE_INDEX = 8;
 const ZERO = Buffer.alloc(1);
