@@ -10,6 +10,26 @@ export interface DecodeOptions {
   section?: string;
 }
 
+function badLength(n: number, opts: DecodeOptions | undefined): never {
+  throw new AsmError(`instruction bytes length ${n} is not a multiple of ${INSN_SIZE}`, {
+    file: opts?.file, section: opts?.section, offset: n - (n % INSN_SIZE),
+  });
+}
+
+/** Throws the AsmError for the ld_imm64 at byte `o` of `b` whose second half is missing or not all zero. */
+function badSecondHalf(b: Uint8Array, o: number, opts: DecodeOptions | undefined): never {
+  const p = o + INSN_SIZE;
+  if (p >= b.length) {
+    throw new AsmError('ld_imm64 is missing its second half (truncated at end of section)', {
+      file: opts?.file, section: opts?.section, offset: o,
+    });
+  }
+  throw new AsmError(
+    `second half of ld_imm64 at byte ${o} must have opcode, registers and offset 0 (got opcode 0x${b[p]!.toString(16)}, regs 0x${b[p + 1]!.toString(16)})`,
+    { file: opts?.file, section: opts?.section, offset: p },
+  );
+}
+
 /**
  * Decodes little-endian BPF instructions. ld_imm64 consumes two slots and becomes one
  * Instruction with `imm64` (unsigned 64-bit); its second slot must have opcode 0, zero
@@ -17,11 +37,7 @@ export interface DecodeOptions {
  */
 export function decode(bytes: Uint8Array, opts?: DecodeOptions): Instruction[] {
   const n = bytes.length;
-  if (n % INSN_SIZE !== 0) {
-    throw new AsmError(`instruction bytes length ${n} is not a multiple of ${INSN_SIZE}`, {
-      file: opts?.file, section: opts?.section, offset: n - (n % INSN_SIZE),
-    });
-  }
+  if (n % INSN_SIZE !== 0) badLength(n, opts);
   const out: Instruction[] = [];
   const b = bytes;
   for (let o = 0; o < n; o += INSN_SIZE) {
@@ -34,23 +50,34 @@ export function decode(bytes: Uint8Array, opts?: DecodeOptions): Instruction[] {
       continue;
     }
     const p = o + INSN_SIZE;
-    if (p >= n) {
-      throw new AsmError('ld_imm64 is missing its second half (truncated at end of section)', {
-        file: opts?.file, section: opts?.section, offset: o,
-      });
-    }
-    if (b[p] !== 0 || b[p + 1] !== 0 || b[p + 2] !== 0 || b[p + 3] !== 0) {
-      throw new AsmError(
-        `second half of ld_imm64 at byte ${o} must have opcode, registers and offset 0 (got opcode 0x${b[p]!.toString(16)}, regs 0x${b[p + 1]!.toString(16)})`,
-        { file: opts?.file, section: opts?.section, offset: p },
-      );
-    }
+    if (p >= n || b[p] !== 0 || b[p + 1] !== 0 || b[p + 2] !== 0 || b[p + 3] !== 0) badSecondHalf(b, o, opts);
     const hi = b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16) | (b[p + 7]! << 24);
     const imm64 = hi === 0 ? BigInt(imm >>> 0) : (BigInt(hi >>> 0) << 32n) | BigInt(imm >>> 0);
     out.push({ opcode, dst: regs & 0x0f, src: regs >> 4, off, imm, imm64 });
     o = p;
   }
   return out;
+}
+
+/**
+ * Checks `bytes` exactly as `decode` does (the same AsmError for the same input) without
+ * making an object per instruction, and returns each instruction's offset in 8-byte slots
+ * (what `rawOffsets(decode(bytes))` gives).
+ */
+export function instructionOffsets(bytes: Uint8Array, opts?: DecodeOptions): Uint32Array {
+  const n = bytes.length;
+  if (n % INSN_SIZE !== 0) badLength(n, opts);
+  const out = new Uint32Array(n / INSN_SIZE);
+  const b = bytes;
+  let count = 0;
+  for (let o = 0; o < n; o += INSN_SIZE) {
+    out[count++] = o / INSN_SIZE;
+    if (b[o] !== OP_LD_IMM64) continue;
+    const p = o + INSN_SIZE;
+    if (p >= n || b[p] !== 0 || b[p + 1] !== 0 || b[p + 2] !== 0 || b[p + 3] !== 0) badSecondHalf(b, o, opts);
+    o = p;
+  }
+  return count === out.length ? out : out.subarray(0, count);
 }
 
 function fail(what: string, v: unknown, index: number): never {
@@ -134,7 +161,7 @@ export function rawOffsets(insns: readonly Instruction[]): number[] {
  * Index of the instruction starting at `slot`, given `rawOffsets(insns)` (sorted); -1 when
  * no instruction starts there (second half of a ld_imm64, or out of range).
  */
-export function slotToIndex(offsets: readonly number[], slot: number): number {
+export function slotToIndex(offsets: ArrayLike<number>, slot: number): number {
   let lo = 0;
   let hi = offsets.length - 1;
   while (lo <= hi) {

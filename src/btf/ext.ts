@@ -17,6 +17,18 @@ const FUNC_INFO_MIN = 8, LINE_INFO_MIN = 16, CORE_RELO_MIN = 16;
 export interface BtfExtParseOptions { file?: string }
 
 export function parseBtfExt(bytes: Uint8Array, btf: Btf, opts: BtfExtParseOptions = {}): BtfExt {
+  return readBtfExt(bytes, btf, opts, true);
+}
+
+/**
+ * Checks `.BTF.ext` as parseBtfExt does (the same BtfError for the same input), making no
+ * record object and no string: for a reader that parses it later, when the records are needed.
+ */
+export function checkBtfExt(bytes: Uint8Array, btf: Btf, opts: BtfExtParseOptions = {}): void {
+  readBtfExt(bytes, btf, opts, false);
+}
+
+function readBtfExt(bytes: Uint8Array, btf: Btf, opts: BtfExtParseOptions, build: boolean): BtfExt {
   const fail = (detail: string, offset?: number) => new BtfError(detail, { file: opts.file, section: '.BTF.ext', offset });
   if (bytes.length < EXT_MIN_HDR) throw fail(`.BTF.ext is ${bytes.length} bytes, too short for a header`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -42,7 +54,7 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf, opts: BtfExtParseOption
 
   /** Walk one sub-section; `rec(secName, at)` reads one record at byte `at`. */
   function subsection<T>(label: string, fieldOff: number, minRec: string, minSize: number,
-    rec: (sec: string, at: number) => T): Map<string, T[]> {
+    rec: (sec: string, at: number) => T | undefined): Map<string, T[]> {
     const out = new Map<string, T[]>();
     if (hdrLen < fieldOff + 8) return out;
     const off = v.getUint32(fieldOff, le), len = v.getUint32(fieldOff + 4, le);
@@ -65,9 +77,13 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf, opts: BtfExtParseOption
       if (num * recSize > end - p) {
         throw fail(`${label} for section '${sec}': ${num} records of ${recSize} bytes run ${num * recSize - (end - p)} bytes past the end of ${label}`, p - 4);
       }
+      if (!build) {
+        for (let k = 0; k < num; k++, p += recSize) rec(sec, p);
+        continue;
+      }
       let list = out.get(sec);
       if (!list) out.set(sec, (list = []));
-      for (let k = 0; k < num; k++, p += recSize) list.push(rec(sec, p));
+      for (let k = 0; k < num; k++, p += recSize) list.push(rec(sec, p)!);
     }
     return out;
   }
@@ -78,25 +94,34 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf, opts: BtfExtParseOption
     return off / 8;
   };
 
-  const funcInfo = subsection<FuncInfo>('func_info', 8, 'bpf_func_info', FUNC_INFO_MIN, (sec, at) => ({
-    insnOff: insn('func_info', sec, at),
-    typeId: typeId(v.getUint32(at + 4, le), `func_info record for section '${sec}'`, at + 4),
-  }));
+  // Messages are made only on failure: a template string per record costs more than the record.
+  const recTypeId = (label: string, sec: string, at: number): number => {
+    const id = v.getUint32(at, le);
+    return id < btf.length ? id : typeId(id, `${label} record for section '${sec}'`, at);
+  };
+  const recStr = (label: string, field: string, sec: string, at: number): string => {
+    const off = v.getUint32(at, le);
+    if (off >= btf.stringsLength) return str(off, `${label} for section '${sec}': ${field}`, at);
+    return build ? btf.string(off) : '';
+  };
+  const funcInfo = subsection<FuncInfo>('func_info', 8, 'bpf_func_info', FUNC_INFO_MIN, (sec, at) => {
+    const insnOff = insn('func_info', sec, at), typeId = recTypeId('func_info', sec, at + 4);
+    return build ? { insnOff, typeId } : undefined;
+  });
   const lineInfo = subsection<LineInfo>('line_info', 16, 'bpf_line_info', LINE_INFO_MIN, (sec, at) => {
-    const fileNameOff = v.getUint32(at + 4, le), lineOff = v.getUint32(at + 8, le), lineCol = v.getUint32(at + 12, le);
+    const insnOff = insn('line_info', sec, at);
+    const fileName = recStr('line_info', 'file name', sec, at + 4), line = recStr('line_info', 'line', sec, at + 8);
+    if (!build) return undefined;
+    const lineCol = v.getUint32(at + 12, le);
     return {
-      insnOff: insn('line_info', sec, at),
-      fileNameOff, lineOff,
-      fileName: str(fileNameOff, `line_info for section '${sec}': file name`, at + 4),
-      line: str(lineOff, `line_info for section '${sec}': line`, at + 8),
-      lineNum: lineCol >>> 10, column: lineCol & 0x3ff,
+      insnOff, fileNameOff: v.getUint32(at + 4, le), lineOff: v.getUint32(at + 8, le),
+      fileName, line, lineNum: lineCol >>> 10, column: lineCol & 0x3ff,
     };
   });
-  const coreRelos = subsection<CoreRelo>('core_relo', 24, 'bpf_core_relo', CORE_RELO_MIN, (sec, at) => ({
-    insnOff: insn('core_relo', sec, at),
-    typeId: typeId(v.getUint32(at + 4, le), `core_relo record for section '${sec}'`, at + 4),
-    accessStr: str(v.getUint32(at + 8, le), `core_relo for section '${sec}': access string`, at + 8),
-    kind: v.getUint32(at + 12, le),
-  }));
+  const coreRelos = subsection<CoreRelo>('core_relo', 24, 'bpf_core_relo', CORE_RELO_MIN, (sec, at) => {
+    const insnOff = insn('core_relo', sec, at), typeId = recTypeId('core_relo', sec, at + 4);
+    const accessStr = recStr('core_relo', 'access string', sec, at + 8);
+    return build ? { insnOff, typeId, accessStr, kind: v.getUint32(at + 12, le) } : undefined;
+  });
   return { funcInfo, lineInfo, coreRelos };
 }

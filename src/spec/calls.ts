@@ -6,7 +6,7 @@ import type { Instruction } from '../asm/types.js';
 import type { BtfExt, CoreRelo, FuncInfo, LineInfo } from '../btf/types.js';
 import { SpecError } from '../errors.js';
 import { OP_LD_IMM64, rawOffsets } from '../asm/index.js';
-import type { Func } from './functions.js';
+import { copyInstruction, type Func } from './functions.js';
 import { sortByKey } from './order.js';
 
 export interface LinkedProgram {
@@ -15,13 +15,6 @@ export interface LinkedProgram {
   funcInfo: FuncInfo[];
   lineInfo: LineInfo[];
   coreRelos: CoreRelo[];
-}
-
-function cloneInsn(i: Instruction): Instruction {
-  const c: Instruction = { opcode: i.opcode, dst: i.dst, src: i.src, off: i.off, imm: i.imm };
-  if (i.imm64 !== undefined) c.imm64 = i.imm64;
-  if (i.reference) c.reference = { ...i.reference };
-  return c;
 }
 
 
@@ -85,7 +78,8 @@ function firstAtOrAfter(records: readonly { insnOff: number }[], slot: number): 
   return lo;
 }
 
-export function linkProgram(entry: Func, funcs: Map<string, Func>, ext: BtfExt | undefined, file: string): LinkedProgram {
+/** `entry` and the functions it calls, directly or not, depth-first (libbpf's order); throws for a call to no function. */
+export function callOrder(entry: Func, funcs: Map<string, Func>, file: string): Func[] {
   const order: Func[] = [];
   const seen = new Set<string>();
   const visit = (f: Func) => {
@@ -99,23 +93,35 @@ export function linkProgram(entry: Func, funcs: Map<string, Func>, ext: BtfExt |
     }
   };
   visit(entry);
+  return order;
+}
 
+export function linkProgram(entry: Func, funcs: Map<string, Func>, ext: BtfExt | undefined, file: string): LinkedProgram {
+  return linkFunctions(callOrder(entry, funcs, file), ext, file);
+}
+
+/** The program made of `order` (callOrder's list, the entry first): instructions, calls patched, records re-based. */
+export function linkFunctions(order: readonly Func[], ext: BtfExt | undefined, file: string): LinkedProgram {
+  const entry = order[0]!;
   const instructions: Instruction[] = [];
   const funcInfo: FuncInfo[] = [], lineInfo: LineInfo[] = [], coreRelos: CoreRelo[] = [];
   let slot = 0;
   for (const f of order) {
     const secName = f.section.name;
-    // the first program to link f takes its decoded instructions and records; later ones copy them
-    const reuse = !f.linked;
+    // A function read from an object decodes a copy of its instructions for each program,
+    // and the program copies the records. Otherwise the first program to link f takes its
+    // instructions and records; later ones copy them.
+    const own = f.decode?.();
+    const reuse = !own && !f.linked;
     f.linked = true;
     if (ext) {
       rebase(ext.funcInfo.get(secName), f, slot, funcInfo, reuse);
       rebase(ext.lineInfo.get(secName), f, slot, lineInfo, reuse);
       rebase(ext.coreRelos.get(secName), f, slot, coreRelos, reuse);
     }
-    const insns = f.insns;
+    const insns = own ?? f.insns;
     for (let i = 0; i < insns.length; i++) {
-      const c = reuse ? insns[i]! : cloneInsn(insns[i]!);
+      const c = own || reuse ? insns[i]! : copyInstruction(insns[i]!);
       if (i === 0) c.symbol = f.name;
       instructions.push(c);
     }

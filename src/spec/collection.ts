@@ -2,7 +2,7 @@
  * loadCollectionSpec: bytes of a clang-compiled BPF object -> CollectionSpec.
  * Pure: no syscalls; the only I/O is reading the file when given a path.
  */
-import { Btf, parseBtfExt } from '../btf/index.js';
+import { Btf, checkBtfExt, parseBtfExt } from '../btf/index.js';
 import type { BtfExt } from '../btf/types.js';
 import { parseElf } from '../elf/index.js';
 import type { ElfFile, ElfSection, ElfSymbol } from '../elf/types.js';
@@ -12,7 +12,7 @@ import { readObjectFile } from '../elf/read-file.js';
 import { parseBtfMapDef } from './btf-maps.js';
 import { collectFunctions, isExecSection, relocateFunctions, type Func, type SymbolResolver } from './functions.js';
 import { collectDataMaps, collectKconfigMap, collectLegacyMaps } from './data-maps.js';
-import { linkProgram } from './calls.js';
+import { callOrder, linkFunctions, type LinkedProgram } from './calls.js';
 import { fixupDatasecs, staticHiddenFuncs } from './btf-fixup.js';
 import { symbolsIn } from './symbols.js';
 import { attachTarget, programSectionDef } from './sections.js';
@@ -54,7 +54,13 @@ function cString(data: Uint8Array): string {
   return Buffer.from(data.buffer, data.byteOffset, end < 0 ? data.length : end).toString('latin1');
 }
 
-/** Reads a BPF object (path or bytes) into an editable CollectionSpec. Throws TsbpfError. */
+/**
+ * Reads a BPF object (path or bytes) into an editable CollectionSpec. Throws TsbpfError
+ * for anything malformed. Everything is checked here, but only what open needs is made:
+ * a program's instructions and .BTF.ext records are decoded when first read (as the
+ * spec's Btf decodes types), from views into `input`, so bytes handed in must not change
+ * while the spec is in use.
+ */
 export function loadCollectionSpec(input: ObjectInput, opts: LoadSpecOptions = {}): CollectionSpec {
   const { bytes, file } = readObject(input, opts);
   try {
@@ -73,10 +79,13 @@ function buildSpec(elf: ElfFile): CollectionSpec {
   const btfSec = elf.sectionByName('.BTF');
   const btf = btfSec && btfSec.size > 0 ? Btf.parse(btfSec.data, { file, section: '.BTF' }) : undefined;
   const extSec = elf.sectionByName('.BTF.ext');
-  let ext: BtfExt | undefined;
+  // .BTF.ext is checked now and its records made when the first program is linked
+  let readExt: () => BtfExt | undefined = () => undefined;
   if (extSec && extSec.size > 0) {
     if (!btf) throw new SpecError('object has .BTF.ext but no .BTF', { file, section: '.BTF.ext' });
-    ext = parseBtfExt(extSec.data, btf, { file });
+    checkBtfExt(extSec.data, btf, { file });
+    let ext: BtfExt | undefined;
+    readExt = () => ext ??= parseBtfExt(extSec.data, btf, { file });
   }
 
   const licSec = elf.sectionByName('license');
@@ -180,7 +189,11 @@ function buildSpec(elf: ElfFile): CollectionSpec {
     if (f.bind === STB_LOCAL) {
       throw new SpecError(`program '${f.name}' is static: libbpf (and tsbpf) need programs to be global functions`, { file, section: sec.name, symbol: f.name, offset: f.slot * 8 });
     }
-    const linked = linkProgram(f, funcs, ext, file);
+    // which functions the program is made of is decided (and checked) now; the
+    // instructions and records are made when first read
+    const order = callOrder(f, funcs, file);
+    let linked: LinkedProgram | undefined;
+    const link = () => linked ??= linkFunctions(order, readExt(), file);
     const target = attachTarget(sec.name);
     const p: ProgramSpec = {
       name: f.name,
@@ -190,13 +203,17 @@ function buildSpec(elf: ElfFile): CollectionSpec {
       sleepable: def?.sleepable ?? false,
       // a leading '?' turns autoload off whatever follows it (libbpf strips it first)
       autoload: !sec.name.startsWith('?'),
-      instructions: linked.instructions,
-      subprograms: linked.subprograms,
+      get instructions() { return link().instructions; },
+      set instructions(v) { link().instructions = v; },
+      subprograms: order.slice(1).map((g) => g.name),
       license,
       kernelVersion,
-      funcInfo: linked.funcInfo,
-      lineInfo: linked.lineInfo,
-      coreRelos: linked.coreRelos,
+      get funcInfo() { return link().funcInfo; },
+      set funcInfo(v) { link().funcInfo = v; },
+      get lineInfo() { return link().lineInfo; },
+      set lineInfo(v) { link().lineInfo = v; },
+      get coreRelos() { return link().coreRelos; },
+      set coreRelos(v) { link().coreRelos = v; },
     };
     if (def?.attachType !== undefined) p.attachType = def.attachType;
     if (target) p.attachTo = target;

@@ -6,7 +6,7 @@
  */
 import {
   BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE,
-  decode, OP_CALL, OP_LD_IMM64, rawOffsets, slotToIndex,
+  decode, INSN_SIZE, instructionOffsets, OP_CALL, OP_LD_IMM64, slotToIndex,
 } from '../asm/index.js';
 import type { Instruction } from '../asm/types.js';
 import { SpecError } from '../errors.js';
@@ -25,13 +25,62 @@ export interface Func {
   bind: number;
   /** STV_* visibility of the symbol (STV_HIDDEN for `__hidden`). */
   visibility: number;
+  /** The instructions, with the relocations applied (for a function of an object: decoded anew on every read, see `decode`). */
   insns: Instruction[];
   /** Slot (relative to the function) of each instruction. */
-  insnSlots: number[];
+  insnSlots: ArrayLike<number>;
   /** Names of functions this one calls or takes the address of, in instruction order. */
   callees: string[];
   /** Set once a program has taken `insns` (linkProgram): later programs copy them. */
   linked?: boolean;
+  /**
+   * Functions read from an object: a fresh copy of the instructions with the relocations
+   * applied, for a program of its own (linkProgram takes them as they are).
+   */
+  decode?(): Instruction[];
+}
+
+/**
+ * A function of an object. Its instructions are checked when it is read (the same errors
+ * as decoding them) but decoded only when a program is linked (ProgramSpec.instructions
+ * read): the instructions that relocations or pc-relative calls change are kept, decoded
+ * and patched, in `patched` (by index), and the rest come from the section's bytes.
+ */
+class ObjectFunc implements Func {
+  callees: string[] = [];
+  linked?: boolean;
+  /** Instructions the relocations changed, by index: the only ones decoded at open. */
+  readonly patched = new Map<number, Instruction>();
+  constructor(
+    readonly name: string, readonly section: ElfSection, readonly slot: number, readonly slots: number,
+    readonly bind: number, readonly visibility: number, readonly insnSlots: Uint32Array,
+    /** The function's bytes: a view into the object's bytes, as the spec's Btf keeps one. */
+    private readonly bytes: Uint8Array,
+  ) {}
+  get insns(): Instruction[] { return this.decode(); }
+  decode(): Instruction[] {
+    const out = decode(this.bytes);
+    for (const [i, insn] of this.patched) out[i] = copyInstruction(insn);
+    return out;
+  }
+  /** Instruction `idx` as relocations see it: the patched one, decoded now on first use. */
+  at(idx: number): Instruction {
+    let insn = this.patched.get(idx);
+    if (!insn) {
+      const o = this.insnSlots[idx]! * INSN_SIZE;
+      this.patched.set(idx, insn = decode(this.bytes.subarray(o, o + (this.bytes[o] === OP_LD_IMM64 ? 2 : 1) * INSN_SIZE))[0]!);
+    }
+    return insn;
+  }
+}
+
+/** A copy of an instruction that shares nothing with it. */
+export function copyInstruction(i: Instruction): Instruction {
+  const c: Instruction = { opcode: i.opcode, dst: i.dst, src: i.src, off: i.off, imm: i.imm };
+  if (i.imm64 !== undefined) c.imm64 = i.imm64;
+  if (i.reference) c.reference = { ...i.reference };
+  if (i.symbol !== undefined) c.symbol = i.symbol;
+  return c;
 }
 
 /** How a relocation target is classified; supplied by the collection builder. */
@@ -48,9 +97,9 @@ export function isExecSection(s: ElfSection): boolean {
   return s.type === SHT_PROGBITS && (s.flags & SHF_EXECINSTR) !== 0 && s.size > 0;
 }
 
-/** Collects every STT_FUNC symbol of an executable section, decoded. */
+/** Collects every STT_FUNC symbol of an executable section, its instructions checked. */
 export function collectFunctions(elf: ElfFile): Map<string, Func> {
-  const funcs = new Map<string, Func>();
+  const funcs = new Map<string, ObjectFunc>();
   for (const sym of elf.symbols) {
     if (sym.type !== STT_FUNC || sym.shndx === SHN_UNDEF || sym.shndx >= elf.sections.length) continue;
     const sec = elf.sections[sym.shndx]!;
@@ -65,12 +114,9 @@ export function collectFunctions(elf: ElfFile): Map<string, Func> {
     if (funcs.has(sym.name)) {
       throw new SpecError(`function '${sym.name}' is defined twice`, ctx);
     }
-    const insns = decode(sec.data.subarray(sym.value, sym.value + sym.size), { file: elf.file, section: sec.name });
-    const insnSlots = rawOffsets(insns);
-    funcs.set(sym.name, {
-      name: sym.name, section: sec, slot: sym.value / 8, slots: sym.size / 8, bind: sym.bind,
-      visibility: sym.visibility, insns, insnSlots, callees: [],
-    });
+    const bytes = sec.data.subarray(sym.value, sym.value + sym.size);
+    const insnSlots = instructionOffsets(bytes, { file: elf.file, section: sec.name });
+    funcs.set(sym.name, new ObjectFunc(sym.name, sec, sym.value / 8, sym.size / 8, sym.bind, sym.visibility, insnSlots, bytes));
   }
   return funcs;
 }
@@ -94,8 +140,9 @@ function funcAtSlot(funcs: Map<string, Func>, sec: ElfSection, slot: number): Fu
  * `callees` on the functions.
  */
 export function relocateFunctions(elf: ElfFile, funcs: Map<string, Func>, resolver: SymbolResolver): void {
-  const bySection = new Map<ElfSection, Func[]>();
+  const bySection = new Map<ElfSection, ObjectFunc[]>();
   for (const f of funcs.values()) {
+    if (!(f instanceof ObjectFunc)) throw new TypeError(`relocateFunctions: '${f.name}' was not read by collectFunctions`);
     const l = bySection.get(f.section);
     if (l) l.push(f); else bySection.set(f.section, [f]);
   }
@@ -109,6 +156,7 @@ export function relocateFunctions(elf: ElfFile, funcs: Map<string, Func>, resolv
   }
 
   for (const [sec, list] of bySection) {
+    // the instructions (function, index) that relocations changed, as opposed to calls the compiler resolved
     const relocated = new Set<Instruction>();
     // symbols whose ranges overlap (aliases): the first in slot order takes the relocation
     const overlapping = list.some((f, i) => i > 0 && list[i - 1]!.slot + list[i - 1]!.slots > f.slot);
@@ -124,7 +172,7 @@ export function relocateFunctions(elf: ElfFile, funcs: Map<string, Func>, resolv
         if (!f) continue;
         const idx = slotToIndex(f.insnSlots, slot - f.slot);
         if (idx < 0) throw new SpecError(`relocation in the middle of an instruction of '${f.name}'`, { file: elf.file, section: sec.name, offset: rel.offset, symbol: f.name });
-        const insn = f.insns[idx]!;
+        const insn = f.at(idx);
         const sym = elf.symbols[rel.symbol]!;
         applyRelocation(elf, funcs, resolver, f, insn, sym, sec, rel.offset);
         relocated.add(insn);
@@ -132,12 +180,16 @@ export function relocateFunctions(elf: ElfFile, funcs: Map<string, Func>, resolv
     }
     // pc-relative bpf-to-bpf calls that the compiler resolved inside the section.
     for (const f of list) {
-      const insns = f.insns;
-      for (let i = 0; i < insns.length; i++) {
-        const insn = insns[i]!;
-        const pseudoCall = insn.opcode === OP_CALL && insn.src === BPF_PSEUDO_CALL;
-        const pseudoFunc = insn.opcode === OP_LD_IMM64 && insn.src === BPF_PSEUDO_FUNC;
-        if ((!pseudoCall && !pseudoFunc) || relocated.has(insn)) continue;
+      const starts = f.insnSlots, bytes = sec.data, base = f.slot;
+      for (let i = 0; i < starts.length; i++) {
+        // opcode and src_reg from the bytes, unless a relocation changed them
+        const o = (base + starts[i]!) * INSN_SIZE;
+        const patched = f.patched.get(i);
+        const opcode = patched ? patched.opcode : bytes[o]!, src = patched ? patched.src : bytes[o + 1]! >> 4;
+        const pseudoCall = opcode === OP_CALL && src === BPF_PSEUDO_CALL;
+        const pseudoFunc = opcode === OP_LD_IMM64 && src === BPF_PSEUDO_FUNC;
+        if ((!pseudoCall && !pseudoFunc) || (patched && relocated.has(patched))) continue;
+        const insn = f.at(i);
         const target = f.slot + f.insnSlots[i]! + insn.imm + 1;
         const callee = funcAtSlot(funcs, sec, target);
         if (!callee) {
@@ -151,7 +203,7 @@ export function relocateFunctions(elf: ElfFile, funcs: Map<string, Func>, resolv
 }
 
 /** The function of `list` (sorted by slot, not overlapping) that holds `slot`. */
-function funcContaining(list: readonly Func[], slot: number): Func | undefined {
+function funcContaining<F extends Func>(list: readonly F[], slot: number): F | undefined {
   let lo = 0, hi = list.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1, f = list[mid]!;

@@ -128,7 +128,11 @@ export interface ProgramSpec {
    * one of those maps is created, whatever this says (see structOpsAutoload).
    */
   autoload: boolean;
-  /** The program with its subprograms appended (depth-first), calls and callbacks patched. */
+  /**
+   * The program with its subprograms appended (depth-first), calls and callbacks patched.
+   * In a spec from loadCollectionSpec this and the three record lists are made on first
+   * read (checked at open); each program has its own copy, free to change or replace.
+   */
   instructions: Instruction[];
   /** Subprograms appended after the entry, in order. */
   subprograms: string[];

@@ -1,6 +1,7 @@
 // Bounded fuzz: random mutations of every fixture object. Nothing but a TsbpfError may
 // escape loadCollectionSpec, it names the file and where in it (section, symbol, offset or
-// type id), and no single parse may take a second.
+// type id), and no single parse may take a second. A spec that opens reads whole: every
+// program's instructions and records, made on first read, come without an error.
 //   FUZZ_SEED=n FUZZ_N=k to reproduce or extend a run.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -29,8 +30,9 @@ test(`fuzz: ${N} mutations of ${objs.length} fixtures (seed ${SEED}) throw only 
     const obj = objs[done % objs.length]!;
     const bytes = mutate(obj.bytes, r);
     const t0 = performance.now();
+    let spec: ReturnType<typeof loadCollectionSpec> | undefined;
     try {
-      loadCollectionSpec(bytes, { file: obj.name });
+      spec = loadCollectionSpec(bytes, { file: obj.name });
       ok++;
     } catch (e) {
       if (!(e instanceof TsbpfError)) {
@@ -46,6 +48,12 @@ test(`fuzz: ${N} mutations of ${objs.length} fixtures (seed ${SEED}) throw only 
       }
       rejected++;
       kinds.set(e.name, (kinds.get(e.name) ?? 0) + 1);
+    }
+    // open checked everything: what it left to first read (instructions, .BTF.ext records) reads without error
+    for (const p of spec?.programs.values() ?? []) {
+      try { void [p.instructions, p.funcInfo, p.lineInfo, p.coreRelos]; } catch (e) {
+        throw new Error(`mutation #${done} of ${obj.name} opened, but reading program ${p.name} threw ${(e as Error)?.name}: ${(e as Error)?.message}`);
+      }
     }
     let dt = performance.now() - t0;
     if (dt >= 1000) {
