@@ -14,8 +14,9 @@ import {
 import { PERF_MMAP_DATA_OFFSET, PERF_MMAP_DATA_SIZE } from './abi.js';
 import { EventsError } from './errors.js';
 import { onlineCpus, type OpenedMap } from './map-ref.js';
-import { PerfConsumer } from './ring.js';
-import { MapSource, takeCopies, type CopyVisitor, type EventSource, type SourceVisitor } from './source.js';
+import type { RecordBatch, RecordVisitor } from './batch.js';
+import { PerfConsumer } from './perf-ring.js';
+import { MapSource, eachBatch, takeCopies, type CopyVisitor, type EventSource } from './source.js';
 
 export interface PerfBufferOptions {
   /** Data pages per CPU, a power of two (default 64: 256 KiB with 4 KiB pages). */
@@ -80,7 +81,8 @@ export class PerfBufferSource extends MapSource implements EventSource {
       const meta = new BigUint64Array(mapping.buffer, 0, page / 8);
       const dataOffset = Number(meta[PERF_MMAP_DATA_OFFSET / 8]) || page; // 0 before Linux 4.1: data follows the first page
       const dataSize = Number(meta[PERF_MMAP_DATA_SIZE / 8]) || pages * page;
-      const consumer = new PerfConsumer(meta, Buffer.from(mapping.buffer, dataOffset, dataSize));
+      const consumer = new PerfConsumer(meta, Buffer.from(mapping.buffer, dataOffset, dataSize), cpu);
+      consumer.batch.map = map.name;
       this.#rings.push({ cpu, fd, mapping, consumer });
       try {
         perfEventIoctl(fd, PERF_EVENT_IOC_ENABLE);
@@ -96,6 +98,12 @@ export class PerfBufferSource extends MapSource implements EventSource {
   /** The CPUs this buffer has a ring for. */
   get cpus(): number[] { return this.#rings.map((r) => r.cpu); }
 
+  get read(): number {
+    let n = 0;
+    for (const r of this.#rings) n += r.consumer.records;
+    return n;
+  }
+
   lost(): number {
     let n = 0;
     for (const r of this.#rings) n += r.consumer.lost;
@@ -106,13 +114,20 @@ export class PerfBufferSource extends MapSource implements EventSource {
     return new Map(this.#rings.map((r) => [r.cpu, r.consumer.lost]));
   }
 
-  consume(visit: SourceVisitor, max: number): number {
+  batches(cb: (batch: RecordBatch) => void, max: number): number {
     let n = 0;
     for (const r of this.#rings) {
-      if (n >= max) break;
-      const cpu = r.cpu;
-      n += r.consumer.consume((b, s, l) => { this.read++; visit(b, s, l, cpu); }, max - n);
-      if (r.consumer.detached) break;
+      if (n >= max || r.consumer.detached) break;
+      n += eachBatch(r.consumer, cb, max - n);
+    }
+    return n;
+  }
+
+  consume(visit: RecordVisitor, max: number): number {
+    let n = 0;
+    for (const r of this.#rings) {
+      if (n >= max || r.consumer.detached) break;
+      n += r.consumer.consume(visit, max - n);
     }
     return n;
   }
@@ -121,9 +136,8 @@ export class PerfBufferSource extends MapSource implements EventSource {
     let n = 0;
     for (const r of this.#rings) {
       if (n >= max || r.consumer.detached) break;
-      n += takeCopies(r.consumer, r.cpu, max - n, out);
+      n += takeCopies(r.consumer, max - n, out);
     }
-    this.read += n;
     return n;
   }
 

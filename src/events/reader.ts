@@ -5,7 +5,9 @@
  *   const reader = EventReader.open(coll.maps.get('events')!).decode('struct event');
  *   for await (const rec of reader) console.log(rec.cpu, rec.value);
  *
- *  - `drain(cb)` hands out what is there now, synchronously (the fast path);
+ *  - `drain(cb)` hands out what is there now, synchronously, a record per call;
+ *  - `drainBatch(cb)` the same, a batch of records per call (offsets and lengths in typed
+ *    arrays over a view of the ring: the fast path);
  *  - `read({ timeoutMs })` and `for await` wait without blocking Node's event loop
  *    (epoll on a worker thread, sys/waiter.ts);
  *  - `close()` may be called anywhere, also from a callback or a loop body: the rings are
@@ -24,6 +26,7 @@ import { EventsError } from './errors.js';
 import { kernelMapBtf, openEventMap, type EventMapRef } from './map-ref.js';
 import { PerfBufferSource, type PerfBufferOptions } from './perf-buffer.js';
 import { RingBufferSource } from './ring-buffer.js';
+import type { RecordBatch } from './batch.js';
 import type { EventSource } from './source.js';
 
 /** One record. */
@@ -51,6 +54,21 @@ export interface DrainOptions {
   /** `rec.data` is a view into the ring, valid only until the callback returns (no copy). */
   zeroCopy?: boolean;
 }
+
+export interface DrainBatchOptions {
+  /** At most this many records (default: all there are now). */
+  max?: number;
+}
+
+/**
+ * A run of records handed to drainBatch's callback: records[i] is
+ * `bytes[offsets[i], offsets[i] + lengths[i])`, i < count, in order. `bytes` is a view of the
+ * ring itself (or of a scratch copy of one record that wraps in a perf buffer), and the
+ * object and its arrays are reused for the next batch: read them inside the callback, copy
+ * what you keep. `words[offsets[i] >>> 2]` is a record's first 4 bytes (host order: offsets
+ * are multiples of 4), `view` a DataView over `bytes`.
+ */
+export type EventBatch = RecordBatch;
 
 /** Records read and lost, per map. */
 export interface EventStats {
@@ -150,10 +168,9 @@ export class EventReader implements AsyncIterable<EventRecord> {
         if (n >= max || this.#closed) break;
         const dec = this.#decoders.get(src);
         const map = src.name;
-        const perf = src.type === 'perf_event_array';
         n += src.consume((bytes, start, length, cpu) => {
           const data = new RecordBytes(bytes.buffer as ArrayBuffer, bytes.byteOffset + start, length) as Buffer;
-          const rec: EventRecord = perf ? { map, cpu, data } : { map, data };
+          const rec: EventRecord = cpu !== undefined ? { map, cpu, data } : { map, data };
           if (dec) rec.value = dec.decode(data, 0, length);
           cb(rec);
         }, max - n);
@@ -185,10 +202,9 @@ export class EventReader implements AsyncIterable<EventRecord> {
       if (n >= max || this.#closed) break;
       const dec = this.#decoders.get(src);
       const map = src.name;
-      const perf = src.type === 'perf_event_array';
       n += src.take(max - n, (cpu, buffer, start, length) => {
         const data = new RecordBytes(buffer, start, length) as Buffer;
-        const rec: EventRecord = perf ? { map, cpu, data } : { map, data };
+        const rec: EventRecord = cpu !== undefined ? { map, cpu, data } : { map, data };
         if (dec) {
           try { rec.value = dec.decode(data, 0, length); } catch (e) { q.push(e as Error); return; }
         }
@@ -199,9 +215,27 @@ export class EventReader implements AsyncIterable<EventRecord> {
   }
 
   /**
-   * The lowest-level drain: `cb(bytes, start, length, cpu, map)` per record, with `bytes` a
-   * view of the ring valid only during the call (cpu -1 for ring buffers). No copy, no
-   * record object: for counting and aggregating at the ring's speed.
+   * Calls `cb` once per batch of the records there are now (at most `max` in all), in order
+   * per ring: no record object, no copy, one call for up to DEFAULT_BATCH_RECORDS records.
+   * The batch (see EventBatch) views the ring and is valid only inside `cb`; its space goes
+   * back to the kernel when `cb` returns, also when it throws (its records count as read).
+   * Records are raw: decode() does not apply here. Records that read() or `for await`
+   * already copied out of the rings stay queued for them. Returns the number of records.
+   */
+  drainBatch(cb: (batch: EventBatch) => void, opts: DrainBatchOptions = {}): number {
+    this.#check();
+    const max = opts.max ?? Infinity;
+    let n = 0;
+    for (const src of this.#sources) {
+      if (n >= max || this.#closed) break;
+      n += src.batches(cb, max - n);
+    }
+    return n;
+  }
+
+  /**
+   * A drain with no record object: `cb(bytes, start, length, cpu, map)` per record, with
+   * `bytes` a view of the ring valid only during the call (cpu -1 for ring buffers).
    */
   drainRaw(cb: (bytes: Buffer, start: number, length: number, cpu: number, map: string) => void, max = Infinity): number {
     this.#check();
@@ -209,7 +243,7 @@ export class EventReader implements AsyncIterable<EventRecord> {
     for (const src of this.#sources) {
       if (n >= max || this.#closed) break;
       const map = src.name;
-      n += src.consume((b, s, l, c) => cb(b as Buffer, s, l, c, map), max - n);
+      n += src.consume((b, s, l, c) => cb(b as Buffer, s, l, c ?? -1, map), max - n);
     }
     return n;
   }

@@ -6,8 +6,9 @@
 import { Mapping, PROT_READ, PROT_WRITE, systemPageSize } from '../sys/mmap.js';
 import { EventsError } from './errors.js';
 import type { OpenedMap } from './map-ref.js';
-import { RingbufConsumer } from './ring.js';
-import { MapSource, takeCopies, type CopyVisitor, type EventSource, type SourceVisitor } from './source.js';
+import type { RecordBatch, RecordVisitor } from './batch.js';
+import { RingbufConsumer } from './ringbuf.js';
+import { MapSource, eachBatch, takeCopies, type CopyVisitor, type EventSource } from './source.js';
 
 /** The views a ring buffer map's two mappings give: see mapRingbuf. */
 export interface RingbufPages {
@@ -59,20 +60,25 @@ export class RingBufferSource extends MapSource implements EventSource {
     const pages = mapRingbuf(map, false);
     this.#mappings = pages.mappings;
     this.#ring = new RingbufConsumer(pages.consumerPos, pages.producerPos, pages.data, map.info.maxEntries);
+    this.#ring.batch.map = map.name;
     this.fds = [map.fd.value];
   }
+
+  get read(): number { return this.#ring.records; }
 
   lost(): number { return 0; }
   lostByCpu(): undefined { return undefined; }
 
-  consume(visit: SourceVisitor, max: number): number {
-    return this.#ring.consume((b, s, l) => { this.read++; visit(b, s, l, -1); }, max);
+  batches(cb: (batch: RecordBatch) => void, max: number): number {
+    return eachBatch(this.#ring, cb, max);
+  }
+
+  consume(visit: RecordVisitor, max: number): number {
+    return this.#ring.consume(visit, max);
   }
 
   take(max: number, out: CopyVisitor): number {
-    const n = takeCopies(this.#ring, -1, max, out);
-    this.read += n;
-    return n;
+    return takeCopies(this.#ring, max, out);
   }
 
   pending(): boolean { return this.#ring.available() > 0; }

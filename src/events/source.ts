@@ -4,14 +4,11 @@
  */
 import type { Btf } from '../btf/index.js';
 import type { MapInfo } from '../sys/index.js';
+import type { BatchRing, RecordBatch, RecordVisitor } from './batch.js';
 import type { OpenedMap } from './map-ref.js';
-import type { RecordVisitor } from './ring.js';
 
-/** One record: `bytes[start, start + length)`, valid only during the call; `cpu` is -1 for ring buffers. */
-export type SourceVisitor = (bytes: Uint8Array, start: number, length: number, cpu: number) => void;
-
-/** One copied record: `buffer[start, start + length)`, a copy this process owns. */
-export type CopyVisitor = (cpu: number, buffer: ArrayBuffer, start: number, length: number) => void;
+/** One copied record: `buffer[start, start + length)`, a copy this process owns; `cpu` undefined for ring buffers. */
+export type CopyVisitor = (cpu: number | undefined, buffer: ArrayBuffer, start: number, length: number) => void;
 
 export interface EventSource {
   /** The map's name. */
@@ -23,13 +20,15 @@ export interface EventSource {
   /** Fds to watch for readability. */
   readonly fds: readonly number[];
   /** Records handed out so far. */
-  read: number;
+  readonly read: number;
   /** Records the kernel dropped because the buffer was full (perf buffers; ring buffers do not count them). */
   lost(): number;
   /** Lost records per CPU (perf buffers). */
   lostByCpu(): ReadonlyMap<number, number> | undefined;
-  /** Visits up to `max` records in the ring (zero copy); returns how many. */
-  consume(visit: SourceVisitor, max: number): number;
+  /** Hands up to `max` records to `cb` in batches (zero copy), each released after its call; returns how many. */
+  batches(cb: (batch: RecordBatch) => void, max: number): number;
+  /** Visits up to `max` records in the ring, one call each (zero copy); returns how many. */
+  consume(visit: RecordVisitor, max: number): number;
   /** Copies up to `max` records out (in batches: one copy of the ring bytes per batch), then hands them to `out`; returns how many. */
   take(max: number, out: CopyVisitor): number;
   /** Whether unread bytes are waiting. */
@@ -45,7 +44,6 @@ export abstract class MapSource {
   readonly name: string;
   readonly info: MapInfo;
   readonly btf?: Btf;
-  read = 0;
   protected readonly map: OpenedMap;
 
   constructor(map: OpenedMap) {
@@ -56,43 +54,45 @@ export abstract class MapSource {
   }
 }
 
-/** The consumer side both ring kinds share (ring.ts). */
-export interface Ring {
-  read(visit: RecordVisitor, max: number): number;
-  commit(): void;
-  copyRange(from: number, to: number): ArrayBuffer;
-  readonly detached: boolean;
+/**
+ * Hands up to `max` records of `ring` to `cb`, a batch per call; a batch is released when
+ * its call returns (or throws: its records count as read, as libbpf counts a record whose
+ * callback failed). A callback that detaches the ring ends the loop. Returns the count.
+ */
+export function eachBatch(ring: BatchRing, cb: (batch: RecordBatch) => void, max: number): number {
+  let n = 0;
+  while (n < max) {
+    const k = ring.next(max - n);
+    if (k === 0) break;
+    n += k;
+    ring.records += k;
+    try { cb(ring.batch); } finally { ring.release(); }
+    if (ring.detached) break;
+  }
+  return n;
 }
 
-/** Bytes a batch copy aims at: records kept by the caller keep their batch's copy alive. */
+/** Ring bytes a batch copy aims at: records kept by the caller keep their batch's copy alive. */
 const BATCH_BYTES = 64 << 10;
-const rel: number[] = [];
-const lens: number[] = [];
 
 /**
- * Copies up to `max` records of `ring` out: each batch is read (no copy), its byte range
- * copied once into a new ArrayBuffer, committed, then handed to `out` record by record.
- * Returns the number of records.
+ * Copies up to `max` records of `ring` out: each batch's stretch of the ring is copied once
+ * into a new ArrayBuffer, released, then handed to `out` record by record. Returns the
+ * number of records.
  */
-export function takeCopies(ring: Ring, cpu: number, max: number, out: CopyVisitor): number {
+export function takeCopies(ring: BatchRing, max: number, out: CopyVisitor): number {
+  const b = ring.batch;
   let n = 0;
-  let batch = 256;
   while (n < max && !ring.detached) {
-    const want = Math.min(batch, max - n);
-    let base = -1, k = 0, bytes = 0;
-    const got = ring.read((_b, _s, len, pos) => {
-      if (base < 0) base = pos;
-      rel[k] = pos - base;
-      lens[k++] = len;
-      bytes += len;
-    }, want);
-    if (got === 0) { ring.commit(); break; }
-    const copy = ring.copyRange(base, base + rel[k - 1]! + lens[k - 1]!);
-    ring.commit();
-    for (let i = 0; i < k; i++) out(cpu, copy, rel[i]!, lens[i]!);
-    n += got;
-    if (got < want) break; // the ring is empty
-    batch = Math.max(16, Math.min(4096, Math.floor(BATCH_BYTES / Math.max(1, bytes / got))));
+    const k = ring.next(max - n, BATCH_BYTES);
+    if (k === 0) break;
+    const copy = b.copy();
+    const base = b.offsets[0]!;
+    const cpu = b.cpu;
+    ring.release();
+    n += k;
+    ring.records += k;
+    for (let i = 0; i < k; i++) out(cpu, copy, b.offsets[i]! - base, b.lengths[i]!);
   }
   return n;
 }

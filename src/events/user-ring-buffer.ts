@@ -14,7 +14,7 @@ import type { Mapping } from '../sys/mmap.js';
 import { waitReady, type Wait } from '../sys/waiter.js';
 import { EventsError } from './errors.js';
 import { openEventMap, type EventMapRef, type OpenedMap } from './map-ref.js';
-import { RingbufProducer } from './ring.js';
+import { RingbufProducer } from './ringbuf.js';
 import { mapRingbuf } from './ring-buffer.js';
 
 /** A reserved record: fill `data`, then submit() or discard() it (one of the two, once). */

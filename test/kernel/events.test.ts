@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Collection, loadCollectionSpec } from '../../src/index.js';
-import { EventReader, EventsError, type EventRecord } from '../../src/events/index.js';
+import { EventReader, EventsError, type EventBatch, type EventRecord } from '../../src/events/index.js';
 import { onlineCpus } from '../../src/events/map-ref.js';
 import { kernelSuite } from '../helpers/kernel-suite.js';
 
@@ -112,6 +112,74 @@ test('perf buffer: every record, in order per CPU, with the kernel padding (68 b
       assert.is(st.lost, 0);
       assert.is(counters(c).perf_dropped, 0n);
     } finally { r.close(); }
+  } finally { c.close(); }
+});
+
+test('drainBatch: a known sequence through batches, ring buffer (in order, discards skipped) and perf buffer (in order per CPU); the batch views the ring and its space is released', () => {
+  const c = Collection.loadFile(file);
+  try {
+    const r = EventReader.open([c.maps.get('ring')!, c.maps.get('perf')!]);
+    try {
+      fire(c, 'to_ringbuf', 3000); // 3000 * 72 bytes: the 256 KiB ring wraps once its space is released
+      fire(c, 'to_perf', 2000);
+      const ring: number[] = [];
+      const byCpu = new Map<number, number[]>();
+      let batches = 0;
+      const seen = (b: EventBatch) => {
+        batches++;
+        assert.ok(b.count > 0 && b.count <= b.offsets.length);
+        for (let i = 0; i < b.count; i++) {
+          const o = b.offsets[i]!, len = b.lengths[i]!;
+          const data = b.bytes.subarray(o, o + len);
+          assert.is(b.words[o >>> 2], b.view.getUint32(o, true), 'words and view read the same bytes');
+          const seq = Number(b.view.getBigUint64(o, true));
+          if (b.map === 'ring') {
+            assert.is(b.cpu, undefined);
+            assert.is(len, 64);
+            checkEvent(data, seq, 'ringbuf');
+            ring.push(seq);
+          } else {
+            assert.is(b.map, 'perf');
+            assert.is(len, 68);
+            checkEvent(data, seq, 'perf');
+            assert.is(b.view.getUint32(o + 8, true), b.cpu, 'sent on the CPU whose buffer holds it');
+            if (!byCpu.has(b.cpu!)) byCpu.set(b.cpu!, []);
+            byCpu.get(b.cpu!)!.push(seq);
+          }
+        }
+      };
+      // the ring holds 3640 records of 72 bytes: 3000 fit; a second run after a partial drain
+      // makes the producer wrap around the ring's end
+      assert.is(r.drainBatch(seen, { max: 2500 }), 2500);
+      fire(c, 'to_ringbuf', 2000);
+      r.drainBatch(seen);
+      assert.equal(ring, Array.from({ length: 5000 }, (_, i) => i), 'ring buffer: every record once, in order');
+      const all = [...byCpu.values()].flat().sort((a, b) => a - b);
+      assert.equal(all, Array.from({ length: 2000 }, (_, i) => i), 'perf buffer: every record once');
+      for (const [cpu, seqs] of byCpu) assert.equal(seqs, [...seqs].sort((a, b) => a - b), `in order on CPU ${cpu}`);
+      assert.ok(batches >= 4, `${batches} batches (1024 records at most each)`);
+      assert.is(counters(c).ring_dropped, 0n, 'the space of every batch went back to the kernel');
+      assert.is(r.drainBatch(() => assert.unreachable('nothing more')), 0);
+      assert.equal(r.stats().map((s) => [s.map, s.read, s.lost]), [['ring', 5000, 0], ['perf', 2000, 0]]);
+      // discarded records (bpf_ringbuf_discard) never show up in a batch
+      fire(c, 'to_ringbuf_reserve', 300);
+      const kept: number[] = [];
+      r.drainBatch((b) => { for (let i = 0; i < b.count; i++) kept.push(Number(b.view.getBigUint64(b.offsets[i]!, true))); });
+      assert.equal(kept, Array.from({ length: 300 }, (_, i) => i).filter((i) => i % 3 !== 1));
+    } finally { r.close(); }
+  } finally { c.close(); }
+});
+
+test('drainBatch: close() from the callback ends the drain; nothing is released or read after it', () => {
+  const c = Collection.loadFile(file);
+  try {
+    const r = EventReader.open(c.maps.get('ring')!);
+    fire(c, 'to_ringbuf', 3000);
+    let calls = 0;
+    const n = r.drainBatch((b) => { calls++; assert.is(b.count, 1024); r.close(); });
+    assert.is(n, 1024);
+    assert.is(calls, 1);
+    assert.ok(r.closed);
   } finally { c.close(); }
 });
 
