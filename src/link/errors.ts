@@ -30,13 +30,24 @@ export interface AttachErrorInfo {
   hook?: string;
   /** For 'unsupported': the Linux release that brings the hook. */
   since?: string;
+  /** For a kprobe the kernel will not place on an existing function: why (see KprobeRefusal). */
+  kprobeRefusal?: KprobeRefusal;
   cause?: unknown;
 }
+
+/**
+ * Why the kernel refuses a kprobe on a function it has: 'blacklist', the function is on the
+ * kprobe blacklist (entry code, noinstr, kprobes' own code); 'notrace', it has no ftrace
+ * entry (compiled without the fentry call, not in available_filter_functions), which
+ * trace_kprobe refuses with EINVAL unless the kernel has CONFIG_KPROBE_EVENTS_ON_NOTRACE.
+ */
+export type KprobeRefusal = 'blacklist' | 'notrace';
 
 export class AttachError extends TsbpfError {
   override readonly reason: AttachErrorReason;
   readonly hook?: string;
   readonly since?: string;
+  readonly kprobeRefusal?: KprobeRefusal;
   /** The program that was being attached (set by program.attach() / collection.attach()). */
   program?: string;
 
@@ -45,6 +56,7 @@ export class AttachError extends TsbpfError {
     this.reason = info.reason ?? 'kernel';
     if (info.hook !== undefined) this.hook = info.hook;
     if (info.since !== undefined) this.since = info.since;
+    if (info.kprobeRefusal !== undefined) this.kprobeRefusal = info.kprobeRefusal;
   }
 }
 

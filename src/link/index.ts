@@ -1,7 +1,7 @@
 import './methods.js';
 
 export { Link, BpfLink, MultiLink, type HookName, type LinkTarget } from './link.js';
-export { AttachError, type AttachErrorReason } from './errors.js';
+export { AttachError, type AttachErrorReason, type KprobeRefusal } from './errors.js';
 export { attachProgram, type AttachPoint, type AttachOptions, type IterTarget } from './attach.js';
 export { sectionTarget, type SectionTarget } from './auto.js';
 export { attachCollection, AttachedLinks, tailCallTargets, type CollectionAttachOptions } from './collection.js';

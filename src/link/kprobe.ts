@@ -65,15 +65,32 @@ export function kprobeBlacklisted(name: string): boolean | undefined {
 }
 
 /**
+ * Whether `name` is a notrace function: tracefs lists the functions ftrace can trace
+ * (available_filter_functions) and `name` is not among them (its file is built without
+ * the fentry call, e.g. arch/x86/entry/syscall_64.c since Linux 6.15, where x64_sys_call
+ * lives). Undefined when tracefs does not show the list.
+ */
+export function kprobeNotrace(name: string): boolean | undefined {
+  let names: string[];
+  try { names = availableFilterFunctions(); } catch { return undefined; }
+  return !names.includes(name);
+}
+
+/**
  * Why the kernel refused a kprobe on a function, as a clear error: not in /proc/kallsyms,
- * or on the kprobe blacklist. Undefined when neither explains it.
+ * on the kprobe blacklist, or a notrace function (trace_kprobe's within_notrace_func():
+ * EINVAL, and 'Could not probe notrace function' in the kernel log). Undefined when none
+ * explains it.
  */
 function missingFunction(name: string, ctx: object, hook: string): AttachError | undefined {
   let listed = true;
   try { listed = kallsymsLookup(name).length > 0; } catch { /* kallsyms unreadable: the kernel's error says more */ }
   if (!listed) return new AttachError(`${hook} ${name}: no kernel function '${name}' (not in /proc/kallsyms)`, ctx, { reason: 'not-found', hook });
   if (kprobeBlacklisted(name)) {
-    return new AttachError(`${hook} ${name}: the kernel does not let kprobes probe '${name}' (it is on the kprobe blacklist, ${BLACKLIST}: entry or noinstr code)`, ctx, { reason: 'unsupported', hook });
+    return new AttachError(`${hook} ${name}: the kernel does not let kprobes probe '${name}' (it is on the kprobe blacklist, ${BLACKLIST}: entry or noinstr code)`, ctx, { reason: 'unsupported', hook, kprobeRefusal: 'blacklist' });
+  }
+  if (kprobeNotrace(name)) {
+    return new AttachError(`${hook} ${name}: the kernel does not let kprobes probe '${name}': it is a notrace function (not in available_filter_functions: built without ftrace's entry call), which kprobe events refuse unless the kernel has CONFIG_KPROBE_EVENTS_ON_NOTRACE (kernel log: 'Could not probe notrace function ${name}')`, ctx, { reason: 'unsupported', hook, kprobeRefusal: 'notrace' });
   }
   return undefined;
 }
