@@ -141,8 +141,13 @@ export function attachUsdt(prog: Program, t: UsdtTarget): Link {
   const pid = t.pid !== undefined && t.pid >= 0 ? (t.pid === 0 ? process.pid : t.pid) : undefined;
   let vma: ((off: number) => bigint) | undefined;
   if (!useCookie && exe.kind === 'dyn') {
-    if (pid === undefined) throw new UsdtError(`${what}: without BPF cookies (BPF links for perf events, Linux 5.15) a USDT probe in a shared object needs a pid: its addresses differ per process`, ctx, 'unsupported');
-    vma = vmaResolver(pid, file);
+    // asked for only once the probe is found: a binary without it says that first
+    let resolve: ((off: number) => bigint) | undefined;
+    vma = (off) => {
+      if (pid === undefined) throw new UsdtError(`${what}: without BPF cookies (BPF links for perf events, Linux 5.15) a USDT probe in a shared object needs a pid: its addresses differ per process`, ctx, 'unsupported');
+      resolve ??= vmaResolver(pid, file);
+      return resolve(off);
+    };
   }
   const sites = usdtSites(file, exe, t.provider, t.name, vma);
   if (sites.some((s) => s.semaphoreOffset) && uprobeRefCtrShift() === undefined) {

@@ -109,6 +109,9 @@ test('a probe the binary does not have, or a USDT program attached without its m
       (e: unknown) => e instanceof UsdtError && e.reason === 'no-maps');
     assert.throws(() => c.attach({ programs: ['on_args'], targets: { on_args: { binary: '/bin/true', provider: 'tsbpf', name: 'args' } } }),
       (e: unknown) => e instanceof UsdtError && e.reason === 'not-found');
+    // without cookies (5.10, or attachMode perf) a PIE binary needs a pid, but one without the probe says that first
+    assert.throws(() => c.attach({ programs: ['on_args'], targets: { on_args: { binary: '/bin/true', provider: 'tsbpf', name: 'args', attachMode: 'perf' } } }),
+      (e: unknown) => e instanceof UsdtError && e.reason === 'not-found');
     assert.is(fdCount(), fds, 'no fd left open');
   } finally { c.close(); }
 });
