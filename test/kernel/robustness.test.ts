@@ -7,9 +7,10 @@ import * as assert from 'uvu/assert';
 import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Collection, MapArgumentError, numPossibleCpus, SyscallError } from '../../src/index.js';
+import { Collection, loadCollectionSpec, MapArgumentError, numPossibleCpus, SyscallError } from '../../src/index.js';
 import { btfGetFdById, btfInfo, closeFd, ensureBpffs, mapGetFdById, progGetFdById } from '../../src/sys/index.js';
 import { kernelSuite } from '../helpers/kernel-suite.js';
+import { withoutMissingMaps } from '../helpers/requirements.js';
 
 const { test } = kernelSuite('robustness');
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -26,7 +27,8 @@ function packet(first: number): Uint8Array {
 
 test('a short buffer never reaches the kernel: the map keeps no garbage', () => {
   ensureBpffs(pinRoot, { create: true });
-  const c = Collection.loadFile(obj('map_types'), { pinRoot });
+  // map_types for its hash and per-CPU maps: without the bloom filter before 5.16 (that refusal asserted first)
+  const c = Collection.load(withoutMissingMaps(loadCollectionSpec(obj('map_types')), 'map_types.bpf.o', (s) => Collection.load(s, { pinRoot })), { pinRoot });
   try {
     const h = c.maps.get('hash_map')!;
     const buf = Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
