@@ -121,7 +121,7 @@ ct('--junit: well-formed XML, one test case per program, the rejection as a fail
   assert.is(f.length, 1 + n);
   assert.match(f[0]!.text, /invalid access to packet/);
   assert.match(f[0]!.text, /source: .*cli_tc\.bpf\.c:18/);
-  for (const name of bpf2bpfRefused) assert.ok(f.some((x) => x.text.includes(programRefusal('bpf2bpf.bpf.o', name)!.missing!.feature)), `${name}: its failure names what the kernel lacks`);
+  for (const name of bpf2bpfRefused) assert.ok(f.some((x) => (x.attrs.message ?? '').includes(programRefusal('bpf2bpf.bpf.o', name)!.missing!.feature)), `${name}: its failure's message names what the kernel lacks`);
 });
 
 ct('--pin: bpftool sees the slots filled with the pinned programs; --unpin leaves nothing', () => {
