@@ -71,6 +71,19 @@ cheapNames(tmp);
 writeFileSync('dist/cli.bundle.meta.json', JSON.stringify(metafile));
 renameSync(tmp, 'dist/cli.bundle.cjs');
 
+// bin/load.js's start-up code (src/cli/boot.ts) as CommonJS, dist/cli/boot.cjs: bin/ is
+// CommonJS (bin/package.json), which spares `node bin/load.js` Node's ES module loader.
+// Its fallback to the unbundled CLI, import('./main.js'), stays an import of dist/cli/.
+await build({
+  ...common,
+  entryPoints: ['dist/cli/boot.js'],
+  format: 'cjs',
+  outfile: 'dist/cli/boot.cjs',
+  external: ['./main.js'],
+  define: { 'import.meta.url': '__tsbpfUrl' },
+  banner: { js: "const __tsbpfUrl = require('node:url').pathToFileURL(__filename).href;" },
+});
+
 // The bundle's list of inputs and its V8 code cache (src/cli/boot.ts).
 const { finishBundle } = await import(pathToFileURL(path.join(root, 'dist/cli/boot.js')).href);
 await finishBundle();

@@ -8,6 +8,7 @@
 import { closeSync, readSync, writeFileSync } from 'node:fs';
 import { FileReadError, openRegularFile } from '../file.js';
 import { parseArgs, UsageError, USAGE, type CliOptions } from './args.js';
+import { printLine } from './out.js';
 import type { ObjectResult } from './result.js';
 
 function fail(msg: string): number {
@@ -67,11 +68,11 @@ async function run(opts: CliOptions): Promise<number> {
       if (opts.json) {
         const j = (await import('./report.js')).json(results);
         // with --events / --trace the output is JSON lines: the report is the first line
-        console.log(reading ? JSON.stringify(JSON.parse(j)) : j);
+        printLine(reading ? JSON.stringify(JSON.parse(j)) : j);
       }
       else {
         const { text } = await import('./report.js');
-        console.log(results.map(text).join('\n\n'));
+        printLine(results.map(text).join('\n\n'));
       }
     };
     if (opts.noLoad) {

@@ -80,6 +80,9 @@ let raisedAtEpoch: number | undefined;
 export function raiseMemlockOnce(mode: MemlockMode = 'auto'): void {
   if (mode === 'keep' || raisedAtEpoch === kernelEpoch()) return;
   raisedAtEpoch = kernelEpoch();
+  // the probe first, as libbpf: with memcg accounting the limit is not even read (binding
+  // prlimit through koffi costs a CLI start ~2 ms)
+  if (hasMemcgAccounting()) return;
   try {
     removeMemlockLimit();
   } catch (e) {

@@ -99,7 +99,7 @@ export function loadProgram(p: ProgramSpec, ctx: ProgramLoadContext, structOps?:
     } : {}),
   };
   const explain = (log: string) => explainCoreFailure(core, log) ?? explainWeakKfunc(refs, log) ?? explainMissingMap(ctx.mapNames, log);
-  const t0 = performance.now();
+  const t0 = process.hrtime.bigint(); // not performance.now(): its first use loads perf_hooks (~1 ms of a CLI start)
   let r: ReturnType<typeof loadWithLog>;
   try {
     r = loadWithLog(attr, resolved, ctx.opts, where, explain);
@@ -108,7 +108,7 @@ export function loadProgram(p: ProgramSpec, ctx: ProgramLoadContext, structOps?:
     throw explainProgramRefusal(p, resolved.instructions, e, where) ?? e;
   }
   const fd = ctx.own(new Fd(r.fd, `prog ${p.name}`));
-  const prog = new Program(p, fd, performance.now() - t0, r.log, refs);
+  const prog = new Program(p, fd, Number(process.hrtime.bigint() - t0) / 1e6, r.log, refs);
   if (attach?.targetProgId !== undefined) prog.target = { progId: attach.targetProgId, btfId: attach.attachBtfId };
   return prog;
 }

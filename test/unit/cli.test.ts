@@ -145,3 +145,19 @@ test('--kernel from a package without the VM runner: an EnvironmentError (one li
 });
 
 test.run();
+
+test('start-up: `node bin/load.js --no-load` loads no Node module beyond `node -e 0` but vm and util\'s parseArgs (no ES module loader, streams, zlib, perf_hooks), and its report still reaches a pipe', () => {
+  // Node's own modules loaded when the process exits (process.moduleLoadList), from a --require hook
+  const hook = path.join(tmp, 'modules.cjs');
+  writeFileSync(hook, "process.on('exit', () => require('node:fs').writeSync(2, `\\nMODULES ${process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)).join(' ')}\\n`));");
+  const modules = (...args: string[]) => {
+    const r = spawnSync(process.execPath, ['--require', hook, ...args], { cwd: root, encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    return { stdout: r.stdout, loaded: new Set(/^MODULES (.*)$/m.exec(r.stderr)![1]!.split(' ')) };
+  };
+  const node = modules('-e', '0').loaded;
+  const r = modules('bin/load.js', '--no-load', path.join(root, 'bpf-objs/tailcall_uretprobe.bpf.o'));
+  assert.match(r.stdout, /jmp_table: \[135\] -> handle_odd, \[146\] -> handle_even\n/);
+  const extra = [...r.loaded].filter((m) => !node.has(m)).sort();
+  assert.equal(extra, ['internal/util/parse_args/parse_args', 'internal/util/parse_args/utils', 'vm']);
+});

@@ -16,10 +16,10 @@ const installed = path.join(pkg.dir, 'node_modules');
 const VM_RUNNER = ['run', 'kernels', 'initramfs', 'guest', 'host'].map((f) => `scripts/vm/${f}.mjs`);
 
 test('the tarball holds what a user runs (the two bundles, types, the CLI, the VM runner), not sources, tests, fixtures or build files', () => {
-  for (const f of ['package.json', 'README.md', 'bin/load.js', 'bin/vm.js', 'bin/tsbpf-gen.js', 'dist/tsbpf.mjs', 'dist/index.d.ts', 'dist/cli/boot.js', 'dist/cli.bundle.cjs', 'dist/cli.bundle.cache', ...VM_RUNNER]) {
+  for (const f of ['package.json', 'README.md', 'bin/load.js', 'bin/vm.js', 'bin/tsbpf-gen.js', 'bin/package.json', 'dist/tsbpf.mjs', 'dist/index.d.ts', 'dist/cli/boot.js', 'dist/cli/boot.cjs', 'dist/cli.bundle.cjs', 'dist/cli.bundle.cache', ...VM_RUNNER]) {
     assert.ok(pkg.files.includes(f), `${f} is in the tarball`);
   }
-  const stray = pkg.files.filter((f) => !/^(package\.json|README\.md|bin\/[^/]+\.js|dist\/.+\.d\.ts|dist\/(tsbpf\.mjs|cli\/boot\.js|cli\.bundle\.(cjs|cache))|scripts\/vm\/(run|kernels|initramfs|guest|host)\.mjs)$/.test(f));
+  const stray = pkg.files.filter((f) => !/^(package\.json|README\.md|bin\/([^/]+\.js|package\.json)|dist\/.+\.d\.ts|dist\/(tsbpf\.mjs|cli\/boot\.c?js|cli\.bundle\.(cjs|cache))|scripts\/vm\/(run|kernels|initramfs|guest|host)\.mjs)$/.test(f));
   assert.equal(stray, [], 'nothing else (no src/, test/, bpf-objs/, per-module dist/*.js, source maps, esbuild metafile, the repository\'s test matrix)');
 });
 
