@@ -125,6 +125,40 @@ function fixKsymsDatasec(btf: Btf, changes: Set<string>): void {
   changes.add('.ksyms DATASEC allocated');
 }
 
+/**
+ * Whether sanitizeBtf() would change anything: the same conditions, read only, decoding
+ * only the types whose kind can need a change (VAR, FUNC, DATASEC, signed ENUM) and
+ * asking `has` about a feature only where such a type is there, as the rewrite does.
+ */
+function needsSanitizing(btf: Btf, has: Record<BtfFeature, boolean>): boolean {
+  if ((btf.datasecByName('.ksyms')?.vars.length ?? 0) > 0) return true;
+  for (let id = 1; id < btf.length; id++) {
+    switch (btf.kindOf(id)) {
+      case 'var': {
+        const t = btf.typeById(id) as BtfType & { kind: 'var' };
+        if (t.linkage === 2 || !has.datasec) return true;
+        break;
+      }
+      case 'func': {
+        const t = btf.typeById(id) as BtfType & { kind: 'func' };
+        if (t.linkage === 2 || !has.func || (t.linkage !== 0 && !has.globalFunc)) return true;
+        break;
+      }
+      case 'datasec':
+        if (!has.datasec || (btf.typeById(id).name.startsWith('?') && !has.qmarkDatasec)) return true;
+        break;
+      case 'func_proto': if (!has.func) return true; break;
+      case 'float': if (!has.float) return true; break;
+      case 'type_tag': if (!has.typeTag) return true; break;
+      case 'decl_tag': if (!has.declTag) return true; break;
+      case 'enum': if ((btf.typeById(id) as BtfType & { kind: 'enum' }).signed && !has.enum64) return true; break;
+      case 'enum64': if (!has.enum64) return true; break;
+      default: break;
+    }
+  }
+  return false;
+}
+
 export interface SanitizedBtf {
   bytes: Uint8Array;
   /** Whether func_info / line_info may be sent with programs. */
@@ -143,6 +177,9 @@ export interface SanitizedBtf {
  * DATASEC turned into a STRUCT gets every '.' and '?' replaced).
  */
 export function sanitizeBtf(src: Btf, has: Record<BtfFeature, boolean> = lazyBtfFeatures()): SanitizedBtf {
+  // most objects on most kernels need nothing: then no copy is parsed and no type decoded
+  // but the few that could need a change (a warm load spent ~10% of its user time here)
+  if (!needsSanitizing(src, has)) return { bytes: src.encode(), funcInfo: has.func, changes: [] };
   const btf = Btf.parse(src.encode());
   const changes = new Set<string>();
   fixKsymsDatasec(btf, changes);

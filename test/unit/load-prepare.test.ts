@@ -72,6 +72,20 @@ test('extern variables and functions get a linkage the kernel accepts', () => {
   }
 });
 
+test('an object that needs no rewrite for this kernel gets its own BTF back, byte for byte, with no change listed; one feature missing still rewrites it', () => {
+  const all = Object.fromEntries(BTF_FEATURES.map((f) => [f, true])) as Record<BtfFeature, boolean>;
+  for (const n of ['bpf2bpf', 'tailcall_xdp', 'map_types']) {
+    const spec = loadCollectionSpec(obj(n));
+    const s = sanitizeBtf(spec.btf!, all);
+    assert.equal(s.changes, [], n);
+    assert.ok(s.funcInfo, n);
+    assert.equal(Buffer.from(s.bytes), Buffer.from(spec.btf!.encode()), n);
+  }
+  const spec = loadCollectionSpec(obj('bpf2bpf'));
+  const old = sanitizeBtf(spec.btf!, { ...all, func: false });
+  assert.ok(old.changes.includes('FUNC -> TYPEDEF') && !old.funcInfo, old.changes.join(', '));
+});
+
 test("DATASEC names starting with '?' (SEC(\"?.struct_ops\")): '_' in place of the '?' where the kernel refuses them, as libbpf does", () => {
   const spec = loadCollectionSpec(obj('struct_ops_optional'));
   const all = Object.fromEntries(BTF_FEATURES.map((f) => [f, true])) as Record<BtfFeature, boolean>;
