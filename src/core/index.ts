@@ -15,6 +15,6 @@ export { parseSpec, matchSpec, formatSpec, accessText } from './spec.js';
 export type { CoreSpec, CoreAccessor } from './spec.js';
 export { fieldsAreCompat, typesAreCompat, typesMatch } from './compat.js';
 export { explainPoison } from './explain.js';
-export { readKconfig, kconfigPaths, parseKconfig, kconfigValue, kconfigData, kcfgType, kernelVersionCode, kernelRelease, hasSyscallWrapper } from './kconfig.js';
+export { kconfigPaths, parseKconfig, kconfigValue, kconfigData, kcfgType, kernelVersionCode, kernelRelease, hasSyscallWrapper } from './kconfig.js';
 export type { KconfigExtern, KconfigOptions } from './kconfig.js';
 export { kallsymsAddress, kallsymsLookup } from './kallsyms.js';

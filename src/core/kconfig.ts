@@ -7,7 +7,6 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
-import { gunzipSync } from 'node:zlib';
 import type { Btf, BtfType } from '../btf/index.js';
 import { CoreError } from './errors.js';
 import { kallsymsLookup } from './kallsyms.js';
@@ -35,24 +34,6 @@ export function parseKconfig(text: string, file = '<config>'): Map<string, strin
  */
 export function kconfigPaths(release: string = os.release()): string[] {
   return ['/proc/config.gz', `/boot/config-${release}`, `/usr/lib/modules/${release}/config`, `/lib/modules/${release}/config`];
-}
-
-/**
- * The running kernel's config: `path` (plain or gzip), else the first of kconfigPaths()
- * that can be read. Throws CoreError when none can be read.
- */
-export function readKconfig(opts: { path?: string } = {}): Map<string, string> {
-  const tries = opts.path ? [opts.path] : kconfigPaths();
-  const errors: string[] = [];
-  for (const file of tries) {
-    let bytes: Buffer;
-    try { bytes = readFileSync(file); } catch (e) { errors.push(`${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); continue; }
-    if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-      try { bytes = gunzipSync(bytes); } catch (e) { throw new CoreError(`cannot gunzip kernel config: ${(e as Error).message}`, { file }, { cause: e }); }
-    }
-    return parseKconfig(bytes.toString('utf8'), file);
-  }
-  throw new CoreError(`no kernel config found (${errors.join('; ')}); CONFIG_* externs need one (CONFIG_IKCONFIG_PROC, or the distribution's /boot/config-R or /usr/lib/modules/R/config)`);
 }
 
 /** KERNEL_VERSION(a, b, c) of a release string like "6.18.44-fc-v769" (c capped at 255, as the macro). */
@@ -207,18 +188,22 @@ export function kconfigValue(ext: KconfigExtern, btf: Btf, config: ReadonlyMap<s
 
 /**
  * The whole .kconfig map value: each variable's bytes at its offset. `weak(name)` says
- * which externs are __weak (from the ELF symbol binding). Config is read only when a
- * CONFIG_* extern needs it.
+ * which externs are __weak (from the ELF symbol binding). The kernel config is `config`,
+ * else what `readConfig` returns (src/load's readKconfig reads the running kernel's),
+ * called only when a CONFIG_* extern needs it.
  */
 export function kconfigData(
   variables: Iterable<{ name: string; offset: number; size: number; type: number }>, valueSize: number, btf: Btf,
-  opts: KconfigOptions & { weak?: (name: string) => boolean; config?: ReadonlyMap<string, string>; release?: string } = {},
+  opts: KconfigOptions & { weak?: (name: string) => boolean; config?: ReadonlyMap<string, string>; readConfig?: () => ReadonlyMap<string, string>; release?: string } = {},
 ): Uint8Array {
   const out = new Uint8Array(valueSize);
   const vars = [...variables];
   let config = opts.config;
   if (!config && vars.some((v) => v.name.startsWith('CONFIG_'))) {
-    try { config = readKconfig(); } catch (e) {
+    try {
+      if (!opts.readConfig) throw new CoreError('no kernel config given (kconfigData: config or readConfig)');
+      config = opts.readConfig();
+    } catch (e) {
       if (vars.some((v) => v.name.startsWith('CONFIG_') && !opts.weak?.(v.name))) throw e;
       config = new Map();
     }

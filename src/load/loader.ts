@@ -40,6 +40,7 @@ import { planStructOps, STRUCT_OPS_LINK_NOTE, structOpsAttach, structOpsValue, t
 import { pathInDir, removePins } from './pin.js';
 import { explainEperm, raiseMemlockOnce } from './memlock.js';
 import { explainMapRefusal } from './missing.js';
+import { readKconfig } from './kconfig-file.js';
 import { checkMapSize } from './limits.js';
 import type { LoadOptions, LoadStage } from './options.js';
 
@@ -344,7 +345,7 @@ export class CollectionLoader {
     const { spec, file } = this;
     let data = m.data;
     if (m.name === '.kconfig' && spec.btf && m.variables) {
-      data = kconfigData(m.variables.values(), m.valueSize, spec.btf, { weak: (n) => m.variables!.get(n)?.weak ?? false, file });
+      data = kconfigData(m.variables.values(), m.valueSize, spec.btf, { weak: (n) => m.variables!.get(n)?.weak ?? false, readConfig: readKconfig, file });
     }
     try {
       if (data && data.some((b) => b !== 0)) mapUpdate(fd, KEY_0, data);

@@ -7,8 +7,9 @@ import { gzipSync } from 'node:zlib';
 import { Btf, BTF_INT_BOOL, BTF_INT_SIGNED } from '../../src/btf/index.js';
 import { loadCollectionSpec } from '../../src/spec/index.js';
 import {
-  CoreError, kallsymsAddress, kallsymsLookup, kconfigData, kconfigValue, kconfigPaths, kernelVersionCode, parseKconfig, readKconfig,
+  CoreError, kallsymsAddress, kallsymsLookup, kconfigData, kconfigValue, kconfigPaths, kernelVersionCode, parseKconfig,
 } from '../../src/core/index.js';
+import { readKconfig } from '../../src/load/kconfig-file.js';
 import { BtfBuilder } from '../helpers/btf-builder.js';
 
 const CONFIG = `#
