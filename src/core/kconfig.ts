@@ -44,8 +44,14 @@ export function kernelVersionCode(release: string): number {
   return ((a << 16) + (b << 8) + Math.min(c, 255)) >>> 0;
 }
 
-/** The kernel release libbpf would use: Ubuntu's /proc/version_signature (last field) when present, else uname -r. */
+let release: string | undefined;
+
+/** The kernel release libbpf would use: Ubuntu's /proc/version_signature (last field) when present, else uname -r. Read once per process. */
 export function kernelRelease(): string {
+  return release ??= readRelease();
+}
+
+function readRelease(): string {
   try {
     if (existsSync('/proc/version_signature')) {
       const f = readFileSync('/proc/version_signature', 'utf8').trim().split(/\s+/);

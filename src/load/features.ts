@@ -82,12 +82,10 @@ export function btfFeatures(): Record<BtfFeature, boolean> {
   return Object.fromEntries(BTF_FEATURES.map((f) => [f, hasBtfFeature(f)])) as Record<BtfFeature, boolean>;
 }
 
-/** The probe answers as getters: a feature is probed when first read (libbpf's kernel_supports). */
-function lazyBtfFeatures(): Record<BtfFeature, boolean> {
-  const o = {} as Record<BtfFeature, boolean>;
-  for (const f of BTF_FEATURES) Object.defineProperty(o, f, { get: () => hasBtfFeature(f), enumerable: true });
-  return o;
-}
+/** The probe answers as getters: a feature is probed when first read (libbpf's kernel_supports). One object for every load (its getters ask the cache). */
+const lazyFeatures = Object.freeze(Object.defineProperties({} as Record<BtfFeature, boolean>,
+  Object.fromEntries(BTF_FEATURES.map((f) => [f, { get: () => hasBtfFeature(f), enumerable: true }]))));
+const lazyBtfFeatures = (): Record<BtfFeature, boolean> => lazyFeatures;
 
 /**
  * `.ksyms` has no ELF section and its externs no storage; the kernel refuses a DATASEC of

@@ -41,6 +41,8 @@ export function encodeAttr<F extends string>(l: Layout<F>, values: AttrValues<F>
     if (v === undefined || v === null) continue;
     const f = (l.fields as Record<string, Field>)[k]!;
     if (f.off + f.size > size) continue; // a newer field left at zero
+    // zero is what the buffer holds already (most fields of most calls): nothing to write
+    if ((v === 0 && f.kind !== 'ptr') || v === 0n || v === '') continue;
     switch (f.kind) {
       case 'u32':
         if (typeof v !== 'number' || !Number.isInteger(v) || v < -0x8000_0000 || v > 0xffff_ffff)
