@@ -54,20 +54,23 @@ export function patchInstructions(
   p: ProgramSpec, mapFd: (name: string) => number | undefined, file: string,
   notCreated?: (name: string) => number | undefined,
 ): Uint8Array {
-  const slots = rawOffsets(p.instructions);
-  const out: Instruction[] = p.instructions.flatMap((insn, i): Instruction[] => {
+  // one array, a copy only of the instructions that change (no array per instruction)
+  const insns = p.instructions;
+  const out: Instruction[] = [];
+  for (let i = 0; i < insns.length; i++) {
+    const insn = insns[i]!;
     const ref = insn.reference;
-    if (!ref) return [insn];
+    if (!ref || (ref.kind !== 'map' && ref.kind !== 'extern')) { out.push(insn); continue; }
     if (ref.kind === 'extern') {
-      throw new TsbpfError(`program '${p.name}' uses extern '${ref.name}' (instruction ${slots[i]}) that was not resolved against the kernel (resolveExterns)`, { file, section: p.section, symbol: p.name });
+      throw new TsbpfError(`program '${p.name}' uses extern '${ref.name}' (instruction ${rawOffsets(insns)[i]}) that was not resolved against the kernel (resolveExterns)`, { file, section: p.section, symbol: p.name });
     }
-    if (ref.kind !== 'map') return [insn];
     const fd = mapFd(ref.name);
     if (fd === undefined) {
       const idx = notCreated?.(ref.name);
       if (idx !== undefined && insn.opcode === OP_LD_IMM64) {
         const call: Instruction = { opcode: OP_CALL, dst: 0, src: 0, off: 0, imm: POISON_LDIMM64_MAP_BASE + idx };
-        return [call, { ...call }];
+        out.push(call, { ...call });
+        continue;
       }
       throw new TsbpfError(`program '${p.name}' references map '${ref.name}', which was not created`, { file, section: p.section, symbol: p.name });
     }
@@ -81,8 +84,8 @@ export function patchInstructions(
       c.imm = fd;
       c.imm64 = BigInt(fd >>> 0);
     }
-    return [c];
-  });
+    out.push(c);
+  }
   return encode(out);
 }
 
