@@ -43,6 +43,8 @@ export type TsbpfErrorReason =
   | 'unsafe-name'
   /** A program calls (or takes the address of) a kfunc that is in neither vmlinux's nor any module's BTF, and it is not __weak. */
   | 'kfunc-missing'
+  /** A program calls a plain `extern` function (not `__ksym`, not __weak) that no object linked into this one defines and no kernel BTF has: it needs static linking (bpftool gen object). */
+  | 'extern-unresolved'
   /** A typed ksym that is not a variable in the kernel's BTF. */
   | 'ksym-missing'
   /** The function or type a tracing / lsm / iter program attaches to is not in the kernel's BTF. */

@@ -69,6 +69,7 @@ export function text(o: ObjectResult): string {
     const r = p.rejection;
     if (r?.insn !== undefined) out.push(`    at insn ${r.insn}: ${r.disasm ?? '?'}`);
     if (r?.source) out.push(`    source: ${r.source}`);
+    if (r?.explanation) out.push(`    ${r.explanation}`);
     if (r?.tail.length) {
       out.push('    verifier log (last lines; all of it with --log DIR):');
       for (const l of r.tail) out.push(`      ${l}`);

@@ -31,8 +31,8 @@ export interface ProgramResult {
   pinnedAt?: string;
   /** A rejection explained by a kernel feature this kernel lacks (MissingFeatureError), or its typed reason. */
   why?: RefusalWhy;
-  /** Rejections: the failing instruction, its source line, the last lines of the log. */
-  rejection?: { insn?: number; disasm?: string; source?: string; tail: string[] };
+  /** Rejections: the failing instruction, its source line, what tsbpf knows about why (VerifierError.explanation), the last lines of the log. */
+  rejection?: { insn?: number; disasm?: string; source?: string; explanation?: string; tail: string[] };
   /** Full verifier log, when asked for (--log) or on a rejection. */
   log?: string;
   /** Where its kfuncs, typed ksyms and attach target were found ('kfunc bpf_xdp_ct_lookup in nf_conntrack'). */

@@ -49,6 +49,7 @@ function rejectionOf(p: ProgramSpec, e: TsbpfError): ProgramResult['rejection'] 
       ...(e.insn !== undefined ? { insn: e.insn } : {}),
       ...(insn ? { disasm: disassemble(insn) } : {}),
       ...(e.source ? { source: e.source } : {}),
+      ...(e.explanation ? { explanation: e.explanation } : {}),
       tail: e.tail(8),
       log: e.log,
       ...(m ? { processed: Number(m[1]) } : {}),
@@ -166,7 +167,7 @@ export function loadObject(spec: CollectionSpec, opts: CliOptions, pinDir?: stri
         if (why) r.why = why;
         if (rej.log) r.log = rej.log;
         if (rej.processed !== undefined) r.verifiedInsns = rej.processed;
-        r.rejection = { ...(rej.insn !== undefined ? { insn: rej.insn } : {}), ...(rej.disasm ? { disasm: rej.disasm } : {}), ...(rej.source ? { source: rej.source } : {}), tail: rej.tail };
+        r.rejection = { ...(rej.insn !== undefined ? { insn: rej.insn } : {}), ...(rej.disasm ? { disasm: rej.disasm } : {}), ...(rej.source ? { source: rej.source } : {}), ...(rej.explanation ? { explanation: rej.explanation } : {}), tail: rej.tail };
       }
     }
   } finally {

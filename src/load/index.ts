@@ -11,5 +11,6 @@ export { removeMemlockLimit, hasMemcgAccounting, type MemlockMode, type MemlockR
 export { features, formatFeatures, type FeatureTable, type FeatureState, type HelperRow } from './feature-table.js';
 export { hasMapType, hasProgType, helperSupport, hasLinkType, hasAttachType, type HelperSupport } from './probes.js';
 export { MissingFeatureError, missingLinkType, missingAttachType, type FeatureKind, type MissingFeatureReason } from './missing.js';
+export { MapDefinitionError, mapFieldProblem, type MapDefinitionErrorReason, type MapField, type MapFieldProblem, type MapShape } from './map-rules.js';
 export { checkMapSize, mapMemoryBytes, DEFAULT_MAX_MAP_BYTES, type LoadLimits, type MapShapeForSize } from './limits.js';
 export { withGlobals, type GlobalValues } from './globals.js';

@@ -14,6 +14,7 @@
  * A target in another BPF program (freplace, or fentry / fexit on a BPF function) is
  * looked up in that program's BTF, fetched from the kernel, with attach_prog_fd.
  */
+import path from 'node:path';
 import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_KFUNC_CALL, OP_CALL, rawOffsets, setImm64 } from '../asm/index.js';
 import type { Instruction } from '../asm/types.js';
 import { Btf } from '../btf/index.js';
@@ -151,22 +152,39 @@ export function explainCoreFailure(core: CoreResult | undefined, log: string): s
   return core ? explainPoison(core, log)?.message : undefined;
 }
 
-/** The local BTF declaration of an extern: a VAR (typed or `void` ksym) or a FUNC (kfunc). */
-function externKind(p: ProgramSpec, name: string): { kind: 'var' | 'func'; typeless: boolean } | undefined {
+/**
+ * The local BTF declaration of an extern: a VAR (typed or `void` ksym) or a FUNC (kfunc);
+ * `ksym` when it is in the `.ksyms` DATASEC (declared `__ksym`), not a plain `extern`.
+ */
+function externKind(p: ProgramSpec, name: string): { kind: 'var' | 'func'; typeless: boolean; ksym: boolean } | undefined {
   const btf = p.btf;
   if (!btf) return undefined;
   const ds = btf.datasecByName('.ksyms');
   for (const v of ds?.vars ?? []) {
     const t = btf.typeById(v.type);
     if (t.name !== name) continue;
-    if (t.kind === 'func') return { kind: 'func', typeless: false };
-    if (t.kind === 'var') return { kind: 'var', typeless: btf.resolveType(t.type).kind === 'void' };
+    if (t.kind === 'func') return { kind: 'func', typeless: false, ksym: true };
+    if (t.kind === 'var') return { kind: 'var', typeless: btf.resolveType(t.type).kind === 'void', ksym: true };
   }
   for (const id of btf.idsByName(name)) {
     const t = btf.typeById(id);
-    if (t.kind === 'func') return { kind: 'func', typeless: false };
+    if (t.kind === 'func') return { kind: 'func', typeless: false, ksym: false };
   }
   return undefined;
+}
+
+/**
+ * A call of an extern function that is in no kernel BTF: when it is declared `__ksym`, a
+ * kfunc this kernel lacks ('kfunc-missing'); a plain `extern int f(void);` is a function
+ * meant to come from another object, which only static linking provides ('extern-unresolved').
+ */
+function unresolvedCall(p: ProgramSpec, name: string, decl: ReturnType<typeof externKind>, atSlot: string, ctx: ErrorContext): TsbpfError {
+  if (decl?.ksym) return new TsbpfError(`program '${p.name}' calls kfunc '${name}'${atSlot}, which the kernel's BTF does not have`, ctx, { reason: 'kfunc-missing' });
+  return new TsbpfError(
+    `program '${p.name}' calls extern function '${name}'${atSlot}, which is defined in no object linked into this one and is no kernel function either: ` +
+    `link the object that defines it into this one before loading (bpftool gen object out.bpf.o ${path.basename(ctx.file ?? 'this.bpf.o')} other.bpf.o), ` +
+    `or, if it is a kfunc, declare it with __ksym (extern int ${name}(...) __ksym;) and load on a kernel that has it`,
+    ctx, { reason: 'extern-unresolved' });
 }
 
 /** libbpf's POISON_CALL_KFUNC_BASE: `call unknown#2002000000 + n` for the n-th absent weak kfunc of the program. */
@@ -217,7 +235,7 @@ export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: Kern
       // kfunc call
       const hit = types.find(ref.name, 'func');
       if (!hit) {
-        if (!ref.weak) throw new TsbpfError(`program '${p.name}' calls kfunc '${ref.name}'${atSlot}, which the kernel's BTF does not have`, ctx, { reason: 'kfunc-missing' });
+        if (!ref.weak) throw unresolvedCall(p, ref.name, decl, atSlot, ctx);
         // libbpf's shape: an unresolved __weak kfunc call becomes a call of an invalid helper
         // with an identifiable number (2002000000 + n, n counted in this program's order, not
         // libbpf's extern index); fine as long as the verifier finds it dead (bpf_ksym_exists)

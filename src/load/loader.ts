@@ -25,6 +25,7 @@ import path from 'node:path';
 import { TsbpfError, type ErrorContext } from '../errors.js';
 import { MAP_TYPES, type MapTypeName } from '../kernel/enums.js';
 import { kconfigData, kernelRelease, kernelVersionCode } from '../core/index.js';
+import { LEGACY_MAP_DEF_SIZE } from '../spec/data-maps.js';
 import { structOpsAutoload } from '../spec/struct-ops.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from '../spec/types.js';
 import { PIN_BY_NAME } from '../spec/types.js';
@@ -42,6 +43,7 @@ import { explainEperm, raiseMemlockOnce } from './memlock.js';
 import { explainMapRefusal } from './missing.js';
 import { readKconfig } from './kconfig-file.js';
 import { checkMapSize } from './limits.js';
+import { explainMapEinval, legacyExtraByte, MapDefinitionError, mapFieldMessage, mapFieldProblem } from './map-rules.js';
 import type { LoadOptions, LoadStage } from './options.js';
 
 /** No map type can use BTF key/value types for these (libbpf sends none). */
@@ -160,6 +162,9 @@ export class CollectionLoader {
       // a map (or inner map template) over the size limit: refused before any BPF_MAP_CREATE
       this.checkSize(m);
       if (m.innerMap) this.checkSize(m.innerMap, m);
+      // a field BPF_MAP_CREATE refuses with a bare EINVAL: named before anything is created
+      this.checkDefinition(m);
+      if (m.innerMap) this.checkDefinition(m.innerMap, m);
     }
     // libbpf's "missing BPF prog type": a program to load whose section gave it no type
     const targeted = new Set(Object.keys(opts.attachTargets ?? {}));
@@ -172,6 +177,26 @@ export class CollectionLoader {
   private checkSize(m: MapSpec, outer?: MapSpec): void {
     if (m.type === 'struct_ops') return; // one value of a kernel struct
     checkMapSize(outer ? `${outer.name}.inner` : m.name, { ...m, maxEntries: this.maxEntries(m) }, numPossibleCpus(), this.opts.limits, this.context(outer ?? m));
+  }
+
+  /** The fields of `m` as BPF_MAP_CREATE would get them, against the rules every kernel applies (map-rules.ts). */
+  private checkDefinition(m: MapSpec, outer?: MapSpec): void {
+    if (m.type === 'struct_ops') return; // sized from the kernel's struct at load
+    const name = outer ? `${outer.name}.inner` : m.name;
+    const extra = legacyExtraByte(m.extra);
+    if (extra) {
+      const size = LEGACY_MAP_DEF_SIZE + m.extra!.length;
+      const offset = m.extraOffset === undefined ? undefined : m.extraOffset + extra.index;
+      throw new MapDefinitionError(
+        `legacy map '${m.name}' has non-zero bytes past the five fields of struct bpf_map_def: byte ${LEGACY_MAP_DEF_SIZE + extra.index} of its ${size}-byte definition is 0x${extra.value.toString(16).padStart(2, '0')}; ` +
+        `no loader reads those bytes, so what they ask for would be dropped ` +
+        `(cilium/ebpf refuses such a map too): remove them from the definition, or clear them (spec.maps.get('${m.name}').extra = undefined) to load the map without them`,
+        { ...this.context(outer ?? m), ...(offset === undefined ? {} : { offset }) },
+        { reason: 'unknown-fields', map: name, mapType: m.type, field: 'extra', value: extra.value },
+      );
+    }
+    const p = mapFieldProblem({ ...m, maxEntries: this.maxEntries(m) });
+    if (p) throw new MapDefinitionError(mapFieldMessage(name, m.type, p), this.context(outer ?? m), { reason: p.reason, map: name, mapType: m.type, field: p.field, value: p.value });
   }
 
   private created(m: MapSpec): boolean {
@@ -328,6 +353,11 @@ export class CollectionLoader {
     // struct_ops links (BPF_F_LINK on the map) came with Linux 6.4, with struct bpf_struct_ops_link
     if (m.type === 'struct_ops' && e instanceof SyscallError && e.code === 'EINVAL' && m.structOps?.link && !this.types.find('bpf_struct_ops_link', 'struct')) {
       return new TsbpfError(`struct_ops map '${m.name}' (${m.section}) needs struct_ops links (BPF_F_LINK), which this kernel does not have (its BTF has no struct bpf_struct_ops_link; Linux 6.4+)`, this.context(m), { cause: e, reason: 'struct-ops-link-unsupported' });
+    }
+    // an EINVAL a field explains that only the running kernel decides (kernel.perf_event_max_stack)
+    if (e instanceof SyscallError && e.code === 'EINVAL') {
+      const p = explainMapEinval({ ...m, maxEntries: this.maxEntries(m) });
+      if (p) return new MapDefinitionError(mapFieldMessage(m.name, m.type, p, e.code), this.context(m), { reason: p.reason, map: m.name, mapType: m.type, field: p.field, value: p.value, errnoName: e.code }, e);
     }
     return TsbpfError.wrap(e, this.context(m));
   }

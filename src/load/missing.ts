@@ -8,7 +8,7 @@ import { isCall, type Instruction } from '../asm/index.js';
 import { TsbpfError, type ErrorContext } from '../errors.js';
 import type { AttachTypeName, LinkTypeName, MapTypeName, ProgTypeName } from '../kernel/enums.js';
 import { ATTACH_TYPE_SINCE, helperSince, ISA_SINCE, LINK_TYPE_SINCE, MAP_TYPE_SINCE, PROG_TYPE_SINCE, releaseHas } from '../kernel/since.js';
-import { kernelRelease } from '../core/index.js';
+import { CORE_POISON_IMM, kernelRelease } from '../core/index.js';
 import type { ProgramSpec } from '../spec/types.js';
 import { SyscallError } from '../sys/index.js';
 import { VerifierError } from './verifier.js';
@@ -69,13 +69,13 @@ const ISA_WORDS: Record<IsaFeature, string> = {
 
 /**
  * Helper ids a program calls (BPF_CALL with src_reg 0; not bpf-to-bpf calls or kfuncs,
- * nor the poisoned calls that stand for a map not created or an absent __weak kfunc:
- * those have explanations of their own).
+ * nor the poisoned calls that stand for a map not created, an absent __weak kfunc or a
+ * CO-RE relocation that failed: those have explanations of their own).
  */
 export function calledHelpers(insns: readonly Instruction[]): number[] {
   const ids = new Set<number>();
   const poison = Math.min(POISON_LDIMM64_MAP_BASE, POISON_CALL_KFUNC_BASE);
-  for (const i of insns) if (isCall(i) && i.src === 0 && i.imm > 0 && i.imm < poison) ids.add(i.imm);
+  for (const i of insns) if (isCall(i) && i.src === 0 && i.imm > 0 && i.imm < poison && i.imm !== CORE_POISON_IMM) ids.add(i.imm);
   return [...ids];
 }
 

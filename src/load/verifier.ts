@@ -25,6 +25,12 @@ export interface Verdict {
   insn?: number;
   /** `file:line: source` of that instruction, from line_info. */
   source?: string;
+  /**
+   * What tsbpf knows about why, beyond the log: the instruction was poisoned by a CO-RE
+   * relocation ("instruction 5 was poisoned by CO-RE relocation #0 (...)"), a call of an
+   * absent __weak kfunc, a map that was not created.
+   */
+  explanation?: string;
 }
 
 /** The verifier rejected a program: BPF_PROG_LOAD failed and the log says why. */
@@ -34,6 +40,7 @@ export class VerifierError extends TsbpfError implements Verdict {
   readonly errnoName: string;
   readonly insn?: number;
   readonly source?: string;
+  readonly explanation?: string;
 
   constructor(detail: string, ctx: ErrorContext, verdict: Verdict, options?: { cause?: unknown }) {
     super(detail, ctx, options);
@@ -42,6 +49,7 @@ export class VerifierError extends TsbpfError implements Verdict {
     this.errnoName = verdict.errnoName;
     if (verdict.insn !== undefined) this.insn = verdict.insn;
     if (verdict.source !== undefined) this.source = verdict.source;
+    if (verdict.explanation !== undefined) this.explanation = verdict.explanation;
   }
 
   /** The last `n` non-empty lines of the log. */
@@ -143,7 +151,7 @@ export function loadWithLog(
       throw new VerifierError(
         `verifier rejected program '${p.name}' (${e.code})${location}\n  verifier log (last lines):\n${tail}`,
         ctx,
-        { program: p.name, log, errnoName: e.code, ...(slot !== undefined ? { insn: slot } : {}), ...(source !== undefined ? { source } : {}) },
+        { program: p.name, log, errnoName: e.code, ...(slot !== undefined ? { insn: slot } : {}), ...(source !== undefined ? { source } : {}), ...(why ? { explanation: why } : {}) },
         { cause: e },
       );
     }

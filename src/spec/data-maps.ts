@@ -141,10 +141,14 @@ export function collectKconfigMap(btf: Btf | undefined, file: string, elf?: ElfF
   };
 }
 
+/** sizeof(struct bpf_map_def): type, key_size, value_size, max_entries, map_flags (u32 each). */
+export const LEGACY_MAP_DEF_SIZE = 20;
+
 /**
  * iproute2 / legacy `SEC("maps")` definitions: struct bpf_map_def { u32 type, key_size,
  * value_size, max_entries, map_flags; } (iproute2's bpf_elf_map adds id, pinning,
- * inner_id, inner_idx: kept as `extra`). libbpf 1.x refuses these; cilium/ebpf loads them.
+ * inner_id, inner_idx: kept as `extra`, refused at load when non-zero in any other size).
+ * libbpf 1.x refuses these; cilium/ebpf loads them.
  */
 export function collectLegacyMaps(elf: ElfFile, sec: ElfSection): Array<{ spec: MapSpec; offset: number; size: number }> {
   if (sec.type === SHT_NOBITS) throw new SpecError('legacy maps section has no bytes (NOBITS)', { file: elf.file, section: sec.name });
@@ -155,7 +159,7 @@ export function collectLegacyMaps(elf: ElfFile, sec: ElfSection): Array<{ spec: 
   return syms.map((s) => {
     const size = s.size > 0 ? s.size : even;
     const ctx = { file: elf.file, section: sec.name, symbol: s.name, offset: s.value };
-    if (size < 20) throw new SpecError(`legacy map '${s.name}' is ${size} bytes, smaller than struct bpf_map_def (20)`, ctx);
+    if (size < LEGACY_MAP_DEF_SIZE) throw new SpecError(`legacy map '${s.name}' is ${size} bytes, smaller than struct bpf_map_def (${LEGACY_MAP_DEF_SIZE})`, ctx);
     // the bytes there are (a damaged header can claim more than the file holds)
     const have = Math.min(sec.size, sec.data.length);
     if (s.value + size > have) throw new SpecError(`legacy map '${s.name}' (offset ${s.value}, size ${size}) runs past the end of the section (${have} bytes)`, ctx);
@@ -167,7 +171,10 @@ export function collectLegacyMaps(elf: ElfFile, sec: ElfSection): Array<{ spec: 
       name: s.name, type, keySize: u32(1), valueSize: u32(2), maxEntries: u32(3), flags: u32(4),
       numaNode: 0, pinning: 0, mapExtra: 0n, keyType: 0, valueType: 0, kind: 'legacy', section: sec.name, autocreate: true,
     };
-    if (size > 20) spec.extra = Uint8Array.from(sec.data.subarray(s.value + 20, s.value + size));
+    if (size > LEGACY_MAP_DEF_SIZE) {
+      spec.extra = Uint8Array.from(sec.data.subarray(s.value + LEGACY_MAP_DEF_SIZE, s.value + size));
+      spec.extraOffset = s.value + LEGACY_MAP_DEF_SIZE;
+    }
     return { spec, offset: s.value, size };
   });
 }

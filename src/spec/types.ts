@@ -99,8 +99,15 @@ export interface MapSpec {
    * size until load (the kernel's `bpf_struct_ops_<name>` size then).
    */
   structOps?: StructOpsSpec;
-  /** Legacy definitions: bytes after the 5 standard fields (iproute2 id / pinning / inner_id / inner_idx). */
+  /**
+   * Legacy definitions: bytes after the 5 standard fields. iproute2's 36-byte `struct
+   * bpf_elf_map` puts id / pinning / inner_id / inner_idx there (kept, not acted on); in any
+   * other definition a non-zero byte there is refused at load (MapDefinitionError
+   * 'unknown-fields', as cilium refuses it): clear them (or `extra = undefined`) to load anyway.
+   */
   extra?: Uint8Array;
+  /** Legacy definitions: where `extra` starts, in bytes from the start of the section. */
+  extraOffset?: number;
 }
 
 export interface ProgramSpec {

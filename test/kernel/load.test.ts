@@ -249,7 +249,8 @@ test('collection.pin(dir) pins every program and map; unpin removes them', () =>
 
 test('a load that fails at any stage leaves no fd, program or map behind', () => {
   const cases: Array<[string, (s: CollectionSpec) => void, RegExp]> = [
-    ['maps', (s) => { s.maps.get('loop_count')!.valueSize = 0; }, /EINVAL/],
+    // a flag no kernel knows: refused by BPF_MAP_CREATE itself (a value_size 0 is refused before any map is made)
+    ['maps', (s) => { s.maps.get('loop_count')!.flags = 1 << 30; }, /EINVAL/],
     ['programs', (s) => { breakProgram(s, 'tail_loop'); }, /verifier rejected program 'tail_loop'/],
     ['contents (kernel refuses the slot)', (s) => { s.maps.get('run_table')!.maxEntries = 4; }, /run_table\[5\]/],
     ['contents (mixed types)', (s) => { s.programs.get('ret_12')!.type = 'socket_filter'; s.programs.get('ret_12')!.attachType = undefined; }, /slot 2 holds 'ret_12' of type socket_filter/],

@@ -541,4 +541,46 @@ export const fixtures: Record<string, FixtureFact> = {
       { name: '.bss', type: 'array', keySize: 4, valueSize: 88, maxEntries: 1, flags: 0x400 },
     ],
   },
+  messages: {
+    // llvm-objdump-19 -dr: core_poisoned 2 instructions (the LDX carries a CO-RE byte_off
+    // relocation of xdp_md___tsbpf::no_such_field), plain_extern 3 (call -1 with R_BPF_64_32
+    // against tsbpf_not_linked, a BTF FUNC of linkage extern in no DATASEC), fine 2; no maps
+    file: 'bpf-objs/messages.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'core_poisoned', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 2, subprograms: [], autoload: false },
+      { name: 'plain_extern', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 3, subprograms: [], autoload: false },
+      { name: 'fine', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 2, subprograms: [] },
+    ],
+    maps: [],
+  },
+  map_unsized: {
+    // llvm-objdump-19 -d: count_stack 21 instructions; llvm-readelf-19 -S: .maps 0x20
+    // (stacks, events), .bss 8 (seen); bpftool btf dump: stacks has no value_size, events no max_entries
+    file: 'bpf-objs/map_unsized.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'count_stack', section: 'kprobe/do_nanosleep', type: 'kprobe', insns: 21, subprograms: [] },
+    ],
+    maps: [
+      { name: 'stacks', type: 'stack_trace', keySize: 4, valueSize: 0, maxEntries: 64 },
+      { name: 'events', type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: 0 },
+      { name: '.bss', type: 'array', keySize: 4, valueSize: 8, maxEntries: 1, flags: 0x400 },
+    ],
+  },
+  legacy_extra: {
+    // llvm-readelf-19 -s: invalid_map (OBJECT, maps, 24 bytes: struct bpf_map_def + u32 dummy = 1);
+    // llvm-objdump-19 -d: pass 2 instructions
+    file: 'bpf-objs/legacy_extra.bpf.o',
+    license: 'GPL',
+    btf: true,
+    programs: [
+      { name: 'pass', section: 'xdp', type: 'xdp', attachType: 'xdp', insns: 2, subprograms: [] },
+    ],
+    maps: [
+      { name: 'invalid_map', type: 'hash', keySize: 4, valueSize: 2, maxEntries: 1, section: 'maps' },
+    ],
+  },
 };
