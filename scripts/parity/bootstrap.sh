@@ -17,9 +17,11 @@
 #      libbpf-dev's (/usr/include/bpf), the library the reference links with, where the
 #      Makefile takes its libbpf submodule's;
 #   3. libbpf's verdict per program: scripts/parity/libbpf-verdict.c linked with libbpf-dev
-#      (each program loaded alone: bpf_object__load is all-or-nothing);
+#      (each program loaded alone: bpf_object__load is all-or-nothing), then auto-attached
+#      (bpf_program__attach) and detached;
 #   4. tsbpf's verdict per program: node bin/load.js X.bpf.o --json (the CLI retries
-#      without a rejected program, so every program gets its own verdict);
+#      without a rejected program, so every program gets its own verdict), then for each
+#      accepted program node bin/load.js X.bpf.o --only P --attach --duration 0.1 --json;
 #   5. a markdown table on stdout (scripts/parity/table.mjs), a row per program, and exit 1
 #      when a verdict differs.
 set -euo pipefail
@@ -73,11 +75,19 @@ done
 
 gcc -O2 -Wall -o "$OUT/libbpf-verdict" "$ROOT/scripts/parity/libbpf-verdict.c" -lbpf
 "$OUT/libbpf-verdict" "${built[@]}" > "$OUT/libbpf.tsv"
+tsbpf() { # OUT ARGS...: the CLI's JSON into OUT; exit 1 is a refusal (the JSON says which), anything else a crash
+  local out=$1 rc=0
+  shift
+  node "$ROOT/bin/load.js" "$@" --json > "$out" 2> "${out%.json}.err" || rc=$?
+  [ "$rc" -le 1 ] || die "node bin/load.js $* exited $rc: $(head -3 "${out%.json}.err")"
+}
 for o in "${built[@]}"; do
-  # exit 1 is a rejection (the JSON says which); anything else is a crash
-  rc=0
-  node "$ROOT/bin/load.js" "$o" --json > "${o%.bpf.o}.tsbpf.json" 2> "${o%.bpf.o}.tsbpf.err" || rc=$?
-  [ "$rc" -le 1 ] || die "node bin/load.js $o exited $rc: $(head -3 "${o%.bpf.o}.tsbpf.err")"
+  tsbpf "${o%.bpf.o}.tsbpf.json" "$o"
+  # attach one program at a time, as the reference does (the CLI stops at the first failure)
+  mapfile -t progs < <(node -e 'for (const p of JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).objects[0]?.programs ?? []) if (p.verdict === "accepted") console.log(p.name)' "${o%.bpf.o}.tsbpf.json")
+  for p in "${progs[@]}"; do
+    tsbpf "${o%.bpf.o}.$p.attach.json" "$o" --only "$p" --attach --duration 0.1
+  done
 done
 
 node "$ROOT/scripts/parity/table.mjs" --libbpf "$OUT/libbpf.tsv" --commit "$commit" "${built[@]}"

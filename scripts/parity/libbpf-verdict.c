@@ -8,8 +8,10 @@
  *   OBJ	-	open-failed	<errno name>	<libbpf's first warning>
  * else, for each program, the object opened again with only that program autoloaded and
  * bpf_object__load'ed (libbpf loads all-or-nothing; this gives one verdict per program,
- * as tsbpf's CLI reports them), one line
+ * as tsbpf's CLI reports them), then, when it loaded, bpf_program__attach'ed (auto-attach
+ * from its SEC() name) and detached; one line
  *   OBJ	PROG	accepted|rejected	<errno name or ->	<libbpf's first warning or ->
+ *   	attached|skipped|failed|-	<errno name or ->	<libbpf's first warning or ->
  * Lines are tab-separated. libbpf's DEBUG / INFO output and the verifier log are dropped;
  * the first WARN line of the attempt is kept as the reason.
  *
@@ -60,6 +62,33 @@ static const char *errname(int err)
 	return buf;
 }
 
+/*
+ * The attach columns: bpf_program__attach (auto-attach from the SEC() name, as a skeleton's
+ * attach does): attached, skipped (EOPNOTSUPP: the section names no target, which
+ * bpf_object__attach_skeleton skips too) or failed with the errno and the first warning.
+ */
+static void print_attach(struct bpf_program *prog)
+{
+	struct bpf_link *link;
+	int err;
+
+	if (!prog) {
+		printf("-\t-\t-\n");
+		return;
+	}
+	first_warn[0] = 0;
+	link = bpf_program__attach(prog);
+	err = libbpf_get_error(link);
+	if (!err) {
+		printf("attached\t-\t-\n");
+		bpf_link__destroy(link);
+	} else if (err == -EOPNOTSUPP) {
+		printf("skipped\t-\t-\n");
+	} else {
+		printf("failed\t%s\t%s\n", errname(err), first_warn[0] ? first_warn : "-");
+	}
+}
+
 static void verdict(const char *path)
 {
 	struct bpf_object *obj;
@@ -91,8 +120,9 @@ static void verdict(const char *path)
 			j++;
 		}
 		err = bpf_object__load(obj);
-		printf("%s\t%s\t%s\t%s\t%s\n", path, bpf_program__name(mine), err ? "rejected" : "accepted",
+		printf("%s\t%s\t%s\t%s\t%s\t", path, bpf_program__name(mine), err ? "rejected" : "accepted",
 		       err ? errname(err) : "-", err && first_warn[0] ? first_warn : "-");
+		print_attach(err ? NULL : mine);
 		bpf_object__close(obj);
 	}
 }
