@@ -52,8 +52,11 @@ export interface Koffi {
 }
 
 let koffiMod: Koffi | undefined;
-/** What loadKoffi() required: the resolved path of koffi's native module, or of koffi. */
-let koffiSource: string | undefined;
+/**
+ * What loadKoffi() required, resolved to a path when koffiModulePath() asks: resolving it
+ * again after the require costs ~2.5 ms (a third of the first syscall of a CLI start).
+ */
+let koffiSource: (() => string) | undefined;
 
 /**
  * koffi, loaded on first use. Its native module is loaded directly when it is where koffi
@@ -69,12 +72,12 @@ function loadKoffi(): Koffi {
       const id = `koffi/build/koffi/linux_${process.arch}/koffi.node`;
       const native = req(id) as Partial<Koffi>;
       if (typeof native.load === 'function' && typeof native.address === 'function' && typeof native.errno === 'function') {
-        koffiSource = req.resolve(id);
+        koffiSource = () => req.resolve(id);
         return (koffiMod = native as Koffi);
       }
     } catch { /* not there (musl, a bundled koffi...): koffi's own loader finds it */ }
   }
-  koffiSource = req.resolve('koffi');
+  koffiSource = () => req.resolve('koffi');
   return (koffiMod = req('koffi') as Koffi);
 }
 
@@ -84,7 +87,7 @@ function loadKoffi(): Koffi {
  */
 export function koffiModulePath(): string {
   loadKoffi();
-  return koffiSource!;
+  return koffiSource!();
 }
 
 let libc: Libc | undefined;
