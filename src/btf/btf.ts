@@ -245,8 +245,14 @@ export class Btf {
     if (todo.length > 0) this.searchRaw(todo, essential);
   }
 
-  /** First type called `name`, of kind `kind` if given. */
+  /**
+   * First type called `name`, of kind `kind` if given (the base's first, for split BTF).
+   * With a kind, a first lookup compares only the names of records of that kind (as
+   * libbpf's btf__find_by_name_kind); a name looked up before, or a Btf whose name index
+   * is built (see searchRaw), answers from those.
+   */
   typeByName(name: string, kind?: BtfKindName): BtfType | undefined {
+    if (kind !== undefined && !this.exactHits?.has(name) && !this.indexWanted()) return this.firstOfKind(name, kind);
     for (const id of this.idsByName(name)) {
       if (kind === undefined || this.kindOf(id) === kind) return this.typeById(id);
     }
@@ -255,19 +261,7 @@ export class Btf {
 
   /** The DATASEC called `name` (e.g. '.maps', '.rodata'). */
   datasecByName(name: string): (BtfType & { kind: 'datasec' }) | undefined {
-    type Ds = BtfType & { kind: 'datasec' };
-    // Same answer as typeByName(name, 'datasec') (base first, then own ids in order), but
-    // only DATASEC records are compared.
-    if (name === '') return undefined; // unnamed types are found by no name
-    const b = this.base?.datasecByName(name);
-    if (b) return b;
-    if (name.includes('\0')) return undefined;
-    const raw = searchRecords(this.table(), [makeQuery(name)], false, BTF_KIND_DATASEC)[0]!;
-    for (const id of this.withChanges(raw, (t) => t.kind === 'datasec' && t.name === name)) {
-      const t = this.typeById(id);
-      if (t.kind === 'datasec') return t as Ds;
-    }
-    return undefined;
+    return this.firstOfKind(name, 'datasec') as (BtfType & { kind: 'datasec' }) | undefined;
   }
 
   /** Id of the type under typedef / const / volatile / restrict / type_tag (`id` itself if none). */
@@ -473,6 +467,26 @@ export class Btf {
 
   private err(detail: string, ctx: { typeId?: number; offset?: number } = {}): BtfError {
     return new BtfError(detail, { file: this.file, section: this.section, ...ctx });
+  }
+
+  /** True once name searches are answered from the hash index (built by the next searchRaw when not yet). */
+  private indexWanted(): boolean {
+    return this.nameIndex !== undefined || (this.searches >= SEARCHES_BEFORE_INDEX && this.origCount > INDEX_MIN_RECORDS);
+  }
+
+  /** typeByName(name, kind) by a search of the records of that kind only (not cached). */
+  private firstOfKind(name: string, kind: BtfKindName): BtfType | undefined {
+    if (name === '') return undefined; // unnamed types are found by no name
+    const b = this.base?.typeByName(name, kind);
+    if (b) return b;
+    if (name.includes('\0')) return undefined;
+    this.searches++;
+    const raw = searchRecords(this.table(), [makeQuery(name)], false, KIND_NUMBERS[kind])[0]!;
+    for (const id of this.withChanges(raw, (t) => t.kind === kind && t.name === name)) {
+      const t = this.typeById(id);
+      if (t.kind === kind) return t;
+    }
+    return undefined;
   }
 
   /** Cached raw search results, exact or essential. */

@@ -68,27 +68,27 @@ export class RecordDecoder {
     switch (kind) {
       case BTF_KIND_STRUCT: case BTF_KIND_UNION: {
         const kflag = infoKflag(info);
-        const members: BtfMember[] = [];
+        const members = new Array<BtfMember>(vlen); // sized once: push grows and copies
         for (let k = 0, q = p; k < vlen; k++, q += 3) {
           const n = w[q]!, off = w[q + 2]!, type = w[q + 1]!;
           const mname = n === 0 ? '' : this.str(n, id, q, 'member');
           if (type >= last) throw this.refError(type, id, q + 1);
-          members.push({
+          members[k] = {
             name: mname,
             type,
             bitOffset: kflag ? off & 0xffffff : off,
             bitfieldSize: kflag ? off >>> 24 : 0,
-          });
+          };
         }
         return { id, name, kind: kind === BTF_KIND_STRUCT ? 'struct' : 'union', size: sizeOrType, members };
       }
       case BTF_KIND_FUNC_PROTO: {
-        const params: BtfParam[] = [];
+        const params = new Array<BtfParam>(vlen);
         for (let k = 0, q = p; k < vlen; k++, q += 2) {
           const n = w[q]!, type = w[q + 1]!;
           const pname = n === 0 ? '' : this.str(n, id, q, 'parameter');
           if (type >= last) throw this.refError(type, id, q + 1);
-          params.push({ name: pname, type });
+          params[k] = { name: pname, type };
         }
         return { id, name, kind: 'func_proto', type: this.ref(sizeOrType, id, o), params };
       }
@@ -107,29 +107,29 @@ export class RecordDecoder {
         return { id, name, kind: 'array', type: this.ref(w[p]!, id, p), indexType: this.ref(w[p + 1]!, id, p + 1), nelems: w[p + 2]! };
       case BTF_KIND_ENUM: {
         const kflag = infoKflag(info);
-        const values: BtfEnumValue[] = [];
+        const values = new Array<BtfEnumValue>(vlen);
         for (let k = 0, q = p; k < vlen; k++, q += 2) {
           const n = w[q]!;
-          values.push({ name: n === 0 ? '' : this.str(n, id, q, 'enumerator'), value: kflag ? w[q + 1]! | 0 : w[q + 1]! });
+          values[k] = { name: n === 0 ? '' : this.str(n, id, q, 'enumerator'), value: kflag ? w[q + 1]! | 0 : w[q + 1]! };
         }
         return { id, name, kind: 'enum', size: sizeOrType, signed: kflag, values };
       }
       case BTF_KIND_FWD: return { id, name, kind: 'fwd', union: infoKflag(info) };
       case BTF_KIND_VAR: return { id, name, kind: 'var', type: this.ref(sizeOrType, id, o), linkage: w[p]! };
       case BTF_KIND_DATASEC: {
-        const vars: BtfVarSecinfo[] = [];
-        for (let k = 0, q = p; k < vlen; k++, q += 3) vars.push({ type: this.ref(w[q]!, id, q), offset: w[q + 1]!, size: w[q + 2]! });
+        const vars = new Array<BtfVarSecinfo>(vlen);
+        for (let k = 0, q = p; k < vlen; k++, q += 3) vars[k] = { type: this.ref(w[q]!, id, q), offset: w[q + 1]!, size: w[q + 2]! };
         return { id, name, kind: 'datasec', size: sizeOrType, vars };
       }
       case BTF_KIND_FLOAT: return { id, name, kind: 'float', size: sizeOrType };
       case BTF_KIND_DECL_TAG: return { id, name, kind: 'decl_tag', type: this.ref(sizeOrType, id, o), componentIdx: w[p]! | 0 };
       case BTF_KIND_ENUM64: {
         const kflag = infoKflag(info);
-        const values: BtfEnum64Value[] = [];
+        const values = new Array<BtfEnum64Value>(vlen);
         for (let k = 0, q = p; k < vlen; k++, q += 3) {
           const raw = (BigInt(w[q + 2]!) << 32n) | BigInt(w[q + 1]!);
           const n = w[q]!;
-          values.push({ name: n === 0 ? '' : this.str(n, id, q, 'enumerator'), value: kflag ? BigInt.asIntN(64, raw) : raw });
+          values[k] = { name: n === 0 ? '' : this.str(n, id, q, 'enumerator'), value: kflag ? BigInt.asIntN(64, raw) : raw };
         }
         return { id, name, kind: 'enum64', size: sizeOrType, signed: kflag, values };
       }

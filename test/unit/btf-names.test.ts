@@ -150,6 +150,34 @@ test('changed and added types are found by their new names, not their old ones',
   for (const n of ['a', 'b', 'b___v2', 'int']) assert.equal(again.idsByName(n), btf.idsByName(n), n);
 });
 
+test('typeByName(name, kind): the first of that kind, changed and added types included, before and after the name is looked up by idsByName', () => {
+  const b = new BtfBuilder();
+  const int = b.add({ kind: 'int', name: 'int', size: 4, encoding: BTF_INT_SIGNED, bitOffset: 0, bits: 32 });
+  const td = b.add({ kind: 'typedef', name: 'x', type: int });
+  const st = b.add({ kind: 'struct', name: 'x', size: 4, members: [{ name: 'v', type: int, bitOffset: 0, bitfieldSize: 0 }] });
+  const st2 = b.add({ kind: 'struct', name: 'x', size: 8, members: [] });
+  const bytes = b.build();
+  for (const first of [false, true]) {
+    const btf = Btf.parse(bytes);
+    if (first) assert.equal(btf.idsByName('x'), [td, st, st2]);
+    assert.is(btf.typeByName('x', 'typedef')!.id, td);
+    assert.is(btf.typeByName('x', 'struct')!.id, st);
+    assert.is(btf.typeByName('x', 'union'), undefined);
+    assert.is(btf.typeByName('x', 'void'), undefined);
+    assert.is(btf.typeByName('', 'int'), undefined);
+    const s = btf.typeById(st);
+    if (s.kind !== 'struct') throw new Error('not a struct');
+    btf.setType(st, { ...s, name: 'y' });
+    assert.is(btf.typeByName('x', 'struct')!.id, st2, 'the renamed struct is no longer found by its old name');
+    assert.is(btf.typeByName('y', 'struct')!.id, st);
+    btf.setType(td, { kind: 'union', id: td, name: 'x', size: 4, members: [] });
+    assert.is(btf.typeByName('x', 'union')!.id, td, 'a record whose kind changed is found by its new kind');
+    assert.is(btf.typeByName('x', 'typedef'), undefined);
+    const added = btf.addType({ kind: 'enum', id: 0, name: 'x', size: 4, signed: false, values: [] });
+    assert.is(btf.typeByName('x', 'enum')!.id, added);
+  }
+});
+
 test('split BTF: own types named from the base strings; base ids first', () => {
   const base = new BtfBuilder();
   const int = base.add({ kind: 'int', name: 'int', size: 4, encoding: BTF_INT_SIGNED, bitOffset: 0, bits: 32 });
