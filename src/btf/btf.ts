@@ -4,12 +4,17 @@
  * `Btf.parse` makes one pass over the type section, recording where each record starts
  * and its kind (records are variable length), and checks the cheap things: header,
  * kind numbers, that every record fits, that every type's name offset is inside the
- * string table. A type is decoded into a plain `BtfType` only when asked for, then
- * cached; decoding checks the rest (member / param names, referenced ids, vlen of kinds
- * that have none). Nothing but `BtfError` escapes for any input.
+ * string table. The record table (offsets and kinds, typed arrays) is the one index:
+ * name lookups compare bytes against the string section (names.ts), and a type is
+ * decoded into a plain `BtfType` only when asked for (decode.ts), then cached (all of an
+ * object's BTF; the recently used ones of a vmlinux-sized BTF, see TypeCache); decoding
+ * checks the rest (member / param names, referenced ids, vlen of kinds that have none).
+ * Nothing but `BtfError` escapes for any input.
  *
  * Decoded types are shared with the cache: treat them as read-only, and use `setType`
- * (on a copy) to change one. `encode()` writes the (possibly changed) BTF back.
+ * (on a copy) to change one. Two typeById calls for the same id of a large BTF may give
+ * two equal objects rather than the same one. `encode()` writes the (possibly changed)
+ * BTF back.
  */
 import { BtfError } from '../errors.js';
 import { readWholeFile } from '../file.js';

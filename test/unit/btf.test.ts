@@ -258,6 +258,10 @@ test('vmlinux: opens, agrees with bpftool on every type, round-trips', () => {
   const again = Btf.parse(btf.encode());
   assert.is(again.length, btf.length);
   for (let id = 1; id < btf.length; id++) assert.equal(again.typeById(id), btf.typeById(id));
+  // vmlinux keeps only recently decoded types: task_struct decoded again after passes over
+  // every type is an equal object (and the same one while it stays cached)
+  assert.equal(btf.typeById(ts.id), ts);
+  assert.is(btf.typeById(ts.id), btf.typeById(ts.id));
 });
 
 test('vmlinux: changed types survive encode', () => {
