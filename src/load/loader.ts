@@ -43,7 +43,8 @@ import { explainEperm, raiseMemlockOnce } from './memlock.js';
 import { explainMapRefusal } from './missing.js';
 import { readKconfig } from './kconfig-file.js';
 import { checkMapSize } from './limits.js';
-import { explainMapEinval, legacyExtraByte, MapDefinitionError, mapFieldMessage, mapFieldProblem } from './map-rules.js';
+import { explainMapEinval, legacyExtraByte, MapDefinitionError, mapFieldMessage, mapFieldProblem, ringbufSize } from './map-rules.js';
+import { systemPageSize } from '../sys/mmap.js';
 import type { LoadOptions, LoadStage } from './options.js';
 
 /** No map type can use BTF key/value types for these (libbpf sends none). */
@@ -283,9 +284,15 @@ export class CollectionLoader {
     return { file: this.file, section: m.section, symbol: m.name };
   }
 
-  /** max_entries as created: a perf event array without one gets one slot per possible CPU (libbpf). */
+  /**
+   * max_entries as created, as libbpf creates it: a perf event array without one gets one
+   * slot per possible CPU; a ring buffer's size is rounded up to a power of two times the
+   * page size (ringbufSize).
+   */
   private maxEntries(m: MapSpec): number {
-    return m.type === 'perf_event_array' && m.maxEntries === 0 ? numPossibleCpus() : m.maxEntries;
+    if (m.type === 'perf_event_array' && m.maxEntries === 0) return numPossibleCpus();
+    if (m.type === 'ringbuf' || m.type === 'user_ringbuf') return ringbufSize(m.maxEntries, systemPageSize());
+    return m.maxEntries;
   }
 
   /** A map pinned by name that exists already: opened and checked against the object's definition. */

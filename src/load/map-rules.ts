@@ -153,6 +153,19 @@ export function mapFieldMessage(name: string, type: MapTypeName, p: MapFieldProb
   return `map '${name}' (${type}) has ${p.field} ${p.field === 'map_flags' ? `0x${p.value.toString(16)}` : p.value}, and ${said}: ${type} wants ${p.field} ${p.want}`;
 }
 
+/**
+ * A ring buffer's size as libbpf creates it (adjust_ringbuf_sz): the kernel wants a power of
+ * two times the page size; a size that is not is rounded up to the smallest one above it
+ * (10000 -> 16384 with 4 KiB pages). 0 stays 0 (the user must set it: 'field-zero'), and so
+ * does a size no such product above it fits in a u32 (the kernel then refuses it).
+ */
+export function ringbufSize(size: number, pageSize: number): number {
+  if (size === 0) return 0;
+  if (size % pageSize === 0 && isPow2(size / pageSize)) return size;
+  for (let n = pageSize; n <= 0xffffffff; n *= 2) if (n > size) return n;
+  return size;
+}
+
 /** kernel.perf_event_max_stack (default 127), or undefined where it cannot be read. */
 function perfEventMaxStack(): number | undefined {
   try {

@@ -96,11 +96,13 @@ test('map_unsized: max_entries left for the user and a stack map without value_s
   m = e as MapDefinitionError;
   assert.equal([m.map, m.mapType, m.field, m.value, m.reason], ['events', 'ringbuf', 'max_entries', 0, 'field-zero']);
   assert.match(m.message, /map 'events' \(ringbuf\) has max_entries 0.*leaves the size for you to set before loading \(spec\.maps\.get\('events'\)\.maxEntries = N/);
-  spec.maps.get('events')!.maxEntries = 64 * 1024;
+  // not a power of two times the page size: rounded up, as libbpf does (adjust_ringbuf_sz)
+  spec.maps.get('events')!.maxEntries = 40000;
   const c = Collection.load(spec);
   try {
     assert.is(c.maps.get('stacks')!.info().valueSize, 256);
     assert.is(c.maps.get('events')!.info().maxEntries, 64 * 1024);
+    assert.is(c.maps.get('events')!.maxEntries, 64 * 1024);
   } finally { c.close(); }
 });
 

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Collection, loadCollectionSpec, MapDefinitionError, mapFieldProblem } from '../../src/index.js';
-import { legacyExtraByte } from '../../src/load/map-rules.js';
+import { legacyExtraByte, ringbufSize } from '../../src/load/map-rules.js';
 import { BPF_F_STACK_BUILD_ID } from '../../src/kernel/enums.js';
 import { FakeKernel } from '../helpers/fake-kernel.js';
 
@@ -26,6 +26,18 @@ test('stack trace value_size: a non-zero multiple of 8, of 32 with BPF_F_STACK_B
   assert.is(mapFieldProblem({ type: 'cgroup_storage', keySize: 16, valueSize: 8, maxEntries: 1, flags: 0 })?.field, 'max_entries');
   // types without rules (struct_ops) pass
   assert.is(mapFieldProblem({ type: 'struct_ops', keySize: 0, valueSize: 0, maxEntries: 0, flags: 0 }), undefined);
+});
+
+test('ring buffer sizes as libbpf adjusts them: a power of two times the page size, rounded up; 0 left for the user', () => {
+  assert.is(ringbufSize(0, 4096), 0);
+  assert.is(ringbufSize(4096, 4096), 4096);
+  assert.is(ringbufSize(256 * 1024, 4096), 256 * 1024);
+  assert.is(ringbufSize(10000, 4096), 16384);
+  assert.is(ringbufSize(3 * 4096, 4096), 16384);
+  assert.is(ringbufSize(1, 4096), 4096);
+  assert.is(ringbufSize(65536, 65536), 65536, '64 KiB pages');
+  assert.is(ringbufSize(4096, 65536), 65536);
+  assert.is(ringbufSize(0xffffff00, 4096), 0xffffff00, 'nothing fits: left for the kernel to refuse');
 });
 
 test('legacy bytes past struct bpf_map_def: the first non-zero one; none, all zeros and iproute2\'s bpf_elf_map pass', () => {
