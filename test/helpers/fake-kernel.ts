@@ -22,6 +22,8 @@ import { BPF_ATOMIC, BPF_STX, OP_CALL } from '../../src/asm/index.js';
 
 /** Fake fds start here: far above any fd this process has, so a stray close never hits a real one. */
 export const FIRST_FAKE_FD = 1_000_000_000;
+/** What sysconf(_SC_PAGESIZE) answers: an x86-64 page. */
+const FAKE_PAGE_SIZE = 4096;
 
 export interface FakeCall {
   /** 1-based position among the bpf(2) calls. */
@@ -118,7 +120,7 @@ export class FakeKernel implements KernelDouble {
     return 0;
   }
 
-  /** The libc functions the loader calls besides bpf(2): statfs, flock and mount (src/sys/mount.ts), prlimit (src/sys/rlimit.ts). */
+  /** The libc functions the loader calls besides bpf(2): statfs, flock and mount (src/sys/mount.ts), prlimit (src/sys/rlimit.ts), sysconf (src/sys/mmap.ts: the page size, for ring buffer sizes). */
   libc(name: string, args: readonly unknown[]): unknown {
     switch (name) {
       case 'statfs': {
@@ -127,6 +129,7 @@ export class FakeKernel implements KernelDouble {
         return 0;
       }
       case 'flock': return 0;
+      case 'sysconf': return FAKE_PAGE_SIZE; // the only name asked for: _SC_PAGESIZE
       case 'prlimit': {
         const [, resource, newAddr, oldAddr] = args as [number, number, bigint, bigint];
         if (resource !== RLIMIT_MEMLOCK) return libcFailure(errnoNumber('EINVAL')!);
