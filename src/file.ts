@@ -100,3 +100,26 @@ export function readRange(fd: number, out: Uint8Array, start: number, end: numbe
   }
   return true;
 }
+
+/**
+ * Maps a whole file read-only instead of reading it, or returns undefined (the caller then
+ * reads it). Only src/sys can map (it is the one user of koffi): it installs its mapper when
+ * it is loaded (src/sys/file-map.ts). A process that never loads src/sys reads.
+ */
+export type FileMapper = (file: string) => Uint8Array | undefined;
+let fileMapper: FileMapper | undefined;
+
+/** Installs the mapper `mapOrReadFile` asks first (undefined: read always); returns the previous one. */
+export function setFileMapper(mapper: FileMapper | undefined): FileMapper | undefined {
+  const old = fileMapper;
+  fileMapper = mapper;
+  return old;
+}
+
+/**
+ * The bytes of `file`: mapped by the installed mapper when it can (it maps only files that
+ * cannot change while mapped, such as /sys/kernel/btf/vmlinux), else read as readWholeFile.
+ */
+export function mapOrReadFile(file: string, maxBytes = MAX_INPUT_BYTES): Uint8Array {
+  return fileMapper?.(file) ?? readWholeFile(file, maxBytes);
+}

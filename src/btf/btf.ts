@@ -17,7 +17,7 @@
  * BTF back.
  */
 import { BtfError } from '../errors.js';
-import { readWholeFile } from '../file.js';
+import { mapOrReadFile } from '../file.js';
 import {
   BTF_KIND_ARRAY, BTF_KIND_DATASEC, BTF_KIND_ENUM, BTF_KIND_ENUM64, BTF_KIND_FLOAT, BTF_KIND_INT, BTF_KIND_PTR,
   BTF_KIND_RESTRICT, BTF_KIND_STRUCT, BTF_KIND_TYPEDEF, BTF_KIND_TYPE_TAG, BTF_KIND_UNION, BTF_KIND_VAR,
@@ -122,10 +122,15 @@ export class Btf {
     return new Btf(bytes, opts);
   }
 
-  /** Read and parse a raw BTF file (such as /sys/kernel/btf/vmlinux); `opts.file` defaults to the path. */
+  /**
+   * Read and parse a raw BTF file (such as /sys/kernel/btf/vmlinux); `opts.file` defaults to
+   * the path. Kernel BTF files are mapped rather than read where the kernel allows it
+   * (vmlinux, Linux 6.16+) and tsbpf's syscall layer is loaded (it is by the package entry):
+   * the mapping is unmapped once this Btf, and every type and string it gave, is garbage.
+   */
   static parseFile(file: string, opts: BtfParseOptions = {}): Btf {
     let bytes: Uint8Array;
-    try { bytes = readWholeFile(file); } catch (e) {
+    try { bytes = mapOrReadFile(file); } catch (e) {
       throw new BtfError(`cannot read BTF: ${(e as Error).message}`, { file: opts.file ?? file, section: opts.section ?? '.BTF' }, { cause: e });
     }
     return new Btf(bytes, { ...opts, file: opts.file ?? file });

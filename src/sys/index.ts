@@ -2,6 +2,7 @@ export {
   bpf, bpfErrno, checkErrno, closeFd, commandName, sysBpfNumber, addressOf, libcFunction, lastErrno, mapReadOnly, bpfClock,
   overrideKernel, userMemory, kernelEpoch, observeKernel, type KernelObserver, libcFailure, LibcFailure, type FakeKernel,
 } from './syscall.js';
+export { mapKernelBtfFile } from './file-map.js';
 export { SyscallError, errnoName, errnoNumber, errnoDescription, syscallHint } from './error.js';
 export { encodeAttr, readU32, readU64, readString, readBytes, cString } from './attr.js';
 export type { Attr, AttrValues, FieldValue } from './attr.js';

@@ -153,13 +153,27 @@ export function koffi(): Koffi {
 const PROT_READ = 1;
 const MAP_PRIVATE = 2;
 const MMAP_DECL = 'void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset)';
+const MUNMAP_DECL = 'int munmap(uint64_t addr, size_t length)';
+
+/**
+ * Unmaps a mapReadOnly mapping once its ArrayBuffer is garbage: no view of it is left to
+ * read it. The real munmap, bound when the mapping was made: a test double installed
+ * meanwhile must not receive it.
+ */
+const unmapWhenUnreachable = new FinalizationRegistry<{ addr: bigint; length: number; munmap: (addr: bigint, len: number) => number }>((m) => {
+  m.munmap(m.addr, m.length);
+});
+let realMunmap: ((addr: bigint, len: number) => number) | undefined;
 
 /**
  * mmap(2) `length` bytes of `fd` from offset 0, read-only and private, as a Uint8Array
  * over the mapping (no copy). Returns undefined when the file cannot be mapped (the caller
- * reads it instead). The mapping is never unmapped: meant for data kept for the life of
- * the process, such as /sys/kernel/btf/vmlinux (mappable since Linux 6.16, as libbpf does;
- * a read() of it returns one page per call). Nothing may write to the returned bytes.
+ * reads it instead). The mapping lives as long as the returned array's ArrayBuffer: it is
+ * unmapped after that buffer is garbage collected, so no view can read it after munmap.
+ * Meant for files whose size cannot change while mapped (a shrinking regular file would
+ * make a read past its new end kill the process with SIGBUS), such as
+ * /sys/kernel/btf/vmlinux (mappable since Linux 6.16, as libbpf does; a read() of it
+ * returns one page per call). Nothing may write to the returned bytes.
  */
 export function mapReadOnly(fd: number, length: number): Uint8Array | undefined {
   if (length <= 0) return undefined;
@@ -170,7 +184,10 @@ export function mapReadOnly(fd: number, length: number): Uint8Array | undefined 
   const k = koffiMod!;
   const addr = k.address(p);
   if (addr === 0n || addr === 0xffffffffffffffffn) return undefined; // MAP_FAILED
-  return new Uint8Array(k.view(p, length));
+  const buffer = k.view(p, length);
+  realMunmap ??= (libc ?? bind()).lib.func(MUNMAP_DECL) as (addr: bigint, len: number) => number;
+  unmapWhenUnreachable.register(buffer, { addr, length, munmap: realMunmap });
+  return new Uint8Array(buffer);
 }
 
 /** The command's kernel name ('BPF_MAP_CREATE'), or `BPF_CMD_<n>` for unknown numbers. */
