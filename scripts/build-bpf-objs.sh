@@ -9,10 +9,16 @@
 #                                        running kernel's BTF (normally it stays
 #                                        committed so builds do not depend on the kernel)
 #
-# Reproducibility: we always run from the repository root, name sources by relative
-# path and map the root out of debug info (-ffile-prefix-map), so the bytes depend only
-# on the sources, vmlinux.h, libbpf-dev's headers and the clang-19 build (its version
-# string is in .comment and DWARF). Checked on Debian 12, clang 19 from apt.llvm.org.
+# Reproducibility: the sources are copied into a fresh directory whose path always has
+# the same length (/tmp/tsbpf.XXXXXX, see STAGE below), compiled there by relative path
+# with that directory mapped out of debug info (-ffile-prefix-map), and only the finished
+# objects are copied back (or compared). So the bytes depend only on the sources,
+# vmlinux.h, libbpf-dev's headers and the clang-19 build (its version string is in
+# .comment and DWARF), not on where the repository is cloned: the order clang-19 gives
+# some BTF types (PTR targets) follows its heap layout, which the lengths of the working
+# directory and of the output path shift, so compiling in the clone gave other bytes
+# (iter, core, attach_net) for clone paths of 22 or 26 characters, prefix map or not.
+# Checked on Debian 12, clang 19 from apt.llvm.org.
 #
 # Per-file exceptions (flags_for below): nobtf.bpf.c is built without -g (no .BTF).
 # Linked objects (parts_for below): X.bpf.o is X.bpf.c plus more sources (not named
@@ -21,7 +27,6 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-ROOT=$PWD
 CLANG=${CLANG:-clang-19}
 BPFTOOL=${BPFTOOL:-bpftool}
 OBJDIR=bpf-objs
@@ -46,10 +51,16 @@ ensure_tools() {
   fi
 }
 
-# Common flags. -I bpf-objs finds vmlinux.h; <bpf/bpf_helpers.h> etc come from
-# libbpf-dev in /usr/include.
+# Where every compile runs: a new directory of a FIXED path length (not under $TMPDIR,
+# whose length varies), removed on exit. Its name is random but its length is what
+# matters (checked with many names): a template of another length gives other bytes
+# than the committed objects for some fixtures (iter, core, attach_net).
+STAGE_TEMPLATE=/tmp/tsbpf.XXXXXX
+
+# Common flags, run inside the stage directory. -I bpf-objs finds vmlinux.h;
+# <bpf/bpf_helpers.h> etc come from libbpf-dev in /usr/include. The stage directory is
+# added by stage_sources (-ffile-prefix-map=<stage>=.).
 COMMON=(-O2 -target bpf -D__TARGET_ARCH_x86 -I "$OBJDIR"
-        -ffile-prefix-map="$ROOT"=. -fdebug-prefix-map="$ROOT"=.
         -Wall -Wno-unused-function -Werror)
 
 flags_for() {
@@ -69,9 +80,21 @@ parts_for() {
   esac
 }
 
-# build OUTDIR: compiles every source into OUTDIR/<name>.bpf.o
-build() {
-  local out=$1 src name flags parts part objs i
+# stage_sources: copies the fixture sources (*.c, *.h) into a new $STAGE/$OBJDIR and
+# sets STAGE; the caller's EXIT trap removes it.
+stage_sources() {
+  STAGE=$(mktemp -d "$STAGE_TEMPLATE") || die "mktemp -d $STAGE_TEMPLATE failed"
+  [ ${#STAGE} -eq ${#STAGE_TEMPLATE} ] || die "mktemp gave $STAGE, not a path as long as $STAGE_TEMPLATE"
+  mkdir "$STAGE/$OBJDIR"
+  cp -p "$OBJDIR"/*.c "$OBJDIR"/*.h "$STAGE/$OBJDIR/"
+  COMMON+=(-ffile-prefix-map="$STAGE"=. -fdebug-prefix-map="$STAGE"=.)
+}
+
+# build: compiles every staged source into $STAGE/$OBJDIR/<name>.bpf.o, inside $STAGE
+# (same relative names, same output paths, whatever the clone's path)
+build() (
+  cd "$STAGE" || die "cd $STAGE failed"
+  local out=$OBJDIR src name flags parts part objs i
   for src in "$OBJDIR"/*.bpf.c; do
     name=$(basename "$src" .bpf.c)
     mapfile -t flags < <(flags_for "$name")
@@ -93,14 +116,14 @@ build() {
     "$BPFTOOL" gen object "$out/$name.bpf.o" "${objs[@]}" >/dev/null || die "bpftool gen object $name.bpf.o failed"
     rm -f "${objs[@]}"
   done
-}
+)
 
 mode=build
 for arg in "$@"; do
   case "$arg" in
     --check) mode=check ;;
     --vmlinux) regen_vmlinux=1 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) die "unknown argument: $arg" ;;
   esac
 done
@@ -113,17 +136,19 @@ if [ "${regen_vmlinux:-0}" = 1 ]; then
   echo "build-bpf-objs: regenerated $OBJDIR/vmlinux.h from /sys/kernel/btf/vmlinux"
 fi
 
+STAGE=
+trap '[ -z "$STAGE" ] || rm -rf "$STAGE"' EXIT
+stage_sources
+build
+
 if [ "$mode" = build ]; then
-  build "$OBJDIR"
+  cp "$STAGE/$OBJDIR"/*.bpf.o "$OBJDIR/"
   echo "build-bpf-objs: built $(ls "$OBJDIR"/*.bpf.c | wc -l) objects in $OBJDIR/"
   exit 0
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bpf-objs-check.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-build "$tmp"
 stale=()
-for obj in "$tmp"/*.bpf.o; do
+for obj in "$STAGE/$OBJDIR"/*.bpf.o; do
   name=$(basename "$obj")
   if [ ! -f "$OBJDIR/$name" ]; then
     stale+=("$OBJDIR/$name (not committed)")
