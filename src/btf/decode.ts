@@ -52,7 +52,12 @@ export class RecordDecoder {
     return new BtfError(detail, { ...this.where, ...ctx });
   }
 
-  /** Type `id`, own record `i`, as a new object. */
+  /**
+   * Type `id`, own record `i`, as a new object. The hot path of every walk over types: the
+   * id space's end is read once per record (`last`), and names come through `name()`,
+   * small enough to inline; the kinds with a vlen array have their own methods, so that
+   * each loop is compiled (and inlined into) on its own.
+   */
   decode(id: number, i: number): BtfType {
     const w = this.w;
     const o = this.offsets[i]!;
@@ -60,82 +65,90 @@ export class RecordDecoder {
     const kind = this.kinds[i]!;
     const vlen = infoVlen(info);
     const sizeOrType = w[o + 2]!; // struct btf_type's size / type union
-    const nameOff = w[o]!;
-    const name = nameOff === 0 ? '' : this.str(nameOff, id, o, 'type'); // range checked in parse
+    const name = this.name(w[o]!, id, o, 'type'); // range checked in parse
     if (vlen !== 0 && !kindHasVlen(kind)) throw this.error(`vlen ${vlen} on a ${KIND_NAMES[kind]} record, expected 0`, { typeId: id, offset: this.at(o) });
     const last = this.host.length;
     const p = o + 3;
     switch (kind) {
-      case BTF_KIND_STRUCT: case BTF_KIND_UNION: {
-        const kflag = infoKflag(info);
-        const members = new Array<BtfMember>(vlen); // sized once: push grows and copies
-        for (let k = 0, q = p; k < vlen; k++, q += 3) {
-          const n = w[q]!, off = w[q + 2]!, type = w[q + 1]!;
-          const mname = n === 0 ? '' : this.str(n, id, q, 'member');
-          if (type >= last) throw this.refError(type, id, q + 1);
-          members[k] = {
-            name: mname,
-            type,
-            bitOffset: kflag ? off & 0xffffff : off,
-            bitfieldSize: kflag ? off >>> 24 : 0,
-          };
-        }
-        return { id, name, kind: kind === BTF_KIND_STRUCT ? 'struct' : 'union', size: sizeOrType, members };
-      }
-      case BTF_KIND_FUNC_PROTO: {
-        const params = new Array<BtfParam>(vlen);
-        for (let k = 0, q = p; k < vlen; k++, q += 2) {
-          const n = w[q]!, type = w[q + 1]!;
-          const pname = n === 0 ? '' : this.str(n, id, q, 'parameter');
-          if (type >= last) throw this.refError(type, id, q + 1);
-          params[k] = { name: pname, type };
-        }
-        return { id, name, kind: 'func_proto', type: this.ref(sizeOrType, id, o), params };
-      }
-      case BTF_KIND_FUNC: return { id, name, kind: 'func', type: this.ref(sizeOrType, id, o), linkage: vlen };
-      case BTF_KIND_PTR: return { id, name, kind: 'ptr', type: this.ref(sizeOrType, id, o) };
-      case BTF_KIND_CONST: return { id, name, kind: 'const', type: this.ref(sizeOrType, id, o) };
-      case BTF_KIND_TYPEDEF: return { id, name, kind: 'typedef', type: this.ref(sizeOrType, id, o) };
-      case BTF_KIND_VOLATILE: return { id, name, kind: 'volatile', type: this.ref(sizeOrType, id, o) };
-      case BTF_KIND_RESTRICT: return { id, name, kind: 'restrict', type: this.ref(sizeOrType, id, o) };
-      case BTF_KIND_TYPE_TAG: return { id, name, kind: 'type_tag', type: this.ref(sizeOrType, id, o) };
+      case BTF_KIND_FUNC: return { id, name, kind: 'func', type: this.check(sizeOrType, last, id, o), linkage: vlen };
+      case BTF_KIND_FUNC_PROTO: return { id, name, kind: 'func_proto', type: this.check(sizeOrType, last, id, o), params: this.params(id, p, vlen, last) };
+      case BTF_KIND_STRUCT: case BTF_KIND_UNION:
+        return { id, name, kind: kind === BTF_KIND_STRUCT ? 'struct' : 'union', size: sizeOrType, members: this.members(id, p, vlen, infoKflag(info), last) };
+      case BTF_KIND_PTR: return { id, name, kind: 'ptr', type: this.check(sizeOrType, last, id, o) };
+      case BTF_KIND_CONST: return { id, name, kind: 'const', type: this.check(sizeOrType, last, id, o) };
+      case BTF_KIND_TYPEDEF: return { id, name, kind: 'typedef', type: this.check(sizeOrType, last, id, o) };
+      case BTF_KIND_VOLATILE: return { id, name, kind: 'volatile', type: this.check(sizeOrType, last, id, o) };
+      case BTF_KIND_RESTRICT: return { id, name, kind: 'restrict', type: this.check(sizeOrType, last, id, o) };
+      case BTF_KIND_TYPE_TAG: return { id, name, kind: 'type_tag', type: this.check(sizeOrType, last, id, o) };
       case BTF_KIND_INT: {
         const d = w[p]!;
         return { id, name, kind: 'int', size: sizeOrType, encoding: (d >>> 24) & 0x0f, bitOffset: (d >>> 16) & 0xff, bits: d & 0xff };
       }
       case BTF_KIND_ARRAY:
-        return { id, name, kind: 'array', type: this.ref(w[p]!, id, p), indexType: this.ref(w[p + 1]!, id, p + 1), nelems: w[p + 2]! };
+        return { id, name, kind: 'array', type: this.check(w[p]!, last, id, p), indexType: this.check(w[p + 1]!, last, id, p + 1), nelems: w[p + 2]! };
       case BTF_KIND_ENUM: {
-        const kflag = infoKflag(info);
-        const values = new Array<BtfEnumValue>(vlen);
-        for (let k = 0, q = p; k < vlen; k++, q += 2) {
-          const n = w[q]!;
-          values[k] = { name: n === 0 ? '' : this.str(n, id, q, 'enumerator'), value: kflag ? w[q + 1]! | 0 : w[q + 1]! };
-        }
-        return { id, name, kind: 'enum', size: sizeOrType, signed: kflag, values };
+        const signed = infoKflag(info);
+        return { id, name, kind: 'enum', size: sizeOrType, signed, values: this.enumValues(id, p, vlen, signed) };
       }
       case BTF_KIND_FWD: return { id, name, kind: 'fwd', union: infoKflag(info) };
-      case BTF_KIND_VAR: return { id, name, kind: 'var', type: this.ref(sizeOrType, id, o), linkage: w[p]! };
+      case BTF_KIND_VAR: return { id, name, kind: 'var', type: this.check(sizeOrType, last, id, o), linkage: w[p]! };
       case BTF_KIND_DATASEC: {
         const vars = new Array<BtfVarSecinfo>(vlen);
-        for (let k = 0, q = p; k < vlen; k++, q += 3) vars[k] = { type: this.ref(w[q]!, id, q), offset: w[q + 1]!, size: w[q + 2]! };
+        for (let k = 0, q = p; k < vlen; k++, q += 3) vars[k] = { type: this.check(w[q]!, last, id, q), offset: w[q + 1]!, size: w[q + 2]! };
         return { id, name, kind: 'datasec', size: sizeOrType, vars };
       }
       case BTF_KIND_FLOAT: return { id, name, kind: 'float', size: sizeOrType };
-      case BTF_KIND_DECL_TAG: return { id, name, kind: 'decl_tag', type: this.ref(sizeOrType, id, o), componentIdx: w[p]! | 0 };
+      case BTF_KIND_DECL_TAG: return { id, name, kind: 'decl_tag', type: this.check(sizeOrType, last, id, o), componentIdx: w[p]! | 0 };
       case BTF_KIND_ENUM64: {
-        const kflag = infoKflag(info);
+        const signed = infoKflag(info);
         const values = new Array<BtfEnum64Value>(vlen);
         for (let k = 0, q = p; k < vlen; k++, q += 3) {
           const raw = (BigInt(w[q + 2]!) << 32n) | BigInt(w[q + 1]!);
-          const n = w[q]!;
-          values[k] = { name: n === 0 ? '' : this.str(n, id, q, 'enumerator'), value: kflag ? BigInt.asIntN(64, raw) : raw };
+          values[k] = { name: this.name(w[q]!, id, q, 'enumerator'), value: signed ? BigInt.asIntN(64, raw) : raw };
         }
-        return { id, name, kind: 'enum64', size: sizeOrType, signed: kflag, values };
+        return { id, name, kind: 'enum64', size: sizeOrType, signed, values };
       }
     }
     /* c8 ignore next */
     throw this.error(`unknown BTF kind ${kind}`, { typeId: id, offset: this.at(o) });
+  }
+
+  /** The members of a struct / union whose btf_member array starts at word `p`. */
+  private members(id: number, p: number, vlen: number, kflag: boolean, last: number): BtfMember[] {
+    const w = this.w;
+    const members = new Array<BtfMember>(vlen); // sized once: push grows and copies
+    for (let k = 0, q = p; k < vlen; k++, q += 3) {
+      const off = w[q + 2]!;
+      members[k] = {
+        name: this.name(w[q]!, id, q, 'member'),
+        type: this.check(w[q + 1]!, last, id, q + 1),
+        bitOffset: kflag ? off & 0xffffff : off,
+        bitfieldSize: kflag ? off >>> 24 : 0,
+      };
+    }
+    return members;
+  }
+
+  /** The parameters of a func_proto whose btf_param array starts at word `p`. */
+  private params(id: number, p: number, vlen: number, last: number): BtfParam[] {
+    const w = this.w;
+    const params = new Array<BtfParam>(vlen);
+    for (let k = 0, q = p; k < vlen; k++, q += 2) params[k] = { name: this.name(w[q]!, id, q, 'parameter'), type: this.check(w[q + 1]!, last, id, q + 1) };
+    return params;
+  }
+
+  /** The enumerators of an enum whose btf_enum array starts at word `p`. */
+  private enumValues(id: number, p: number, vlen: number, signed: boolean): BtfEnumValue[] {
+    const w = this.w;
+    const values = new Array<BtfEnumValue>(vlen);
+    for (let k = 0, q = p; k < vlen; k++, q += 2) values[k] = { name: this.name(w[q]!, id, q, 'enumerator'), value: signed ? w[q + 1]! | 0 : w[q + 1]! };
+    return values;
+  }
+
+  /** Check type id `tid` referenced by type `id` at word `q`, against `last` (one past the last id). */
+  private check(tid: number, last: number, id: number, q: number): number {
+    if (tid >= last) throw this.refError(tid, id, q);
+    return tid;
   }
 
   /** Byte offset in the blob of word `q` of the type section, for messages. */
@@ -151,10 +164,16 @@ export class RecordDecoder {
     return this.error(`references type id ${tid}, but the last type id is ${this.host.length - 1}`, { typeId: id, offset: this.at(q) });
   }
 
-  /** Name at string offset `off` (not 0), for a field of type `id` at word `q`. */
-  private str(off: number, id: number, q: number, what: string): string {
+  /** Name at string offset `off`, for a field of type `id` at word `q`: own names inline, the rest in otherName. */
+  private name(off: number, id: number, q: number, what: string): string {
+    if (off === 0) return '';
     const s = this.strings;
-    if (off >= s.start && off < s.end) return s.get(off);
+    if (off < s.end && off >= s.start) return s.get(off);
+    return this.otherName(off, id, q, what);
+  }
+
+  /** A name outside the own string section: the base's or an added string, or an error. */
+  private otherName(off: number, id: number, q: number, what: string): string {
     if (off >= this.host.stringsLength) {
       throw this.error(`${what} name offset ${off} is out of range (string section is ${this.host.stringsLength} bytes)`, { typeId: id, offset: this.at(q) });
     }
@@ -165,12 +184,19 @@ export class RecordDecoder {
 /**
  * Decoded types by own record index. A BTF of up to FULL_CACHE records keeps every
  * decoded type (an object's BTF: the same object for the same id, always). A larger one
- * (vmlinux, 126k types) keeps the last decoded type per slot of a direct-mapped table:
- * repeated lookups of the same types (a CO-RE walk, a struct and its members' types)
- * find them, and a pass over every type does not keep 300k objects alive.
+ * (vmlinux, 126k types) keeps a type in a slot of a direct-mapped table only when it is
+ * decoded a second time while the slot still remembers its first decode: repeated
+ * lookups of the same types (a CO-RE walk, a struct and its members' types) find them,
+ * and a pass over every type keeps none of them alive. Kept objects survive young-
+ * generation collections and are copied by each: with every decoded type kept in 4096
+ * slots, the collector's time per pass over vmlinux was ~4x what it is with none kept.
+ * So on a large BTF two typeById calls for the same id may give equal objects rather than
+ * the same one.
  */
 export class TypeCache {
   private readonly slots: (BtfType | undefined)[];
+  /** Per slot, 1 + the record index decoded last without being kept (large BTF only). */
+  private readonly seen: Int32Array | undefined;
   private readonly mask: number;
 
   constructor(count: number) {
@@ -179,6 +205,7 @@ export class TypeCache {
       this.mask = -1;
     } else {
       this.slots = new Array<BtfType | undefined>(SLOTS).fill(undefined);
+      this.seen = new Int32Array(SLOTS);
       this.mask = SLOTS - 1;
     }
   }
@@ -189,7 +216,13 @@ export class TypeCache {
   }
 
   set(i: number, t: BtfType): BtfType {
-    this.slots[i & this.mask] = t;
+    const seen = this.seen;
+    if (seen === undefined) this.slots[i] = t;
+    else {
+      const h = i & this.mask;
+      if (seen[h] === i + 1) this.slots[h] = t;
+      else seen[h] = i + 1;
+    }
     return t;
   }
 }

@@ -39,8 +39,19 @@ export class BtfStrings {
     return this.base?.holder(off);
   }
 
-  /** The string at absolute offset `off`; the caller checked `off < end` and that it is an integer >= 0. */
+  /**
+   * The string at absolute offset `off`; the caller checked `off < end` and that it is an
+   * integer >= 0. Small, so that it inlines into the decoder's loops: the common case (the
+   * text made, all ASCII, an own offset) is one indexOf and one slice.
+   */
   get(off: number): string {
+    const rel = off - this.start;
+    const text = this.text;
+    if (text !== undefined && rel >= 0 && this.ascii) return text.slice(rel, text.indexOf('\0', rel)); // found: the section ends with NUL
+    return this.getSlow(off);
+  }
+
+  private getSlow(off: number): string {
     if (off < this.start) return this.base!.get(off);
     const rel = off - this.start;
     const text = this.text;
@@ -57,7 +68,9 @@ export class BtfStrings {
    * The string at own offset `rel`, sliced from the latin1 text (a slice of 13 or more
    * characters shares the text's memory). No cache by offset: each call makes a new
    * string, which the young-generation GC frees for almost nothing when the caller drops
-   * it, where a cache of every name (125k in vmlinux) is copied by every scavenge.
+   * it, where a cache of names (by offset, even a direct-mapped one) costs more than the
+   * slices it saves: its strings survive scavenges and every store into it is an
+   * old-to-new write.
    */
   private slice(text: string, rel: number): string {
     const end = text.indexOf('\0', rel); // found: the section ends with NUL
@@ -121,7 +134,7 @@ export class BtfStrings {
  * from the bytes cost).
  */
 const GETS_BEFORE_TEXT = 256;
-const BYTES_PER_GET_SHIFT = 9;
+const BYTES_PER_GET_SHIFT = 11;
 /** Byte searches for strings before find() builds its Map (addString of many names, as encode does). */
 const FINDS_BEFORE_INDEX = 8;
 const ZERO = Buffer.alloc(1);
