@@ -5,4 +5,5 @@ export { checkBtfExt, parseBtfExt } from './ext.js';
 export type { BtfExtParseOptions } from './ext.js';
 export { KIND_NAMES, KIND_NUMBERS } from './kinds.js';
 export { essentialName, essentialNameLength } from './names.js';
+export { btfArena } from './wasm-scan.js';
 export * from './types.js';

@@ -15,6 +15,7 @@
  *    everything before the LAST `X___Y` separator, X and Y not underscores).
  */
 import type { BtfStrings } from './strings.js';
+import { wasmCandidates } from './wasm-scan.js';
 
 const NUL = 0;
 const UNDERSCORE = 0x5f;
@@ -87,6 +88,8 @@ function matchesAt(s: Uint8Array, at: number, query: Query, essential: boolean):
  * records (of kind `kind` only, when given). Queries must be non-empty and hold no NUL.
  */
 export function searchRecords(t: RecordTable, queries: readonly Query[], essential: boolean, kind = -1): number[][] {
+  const some = wasmCandidates(t.w, t.offsets, t.count, t.strings.bytes, t.strings.start, queries.map((q) => q.bytes), essential, kind);
+  if (some) return searchAmong(t, some, queries, essential);
   if (queries.length === 1) return [searchOne(t, queries[0]!, essential, kind)];
   const out: number[][] = queries.map(() => []);
   // first byte -> chain of queries starting with it
@@ -116,6 +119,27 @@ export function searchRecords(t: RecordTable, queries: readonly Query[], essenti
       for (let k = head[h.bytes[at]!]!; k >= 0; k = chain[k]!) {
         if (matchesAt(h.bytes, at, queries[k]!, essential)) out[k]!.push(i);
       }
+    }
+  }
+  return out;
+}
+
+/**
+ * searchRecords over the records `some` (ascending, of the kind asked for) that a
+ * WebAssembly filter picked from every record (wasm-scan.ts): their names compared here.
+ */
+function searchAmong(t: RecordTable, some: Uint32Array, queries: readonly Query[], essential: boolean): number[][] {
+  const out: number[][] = queries.map(() => []);
+  const { w, offsets, strings } = t;
+  for (let j = 0; j < some.length; j++) {
+    const i = some[j]!;
+    const off = w[offsets[i]!]!;
+    const h = strings.holder(off);
+    if (!h) continue;
+    const at = off - h.start;
+    for (let k = 0; k < queries.length; k++) {
+      const q = queries[k]!;
+      if (h.bytes[at] === q.bytes[0] && matchesAt(h.bytes, at, q, essential)) out[k]!.push(i);
     }
   }
   return out;

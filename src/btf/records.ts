@@ -7,6 +7,7 @@ import {
   BTF_HEADER_SIZE, BTF_MAGIC, BTF_MAGIC_SWAPPED, BTF_TYPE_SIZE, BTF_VERSION, FIXED_WORDS, INVALID_KIND, KIND_NAMES,
   WORDS_PER_VLEN, extraSize, infoKind, infoVlen,
 } from './kinds.js';
+import { wasmScanTypes } from './wasm-scan.js';
 
 /** Where the parts of a BTF blob are, from its checked header. */
 export interface BtfLayout {
@@ -82,6 +83,11 @@ export interface RecordScan { count: number; offsets: Uint32Array; kinds: Uint8A
  * throws a BtfError naming the record otherwise.
  */
 export function scanRecords(w: Uint32Array, typeLen: number, strTotal: number, err: (detail: string, n: number, pos: number) => BtfError): RecordScan {
+  const wasm = wasmScanTypes(w, typeLen, strTotal); // a BTF in a WebAssembly arena (wasm-scan.ts)
+  if (wasm) {
+    if (wasm.r < 0) throw scanError(w, ~wasm.r, wasm.offsets[~wasm.r]!, typeLen, strTotal, err);
+    return { count: wasm.r, offsets: wasm.offsets, kinds: wasm.kinds };
+  }
   const offsets = new Uint32Array(Math.floor(typeLen / BTF_TYPE_SIZE) + 1);
   const kinds = new Uint8Array(offsets.length);
   const r = scanTypes(w, typeLen, strTotal, offsets, kinds);

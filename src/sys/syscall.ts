@@ -332,6 +332,11 @@ let epoch = 0;
 export function kernelEpoch(): number {
   return epoch;
 }
+
+/** True while `overrideKernel` has a double installed (it has no memory to map files into). */
+export function kernelIsFake(): boolean {
+  return fake !== undefined;
+}
 /** Synthetic user addresses handed out while a double is installed, and the buffers behind them. */
 let fakeBases = new WeakMap<ArrayBufferLike, bigint>();
 let fakeMemory: Array<{ base: bigint; buffer: ArrayBufferLike }> = [];
