@@ -313,17 +313,18 @@ async function main(): Promise<void> {
   const rows: string[][] = [];
   for (const r of results) {
     const name = basename(r.file);
-    if (!r.tsbpf || !r.libbpf) {
+    if (!r.tsbpf || (!r.libbpf && !o.tsbpfOnly)) {
       rows.push([name, 'total', r.tsbpf ? fmt(r.tsbpf.total.median_us) : 'fails', r.libbpf ? fmt(r.libbpf.total.median_us) : o.tsbpfOnly ? '-' : 'fails', '-']);
       continue;
     }
-    const t = r.tsbpf, l = r.libbpf;
-    rows.push([name, 'total (open+load+close)', fmt(t.total.median_us), fmt(l.total.median_us), rat(t.total.median_us, l.total.median_us)]);
-    rows.push(['', 'open (read + parse)', fmt(t.open.median_us), fmt(l.open.median_us), rat(t.open.median_us, l.open.median_us)]);
-    rows.push(['', 'load (prepare + syscalls)', fmt(t.load.median_us), fmt(l.load.median_us), rat(t.load.median_us, l.load.median_us)]);
-    rows.push(['', 'close', fmt(t.close.median_us), fmt(l.close.median_us), rat(t.close.median_us, l.close.median_us)]);
-    rows.push(['', `inside bpf() (calls: ${t.bpf_calls} / ${l.bpf_calls})`, fmt(t.load_bpf.median_us), fmt(l.load_bpf.median_us), rat(t.load_bpf.median_us, l.load_bpf.median_us)]);
-    rows.push(['', 'user-space overhead (total - bpf)', fmt(t.overhead.median_us), fmt(l.overhead.median_us), rat(t.overhead.median_us, l.overhead.median_us)]);
+    // --tsbpf-only: the same rows, libbpf's column empty
+    const t = r.tsbpf, l: Partial<Side> & { total?: Stat } = r.libbpf ?? {};
+    rows.push([name, 'total (open+load+close)', fmt(t.total.median_us), fmt(l.total?.median_us), rat(t.total.median_us, l.total?.median_us)]);
+    rows.push(['', 'open (read + parse)', fmt(t.open.median_us), fmt(l.open?.median_us), rat(t.open.median_us, l.open?.median_us)]);
+    rows.push(['', 'load (prepare + syscalls)', fmt(t.load.median_us), fmt(l.load?.median_us), rat(t.load.median_us, l.load?.median_us)]);
+    rows.push(['', 'close', fmt(t.close.median_us), fmt(l.close?.median_us), rat(t.close.median_us, l.close?.median_us)]);
+    rows.push(['', `inside bpf() (calls: ${t.bpf_calls} / ${l.bpf_calls ?? '-'})`, fmt(t.load_bpf.median_us), fmt(l.load_bpf?.median_us), rat(t.load_bpf.median_us, l.load_bpf?.median_us)]);
+    rows.push(['', 'user-space overhead (total - bpf)', fmt(t.overhead.median_us), fmt(l.overhead?.median_us), rat(t.overhead.median_us, l.overhead?.median_us)]);
     rows.push(['', 'user CPU / iter (getrusage)', fmt(t.user_us_per_iter), fmt(l.user_us_per_iter), rat(t.user_us_per_iter, l.user_us_per_iter)]);
     rows.push(['', 'sys CPU / iter (getrusage)', fmt(t.sys_us_per_iter), fmt(l.sys_us_per_iter), rat(t.sys_us_per_iter, l.sys_us_per_iter)]);
   }
