@@ -96,10 +96,11 @@ export function encodedSize(insns: readonly Instruction[]): number {
  * names any that does not fit: opcode 0..255, dst/src 0..15, off a signed or unsigned 16-bit
  * value, imm a signed or unsigned 32-bit value, imm64 a signed or unsigned 64-bit value.
  * For ld_imm64, `imm64` (when set) is the constant and its low 32 bits must agree with `imm`;
- * without `imm64` the constant is `imm` zero-extended (high word 0).
+ * without `imm64` the constant is `imm` zero-extended (high word 0). `alloc` makes the
+ * (zeroed) output array: the loader takes one from a shared slab (bytes.ts slabBytes).
  */
-export function encode(insns: readonly Instruction[]): Uint8Array {
-  const out = new Uint8Array(encodedSize(insns));
+export function encode(insns: readonly Instruction[], alloc: (size: number) => Uint8Array = (n) => new Uint8Array(n)): Uint8Array {
+  const out = alloc(encodedSize(insns));
   let o = 0;
   for (let k = 0; k < insns.length; k++) {
     const i = insns[k]!;

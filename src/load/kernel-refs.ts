@@ -214,10 +214,11 @@ export function explainWeakKfunc(refs: readonly KernelRef[], log: string): strin
 export const inVmlinux = (source: string) => source === 'vmlinux';
 
 /**
- * Resolves every `extern` reference of the instructions (a copy is returned); `refs` gets
- * where each kfunc and typed ksym was found.
+ * Resolves every `extern` reference of the instructions (a copy is returned when there is one;
+ * `insns` itself when there is none); `refs` gets where each kfunc and typed ksym was found.
  */
 export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: KernelTypes, file: string, refs: KernelRef[] = []): Instruction[] {
+  if (!insns.some((insn) => insn.reference?.kind === 'extern')) return insns; // most programs: nothing to copy
   const seen = new Set<string>();
   const note = (r: KernelRef) => { const k = `${r.kind} ${r.name}`; if (!seen.has(k)) { seen.add(k); refs.push(r); } };
   const slots = rawOffsets(insns);

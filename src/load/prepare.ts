@@ -5,6 +5,7 @@
 import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, encode, OP_CALL, OP_LD_IMM64, rawOffsets } from '../asm/index.js';
 import type { Instruction } from '../asm/types.js';
 import type { FuncInfo, LineInfo } from '../btf/types.js';
+import { slabBytes } from '../bytes.js';
 import { TsbpfError } from '../errors.js';
 import type { MapSpec, ProgramSpec } from '../spec/types.js';
 
@@ -48,14 +49,14 @@ export const POISON_LDIMM64_MAP_BASE = 2001000000;
  * A reference to a map of the object that was not created (autocreate off; `notCreated`
  * gives its index) becomes two calls of an invalid helper (`call unknown#2001000000 + n`
  * in the ld_imm64's two slots), libbpf's shape (its n indexes libbpf's own map list): the
- * verifier refuses the program only if it reaches one.
+ * verifier refuses the program only if it reaches one. `insns` are the program's
+ * instructions after CO-RE and extern resolution (default: `p.instructions`).
  */
 export function patchInstructions(
   p: ProgramSpec, mapFd: (name: string) => number | undefined, file: string,
-  notCreated?: (name: string) => number | undefined,
+  notCreated?: (name: string) => number | undefined, insns: readonly Instruction[] = p.instructions,
 ): Uint8Array {
   // one array, a copy only of the instructions that change (no array per instruction)
-  const insns = p.instructions;
   const out: Instruction[] = [];
   for (let i = 0; i < insns.length; i++) {
     const insn = insns[i]!;
@@ -86,7 +87,7 @@ export function patchInstructions(
     }
     out.push(c);
   }
-  return encode(out);
+  return encode(out, slabBytes);
 }
 
 /** A verifier log that stopped on a poisoned map reference: which map (by `names[n]`). */
@@ -103,8 +104,8 @@ export const FUNC_INFO_REC_SIZE = 8;
 export const LINE_INFO_REC_SIZE = 16;
 
 export function funcInfoBytes(records: FuncInfo[]): Uint8Array {
-  const b = new Uint8Array(records.length * FUNC_INFO_REC_SIZE);
-  const dv = new DataView(b.buffer);
+  const b = slabBytes(records.length * FUNC_INFO_REC_SIZE);
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   records.forEach((r, i) => {
     const o = i * FUNC_INFO_REC_SIZE;
     dv.setUint32(o, r.insnOff, true);
@@ -114,8 +115,8 @@ export function funcInfoBytes(records: FuncInfo[]): Uint8Array {
 }
 
 export function lineInfoBytes(records: LineInfo[]): Uint8Array {
-  const b = new Uint8Array(records.length * LINE_INFO_REC_SIZE);
-  const dv = new DataView(b.buffer);
+  const b = slabBytes(records.length * LINE_INFO_REC_SIZE);
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   records.forEach((r, i) => {
     const o = i * LINE_INFO_REC_SIZE;
     dv.setUint32(o, r.insnOff, true);

@@ -4,13 +4,14 @@
  * on ENOSPC; a rejection becomes a VerifierError naming the program, the failing
  * instruction and its C source line.
  */
-import { disassemble, rawOffsets, slotToIndex } from '../asm/index.js';
+import { disassemble, rawOffsets, slotToIndex, type Instruction } from '../asm/index.js';
 import { TsbpfError, type ErrorContext } from '../errors.js';
 import type { ProgramSpec } from '../spec/types.js';
-import { cString, progLoadDetailed, SyscallError, type ProgLoadOptions } from '../sys/index.js';
+import { cString, progLoadDetailed, SyscallError, type ProgLoadLog, type ProgLoadOptions } from '../sys/index.js';
 import { explainEperm } from './memlock.js';
 
 const MIN_LOG = 64 * 1024;
+const NO_LOG: ProgLoadLog = { level: 0, buf: null };
 const MAX_LOG = 256 * 1024 * 1024 - 1; // the kernel's limit (UINT_MAX >> 2 since 5.x; 16M before)
 
 /** What the verifier said about a program it rejected. */
@@ -106,16 +107,17 @@ export interface LoadLogOptions {
 /**
  * BPF_PROG_LOAD with the log strategy. Returns the fd and (with alwaysLog) the log.
  * A SyscallError that is not a verdict (EPERM, E2BIG, ...) is rethrown as it is.
+ * `insns`: the instructions as sent (after CO-RE and externs), to name the failing one.
  */
 export function loadWithLog(
   o: ProgLoadOptions, p: ProgramSpec, opts: LoadLogOptions, ctx: ErrorContext,
-  explain?: (log: string) => string | undefined,
+  explain?: (log: string) => string | undefined, insns: readonly Instruction[] = p.instructions,
 ): { fd: number; log?: string } {
   const level = opts.logLevel ?? 1;
   // The verifier gives up with EAGAIN when a signal arrives: try again, as libbpf does.
-  const attempt = (x: ProgLoadOptions) => {
+  const attempt = (log: ProgLoadLog) => {
     for (let i = 0; ; i++) {
-      try { return progLoadDetailed(x); } catch (e) {
+      try { return progLoadDetailed(o, log); } catch (e) {
         if (i < 5 && e instanceof SyscallError && e.code === 'EAGAIN') continue;
         throw e;
       }
@@ -123,7 +125,7 @@ export function loadWithLog(
   };
   if (!opts.alwaysLog) {
     try {
-      return { fd: attempt({ ...o, logLevel: 0, logBuf: null }).fd };
+      return { fd: attempt(NO_LOG).fd };
     } catch (e) {
       if (!(e instanceof SyscallError)) throw e;
       memlockRefusal(e, ctx);
@@ -135,7 +137,7 @@ export function loadWithLog(
   for (;;) {
     const buf = new Uint8Array(size);
     try {
-      const r = attempt({ ...o, logLevel: level, logBuf: buf });
+      const r = attempt({ level, buf });
       return { fd: r.fd, log: cString(buf, 'utf8') };
     } catch (e) {
       if (!(e instanceof SyscallError)) throw e;
@@ -143,7 +145,7 @@ export function loadWithLog(
       const log = cString(buf, 'utf8');
       if (!log) { memlockRefusal(e, ctx); trampolineRefusal(e, p, ctx); throw TsbpfError.wrap(e, ctx); }
       const slot = failingSlot(log);
-      const insn = slot === undefined ? undefined : p.instructions[slotToIndex(rawOffsets(p.instructions), slot)];
+      const insn = slot === undefined ? undefined : insns[slotToIndex(rawOffsets(insns), slot)];
       const source = slot === undefined ? undefined : sourceLine(p, slot);
       const tail = log.split('\n').filter((l) => l.trim()).slice(-6).map((l) => `    ${l}`).join('\n');
       const why = explain?.(log);

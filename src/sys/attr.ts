@@ -1,3 +1,4 @@
+import { slabBytes } from '../bytes.js';
 import { TsbpfError } from '../errors.js';
 import type { Field, Layout } from './layout.js';
 import { addressOf } from './syscall.js';
@@ -22,6 +23,14 @@ function isZero(v: FieldValue): boolean {
 }
 
 /**
+ * The buffers the last encoded attr points to. A caller that keeps only `.bytes`
+ * (`bpf(cmd, encodeAttr(...).bytes)`) drops the Attr before the call; an allocation in
+ * between (a BigInt address) can then run a GC that frees a buffer whose address is in
+ * the attr. Held here until the next encode, which comes after that call.
+ */
+const held: { refs: readonly ArrayBufferView[] } = { refs: [] };
+
+/**
  * Encode `values` into the attr (or info struct) described by `l`. Pointer fields take a
  * buffer (its address is written; the buffer is returned in `refs`), a bigint address or
  * null; char arrays take a string (truncated to leave a NUL) or bytes.
@@ -33,8 +42,9 @@ export function encodeAttr<F extends string>(l: Layout<F>, values: AttrValues<F>
     if (!f) throw new TsbpfError(`${l.name}: no attr field '${k}'`);
     if (f.since && !isZero(values[k])) size = Math.max(size, f.off + f.size);
   }
-  const bytes = new Uint8Array(size);
-  const dv = new DataView(bytes.buffer);
+  // a view into a shared slab (bytes.ts): no backing store and no native address lookup per attr
+  const bytes = slabBytes(size);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, size);
   const refs: ArrayBufferView[] = [];
   for (const k in values) {
     const v = values[k];
@@ -83,6 +93,7 @@ export function encodeAttr<F extends string>(l: Layout<F>, values: AttrValues<F>
       }
     }
   }
+  held.refs = refs;
   return { bytes, refs };
 }
 

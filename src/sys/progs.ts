@@ -46,11 +46,17 @@ export interface ProgLoadResult {
   logTrueSize: number;
 }
 
-function encodeProgLoad(o: ProgLoadOptions) {
+/** The verifier log fields of one BPF_PROG_LOAD, given apart from the program's (they change between tries). */
+export interface ProgLoadLog {
+  level: number;
+  buf: Uint8Array | null;
+}
+
+function encodeProgLoad(o: ProgLoadOptions, log?: ProgLoadLog) {
   const insns = o.insns;
   if (insns.byteLength % 8 !== 0) throw new TsbpfError(`BPF_PROG_LOAD: ${insns.byteLength} instruction bytes is not a multiple of 8`);
   const license = Buffer.from(o.license + '\0', 'latin1');
-  const logBuf = o.logBuf ?? null;
+  const logBuf = (log ? log.buf : o.logBuf) ?? null;
   if (o.attachProgFd !== undefined && o.attachBtfObjFd !== undefined)
     throw new TsbpfError('BPF_PROG_LOAD: attach_prog_fd and attach_btf_obj_fd share one field; give one');
   const attachFd = o.attachProgFd ?? o.attachBtfObjFd;
@@ -59,7 +65,7 @@ function encodeProgLoad(o: ProgLoadOptions) {
     insn_cnt: insns.byteLength / 8,
     insns,
     license,
-    log_level: o.logLevel ?? 0,
+    log_level: (log ? log.level : o.logLevel) ?? 0,
     log_size: logBuf ? logBuf.length : 0,
     log_buf: logBuf,
     kern_version: o.kernVersion ?? 0,
@@ -89,9 +95,11 @@ export function progLoad(o: ProgLoadOptions): number {
 /**
  * BPF_PROG_LOAD returning log_true_size too. On failure the SyscallError is thrown as by
  * progLoad; read `logTrueSize` of the attr with `progLoadDetailed(...)` in a retry loop.
+ * `log`, when given, replaces `o.logLevel` / `o.logBuf` (a retry with a log needs no copy
+ * of `o`: `{ ...o, logBuf }` adds keys to a spread object, which V8 makes slowly, ~3 us).
  */
-export function progLoadDetailed(o: ProgLoadOptions): ProgLoadResult {
-  const a = encodeProgLoad(o);
+export function progLoadDetailed(o: ProgLoadOptions, log?: ProgLoadLog): ProgLoadResult {
+  const a = encodeProgLoad(o, log);
   const fd = bpf(BPF_PROG_LOAD, a.bytes);
   return { fd, logTrueSize: readU32(PROG_LOAD, a.bytes, 'log_true_size') };
 }

@@ -195,6 +195,7 @@ export function commandName(cmd: number): string {
   return BPF_CMD_NAMES[cmd] ?? `BPF_CMD_${cmd}`;
 }
 
+
 let lastAttr: Uint8Array | undefined;
 let lastAddr = 0n;
 
@@ -207,9 +208,9 @@ export function bpfErrno(cmd: number, attr: Uint8Array): number {
   if (fake) return fake.bpf(cmd, attr);
   const c = libc ?? bind();
   let addr: bigint;
-  if (attr === lastAttr) addr = lastAddr;
+  if (attr === lastAttr) addr = lastAddr; // a call repeated with one attr allocates nothing
   else {
-    addr = (koffiMod ?? loadKoffi()).address(attr);
+    addr = addressOf(attr);
     lastAttr = attr;
     lastAddr = addr;
   }
@@ -275,18 +276,23 @@ export function closeFd(fd: number): void {
 // off the JS heap (reading `.buffer` moves a small on-heap typed array off it for good), so
 // the address can be cached; a detached buffer has byteLength 0 and is never asked for.
 const bases = new WeakMap<ArrayBufferLike, bigint>();
+/** The last ArrayBuffer asked about and its base: attrs and their data mostly share a slab (bytes.ts slabBytes). */
+let lastBuffer: ArrayBufferLike | undefined;
+const LAST_BUFFER_MAX = 64 * 1024;
+let lastBase = 0n;
 
 /** The address of a buffer's first byte, to put in an attr's pointer field. */
 export function addressOf(buf: ArrayBufferView): bigint {
   if (fake) return fakeAddressOf(buf);
   const ab = buf.buffer; // materializes on-heap typed arrays before their address is taken
-  let base = bases.get(ab);
+  let base = ab === lastBuffer ? lastBase : bases.get(ab);
   if (base === undefined) {
     // koffi takes typed arrays and Buffers, not DataViews.
     const u8 = buf instanceof Uint8Array ? buf : new Uint8Array(ab, buf.byteOffset, buf.byteLength);
     base = (koffiMod ?? loadKoffi()).address(u8) - BigInt(buf.byteOffset);
     bases.set(ab, base);
   }
+  if (ab.byteLength <= LAST_BUFFER_MAX) { lastBuffer = ab; lastBase = base; } // not kept alive when large (a verifier log)
   return buf.byteOffset === 0 ? base : base + BigInt(buf.byteOffset);
 }
 

@@ -305,7 +305,7 @@ export class FakeKernel implements KernelDouble {
     const type = MAP_TYPE_NAMES[e.m.type];
     if (type === 'prog_array' || type === 'array_of_maps' || type === 'hash_of_maps') {
       // the value is an fd of the right kind
-      const o = this.fds.get(new DataView(e.value!.buffer).getUint32(0, true));
+      const o = this.fds.get(new DataView(e.value!.buffer, e.value!.byteOffset).getUint32(0, true));
       if (!o) return errno('EBADF');
       if (o.kind !== (type === 'prog_array' ? 'prog' : 'map')) return errno('EINVAL');
       // the kernel keeps the object and answers lookups with its id
