@@ -20,17 +20,14 @@ export function cacheRoot() {
  * since Debian 14 (sid) three do (`split`): `linux-binary-unsigned-V` (the image at
  * /usr/lib/modules/V/vmlinuz.unsigned), `linux-modules-V` and `linux-base-V` (config,
  * modules.builtin, System.map). `7` is the newest 7.x in sid, `sid` the newest of any.
+ * The table is lines.json (data, in the order people read them), which the CLI's
+ * `--kernel` (src/cli/kernels.ts) reads too, to tell a line from a bzImage path.
  */
-export const KERNEL_LINES = {
-  '5.10': { dist: 'bullseye', release: 'Debian 11' },
-  '6.1': { dist: 'bookworm', release: 'Debian 12' },
-  '6.12': { dist: 'bookworm', release: 'Debian 12' },
-  '7': { dist: 'sid', release: 'Debian sid', split: true },
-  sid: { dist: 'sid', release: 'Debian sid', split: true },
-};
+const LINES = JSON.parse(readFileSync(new URL('./lines.json', import.meta.url), 'utf8'));
+export const KERNEL_LINES = Object.fromEntries(LINES.map(({ line, ...l }) => [line, l]));
 
 /** The lines in the order people read them (object keys put '7' first). */
-export const LINE_NAMES = ['5.10', '6.1', '6.12', '7', 'sid'];
+export const LINE_NAMES = LINES.map((l) => l.line);
 
 /** Suites of each Debian release read through the private sources list. */
 export const DIST_SUITES = {

@@ -7,7 +7,7 @@
  * one test suite per kernel.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CliOptions } from './args.js';
@@ -28,7 +28,25 @@ export interface KernelRun {
   secs: number;
 }
 
-const LINES = new Set(['5.10', '6.1', '6.12', '7', 'sid']);
+/**
+ * The kernel lines the VM runner boots by name (5.10, 6.1...), from its own table
+ * (scripts/vm/lines.json, shipped beside run.mjs), so `--kernel` and tsbpf-vm agree.
+ */
+export function kernelLines(root = packageRoot()): ReadonlySet<string> {
+  const file = path.join(root, 'scripts', 'vm', 'lines.json');
+  let rows: Array<{ line: string }>;
+  try {
+    rows = JSON.parse(readFileSync(file, 'utf8')) as Array<{ line: string }>;
+  } catch (e) {
+    throw new EnvironmentError(`${file}: the VM runner's kernel lines could not be read (${(e as Error).message}): the package is incomplete`);
+  }
+  return new Set(rows.map((r) => r.line));
+}
+
+/** How the runner is told which kernel to boot: `--kernel LINE` for a line it knows, else `--kernel-image PATH`. */
+export function runnerKernelArgs(kernel: string, lines: ReadonlySet<string> = kernelLines()): string[] {
+  return lines.has(kernel) ? ['--kernel', kernel] : ['--kernel-image', path.resolve(kernel)];
+}
 
 /** The package root: the directory above this module that holds scripts/vm/run.mjs (dist/cli or the bundle in dist). */
 export function packageRoot(from = fileURLToPath(import.meta.url)): string {
@@ -70,9 +88,9 @@ export function parseGuestOutput(out: string): { release?: string; doc?: KernelR
 }
 
 /** Boots `kernel` and runs the CLI there. */
-function runOne(kernel: string, o: CliOptions, root: string, log: (s: string) => void): Promise<KernelRun> {
+function runOne(kernel: string, o: CliOptions, root: string, lines: ReadonlySet<string>, log: (s: string) => void): Promise<KernelRun> {
   const t0 = Date.now();
-  const which = LINES.has(kernel) ? ['--kernel', kernel] : ['--kernel-image', path.resolve(kernel)];
+  const which = runnerKernelArgs(kernel, lines);
   const bin = path.join(root, 'bin', 'load.js');
   const script = `echo "${RELEASE_MARK}$(uname -r)"; exec "$@"`;
   const args = [path.join(root, 'scripts', 'vm', 'run.mjs'), ...which, '--quiet', '--timeout', '1800', '--dir', process.cwd(), '--',
@@ -96,8 +114,9 @@ function runOne(kernel: string, o: CliOptions, root: string, log: (s: string) =>
 /** Runs every kernel, one after the other (each VM takes the machine's cores). */
 export async function runInKernels(o: CliOptions, log: (s: string) => void = (s) => process.stderr.write(`load: ${s}\n`)): Promise<KernelRun[]> {
   const root = packageRoot();
+  const lines = kernelLines(root);
   const runs: KernelRun[] = [];
-  for (const k of o.kernels) runs.push(await runOne(k, o, root, log));
+  for (const k of o.kernels) runs.push(await runOne(k, o, root, lines, log));
   return runs;
 }
 

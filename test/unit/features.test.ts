@@ -15,7 +15,8 @@ import { formatFeatures, type FeatureTable } from '../../src/load/feature-table.
 import { calledHelpers, MissingFeatureError } from '../../src/load/missing.js';
 import { enumeratorValues, helperSupport, isaFeatures } from '../../src/load/probes.js';
 import { loadCollectionSpec } from '../../src/spec/index.js';
-import { allAccepted, guestArgs, junitByKernel, kernelTable, parseGuestOutput, type KernelRun } from '../../src/cli/kernels.js';
+import { allAccepted, guestArgs, junitByKernel, kernelTable, kernelLines, parseGuestOutput, runnerKernelArgs, type KernelRun } from '../../src/cli/kernels.js';
+import { LINE_NAMES } from '../../scripts/vm/kernels.mjs';
 import { parseArgs } from '../../src/cli/args.js';
 import { FakeKernel } from '../helpers/fake-kernel.js';
 
@@ -192,6 +193,13 @@ test('--kernel: guest output parsed around console noise; the options a guest re
   const o = parseArgs(['--kernel', '5.10,6.1', '--kernel', '7', '--set', 'x=1', '--only', 'p', '--log-level', '2', 'bpf-objs/a.o']);
   assert.equal(o.kernels, ['5.10', '6.1', '7']);
   assert.equal(guestArgs(o), ['--json', '--set', 'x=1', '--only', 'p', '--log-level', '2', path.resolve('bpf-objs/a.o')]);
+});
+
+test('--kernel: every line the VM runner knows is booted by name, anything else as a bzImage path', () => {
+  assert.equal([...kernelLines()], LINE_NAMES);
+  for (const line of LINE_NAMES) assert.equal(runnerKernelArgs(line), ['--kernel', line]);
+  assert.equal(runnerKernelArgs('6.6'), ['--kernel-image', path.resolve('6.6')]);
+  assert.equal(runnerKernelArgs('/boot/vmlinuz-6.18'), ['--kernel-image', '/boot/vmlinuz-6.18']);
 });
 
 test('kernel enums without their end markers: __MAX_*, __BPF_FUNC_MAX_ID and the plain MAX_BPF_LINK_TYPE of older headers', () => {

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { packageRoot } from '../../src/cli/kernels.js';
+import { kernelLines, packageRoot } from '../../src/cli/kernels.js';
 import { installPackage, root } from '../helpers/installed-package.js';
 
 const pkg = installPackage('pack-unit');
@@ -13,13 +13,13 @@ test.after(() => pkg.remove());
 const fixture = path.join(root, 'bpf-objs/tailcall_uretprobe.bpf.o');
 const installed = path.join(pkg.dir, 'node_modules');
 
-const VM_RUNNER = ['run', 'kernels', 'initramfs', 'guest', 'host'].map((f) => `scripts/vm/${f}.mjs`);
+const VM_RUNNER = [...['run', 'kernels', 'initramfs', 'guest', 'host'].map((f) => `scripts/vm/${f}.mjs`), 'scripts/vm/lines.json'];
 
 test('the tarball holds what a user runs (the two bundles, types, the CLI, the VM runner), not sources, tests, fixtures or build files', () => {
   for (const f of ['package.json', 'README.md', 'bin/load.js', 'bin/vm.js', 'bin/tsbpf-gen.js', 'bin/package.json', 'dist/tsbpf.mjs', 'dist/index.d.ts', 'dist/cli/boot.js', 'dist/cli/boot.cjs', 'dist/cli.bundle.cjs', 'dist/cli.bundle.cache', ...VM_RUNNER]) {
     assert.ok(pkg.files.includes(f), `${f} is in the tarball`);
   }
-  const stray = pkg.files.filter((f) => !/^(package\.json|README\.md|bin\/([^/]+\.js|package\.json)|dist\/.+\.d\.ts|dist\/(tsbpf\.mjs|cli\/boot\.c?js|cli\.bundle\.(cjs|cache))|scripts\/vm\/(run|kernels|initramfs|guest|host)\.mjs)$/.test(f));
+  const stray = pkg.files.filter((f) => !/^(package\.json|README\.md|bin\/([^/]+\.js|package\.json)|dist\/.+\.d\.ts|dist\/(tsbpf\.mjs|cli\/boot\.c?js|cli\.bundle\.(cjs|cache))|scripts\/vm\/((run|kernels|initramfs|guest|host)\.mjs|lines\.json))$/.test(f));
   assert.equal(stray, [], 'nothing else (no src/, test/, bpf-objs/, per-module dist/*.js, source maps, esbuild metafile, the repository\'s test matrix)');
 });
 
@@ -33,6 +33,8 @@ test('npx tsbpf-vm: the VM runner as installed (usage, exit 2 on a bad kernel li
   // the CLI's --kernel runs scripts/vm/run.mjs of its own package: from the installed bundle
   const tsbpf = path.join(installed, 'tsbpf');
   assert.is(packageRoot(path.join(tsbpf, 'dist', 'cli.bundle.cjs')), tsbpf);
+  // and tells the lines it boots by name from the runner's own table there
+  assert.equal([...kernelLines(tsbpf)], ['5.10', '6.1', '6.12', '7', 'sid']);
 });
 
 test('npm installs the runtime dependencies only (uvu and the build tools are not)', () => {
