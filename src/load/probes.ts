@@ -35,6 +35,14 @@ function attempt(call: () => number): string | undefined {
   }
 }
 
+/** The fd `call` returns, or undefined when the kernel refused (a SyscallError; anything else is thrown). */
+function refusedOrFd(call: () => number): number | undefined {
+  try { return call(); } catch (e) {
+    if (e instanceof SyscallError) return undefined;
+    throw e;
+  }
+}
+
 /** Ring buffer sizes must be a power of two and a multiple of the page size: 64 KiB is for 4, 16 and 64 KiB pages. */
 const RINGBUF_PROBE_SIZE = 64 << 10;
 
@@ -70,14 +78,14 @@ function probeMapType(type: MapTypeName): boolean {
   const fds: number[] = [];
   try {
     if (LOCAL_STORAGE.has(type)) {
-      let btf: number;
-      try { btf = btfLoad(localStorageBtf()); } catch (e) { if (e instanceof SyscallError) return false; throw e; }
+      const btf = refusedOrFd(() => btfLoad(localStorageBtf()));
+      if (btf === undefined) return false;
       fds.push(btf);
       Object.assign(o, { valueSize: 8, maxEntries: 0, flags: BPF_F_NO_PREALLOC, btfFd: btf, btfKeyTypeId: 1, btfValueTypeId: 3 });
     }
     if (type === 'array_of_maps' || type === 'hash_of_maps') {
-      let inner: number;
-      try { inner = mapCreate({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 1 }); } catch (e) { if (e instanceof SyscallError) return false; throw e; }
+      const inner = refusedOrFd(() => mapCreate({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 1 }));
+      if (inner === undefined) return false;
       fds.push(inner);
       o.innerMapFd = inner;
     }

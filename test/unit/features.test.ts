@@ -13,7 +13,7 @@ import { NEWER_HELPER_NAMES } from '../../src/kernel/helper-since.js';
 import { Collection } from '../../src/load/collection.js';
 import { formatFeatures, type FeatureTable } from '../../src/load/feature-table.js';
 import { calledHelpers, MissingFeatureError } from '../../src/load/missing.js';
-import { enumeratorValues, helperSupport, isaFeatures } from '../../src/load/probes.js';
+import { enumeratorValues, hasMapType, helperSupport, isaFeatures } from '../../src/load/probes.js';
 import { loadCollectionSpec } from '../../src/spec/index.js';
 import { allAccepted, guestArgs, junitByKernel, kernelTable, kernelLines, parseGuestOutput, runnerKernelArgs, type KernelRun } from '../../src/cli/kernels.js';
 import { LINE_NAMES } from '../../scripts/vm/kernels.mjs';
@@ -100,6 +100,24 @@ test('a helper not allowed in the program type, a map type and a program type th
   noSyscall.use(() => { try { Collection.load(fixture('global_data')); } catch (e) { err = e; } });
   assert.instance(err, MissingFeatureError);
   assert.equal([(err as MissingFeatureError).kind, (err as MissingFeatureError).feature], ['program-type', 'xdp']);
+});
+
+test('map type probes: a refused helper object (BTF of a local storage map, inner map of a map-in-map) means the type is missing, and nothing stays open', () => {
+  const noBtf = new FakeKernel();
+  noBtf.rules.push((c) => (c.command === 'BPF_BTF_LOAD' ? 'EPERM' : undefined));
+  noBtf.use(() => assert.is(hasMapType('sk_storage'), false));
+  assert.ok(noBtf.calls.some((c) => c.command === 'BPF_BTF_LOAD'), 'the probe loaded its BTF');
+  assert.not.ok(noBtf.calls.some((c) => c.command === 'BPF_MAP_CREATE'), 'and created no map after the refusal');
+  assert.equal(noBtf.openFds(), []);
+  const noHash = new FakeKernel();
+  noHash.rules.push((c) => (c.command === 'BPF_MAP_CREATE' && c.mapType === 'hash' ? 'ENOMEM' : undefined));
+  noHash.use(() => assert.is(hasMapType('hash_of_maps'), false));
+  assert.not.ok(noHash.calls.some((c) => c.mapType === 'hash_of_maps'), 'no outer map without its inner map');
+  assert.equal(noHash.openFds(), []);
+  const fine = new FakeKernel();
+  fine.use(() => assert.is(hasMapType('array_of_maps'), true));
+  assert.ok(fine.calls.some((c) => c.mapType === 'array_of_maps'));
+  assert.equal(fine.openFds(), []);
 });
 
 test('instruction-set extensions: found in programs; a refusal of fetch atomics names them and 5.12', () => {
