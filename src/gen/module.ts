@@ -4,7 +4,7 @@
  * Pure: a CollectionSpec (with BTF) in, a string out.
  */
 import type { Btf } from '../btf/index.js';
-import { FD_MAPS, PERCPU_TYPES } from '../load/map-codec.js';
+import { FD_MAPS, PERCPU_TYPES, plainKeyKind } from '../load/map-codec.js';
 import type { CollectionSpec, MapSpec } from '../spec/types.js';
 import { byName, propertyKey, quote } from './names.js';
 import { TypeEmitter } from './types.js';
@@ -34,12 +34,15 @@ export interface ModuleParts {
 
 const NO_LOOKUP = new Set(['ringbuf', 'user_ringbuf']);
 
+/** The TypeScript type of a key without BTF, as decodeKey reads it back. */
+const PLAIN_KEY_TYPES = { number: 'number', bigint: 'bigint', bytes: 'Uint8Array' } as const;
+
 /** Key and value types of a map, as BpfMap's lookup / keys return them. */
 function mapTypes(m: MapSpec, types: TypeEmitter): [string, string] {
   let key: string;
   if (m.keyType) key = types.expr(m.keyType);
   else if (m.keySize === 0 || NO_LOOKUP.has(m.type)) key = 'never';
-  else key = m.keySize <= 4 && m.keySize !== 3 ? 'number' : m.keySize === 8 ? 'bigint' : 'Uint8Array';
+  else key = PLAIN_KEY_TYPES[plainKeyKind(m.keySize)];
   if (NO_LOOKUP.has(m.type)) return [key, 'never'];
   if (FD_MAPS[m.type] && m.valueSize === 4) return [key, 'number'];
   const one = m.valueType ? types.expr(m.valueType) : 'Uint8Array';

@@ -114,14 +114,21 @@ export function encodeMapValue(m: MapShape, value: unknown): Uint8Array {
   return out;
 }
 
-/** A key as JS data: through BTF, else a number (4 bytes and less) or a bigint (8), else the Buffer. */
+/**
+ * What a key without a BTF type reads back as, by its size: an unsigned number (1, 2 or 4
+ * bytes), a bigint (8), else its bytes. decodeKey follows it, and tsbpf-gen writes the key
+ * types of maps without BTF from it (src/gen/module.ts).
+ */
+export function plainKeyKind(size: number): 'number' | 'bigint' | 'bytes' {
+  return size === 1 || size === 2 || size === 4 ? 'number' : size === 8 ? 'bigint' : 'bytes';
+}
+
+/** A key as JS data: through BTF, else as plainKeyKind says. */
 export function decodeKey(m: MapShape, raw: Buffer): Value {
   if (m.btf && m.keyType) return decodeValue(m.btf, m.keyType, raw);
-  switch (raw.length) {
-    case 1: return raw.readUInt8(0);
-    case 2: return raw.readUInt16LE(0);
-    case 4: return raw.readUInt32LE(0);
-    case 8: return raw.readBigUInt64LE(0);
-    default: return raw;
+  switch (plainKeyKind(raw.length)) {
+    case 'number': return raw.readUIntLE(0, raw.length);
+    case 'bigint': return raw.readBigUInt64LE(0);
+    case 'bytes': return raw;
   }
 }

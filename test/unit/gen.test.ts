@@ -14,7 +14,7 @@ import { recordDecoder } from '../../src/events/decode.js';
 import { BtfBuilder } from '../helpers/btf-builder.js';
 import { decodeValue } from '../../src/load/values.js';
 import { loadCollectionSpec } from '../../src/spec/collection.js';
-import { PERCPU_TYPES, FD_MAPS } from '../../src/load/map-codec.js';
+import { decodeKey, PERCPU_TYPES, FD_MAPS, plainKeyKind } from '../../src/load/map-codec.js';
 import { TSBPF_VERSION } from '../../src/version.js';
 import { GOLDEN, goldenDir, goldenSkeleton, literal, pseudoRandomBytes, root } from '../helpers/skeletons.js';
 
@@ -121,6 +121,20 @@ function decodedChecks(f: string, code: string, mod: string, base: string): stri
   if (lines.some((l) => l.includes('KV<'))) head.push(`import type * as tsbpf from 'tsbpf';`, 'type KV<M> = M extends tsbpf.BpfMap<infer K, infer V> ? [K, V] : never;');
   return [...head, ...lines].join('\n') + '\n';
 }
+
+test('keys without BTF: decodeKey reads them back as plainKeyKind says, and the skeleton types them the same way', () => {
+  const kindOf = (v: unknown) => (typeof v === 'number' ? 'number' : typeof v === 'bigint' ? 'bigint' : v instanceof Uint8Array ? 'bytes' : typeof v);
+  for (let size = 1; size <= 16; size++) {
+    const raw = Buffer.from(pseudoRandomBytes(size, size));
+    const key = decodeKey({ name: 'm', type: 'hash', keySize: size, valueSize: 4, cpus: () => 1 }, raw);
+    assert.is(kindOf(key), plainKeyKind(size), `${size}-byte key`);
+    if (typeof key === 'number') assert.is(key, raw.readUIntLE(0, size));
+  }
+  assert.equal([1, 2, 3, 4, 5, 8].map(plainKeyKind), ['number', 'number', 'bytes', 'number', 'bytes', 'bigint']);
+  // legacy_maps: `struct bpf_map_def` maps, no BTF key type, 4-byte keys
+  const out = generateSkeleton(readFileSync(path.join(objDir, 'legacy_maps.bpf.o')), { file: 'legacy_maps.bpf.o', path: 'legacy_maps.bpf.o' });
+  assert.match(out.code, 'readonly pkt_total: tsbpf.BpfMap<number, Uint8Array>;');
+});
 
 test('every fixture with BTF: the skeleton and decoded values compile with tsc --strict; types-bite.ts too', () => {
   // inside the repository, so that `import ... from 'tsbpf'` resolves to this package (dist/index.d.ts)
