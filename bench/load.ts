@@ -26,9 +26,9 @@
  * nr_func_info, nr_line_info, BTF attached) and per object (BTF loaded, number of maps),
  * so "same object, same kernel features" is checked, not assumed. Differences are printed.
  *
- * tsbpf is measured as shipped: src/ compiled by tsc with the project's tsconfig into the
- * cache dir (buildTsbpf in bench/common.ts, shared with bench/parse.ts); --src measures
- * src/*.ts through tsx instead.
+ * tsbpf is measured as shipped: dist/ as `npm run build` makes it (buildTsbpf in
+ * bench/common.ts, shared by every benchmark; here dist/index.js and its modules, to share
+ * src/sys's instances); --src measures src/*.ts through tsx instead.
  *
  * Where the time goes: user / system CPU per iteration on both sides (getrusage,
  * process.cpuUsage; node's is process-wide, so GC and compiler threads count too), and for a

@@ -25,9 +25,9 @@
  * btf__find_by_name_kind (a scan in libbpf); (c) decoding every type into objects
  * (typeById on every id) vs libbpf's parse + a walk touching every type and name.
  *
- * tsbpf is measured as shipped: src/ is compiled with the project's tsc settings into a cache
- * dir and that JS is imported. (Running src/*.ts through tsx instead costs up to 2x on the
- * BTF decode: esbuild's keep-names helper `__name` redefines `.name` on every closure made in
+ * tsbpf is measured as shipped: dist/tsbpf.mjs as `npm run build` makes it (buildTsbpf in
+ * bench/common.ts, shared by every benchmark) is imported. (Running src/*.ts through tsx
+ * instead costs up to 2x on the BTF decode: esbuild's keep-names helper `__name` redefines `.name` on every closure made in
  * a hot function.) --src measures src/*.ts through tsx anyway.
  *
  * Options: --n N (timed iterations per item; default 20 for vmlinux, 300 per object), --json, --mode file|mem|both
