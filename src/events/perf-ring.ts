@@ -12,6 +12,7 @@ import {
   PERF_MMAP_DATA_HEAD, PERF_MMAP_DATA_TAIL, PERF_EVENT_HEADER_SIZE, PERF_EVENT_HEADER_SIZE_OFFSET,
   PERF_RECORD_LOST, PERF_RECORD_SAMPLE, PERF_LOST_COUNT_OFFSET, PERF_SAMPLE_RAW_DATA_OFFSET,
 } from './abi.js';
+import { JsWalker, type RingWalker } from './walk.js';
 import {
   DEFAULT_BATCH_RECORDS, RecordBatch, RingError, Scratch, checkRingSize, consumeRecords, wordsOf,
   type BatchRing, type RecordVisitor,
@@ -48,6 +49,7 @@ export class PerfConsumer implements BatchRing {
   #lostTo: number;
   #detached = false;
   #scratch = new Scratch();
+  #walker: RingWalker;
 
   /**
    * @param meta a view over the struct perf_event_mmap_page (at least up to data_tail)
@@ -64,6 +66,7 @@ export class PerfConsumer implements BatchRing {
     this.#data = data;
     this.batch = new RecordBatch(batchRecords, data, cpu);
     this.#words = this.batch.words;
+    this.#walker = new JsWalker(new Int32Array(data.buffer, data.byteOffset, data.length >>> 2), this.batch.offsets, this.batch.lengths);
     this.#view = this.batch.view;
     this.#tail = this.#endPos = this.#lostTo = Number(Atomics.load(meta, TAIL));
     this.#tailOff = this.#tail % this.size;
@@ -77,6 +80,7 @@ export class PerfConsumer implements BatchRing {
     this.#data = new Uint8Array(0);
     this.#words = new Uint32Array(0);
     this.#meta = new BigUint64Array(TAIL + 1);
+    this.#walker = new JsWalker(new Int32Array(0), new Uint32Array(0), new Uint32Array(0));
     this.batch.count = 0;
     this.batch.use(this.#data, wordsOf(this.#data), new DataView(this.#data.buffer));
   }
@@ -115,7 +119,16 @@ export class PerfConsumer implements BatchRing {
     let used = 0;
     let n = 0;
     let endOff = -1;
+    const walker = this.#walker;
     while (n < max && used < budget) {
+      // the common case first: a run of samples in one piece (walk.ts)
+      const k = walker.perf(off, off + (budget - used), n, max, size);
+      if (k > n) {
+        used += walker.end - off;
+        off = walker.end;
+        n = k;
+        if (off >= size || n >= max || used >= budget) break; // at the ring's end a batch stays contiguous
+      }
       const type = words[off >>> 2]!;
       const recSize = words[(off + SIZE_WORD_OFFSET) >>> 2]! >>> 16;
       if (recSize < PERF_EVENT_HEADER_SIZE || recSize > avail - used) {

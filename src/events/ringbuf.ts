@@ -16,6 +16,7 @@
  */
 import { TsbpfError } from '../errors.js';
 import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, RINGBUF_RECORD_ALIGN } from './abi.js';
+import { JsWalker, type RingWalker } from './walk.js';
 import {
   DEFAULT_BATCH_RECORDS, RecordBatch, RingError, Scratch, TSO, checkRingSize, consumeRecords, wordsOf,
   type BatchRing, type RecordVisitor,
@@ -25,8 +26,6 @@ const LEN_MASK = ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT) >>> 0;
 /** Header plus padding: a record of `len` data bytes takes (len + RECORD_ROUND) & ~ALIGN_MASK bytes. */
 const RECORD_ROUND = BPF_RINGBUF_HDR_SZ + RINGBUF_RECORD_ALIGN - 1;
 const ALIGN_MASK = RINGBUF_RECORD_ALIGN - 1;
-/** The discard bit as a shift: for a length word with the busy bit clear, word >>> DISCARD_SHIFT is 1 when discarded. */
-const DISCARD_SHIFT = Math.log2(BPF_RINGBUF_DISCARD_BIT);
 
 /** What both sides of a BPF ring buffer see: the two positions and the data pages. */
 abstract class RingbufMemory {
@@ -89,8 +88,8 @@ export class RingbufConsumer extends RingbufMemory implements BatchRing {
   #scratch = new Scratch();
   #bytesWords: Uint32Array;
   #bytesView: DataView;
-  /** Mapped twice and plain loads are acquire loads: next() takes its short loop. */
-  readonly #fast: boolean;
+  /** Mapped twice and plain loads are acquire loads: next() takes the walker's short loop. */
+  #walker: RingWalker | undefined;
 
   /**
    * Views of the consumer page (writable), the producer page and the data pages: see
@@ -103,7 +102,7 @@ export class RingbufConsumer extends RingbufMemory implements BatchRing {
     this.batch = new RecordBatch(batchRecords, data);
     this.#bytesWords = this.batch.words;
     this.#bytesView = this.batch.view;
-    this.#fast = this.mirrored && TSO;
+    this.#walker = this.mirrored && TSO ? new JsWalker(this.words, this.batch.offsets, this.batch.lengths) : undefined;
   }
 
   /** consumer_pos as this consumer last wrote it (or found it). */
@@ -142,25 +141,17 @@ export class RingbufConsumer extends RingbufMemory implements BatchRing {
     let used = 0;
     let n = 0;
     let endOff = -1;
-    if (this.#fast) {
-      // mapped twice, x86-64: no record wraps, plain loads have acquire order (see TSO). The
-      // hot loop of every reader: one length word per record, no branch but busy and bounds.
+    const walker = this.#walker;
+    if (walker) {
+      // mapped twice, x86-64: no record wraps, plain loads have acquire order (see TSO): the
+      // hot loop of every reader (walk.ts), one length word per record
       const from = off;
-      const stop = off + budget;
-      let last = off;
-      while (n < max && off < stop) {
-        const word = words[off >>> 2]!;
-        if (word < 0) break; // BPF_RINGBUF_BUSY_BIT, the sign bit: not committed yet
-        const len = word & LEN_MASK;
-        offsets[n] = off + BPF_RINGBUF_HDR_SZ;
-        lengths[n] = len;
-        n += 1 - (word >>> DISCARD_SHIFT); // a discarded record is overwritten by the next one
-        last = off;
-        off += (len + RECORD_ROUND) & ~ALIGN_MASK;
-      }
+      n = walker.ringbuf(off, off + budget, max);
+      off = walker.end;
       used = off - from;
       if (used > avail) {
         // the last record runs past producer_pos: leave it, or refuse it when it is the first
+        const last = walker.last;
         if ((words[last >>> 2]! & BPF_RINGBUF_DISCARD_BIT) === 0) n--;
         if (n === 0) {
           const len = words[last >>> 2]! & LEN_MASK;
@@ -247,6 +238,7 @@ export class RingbufConsumer extends RingbufMemory implements BatchRing {
 
   override detach(): void {
     super.detach();
+    if (this.#walker) this.#walker = new JsWalker(this.words, new Uint32Array(0), new Uint32Array(0));
     const b = this.batch;
     b.count = 0;
     const none = new Uint8Array(0);
