@@ -11,10 +11,10 @@
  * checks the rest (member / param names, referenced ids, vlen of kinds that have none).
  * Nothing but `BtfError` escapes for any input.
  *
- * Decoded types are shared with the cache: treat them as read-only, and use `setType`
- * (on a copy) to change one. Two typeById calls for the same id of a large BTF may give
- * two equal objects rather than the same one. `encode()` writes the (possibly changed)
- * BTF back.
+ * Decoded types are plain data shared with the cache: treat them as read-only, and use
+ * `setType` (on a copy) to change one. Two typeById calls for the same id of a large BTF
+ * may give two equal objects rather than the same one (a pass over every type keeps none
+ * alive: see TypeCache). `encode()` writes the (possibly changed) BTF back.
  */
 import { BtfError } from '../errors.js';
 import { mapOrReadFile } from '../file.js';
@@ -190,7 +190,13 @@ export class Btf {
     return this.typeById(id).kind;
   }
 
-  /** The type with this id; id 0 is void. Throws BtfError for ids out of range or malformed records. */
+  /**
+   * The type with this id; id 0 is void. Throws BtfError for ids out of range or malformed
+   * records. The object is plain data shared with this Btf (read-only: change a copy and
+   * `setType` it). An object's BTF gives the same object for an id every time; a BTF of
+   * more than 16k types (vmlinux) keeps only types asked for again recently, so two calls
+   * may give two equal objects: compare types by `id`, not by identity.
+   */
   typeById(id: number): BtfType {
     const i = id - this.firstId;
     if (i >= 0 && i < this.origCount && Number.isInteger(i)) {

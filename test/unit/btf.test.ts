@@ -264,6 +264,37 @@ test('vmlinux: opens, agrees with bpftool on every type, round-trips', () => {
   assert.is(btf.typeById(ts.id), btf.typeById(ts.id));
 });
 
+// Decoded types are plain data for users: what they copy, serialise or clone is the whole
+// type, and nothing they do to a copy (or to what setType stored) reaches the Btf.
+test('decoded types are plain data: spread, JSON, structuredClone, setType copies', () => {
+  const btfs: Btf[] = [Btf.parse(everyKind().b.build())];
+  if (hasVmlinux) btfs.push(vmlinux());
+  for (const btf of btfs) {
+    const step = Math.max(1, Math.floor(btf.length / 3000));
+    for (let id = 1; id < btf.length; id += step) {
+      const t = btf.typeById(id);
+      assert.is(Object.getPrototypeOf(t), Object.prototype, `type ${id} is a plain object`);
+      for (const k of Object.keys(t)) {
+        const d = Object.getOwnPropertyDescriptor(t, k)!;
+        assert.ok('value' in d && d.enumerable, `type ${id}.${k} is an own data property`);
+      }
+      assert.equal({ ...t }, t);
+      assert.equal(structuredClone(t), t);
+      if (t.kind !== 'enum64') assert.equal(JSON.parse(JSON.stringify(t)), t); // JSON has no bigint
+      assert.equal(btf.typeById(id), t, 'decoded again: an equal object');
+    }
+  }
+  // setType stores a copy: changing the object handed in afterwards changes nothing stored
+  // (what typeById gives is shared with the Btf's cache: read-only, as btf.ts says)
+  const btf = btfs[0]!;
+  const st = btf.typeByName('pt', 'struct')!;
+  const mine = { ...st, name: 'pt2', members: st.members.map((m) => ({ ...m })) };
+  btf.setType(st.id, mine);
+  mine.name = 'other';
+  assert.is(btf.typeById(st.id).name, 'pt2');
+  assert.equal(Btf.parse(btf.encode()).typeById(st.id), { ...st, name: 'pt2' });
+});
+
 test('vmlinux: changed types survive encode', () => {
   if (!hasVmlinux) return;
   const btf = vmlinux();
