@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { Btf, parseBtfExt, BTF_INT_SIGNED, BTF_INT_BOOL } from '../../src/btf/index.js';
+import { Btf, parseBtfExt, BTF_INT_SIGNED, BTF_INT_BOOL, type BtfType } from '../../src/btf/index.js';
 import { BtfError } from '../../src/errors.js';
 import { BtfBuilder, buildBtfExt } from '../helpers/btf-builder.js';
 
@@ -287,7 +287,7 @@ test('decoded types are plain data: spread, JSON, structuredClone, setType copie
   // setType stores a copy: changing the object handed in afterwards changes nothing stored
   // (what typeById gives is shared with the Btf's cache: read-only, as btf.ts says)
   const btf = btfs[0]!;
-  const st = btf.typeByName('pt', 'struct')!;
+  const st = btf.typeByName('pt', 'struct') as BtfType & { kind: 'struct' };
   const mine = { ...st, name: 'pt2', members: st.members.map((m) => ({ ...m })) };
   btf.setType(st.id, mine);
   mine.name = 'other';
