@@ -11,6 +11,7 @@ import { ensureBpffs, Fd, mapCreate, objGet, objPin, progInfo } from '../../src/
 import { kernelStructHasMember, trampolineProbe } from '../helpers/kernel-probes.js';
 import { acceptedHere, objectRefusal, programRefusal } from '../helpers/requirements.js';
 import { describe, matchesRefusal } from '../../scripts/vm/requirements.mjs';
+import { objectWithRunNames } from '../helpers/struct-ops-names.js';
 import { kernelSuite } from '../helpers/kernel-suite.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -254,18 +255,20 @@ kt('maps pinned by name are unpinned at exit unless --pin', () => {
 });
 
 kt('optional struct_ops maps: not created (and not a failure) by default; --create loads one with its programs; both at once is refused', () => {
-  const d = cli(['bpf-objs/struct_ops_optional.bpf.o']);
+  // a copy with this run's congestion control names: they are kernel-global, and other test runs register tsbpf_opt too
+  const obj = objectWithRunNames(path.join(root, 'bpf-objs/struct_ops_optional.bpf.o'), tmp);
+  const d = cli([obj]);
   assert.is(d.status, 0, d.stderr + d.stdout);
   assert.match(d.stdout, /tsbpf_opt_link +struct_ops .* not created: SEC\("\?\.struct_ops\.link"\)/);
   assert.not.match(d.stdout, /NOT LOADED|REJECTED/);
   assert.match(d.stdout, /nothing was loaded/);
-  const c = cli(['--json', '--create', 'tsbpf_opt', 'bpf-objs/struct_ops_optional.bpf.o']);
+  const c = cli(['--json', '--create', 'tsbpf_opt', obj]);
   assert.is(c.status, 0, c.stderr + c.stdout);
   const o = JSON.parse(c.stdout).objects[0];
   assert.equal(o.programs.map((p: { name: string; verdict: string }) => [p.name, p.verdict]),
     [['opt_ssthresh', 'accepted'], ['opt_cong_avoid', 'accepted'], ['opt_cwnd', 'accepted'], ['opt_link_undo_cwnd', 'skipped']]);
   assert.equal(o.maps.map((m: { name: string; created?: boolean }) => [m.name, m.created]), [['tsbpf_opt', undefined], ['tsbpf_opt_link', false]]);
-  const both = cli(['--create', 'tsbpf_opt', '--create', 'tsbpf_opt_link', 'bpf-objs/struct_ops_optional.bpf.o']);
+  const both = cli(['--create', 'tsbpf_opt', '--create', 'tsbpf_opt_link', obj]);
   assert.is(both.status, 1, both.stderr + both.stdout);
   assert.match(both.stdout, /NOT LOADED: .*program 'opt_cwnd' is tcp_congestion_ops\.undo_cwnd .* cannot also be tcp_congestion_ops\.ssthresh/);
 });

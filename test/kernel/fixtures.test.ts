@@ -15,6 +15,7 @@ import { ensureBpffs, loadCollectionSpec, loadsByDefault } from '../../src/index
 import { describe, expectationsFor, loadRequirements, matchesRefusal } from '../../scripts/vm/requirements.mjs';
 import { kallsymsHas, kernelFuncHome, trampolineProbe } from '../helpers/kernel-probes.js';
 import { kernelSuite } from '../helpers/kernel-suite.js';
+import { uniqueStructOpsNames } from '../helpers/struct-ops-names.js';
 import type { ProgramResult } from '../../src/cli/result.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -55,6 +56,8 @@ for (const file of objects) {
   test(`${file} on ${release}: ${expected.length ? `refused as listed (${expected.join('; ')}), the rest accepted` : 'every program accepted'}`, () => {
     const rel = path.join('bpf-objs', file);
     const spec = loadCollectionSpec(path.join(root, rel));
+    // struct_ops congestion control names are kernel-global: this run's own (other test runs load struct_ops.bpf.o too)
+    uniqueStructOpsNames(spec);
     const loaded = loadObject(spec, parseArgs([rel]), undefined, pinRoot);
     try {
       const r = loaded.result;

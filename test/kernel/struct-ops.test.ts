@@ -2,6 +2,10 @@
 // congestion control "tsbpf_cc" while the collection is open, and only then. Checked
 // through /proc/sys/net/ipv4 and, where bpftool is installed, `bpftool struct_ops`
 // (its dump decodes the kernel's value: state, program ids per member, name, flags).
+// Congestion control names are kernel-global and other test processes load the same
+// fixtures at the same time: every load here gives the struct_ops values this run's names
+// ('tsbpf_cc' -> 't<pid>_cc', helpers/struct-ops-names.ts), and bpftool is asked about our
+// maps by id, never by their (shared) map names.
 // Needs root; skipped otherwise, except under CI=true.
 import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -9,10 +13,11 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Btf, Collection, forceMissingBtfFeatures, hasBtfFeature, loadCollectionSpec, STRUCT_OPS_LINK_NOTE, TsbpfError } from '../../src/index.js';
+import { Btf, Collection, forceMissingBtfFeatures, hasBtfFeature, STRUCT_OPS_LINK_NOTE, TsbpfError, type LoadOptions } from '../../src/index.js';
 import { btfRaw } from '../../src/sys/index.js';
 import { kernelSuite, ownIds } from '../helpers/kernel-suite.js';
 import { kernelHasStruct, kernelStructHasMember } from '../helpers/kernel-probes.js';
+import { runName, specWithRunNames } from '../helpers/struct-ops-names.js';
 
 /** bpf_prog_info has attach_btf_id since Linux 6.0 (Debian 11's 5.10 reports no such field: 0). */
 const infoHasAttachBtfId = kernelStructHasMember('bpf_prog_info', 'attach_btf_id');
@@ -32,38 +37,41 @@ function bpftool(...args: string[]): unknown {
   return JSON.parse(r.stdout);
 }
 type Dump = Array<Record<string, any>>;
-/** The kernel's value as bpftool decodes it; `state` sits in `common` since Linux 6.9, directly in the value before. */
-function dump(name: string): { state: string; data: Record<string, unknown> } {
-  const d = bpftool('struct_ops', 'dump', 'name', name) as Dump;
+/** The kernel's value of our map `id` as bpftool decodes it; `state` sits in `common` since Linux 6.9, directly in the value before. */
+function dump(id: number): { state: string; data: Record<string, unknown> } {
+  const r = spawnSync('bpftool', ['-j', 'struct_ops', 'dump', 'id', String(id)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bpftool struct_ops dump id ${id}: ${r.stderr || r.stdout}`);
+  // bpftool 7.1 prints the two objects of `dump id` without the enclosing [ ] (`dump name` has them)
+  const out = r.stdout.trim();
+  const d = JSON.parse(out.startsWith('[') ? out : `[${out}]`) as Dump;
   const v = d[1]!['bpf_struct_ops_tcp_congestion_ops'];
   return { state: v.common?.state ?? v.state, data: v.data };
 }
 /** Feature probe, not a version check: struct_ops links came with struct bpf_struct_ops_link (6.4). */
 const hasLinks = run && kernelHasStruct('bpf_struct_ops_link');
 if (run && !hasLinks) console.log('  (this kernel has no struct_ops links: the .struct_ops.link map is left out of the loads below, and the whole object must be refused naming BPF_F_LINK)');
-/** The fixture, without its .struct_ops.link map where the kernel cannot create it. */
+/** This run's congestion control names (what tcp_available_congestion_control lists). */
+const CC = runName('tsbpf_cc'), CC_LINK = runName('tsbpf_cc_link'), OPT = runName('tsbpf_opt'), OPT_LINK = runName('tsbpf_opt_link');
+
+/** The fixture with this run's names, without its .struct_ops.link map where the kernel cannot create it. */
 function load(): Collection {
-  if (hasLinks) return Collection.loadFile(file);
-  const spec = loadCollectionSpec(file);
-  spec.maps.delete('tsbpf_cc_link');
+  const spec = specWithRunNames(file);
+  if (!hasLinks) spec.maps.delete('tsbpf_cc_link');
   return Collection.load(spec);
 }
 
 const listed = () => (bpftool('struct_ops', 'list') as Array<{ id: number; name: string }>);
-
-uvuTest.before(() => {
-  // a crashed earlier run can leave tsbpf_cc / tsbpf_opt registered (the registration outlives the process)
-  for (const n of ['tsbpf_cc', 'tsbpf_opt']) if (run && words(AVAILABLE).includes(n) && hasBpftool) spawnSync('bpftool', ['struct_ops', 'unregister', 'name', n]);
-});
+/** The struct_ops maps this process holds (by the ids of its fds), as bpftool lists them. */
+const ownListed = () => { const own = ownIds('map'); return listed().filter((x) => own.includes(x.id)); };
 
 test('tsbpf_cc is registered while the collection is open, with our programs in its members, and gone after close()', () => {
-  assert.not.ok(words(AVAILABLE).includes('tsbpf_cc'), 'not registered before the test');
+  assert.not.ok(words(AVAILABLE).includes(CC), 'not registered before the test');
   const c = load();
   let ids: number[] = [];
   try {
-    assert.ok(words(AVAILABLE).includes('tsbpf_cc'), 'tcp_available_congestion_control lists tsbpf_cc');
-    assert.ok(words(ALLOWED).includes('tsbpf_cc'), '.flags = TCP_CONG_NON_RESTRICTED was copied: tcp_allowed_congestion_control lists it');
-    assert.not.ok(words(AVAILABLE).includes('tsbpf_cc_link'), 'the .struct_ops.link map is not registered (no link)');
+    assert.ok(words(AVAILABLE).includes(CC), `tcp_available_congestion_control lists ${CC}`);
+    assert.ok(words(ALLOWED).includes(CC), '.flags = TCP_CONG_NON_RESTRICTED was copied: tcp_allowed_congestion_control lists it');
+    assert.not.ok(words(AVAILABLE).includes(CC_LINK), 'the .struct_ops.link map is not registered (no link)');
 
     const cc = c.maps.get('tsbpf_cc')!, link = c.maps.get('tsbpf_cc_link');
     ids = [cc.info().id, ...(link ? [link.info().id] : [])];
@@ -98,25 +106,25 @@ test('tsbpf_cc is registered while the collection is open, with our programs in 
       const names = listed().filter((x) => ids.includes(x.id)).map((x) => x.name).sort();
       assert.equal(names, hasLinks ? ['tsbpf_cc', 'tsbpf_cc_link'] : ['tsbpf_cc'], 'bpftool struct_ops list');
       const prog = (n: string) => `/prog_id:${c.programs.get(n)!.info().id}`;
-      const states = [['tsbpf_cc', 'BPF_STRUCT_OPS_STATE_INUSE'], ['tsbpf_cc_link', 'BPF_STRUCT_OPS_STATE_READY']] as const;
-      for (const [name, state] of hasLinks ? states : states.slice(0, 1)) {
-        const v = dump(name);
+      const states = [['tsbpf_cc', 'BPF_STRUCT_OPS_STATE_INUSE', CC], ['tsbpf_cc_link', 'BPF_STRUCT_OPS_STATE_READY', CC_LINK]] as const;
+      for (const [name, state, ccName] of hasLinks ? states : states.slice(0, 1)) {
+        const v = dump(c.maps.get(name)!.info().id);
         assert.is(v.state, state, `${name}: state`);
         assert.ok(String(v.data['ssthresh']).endsWith(prog('tsbpf_ssthresh')), `${name}: ssthresh -> ${v.data['ssthresh']}`);
         assert.ok(String(v.data['cong_avoid']).endsWith(prog('tsbpf_cong_avoid')), `${name}: cong_avoid -> ${v.data['cong_avoid']}`);
         assert.ok(String(v.data['undo_cwnd']).endsWith(prog('tsbpf_undo_cwnd')), `${name}: undo_cwnd -> ${v.data['undo_cwnd']}`);
         assert.is(String(v.data['set_state']).endsWith(' 0'), true, `${name}: members the object leaves NULL stay 0`);
-        assert.is(v.data['name'], name, `${name}: .name copied`);
+        assert.is(v.data['name'], ccName, `${name}: .name copied`);
       }
-      assert.is(dump('tsbpf_cc').data['flags'], 1, '.flags copied');
-      if (hasLinks) assert.is(dump('tsbpf_cc_link').data['flags'], 0);
+      assert.is(dump(cc.info().id).data['flags'], 1, '.flags copied');
+      if (link) assert.is(dump(link.info().id).data['flags'], 0);
     } else {
       console.log('  (bpftool not installed: the kernel value is checked through /proc only)');
     }
   } finally {
     c.close();
   }
-  assert.not.ok(words(AVAILABLE).includes('tsbpf_cc'), 'unregistered by close()');
+  assert.not.ok(words(AVAILABLE).includes(CC), 'unregistered by close()');
   assert.is(c.maps.get('tsbpf_cc')!.structOps!.registered, false);
   if (hasBpftool) assert.equal(listed().filter((x) => ids.includes(x.id)), [], 'both maps are gone');
 });
@@ -126,53 +134,53 @@ test('attachStructOps() registers the .struct_ops.link map through a BPF link; c
   const c = load();
   try {
     const m = c.maps.get('tsbpf_cc_link')!;
-    assert.not.ok(words(AVAILABLE).includes('tsbpf_cc_link'), 'not registered before the link');
+    assert.not.ok(words(AVAILABLE).includes(CC_LINK), 'not registered before the link');
     assert.throws(() => c.maps.get('tsbpf_cc')!.attachStructOps(), /registered by the load; only SEC\("\.struct_ops\.link"\) maps/);
     const link = m.attachStructOps();
     try {
-      assert.ok(words(AVAILABLE).includes('tsbpf_cc_link'), 'tcp_available_congestion_control lists tsbpf_cc_link while the link is open');
+      assert.ok(words(AVAILABLE).includes(CC_LINK), `tcp_available_congestion_control lists ${CC_LINK} while the link is open`);
       const info = link.info();
       assert.ok(info.id > 0, 'the kernel gave the link an id');
       assert.is(info.typeName, 'struct_ops', 'BPF_LINK_TYPE_STRUCT_OPS');
       assert.is(info.type, 9);
       // kernel fact: a link-registered map keeps state READY (INUSE is for maps registered by the update)
-      if (hasBpftool) assert.is(dump('tsbpf_cc_link').state, 'BPF_STRUCT_OPS_STATE_READY');
+      if (hasBpftool) assert.is(dump(m.info().id).state, 'BPF_STRUCT_OPS_STATE_READY');
     } finally {
       link.close();
     }
-    assert.not.ok(words(AVAILABLE).includes('tsbpf_cc_link'), 'closing the link unregistered it');
+    assert.not.ok(words(AVAILABLE).includes(CC_LINK), 'closing the link unregistered it');
     // the map is still there: a second link registers it again
     const again = m.attachStructOps();
-    assert.ok(words(AVAILABLE).includes('tsbpf_cc_link'), 'a second link registers it again');
+    assert.ok(words(AVAILABLE).includes(CC_LINK), 'a second link registers it again');
     again.close();
   } finally {
     c.close();
   }
-  assert.not.ok(words(AVAILABLE).includes('tsbpf_cc_link'));
+  assert.not.ok(words(AVAILABLE).includes(CC_LINK));
 });
 
 test('a second load of the same congestion control name is refused (EEXIST), leaves nothing behind, and the first stays registered', () => {
   const first = load();
   try {
     const before = ownIds('map');
-    assert.throws(() => load(), (e: Error) => e instanceof TsbpfError && /tsbpf_cc.*EEXIST.*registered already/.test(e.message));
+    assert.throws(() => load(), (e: Error) => e instanceof TsbpfError && e.reason === 'struct-ops-name-taken' && /tsbpf_cc.*EEXIST.*registered already/.test(e.message));
     assert.equal(ownIds('map'), before, 'the failed load closed its struct_ops maps');
-    assert.ok(words(AVAILABLE).includes('tsbpf_cc'), 'the first one is still registered');
+    assert.ok(words(AVAILABLE).includes(CC), 'the first one is still registered');
   } finally {
     first.close();
   }
-  assert.not.ok(words(AVAILABLE).includes('tsbpf_cc'));
+  assert.not.ok(words(AVAILABLE).includes(CC));
 });
 
 test('struct_ops maps need the object\'s BTF in the kernel', () => {
-  assert.throws(() => Collection.loadFile(file, { noBtf: true }), (e: Error) => e instanceof TsbpfError && /struct_ops map 'tsbpf_cc' needs the object's BTF.*noBtf/.test(e.message));
-  assert.not.ok(words(AVAILABLE).includes('tsbpf_cc'));
+  assert.throws(() => Collection.load(specWithRunNames(file), { noBtf: true }), (e: Error) => e instanceof TsbpfError && /struct_ops map 'tsbpf_cc' needs the object's BTF.*noBtf/.test(e.message));
+  assert.not.ok(words(AVAILABLE).includes(CC));
 });
 
 test('where the kernel has no struct_ops links, the .struct_ops.link map is refused with the reason', () => {
   if (hasLinks) { console.log('  (this kernel has struct_ops links: nothing to refuse)'); return; }
-  assert.throws(() => Collection.loadFile(file), (e: Error) => e instanceof TsbpfError && /tsbpf_cc_link.*needs struct_ops links \(BPF_F_LINK\)/.test(e.message));
-  assert.not.ok(words(AVAILABLE).includes('tsbpf_cc'), 'nothing registered by the failed load');
+  assert.throws(() => Collection.load(specWithRunNames(file)), (e: Error) => e instanceof TsbpfError && /tsbpf_cc_link.*needs struct_ops links \(BPF_F_LINK\)/.test(e.message));
+  assert.not.ok(words(AVAILABLE).includes(CC), 'nothing registered by the failed load');
 });
 
 // ---- SEC("?.struct_ops") / SEC("?.struct_ops.link"): bpf-objs/struct_ops_optional.bpf.o
@@ -180,16 +188,19 @@ test('where the kernel has no struct_ops links, the .struct_ops.link map is refu
 // tsbpf_opt_link (?.struct_ops.link, struct tcp_congestion_ops___v2): ssthresh = opt_cwnd,
 //   cong_avoid = opt_cong_avoid, undo_cwnd = opt_link_undo_cwnd (SEC("?struct_ops/..."))
 const optFile = path.join(root, 'bpf-objs/struct_ops_optional.bpf.o');
-const OPT_NAMES = ['tsbpf_opt', 'tsbpf_opt_link'];
-const optListed = () => (hasBpftool ? listed().map((x) => x.name).filter((n) => OPT_NAMES.includes(n)) : []);
+const OPT_NAMES = [OPT, OPT_LINK];
+/** The optional fixture with this run's names. */
+const loadOpt = (opts: LoadOptions = {}) => Collection.load(specWithRunNames(optFile), opts);
+/** Map names of the struct_ops maps this process holds. */
+const optListed = () => (hasBpftool ? ownListed().map((x) => x.name) : []);
 /** member -> program id as bpftool decodes the kernel's value ("... /prog_id:N"), for the members set. */
-function members(name: string, which: string[]): Record<string, number> {
-  const d = dump(name).data;
+function members(id: number, which: string[]): Record<string, number> {
+  const d = dump(id).data;
   return Object.fromEntries(which.map((m) => [m, Number(/prog_id:(\d+)/.exec(String(d[m]))?.[1] ?? 0)]));
 }
 
 test('optional struct_ops maps are not created by default, and the programs only they use are not loaded', () => {
-  const c = Collection.loadFile(optFile);
+  const c = loadOpt();
   try {
     assert.equal([...c.maps.keys()], [], 'no map: both are SEC("?.struct_ops*")');
     assert.equal([...c.programs.keys()], [], 'no program: every struct_ops program here is used only by those maps');
@@ -202,56 +213,56 @@ test('optional struct_ops maps are not created by default, and the programs only
 });
 
 test('tsbpf_opt turned on in the spec: created and registered; its three programs load, opt_link_undo_cwnd does not', () => {
-  const spec = loadCollectionSpec(optFile);
+  const spec = specWithRunNames(optFile);
   spec.maps.get('tsbpf_opt')!.autocreate = true;
   const c = Collection.load(spec);
   try {
     assert.equal([...c.maps.keys()], ['tsbpf_opt']);
     assert.equal([...c.programs.keys()].sort(), ['opt_cong_avoid', 'opt_cwnd', 'opt_ssthresh']);
-    assert.ok(words(AVAILABLE).includes('tsbpf_opt'), 'tcp_available_congestion_control lists tsbpf_opt');
-    assert.ok(words(ALLOWED).includes('tsbpf_opt'), '.flags = TCP_CONG_NON_RESTRICTED copied');
-    assert.not.ok(words(AVAILABLE).includes('tsbpf_opt_link'));
+    assert.ok(words(AVAILABLE).includes(OPT), `tcp_available_congestion_control lists ${OPT}`);
+    assert.ok(words(ALLOWED).includes(OPT), '.flags = TCP_CONG_NON_RESTRICTED copied');
+    assert.not.ok(words(AVAILABLE).includes(OPT_LINK));
     const m = c.maps.get('tsbpf_opt')!;
     assert.is(m.structOps!.registered, true);
     assert.is(m.info().flags, 0);
     for (const p of c.programs.values()) assert.is(p.info().attachBtfId, infoHasAttachBtfId ? m.structOps!.kernelTypeId : 0, `${p.name}: attach_btf_id (0 where bpf_prog_info has no such field)`);
     if (hasBpftool) {
       const id = (n: string) => c.programs.get(n)!.info().id;
-      assert.equal(members('tsbpf_opt', ['ssthresh', 'cong_avoid', 'undo_cwnd']), { ssthresh: id('opt_ssthresh'), cong_avoid: id('opt_cong_avoid'), undo_cwnd: id('opt_cwnd') });
+      assert.equal(members(m.info().id, ['ssthresh', 'cong_avoid', 'undo_cwnd']), { ssthresh: id('opt_ssthresh'), cong_avoid: id('opt_cong_avoid'), undo_cwnd: id('opt_cwnd') });
       assert.equal(optListed(), ['tsbpf_opt']);
     }
   } finally {
     c.close();
   }
-  assert.not.ok(words(AVAILABLE).includes('tsbpf_opt'), 'unregistered by close()');
+  assert.not.ok(words(AVAILABLE).includes(OPT), 'unregistered by close()');
 });
 
 test('tsbpf_opt_link turned on by LoadOptions.autocreate: BPF_F_LINK, registered by attachStructOps(); the ?struct_ops program it uses is loaded', () => {
   if (!hasLinks) {
-    assert.throws(() => Collection.loadFile(optFile, { autocreate: { tsbpf_opt_link: true } }), /tsbpf_opt_link.*needs struct_ops links \(BPF_F_LINK\)/);
+    assert.throws(() => loadOpt({ autocreate: { tsbpf_opt_link: true } }), /tsbpf_opt_link.*needs struct_ops links \(BPF_F_LINK\)/);
     return;
   }
-  const c = Collection.loadFile(optFile, { autocreate: { tsbpf_opt_link: true } });
+  const c = loadOpt({ autocreate: { tsbpf_opt_link: true } });
   try {
     assert.equal([...c.maps.keys()], ['tsbpf_opt_link']);
     assert.equal([...c.programs.keys()].sort(), ['opt_cong_avoid', 'opt_cwnd', 'opt_link_undo_cwnd'], 'opt_link_undo_cwnd despite its SEC("?..."); not opt_ssthresh');
     const m = c.maps.get('tsbpf_opt_link')!;
     assert.is(m.info().flags, 0x2000, 'BPF_F_LINK');
     assert.is(m.structOps!.registered, false);
-    assert.not.ok(words(AVAILABLE).includes('tsbpf_opt_link'), 'not registered before the link');
+    assert.not.ok(words(AVAILABLE).includes(OPT_LINK), 'not registered before the link');
     if (hasBpftool) {
       // the local struct tcp_congestion_ops___v2 has its own layout: members land by name
       const id = (n: string) => c.programs.get(n)!.info().id;
-      assert.equal(members('tsbpf_opt_link', ['ssthresh', 'cong_avoid', 'undo_cwnd']), { ssthresh: id('opt_cwnd'), cong_avoid: id('opt_cong_avoid'), undo_cwnd: id('opt_link_undo_cwnd') });
-      assert.is(dump('tsbpf_opt_link').data['name'], 'tsbpf_opt_link');
+      assert.equal(members(m.info().id, ['ssthresh', 'cong_avoid', 'undo_cwnd']), { ssthresh: id('opt_cwnd'), cong_avoid: id('opt_cong_avoid'), undo_cwnd: id('opt_link_undo_cwnd') });
+      assert.is(dump(m.info().id).data['name'], OPT_LINK);
     }
     const link = m.attachStructOps();
     try {
-      assert.ok(words(AVAILABLE).includes('tsbpf_opt_link'), 'the link registered it');
+      assert.ok(words(AVAILABLE).includes(OPT_LINK), 'the link registered it');
     } finally {
       link.close();
     }
-    assert.not.ok(words(AVAILABLE).includes('tsbpf_opt_link'), 'closing the link unregistered it');
+    assert.not.ok(words(AVAILABLE).includes(OPT_LINK), 'closing the link unregistered it');
   } finally {
     c.close();
   }
@@ -259,35 +270,35 @@ test('tsbpf_opt_link turned on by LoadOptions.autocreate: BPF_F_LINK, registered
 
 test('both optional maps on: refused before anything is created (opt_cwnd would be undo_cwnd in one and ssthresh in the other)', () => {
   const maps = ownIds('map'), progs = ownIds('prog');
-  assert.throws(() => Collection.loadFile(optFile, { autocreate: { tsbpf_opt: true, tsbpf_opt_link: true } }),
+  assert.throws(() => loadOpt({ autocreate: { tsbpf_opt: true, tsbpf_opt_link: true } }),
     (e: Error) => e instanceof TsbpfError && /program 'opt_cwnd' is tcp_congestion_ops\.undo_cwnd .* in map 'tsbpf_opt' and cannot also be tcp_congestion_ops\.ssthresh/.test(e.message));
   assert.equal(words(AVAILABLE).filter((n) => OPT_NAMES.includes(n)), []);
   assert.equal(optListed(), []);
   assert.equal(ownIds('map'), maps, 'no map left behind');
   assert.equal(ownIds('prog'), progs, 'no program left behind');
   // asking for a program whose only maps are off says so
-  assert.throws(() => Collection.loadFile(optFile, { programs: ['opt_ssthresh'] }),
+  assert.throws(() => loadOpt({ programs: ['opt_ssthresh'] }),
     (e: Error) => e instanceof TsbpfError && /'opt_ssthresh' is used only by struct_ops maps that are not created \(tsbpf_opt: autocreate off\)/.test(e.message));
-  assert.throws(() => Collection.loadFile(optFile, { autocreate: { tsbpf_nope: true } }), /autocreate: no map 'tsbpf_nope' in the object \(have: tsbpf_opt, tsbpf_opt_link\)/);
+  assert.throws(() => loadOpt({ autocreate: { tsbpf_nope: true } }), /autocreate: no map 'tsbpf_nope' in the object \(have: tsbpf_opt, tsbpf_opt_link\)/);
 });
 
 test("a kernel that refuses '?' in DATASEC names (qmarkDatasec forced off) gets '_.struct_ops', and tsbpf_opt still registers", () => {
   forceMissingBtfFeatures(['qmarkDatasec']);
   let c: Collection | undefined;
   try {
-    c = Collection.loadFile(optFile, { autocreate: { tsbpf_opt: true } });
+    c = loadOpt({ autocreate: { tsbpf_opt: true } });
     assert.ok(c.btfChanges.includes("DATASEC '?' -> '_'"), c.btfChanges.join(', '));
     const inKernel = Btf.parse(btfRaw(c.btfFd!));
     const names = [...inKernel.types()].filter((t) => t.kind === 'datasec').map((t) => t.name).sort();
     assert.equal(names, ['_.struct_ops', '_.struct_ops.link', 'license'], 'the BTF the kernel holds');
-    assert.ok(words(AVAILABLE).includes('tsbpf_opt'));
+    assert.ok(words(AVAILABLE).includes(OPT));
   } finally {
     forceMissingBtfFeatures([]);
     c?.close();
   }
-  assert.not.ok(words(AVAILABLE).includes('tsbpf_opt'));
+  assert.not.ok(words(AVAILABLE).includes(OPT));
   // unforced: the probe decides (Linux 6.9+ takes the '?' itself, and nothing is rewritten)
-  const c2 = Collection.loadFile(optFile, { autocreate: { tsbpf_opt: true } });
+  const c2 = loadOpt({ autocreate: { tsbpf_opt: true } });
   try {
     const names = [...Btf.parse(btfRaw(c2.btfFd!)).types()].filter((t) => t.kind === 'datasec').map((t) => t.name).sort();
     const qmark = hasBtfFeature('qmarkDatasec');
