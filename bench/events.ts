@@ -100,12 +100,13 @@ function libbpf(kind: Kind, n: number): CRun {
   return r;
 }
 
-type Method = 'drain' | 'drain zeroCopy' | 'drainRaw' | 'drainBatch' | 'for await';
-const METHODS: Method[] = ['drain', 'drain zeroCopy', 'drainRaw', 'drainBatch', 'for await'];
+type Method = 'drain' | 'drain zeroCopy' | 'drainRaw' | 'drainBatch' | 'drainBatch js' | 'for await';
+/** 'drainBatch js': drainBatch with the JS walker (walker: 'js'); every other method takes the default ('auto': WebAssembly on x86-64). */
+const METHODS: Method[] = ['drain', 'drain zeroCopy', 'drainRaw', 'drainBatch', 'drainBatch js', 'for await'];
 
 /** One timed tsbpf drain of n pre-filled records: records, wall and CPU microseconds, records lost. */
 async function tsbpf(kind: Kind, method: Method, n: number): Promise<[number, number, number, number]> {
-  const r = t.EventReader.open(mapOf(kind), { pagesPerCpu: PERF_PAGES });
+  const r = t.EventReader.open(mapOf(kind), { pagesPerCpu: PERF_PAGES, walker: method === 'drainBatch js' ? 'js' : 'auto' });
   try {
     fill(kind, n);
     collectGarbage();
@@ -115,7 +116,7 @@ async function tsbpf(kind: Kind, method: Method, n: number): Promise<[number, nu
     if (method === 'drain') got = r.drain((rec) => { sum += rec.data.readUInt32LE(0); });
     else if (method === 'drain zeroCopy') got = r.drain((rec) => { sum += rec.data.readUInt32LE(0); }, { zeroCopy: true });
     else if (method === 'drainRaw') got = r.drainRaw((b, s) => { sum += b.readUInt32LE(s); });
-    else if (method === 'drainBatch') {
+    else if (method === 'drainBatch' || method === 'drainBatch js') {
       // one call per batch; like libbpf's callback, it adds each record's first 4 bytes to a
       // sum and counts what it got. The sum goes through a local per batch: `sum` itself lives
       // in this closure's context, where V8 boxes every new double it holds (a heap

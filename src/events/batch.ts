@@ -48,10 +48,12 @@ export class RecordBatch {
   /** The map's name, set by the reader (empty for a bare consumer). */
   map = '';
 
-  constructor(capacity: number, bytes: Uint8Array, cpu?: number) {
+  /** `arrays`: where offsets and lengths live (a WebAssembly walker's memory); new arrays otherwise. */
+  constructor(capacity: number, bytes: Uint8Array, cpu?: number, arrays?: { offsets: Uint32Array; lengths: Uint32Array }) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new TsbpfError(`record batch: capacity ${capacity} is not a positive integer`);
-    this.offsets = new Uint32Array(capacity);
-    this.lengths = new Uint32Array(capacity);
+    if (arrays && (arrays.offsets.length !== capacity || arrays.lengths.length !== capacity)) throw new TsbpfError(`record batch: arrays of ${arrays.offsets.length} records for a capacity of ${capacity}`);
+    this.offsets = arrays?.offsets ?? new Uint32Array(capacity);
+    this.lengths = arrays?.lengths ?? new Uint32Array(capacity);
     this.bytes = bytes;
     this.words = wordsOf(bytes);
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -6,7 +6,7 @@
  * CPU's index, where bpf_perf_event_output(..., BPF_F_CURRENT_CPU, ...) finds it.
  */
 import { Fd, mapUpdate } from '../sys/index.js';
-import { Mapping, PROT_READ, PROT_WRITE, systemPageSize } from '../sys/mmap.js';
+import { Mapping, MemoryMapping, PROT_READ, PROT_WRITE, systemPageSize } from '../sys/mmap.js';
 import {
   PERF_COUNT_SW_BPF_OUTPUT, PERF_EVENT_IOC_ENABLE, PERF_SAMPLE_RAW, PERF_TYPE_SOFTWARE,
   perfEventIoctl, perfEventOpen,
@@ -14,8 +14,10 @@ import {
 import { PERF_MMAP_DATA_OFFSET, PERF_MMAP_DATA_SIZE } from './abi.js';
 import { EventsError } from './errors.js';
 import { onlineCpus, type OpenedMap } from './map-ref.js';
-import type { RecordBatch, RecordVisitor } from './batch.js';
+import { DEFAULT_BATCH_RECORDS, type RecordBatch, type RecordVisitor } from './batch.js';
 import { PerfConsumer } from './perf-ring.js';
+import type { WalkerChoice } from './walk.js';
+import { WASM_MAX_BYTES, WasmWalker, newWasmMemory, wasmAvailable, walkerScratchBytes } from './walk-wasm.js';
 import { MapSource, eachBatch, takeCopies, type CopyVisitor, type EventSource } from './source.js';
 
 export interface PerfBufferOptions {
@@ -25,11 +27,13 @@ export interface PerfBufferOptions {
   wakeupEvents?: number;
   /** Wake the reader once this many bytes are in a CPU's buffer (instead of wakeupEvents). */
   watermark?: number;
+  /** Which walker reads the rings (default 'auto': WebAssembly where it can be mapped, see WalkerChoice). */
+  walker?: WalkerChoice;
 }
 
 export const DEFAULT_PAGES_PER_CPU = 64;
 
-interface CpuRing { cpu: number; fd: Fd; mapping: Mapping; consumer: PerfConsumer }
+interface CpuRing { cpu: number; fd: Fd; mapping: Mapping | MemoryMapping; consumer: PerfConsumer }
 
 export class PerfBufferSource extends MapSource implements EventSource {
   readonly type = 'perf_event_array' as const;
@@ -60,6 +64,7 @@ export class PerfBufferSource extends MapSource implements EventSource {
     if (!Number.isInteger(wakeup) || wakeup < 1 || watermark && wakeup >= pages * page) {
       throw new EventsError(`perf buffer '${map.name}': ${watermark ? `watermark ${wakeup} must be between 1 and the buffer size (${pages * page} bytes)` : `wakeupEvents ${wakeup} must be at least 1`}`, ctx, { reason: 'options' });
     }
+    const walkerChoice = opts.walker ?? 'auto';
     const cpus = onlineCpus().filter((c) => c < map.info.maxEntries);
     const key = new Uint8Array(4);
     const value = new Uint8Array(4);
@@ -74,14 +79,38 @@ export class PerfBufferSource extends MapSource implements EventSource {
       } catch (e) {
         throw new EventsError(`perf buffer '${map.name}': perf_event_open on CPU ${cpu} failed: ${(e as Error).message}`, ctx, { cause: e, reason: 'kernel' });
       }
-      let mapping: Mapping;
+      const length = (1 + pages) * page;
+      const what = `perf buffer '${map.name}' of CPU ${cpu}`;
+      let mapping: Mapping | MemoryMapping | undefined;
+      let buffer: ArrayBuffer;
+      let at = 0;
+      let wasm: WasmWalker | undefined;
       try {
-        mapping = Mapping.map(fd, (1 + pages) * page, PROT_READ | PROT_WRITE, 0, `perf buffer '${map.name}' of CPU ${cpu}`);
-      } catch (e) { fd.close(); throw new EventsError((e as Error).message, ctx, { cause: e, reason: 'kernel' }); }
-      const meta = new BigUint64Array(mapping.buffer, 0, page / 8);
+        const scratch = Math.ceil(walkerScratchBytes(DEFAULT_BATCH_RECORDS) / page) * page;
+        if (walkerChoice !== 'js' && wasmAvailable() && scratch + length <= WASM_MAX_BYTES) {
+          // the metadata and data pages inside a WebAssembly.Memory, after the walker's scratch
+          try {
+            const memory = newWasmMemory(scratch + length);
+            mapping = MemoryMapping.map(memory, scratch, fd, length, PROT_READ | PROT_WRITE, 0, what);
+            buffer = memory.buffer;
+            at = scratch;
+            const dataOffset = Number(new BigUint64Array(buffer, at, page / 8)[PERF_MMAP_DATA_OFFSET / 8]) || page;
+            wasm = new WasmWalker(memory, 0, DEFAULT_BATCH_RECORDS, at + dataOffset);
+          } catch (e) {
+            mapping?.close();
+            mapping = undefined;
+            if (walkerChoice === 'wasm') throw e;
+          }
+        } else if (walkerChoice === 'wasm') {
+          throw new EventsError(`perf buffer '${map.name}': the WebAssembly walker needs WebAssembly and a buffer below 4 GiB`, ctx, { reason: 'options' });
+        }
+        mapping ??= Mapping.map(fd, length, PROT_READ | PROT_WRITE, 0, what);
+        buffer = mapping instanceof Mapping ? mapping.buffer : buffer!;
+      } catch (e) { fd.close(); throw e instanceof EventsError ? e : new EventsError((e as Error).message, ctx, { cause: e, reason: 'kernel' }); }
+      const meta = new BigUint64Array(buffer, at, page / 8);
       const dataOffset = Number(meta[PERF_MMAP_DATA_OFFSET / 8]) || page; // 0 before Linux 4.1: data follows the first page
       const dataSize = Number(meta[PERF_MMAP_DATA_SIZE / 8]) || pages * page;
-      const consumer = new PerfConsumer(meta, Buffer.from(mapping.buffer, dataOffset, dataSize), cpu);
+      const consumer = new PerfConsumer(meta, Buffer.from(buffer, at + dataOffset, dataSize), cpu, DEFAULT_BATCH_RECORDS, wasm);
       consumer.batch.map = map.name;
       this.#rings.push({ cpu, fd, mapping, consumer });
       try {
@@ -94,6 +123,9 @@ export class PerfBufferSource extends MapSource implements EventSource {
       }
     }
   }
+
+  /** The short loop the consumers take first. */
+  get walker(): 'js' | 'wasm' | undefined { return this.#rings[0]?.consumer.walker; }
 
   /** The CPUs this buffer has a ring for. */
   get cpus(): number[] { return this.#rings.map((r) => r.cpu); }

@@ -13,6 +13,7 @@ import {
   PERF_RECORD_LOST, PERF_RECORD_SAMPLE, PERF_LOST_COUNT_OFFSET, PERF_SAMPLE_RAW_DATA_OFFSET,
 } from './abi.js';
 import { JsWalker, type RingWalker } from './walk.js';
+import type { WasmWalker } from './walk-wasm.js';
 import {
   DEFAULT_BATCH_RECORDS, RecordBatch, RingError, Scratch, checkRingSize, consumeRecords, wordsOf,
   type BatchRing, type RecordVisitor,
@@ -56,17 +57,18 @@ export class PerfConsumer implements BatchRing {
    * @param data the data pages (data_size bytes, a power of two)
    * @param cpu the CPU the buffer belongs to (labels the batches)
    * @param batchRecords the most samples one batch holds
+   * @param wasm a walker over the WebAssembly.Memory that holds `data` (walk-wasm.ts), with the batch's arrays
    */
-  constructor(meta: BigUint64Array, data: Uint8Array, cpu?: number, batchRecords = DEFAULT_BATCH_RECORDS) {
+  constructor(meta: BigUint64Array, data: Uint8Array, cpu?: number, batchRecords = DEFAULT_BATCH_RECORDS, wasm?: WasmWalker) {
     checkRingSize(data.length, 'perf buffer');
     if (data.byteOffset % 8 !== 0) throw new TsbpfError('perf buffer: data view not 8-byte aligned');
     if (meta.length * 8 < PERF_MMAP_DATA_TAIL + 8) throw new TsbpfError('perf buffer: the metadata view ends before data_tail');
     this.size = data.length;
     this.#meta = meta;
     this.#data = data;
-    this.batch = new RecordBatch(batchRecords, data, cpu);
+    this.batch = new RecordBatch(batchRecords, data, cpu, wasm);
     this.#words = this.batch.words;
-    this.#walker = new JsWalker(new Int32Array(data.buffer, data.byteOffset, data.length >>> 2), this.batch.offsets, this.batch.lengths);
+    this.#walker = wasm ?? new JsWalker(new Int32Array(data.buffer, data.byteOffset, data.length >>> 2), this.batch.offsets, this.batch.lengths);
     this.#view = this.batch.view;
     this.#tail = this.#endPos = this.#lostTo = Number(Atomics.load(meta, TAIL));
     this.#tailOff = this.#tail % this.size;
@@ -84,6 +86,9 @@ export class PerfConsumer implements BatchRing {
     this.batch.count = 0;
     this.batch.use(this.#data, wordsOf(this.#data), new DataView(this.#data.buffer));
   }
+
+  /** The short loop next() takes first: 'js' or 'wasm'. */
+  get walker(): 'js' | 'wasm' { return this.#walker.kind; }
 
   /** data_tail as this consumer last wrote it (or found it). */
   get position(): number { return this.#tail; }

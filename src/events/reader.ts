@@ -79,6 +79,8 @@ export interface EventStats {
   lost: number;
   /** Perf buffers: lost records per CPU. */
   lostByCpu?: Record<number, number>;
+  /** The walker that reads the map's rings: 'wasm' (mapped into a WebAssembly.Memory) or 'js'. */
+  walker?: 'js' | 'wasm';
 }
 
 /** Records copied out per refill of the queue. */
@@ -116,7 +118,7 @@ export class EventReader implements AsyncIterable<EventRecord> {
   add(ref: EventMapRef, opts: EventReaderOptions = {}): this {
     this.#check();
     const map = openEventMap(ref, ['perf_event_array', 'ringbuf'], 'an event reader');
-    const src = map.info.typeName === 'ringbuf' ? new RingBufferSource(map) : new PerfBufferSource(map, opts);
+    const src = map.info.typeName === 'ringbuf' ? new RingBufferSource(map, opts.walker) : new PerfBufferSource(map, opts);
     try {
       for (const fd of src.fds) epollCtl(this.#ep, EPOLL_CTL_ADD, fd, EPOLLIN, this.#sources.length);
       if (opts.type !== undefined) this.#decoders.set(src, this.#decoder(src, opts.type, opts.btf));
@@ -327,6 +329,7 @@ export class EventReader implements AsyncIterable<EventRecord> {
   stats(): EventStats[] {
     return this.#sources.map((s) => {
       const stats: EventStats = { map: s.name, type: s.type, read: s.read, lost: s.lost() };
+      if (s.walker) stats.walker = s.walker;
       const per = s.lostByCpu();
       if (per) stats.lostByCpu = Object.fromEntries(per);
       return stats;

@@ -3,20 +3,60 @@
  * read-write, the producer page and the data pages (twice in a row) read-only. mapRingbuf
  * also maps user ring buffers for their writer (the other way round).
  */
-import { Mapping, PROT_READ, PROT_WRITE, systemPageSize } from '../sys/mmap.js';
+import { Mapping, MemoryMapping, PROT_READ, PROT_WRITE, systemPageSize } from '../sys/mmap.js';
 import { EventsError } from './errors.js';
 import type { OpenedMap } from './map-ref.js';
-import type { RecordBatch, RecordVisitor } from './batch.js';
+import { DEFAULT_BATCH_RECORDS, TSO, type RecordBatch, type RecordVisitor } from './batch.js';
 import { RingbufConsumer } from './ringbuf.js';
+import type { WalkerChoice } from './walk.js';
+import { WASM_MAX_BYTES, WasmWalker, newWasmMemory, wasmAvailable, walkerScratchBytes } from './walk-wasm.js';
 import { MapSource, eachBatch, takeCopies, type CopyVisitor, type EventSource } from './source.js';
 
 /** The views a ring buffer map's two mappings give: see mapRingbuf. */
 export interface RingbufPages {
-  mappings: Mapping[];
+  mappings: Array<Mapping | MemoryMapping>;
   consumerPos: BigUint64Array;
   producerPos: BigUint64Array;
   /** The data pages, mapped twice in a row (2 * size bytes). */
   data: Buffer;
+  /** The walker over the WebAssembly.Memory the pages are mapped into (mapRingbufIntoWasm). */
+  wasm?: WasmWalker;
+}
+
+const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
+
+/**
+ * A ring buffer's pages mapped into a new WebAssembly.Memory, for the WebAssembly walker:
+ * the walker's scratch area (batch arrays) at 0, then at the next page the consumer page
+ * (read-write), the producer page and the data pages twice in a row (read-only), as
+ * mapRingbuf maps them. Undefined when it cannot be done here (not x86-64, no WebAssembly, a
+ * ring too large for a 32-bit memory); throws when the kernel refuses a mapping (nothing
+ * stays mapped; `map`'s fd stays open).
+ */
+export function mapRingbufIntoWasm(map: OpenedMap, batchRecords = DEFAULT_BATCH_RECORDS): RingbufPages | undefined {
+  const size = map.info.maxEntries;
+  const page = systemPageSize();
+  const cons = roundUp(walkerScratchBytes(batchRecords), page);
+  const prod = cons + page;
+  const data = prod + page;
+  if (!TSO || !wasmAvailable() || data + 2 * size > WASM_MAX_BYTES) return undefined;
+  const memory = newWasmMemory(data + 2 * size);
+  const mappings: MemoryMapping[] = [];
+  try {
+    mappings.push(MemoryMapping.map(memory, cons, map.fd, page, PROT_READ | PROT_WRITE, 0, `ring buffer '${map.name}' consumer page`));
+    mappings.push(MemoryMapping.map(memory, prod, map.fd, page + 2 * size, PROT_READ, page, `ring buffer '${map.name}' producer and data pages`));
+  } catch (e) {
+    for (const m of mappings) m.close();
+    throw e;
+  }
+  const buffer = memory.buffer;
+  return {
+    mappings,
+    consumerPos: new BigUint64Array(buffer, cons, 1),
+    producerPos: new BigUint64Array(buffer, prod, 1),
+    data: Buffer.from(buffer, data, 2 * size),
+    wasm: new WasmWalker(memory, 0, batchRecords, data),
+  };
 }
 
 /**
@@ -51,20 +91,39 @@ export function mapRingbuf(map: OpenedMap, user: boolean): RingbufPages {
 export class RingBufferSource extends MapSource implements EventSource {
   readonly type = 'ringbuf' as const;
   readonly fds: readonly number[];
-  readonly #mappings: Mapping[];
+  readonly #mappings: Array<Mapping | MemoryMapping>;
   readonly #ring: RingbufConsumer;
 
-  /** Maps the ring of `map`, which this source now owns: close() closes its fd, and so does a failure here. */
-  constructor(map: OpenedMap) {
+  /**
+   * Maps the ring of `map`, which this source now owns: close() closes its fd, and so does a
+   * failure here. `walker`: see WalkerChoice ('auto' falls back to 'js' when the WebAssembly
+   * mapping cannot be made).
+   */
+  constructor(map: OpenedMap, walker: WalkerChoice = 'auto') {
     super(map);
-    const pages = mapRingbuf(map, false);
+    let pages: RingbufPages | undefined;
+    if (walker !== 'js') {
+      try {
+        pages = mapRingbufIntoWasm(map);
+        if (!pages && walker === 'wasm') throw new EventsError(`ring buffer '${map.name}': the WebAssembly walker needs x86-64, WebAssembly and a ring below 2 GiB`, { symbol: map.name }, { reason: 'options' });
+      } catch (e) {
+        if (walker === 'wasm') {
+          map.fd.close();
+          throw e instanceof EventsError ? e : new EventsError((e as Error).message, { symbol: map.name }, { cause: e, reason: 'kernel' });
+        }
+        pages = undefined;
+      }
+    }
+    pages ??= mapRingbuf(map, false);
     this.#mappings = pages.mappings;
-    this.#ring = new RingbufConsumer(pages.consumerPos, pages.producerPos, pages.data, map.info.maxEntries);
+    this.#ring = new RingbufConsumer(pages.consumerPos, pages.producerPos, pages.data, map.info.maxEntries, DEFAULT_BATCH_RECORDS, pages.wasm);
     this.#ring.batch.map = map.name;
     this.fds = [map.fd.value];
   }
 
   get read(): number { return this.#ring.records; }
+
+  get walker(): 'js' | 'wasm' | undefined { return this.#ring.walker; }
 
   lost(): number { return 0; }
   lostByCpu(): undefined { return undefined; }

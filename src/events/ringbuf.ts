@@ -17,6 +17,7 @@
 import { TsbpfError } from '../errors.js';
 import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, RINGBUF_RECORD_ALIGN } from './abi.js';
 import { JsWalker, type RingWalker } from './walk.js';
+import type { WasmWalker } from './walk-wasm.js';
 import {
   DEFAULT_BATCH_RECORDS, RecordBatch, RingError, Scratch, TSO, checkRingSize, consumeRecords, wordsOf,
   type BatchRing, type RecordVisitor,
@@ -93,17 +94,24 @@ export class RingbufConsumer extends RingbufMemory implements BatchRing {
 
   /**
    * Views of the consumer page (writable), the producer page and the data pages: see
-   * RingbufMemory. `batchRecords`: the most records one batch holds.
+   * RingbufMemory. `batchRecords`: the most records one batch holds. `wasm`: a walker over
+   * a WebAssembly.Memory that holds `data` (walk-wasm.ts), with the batch's arrays; taken
+   * where the JS short loop would be (mapped twice, x86-64).
    */
-  constructor(consumerPos: BigUint64Array, producerPos: BigUint64Array, data: Uint8Array, size: number, batchRecords = DEFAULT_BATCH_RECORDS) {
+  constructor(consumerPos: BigUint64Array, producerPos: BigUint64Array, data: Uint8Array, size: number, batchRecords = DEFAULT_BATCH_RECORDS, wasm?: WasmWalker) {
     super('ring buffer', consumerPos, producerPos, data, size);
     this.#cons = this.#endPos = Number(Atomics.load(consumerPos, 0));
     this.#consOff = this.#cons % size;
-    this.batch = new RecordBatch(batchRecords, data);
+    this.batch = new RecordBatch(batchRecords, data, undefined, wasm);
     this.#bytesWords = this.batch.words;
     this.#bytesView = this.batch.view;
-    this.#walker = this.mirrored && TSO ? new JsWalker(this.words, this.batch.offsets, this.batch.lengths) : undefined;
+    const fast = this.mirrored && TSO;
+    if (wasm && !fast) throw new TsbpfError('ring buffer: the WebAssembly walker needs the data mapped twice, on x86-64');
+    this.#walker = fast ? wasm ?? new JsWalker(this.words, this.batch.offsets, this.batch.lengths) : undefined;
   }
+
+  /** The short loop next() takes: 'js', 'wasm', or undefined (the general loop only). */
+  get walker(): 'js' | 'wasm' | undefined { return this.#walker?.kind; }
 
   /** consumer_pos as this consumer last wrote it (or found it). */
   get position(): number { return this.#cons; }

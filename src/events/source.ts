@@ -21,6 +21,8 @@ export interface EventSource {
   readonly fds: readonly number[];
   /** Records handed out so far. */
   readonly read: number;
+  /** The short loop its consumers take ('wasm': the rings are mapped into a WebAssembly.Memory); undefined: none (a ring buffer mapped once, or not x86-64). */
+  readonly walker: 'js' | 'wasm' | undefined;
   /** Records the kernel dropped because the buffer was full (perf buffers; ring buffers do not count them). */
   lost(): number;
   /** Lost records per CPU (perf buffers). */

@@ -10,7 +10,6 @@
  *   const r = w.reserve(16); r.data.writeUInt32LE(7); r.submit();
  */
 import { EPOLLOUT } from '../sys/epoll.js';
-import type { Mapping } from '../sys/mmap.js';
 import { waitReady, type Wait } from '../sys/waiter.js';
 import { EventsError } from './errors.js';
 import { openEventMap, type EventMapRef, type OpenedMap } from './map-ref.js';
@@ -30,7 +29,7 @@ export class UserRingBuffer {
   /** The ring's data size (the map's max_entries). */
   readonly size: number;
   readonly #map: OpenedMap;
-  readonly #mappings: Mapping[];
+  readonly #mappings: Array<{ close(): void }>;
   readonly #ring: RingbufProducer;
   readonly #data: Buffer;
   #closed = false;

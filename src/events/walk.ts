@@ -10,6 +10,13 @@
  * against abi.ts.
  */
 
+/**
+ * Which walker a reader's consumers use: 'wasm' maps the rings into a WebAssembly.Memory and
+ * walks them there (x86-64), 'js' walks views of ordinary mappings, 'auto' (the default)
+ * takes 'wasm' where it can and 'js' otherwise.
+ */
+export type WalkerChoice = 'auto' | 'js' | 'wasm';
+
 /** Where a walk stopped: the offset after the last record walked, and that record's offset. */
 export interface WalkEnd {
   end: number;

@@ -25,7 +25,7 @@ const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 const _SC_PAGESIZE = 30;
 
 type MmapPtrFn = (addr: null, len: number, prot: number, flags: number, fd: number, off: number) => unknown;
-type MmapAddrFn = (addr: bigint, len: number, prot: number, flags: number, fd: number, off: number) => bigint;
+type MmapAddrFn = (addr: bigint, len: number, prot: number, flags: number, fd: number, off: number) => bigint | number;
 type MunmapFn = (addr: bigint, len: number) => number;
 
 const mmapPtr = () => libcFunction<MmapPtrFn>('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)');
@@ -93,12 +93,69 @@ export class Mapping {
     this.#closed = true;
     forgotten.unregister(this);
     const r = mmapAddr()(this.#addr, this.length, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-    if (r === this.#addr) {
+    if (BigInt(r) === this.#addr) { // koffi returns a u64 that fits a double as a number
       placeholders.register(this.buffer, { addr: this.#addr, length: this.length });
       return;
     }
     // Not replaced (out of memory for page tables?): keep the kernel's pages mapped rather
     // than leave a hole a stale view could fault on; they go when the buffer is garbage.
     placeholders.register(this.buffer, { addr: this.#addr, length: this.length });
+  }
+}
+
+/**
+ * Pages of an fd mapped over part of a WebAssembly.Memory's bytes (mmap MAP_SHARED |
+ * MAP_FIXED at an address inside what the Memory has committed), so that WebAssembly code
+ * reads them as its linear memory, and typed arrays over `memory.buffer` see them too.
+ *
+ * V8 reserves a wasm memory's address space with guard regions and commits the first
+ * `initial` pages read-write; nothing there moves as long as the Memory is never grown, and
+ * the mappings go with the reservation when the Memory is garbage. close() maps anonymous
+ * zero pages back over the range (MAP_FIXED replaces the kernel object's pages atomically),
+ * so that a late read through a stale view or the walker sees zeros, never a fault.
+ */
+export class MemoryMapping {
+  readonly at: number;
+  readonly length: number;
+  #addr: bigint;
+  #closed = false;
+
+  private constructor(addr: bigint, at: number, length: number) {
+    this.#addr = addr;
+    this.at = at;
+    this.length = length;
+  }
+
+  /**
+   * Maps `length` bytes of `fd` at `offset` over memory.buffer[at, at + length) (page-aligned,
+   * inside the Memory). `what` names the object in errors. Throws TsbpfError (cause: the
+   * SyscallError) when the kernel refuses.
+   */
+  static map(memory: { readonly buffer: ArrayBuffer }, at: number, fd: FdLike, length: number, prot: number, offset: number, what: string): MemoryMapping {
+    const page = systemPageSize();
+    const bytes = memory.buffer.byteLength;
+    if (at % page !== 0 || length <= 0 || length % page !== 0 || at + length > bytes) {
+      throw new TsbpfError(`mmap of ${what} into a WebAssembly.Memory: [${at}, ${at + length}) is not page-aligned inside its ${bytes} bytes`);
+    }
+    const base = koffi().address(new Uint8Array(memory.buffer));
+    if (base % BigInt(page) !== 0n) throw new TsbpfError(`mmap of ${what}: the WebAssembly.Memory does not start on a page`);
+    const addr = base + BigInt(at);
+    const r = BigInt(mmapAddr()(addr, length, prot, MAP_SHARED | MAP_FIXED, rawFd(fd), offset));
+    if (r !== addr) {
+      const e = SyscallError.from('mmap', lastErrno());
+      // a failed MAP_FIXED may have unmapped the range already: put zero pages back
+      mmapAddr()(addr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+      throw new TsbpfError(`mmap of ${what} (${length} bytes at offset ${offset}) into a WebAssembly.Memory failed: ${e.code}: ${e.hint}`, {}, { cause: e });
+    }
+    return new MemoryMapping(addr, at, length);
+  }
+
+  get closed(): boolean { return this.#closed; }
+
+  /** Anonymous zero pages (read-write, as the Memory had them) replace the kernel object's. A second close does nothing. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    mmapAddr()(this.#addr, this.length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
   }
 }

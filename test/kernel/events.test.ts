@@ -69,7 +69,7 @@ test('ring buffer: every record in order, with its bytes; decoded through the ob
       assert.is(val.kind, 'ringbuf', 'char arrays become strings');
       assert.is(val.tag, TAG);
       assert.equal(val.fill, Array.from({ length: 32 }, (_, i) => (1000 + i) & 0xff));
-      assert.equal(r.stats(), [{ map: 'ring', type: 'ringbuf', read: 1002, lost: 0 }]);
+      assert.equal(r.stats(), [{ map: 'ring', type: 'ringbuf', read: 1002, lost: 0, ...(process.arch === 'x64' ? { walker: 'wasm' as const } : {}) }]);
       assert.is(counters(c).ring_dropped, 0n);
     } finally { r.close(); }
   } finally { c.close(); }
@@ -183,6 +183,95 @@ test('drainBatch: close() from the callback ends the drain; nothing is released 
     assert.ok(r.closed);
   } finally { c.close(); }
 });
+
+// The WebAssembly walker (rings mapped into a WebAssembly.Memory) and the JS one read the same
+// records; 'auto' takes WebAssembly on x86-64.
+for (const walker of ['wasm', 'js'] as const) {
+  const wasmHere = process.arch === 'x64';
+  test(`${walker} walker: 5,000 records of a ring buffer and 5,000 of a perf buffer, in order (per CPU), through drainBatch and drain`, () => {
+    if (walker === 'wasm' && !wasmHere) return;
+    const spec = loadCollectionSpec(file);
+    spec.maps.get('ring')!.maxEntries = 1 << 20; // 5,000 records of 72 bytes
+    const c = Collection.load(spec);
+    try {
+      const fds = fdCount(), maps = bpfMappings();
+      const r = EventReader.open([c.maps.get('ring')!, c.maps.get('perf')!], { walker, pagesPerCpu: 256 }); // 1 MiB per CPU
+      try {
+        assert.equal(r.stats().map((s) => s.walker), [walker, walker]);
+        fire(c, 'to_ringbuf', 5000);
+        fire(c, 'to_perf', 5000);
+        const ring: number[] = [];
+        const byCpu = new Map<number, number[]>();
+        // half through drainBatch (the words of each record's start), half through drain
+        r.drainBatch((b) => {
+          for (let i = 0; i < b.count; i++) {
+            const seq = b.words[b.offsets[i]! >>> 2]!; // the low half of struct event's u64 seq
+            if (b.cpu === undefined) {
+              assert.is(b.lengths[i], 64);
+              checkEvent(b.bytes.subarray(b.offsets[i]!, b.offsets[i]! + 64), seq, 'ringbuf');
+              ring.push(seq);
+            } else {
+              assert.is(b.lengths[i], 68);
+              checkEvent(b.bytes.subarray(b.offsets[i]!, b.offsets[i]! + 64), seq, 'perf');
+              if (!byCpu.has(b.cpu)) byCpu.set(b.cpu, []);
+              byCpu.get(b.cpu)!.push(seq);
+            }
+          }
+        }, { max: 7500 });
+        r.drain((rec) => {
+          const seq = rec.data.readUInt32LE(0);
+          if (rec.map === 'ring') ring.push(seq);
+          else {
+            if (!byCpu.has(rec.cpu!)) byCpu.set(rec.cpu!, []);
+            byCpu.get(rec.cpu!)!.push(seq);
+          }
+        });
+        assert.equal(ring, Array.from({ length: 5000 }, (_, i) => i));
+        assert.equal([...byCpu.values()].flat().sort((a, b) => a - b), Array.from({ length: 5000 }, (_, i) => i));
+        for (const [cpu, seqs] of byCpu) assert.equal(seqs, [...seqs].sort((a, b) => a - b), `in order on CPU ${cpu}`);
+        assert.equal(r.stats().map((s) => [s.read, s.lost]), [[5000, 0], [5000, 0]]);
+      } finally { r.close(); }
+      assert.is(fdCount(), fds, 'every fd closed');
+      assert.is(bpfMappings(), maps, 'no ring or perf mapping left');
+    } finally { c.close(); }
+  });
+
+  test(`${walker} walker: close() during drainBatch and during for await ends them without a crash; views kept past close read zeros`, async () => {
+    if (walker === 'wasm' && !wasmHere) return;
+    const c = Collection.loadFile(file);
+    try {
+      const fds = fdCount(), maps = bpfMappings();
+      const r = EventReader.open([c.maps.get('ring')!, c.maps.get('perf')!], { walker });
+      fire(c, 'to_ringbuf', 3000);
+      fire(c, 'to_perf', 100);
+      let kept: Uint8Array | undefined;
+      let calls = 0;
+      const n = r.drainBatch((b) => {
+        calls++;
+        kept = b.bytes.subarray(b.offsets[0]!, b.offsets[0]! + 64);
+        assert.is(new DataView(kept.buffer, kept.byteOffset, 4).getUint32(0, true), 0, 'record 0 first');
+        r.close();
+      });
+      assert.is(calls, 1);
+      assert.is(n, 1024);
+      assert.ok(r.closed);
+      assert.ok(kept!.every((x) => x === 0), 'a view of the ring kept past close reads the zero pages put in its place');
+      assert.is(bpfMappings(), maps, 'no ring or perf mapping left');
+
+      const r2 = EventReader.open([c.maps.get('ring')!, c.maps.get('perf')!], { walker });
+      fire(c, 'to_ringbuf', 50);
+      fire(c, 'to_perf', 50);
+      let seen = 0;
+      for await (const rec of r2) {
+        if (++seen === 60) r2.close();
+        void rec;
+      }
+      assert.is(seen, 60);
+      assert.is(fdCount(), fds, 'every fd closed');
+      assert.is(bpfMappings(), maps, 'no ring or perf mapping left');
+    } finally { c.close(); }
+  });
+}
 
 test('perf buffer overflow: a one-page buffer not drained loses records, and read + lost adds up', () => {
   const c = Collection.loadFile(file);

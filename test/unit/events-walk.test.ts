@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { JsWalker, type RingWalker } from '../../src/events/walk.js';
+import { WasmWalker, newWasmMemory, walkerScratchBytes } from '../../src/events/walk-wasm.js';
 import {
   BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, PERF_EVENT_HEADER_SIZE, PERF_EVENT_HEADER_SIZE_OFFSET,
   PERF_RECORD_LOST, PERF_RECORD_SAMPLE, PERF_SAMPLE_RAW_DATA_OFFSET, RINGBUF_RECORD_ALIGN,
@@ -18,6 +19,14 @@ const WALKERS: Array<[string, Make]> = [
     const offsets = new Uint32Array(capacity);
     const lengths = new Uint32Array(capacity);
     return { walker: new JsWalker(new Int32Array(data.buffer), offsets, lengths), data, offsets, lengths };
+  }],
+  ['wasm', (dataBytes, capacity) => {
+    // as a reader lays it out: the walker's scratch first, the ring's data page-aligned after it
+    const at = Math.ceil(walkerScratchBytes(capacity) / 4096) * 4096;
+    const memory = newWasmMemory(at + dataBytes + 65536);
+    const walker = new WasmWalker(memory, 0, capacity, at);
+    new Uint8Array(memory.buffer).fill(0xee, at + dataBytes); // past the data: never read as records
+    return { walker, data: new Uint8Array(memory.buffer, at, dataBytes), offsets: walker.offsets, lengths: walker.lengths };
   }],
 ];
 
