@@ -29,7 +29,7 @@ import { LEGACY_MAP_DEF_SIZE } from '../spec/data-maps.js';
 import { structOpsAutoload } from '../spec/struct-ops.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from '../spec/types.js';
 import { PIN_BY_NAME } from '../spec/types.js';
-import { BPFFS_ROOT, btfLoad, ensureBpffs, Fd, mapCreate, mapDelete, mapFreeze, mapInfo, mapUpdate, objGet, objPin, SyscallError, type MapCreateOptions } from '../sys/index.js';
+import { BPFFS_ROOT, btfLoad, ensureBpffs, Fd, mapCreate, mapDelete, mapFreeze, mapInfo, mapUpdate, objGetIfPinned, objPin, SyscallError, type MapCreateOptions } from '../sys/index.js';
 import { sanitizeBtf } from './features.js';
 import { KernelTypes } from './kernel-refs.js';
 import { BpfMap, numPossibleCpus } from './map.js';
@@ -257,10 +257,11 @@ export class CollectionLoader {
   /** One map: reused from its pin, or created (from its inner map template), then its data written. */
   loadMap(m: MapSpec): BpfMap {
     const pinPath = this.pinPath(m);
-    const reused = pinPath !== undefined && existsSync(pinPath);
+    const pinned = pinPath === undefined ? undefined : this.openPinned(m, pinPath);
+    const reused = pinned !== undefined;
     let fd: Fd;
     let maxEntries: number;
-    if (reused) ({ fd, maxEntries } = this.reusePinned(m, pinPath));
+    if (pinned) ({ fd, maxEntries } = this.reusePinned(m, pinPath!, pinned));
     else {
       // the inner map template is only needed while the outer map is created
       const inner = m.innerMap ? this.createMap({ ...m.innerMap, pinning: 0 }) : undefined;
@@ -295,9 +296,17 @@ export class CollectionLoader {
     return m.maxEntries;
   }
 
-  /** A map pinned by name that exists already: opened and checked against the object's definition. */
-  private reusePinned(m: MapSpec, pinPath: string): { fd: Fd; maxEntries: number } {
-    const fd = this.own(new Fd(objGet(pinPath), `map ${m.name} (pinned)`));
+  /**
+   * The map pinned at `pinPath`, or undefined when nothing is pinned there (ENOENT): one
+   * BPF_OBJ_GET, as libbpf's bpf_object__reuse_map, without a stat of the path first.
+   */
+  private openPinned(m: MapSpec, pinPath: string): Fd | undefined {
+    const raw = objGetIfPinned(pinPath);
+    return raw === undefined ? undefined : this.own(new Fd(raw, `map ${m.name} (pinned)`));
+  }
+
+  /** A map pinned by name that exists already: checked against the object's definition. */
+  private reusePinned(m: MapSpec, pinPath: string, fd: Fd): { fd: Fd; maxEntries: number } {
     const info = mapInfo(fd);
     const maxEntries = this.maxEntries(m);
     const want = { type: MAP_TYPES[m.type], keySize: m.keySize, valueSize: m.valueSize, maxEntries, flags: m.flags };

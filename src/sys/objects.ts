@@ -10,8 +10,8 @@ import {
 } from '../kernel/enums.js';
 import { TsbpfError } from '../errors.js';
 import { cString, encodeAttr, readU32, readU64, readString, readBytes, type AttrValues, type Bytes } from './attr.js';
-import { bpf } from './syscall.js';
-import { isErrno } from './error.js';
+import { bpf, bpfErrno, checkErrno } from './syscall.js';
+import { errnoNumber, isErrno } from './error.js';
 import { rawFd, type FdLike } from './fd.js';
 import {
   type Layout, OBJ, GET_ID, OBJ_GET_INFO, BTF_LOAD, PROG_INFO, PROG_INFO_SIZE, PROG_INFO_GPL_WORD, MAP_INFO,
@@ -39,6 +39,8 @@ export function btfLoad(btf: Bytes, log?: BtfLog): number {
 
 // ---------------------------------------------------------------- pins
 
+const ENOENT = errnoNumber('ENOENT')!;
+
 /** BPF_OBJ_PIN: pin a map/program/link/BTF fd at `path` on a bpffs mount. */
 export function objPin(fd: FdLike, path: string): void {
   const p = Buffer.from(path + '\0');
@@ -49,6 +51,13 @@ export function objPin(fd: FdLike, path: string): void {
 export function objGet(path: string, flags = 0): number {
   const p = Buffer.from(path + '\0');
   return bpf(BPF_OBJ_GET, encodeAttr(OBJ, { pathname: p, file_flags: flags }).bytes);
+}
+
+/** BPF_OBJ_GET that answers undefined, without making an Error, when nothing is at `path` (ENOENT); other errors throw. */
+export function objGetIfPinned(path: string, flags = 0): number | undefined {
+  const p = Buffer.from(path + '\0');
+  const r = bpfErrno(BPF_OBJ_GET, encodeAttr(OBJ, { pathname: p, file_flags: flags }).bytes);
+  return r === -ENOENT ? undefined : checkErrno(BPF_OBJ_GET, r);
 }
 
 // ---------------------------------------------------------------- ids
