@@ -61,14 +61,20 @@ export function hasBtfFeature(f: BtfFeature): boolean {
   return cache.get(f, () => loads(() => btfLoad(PROBES[f]())));
 }
 
+/** How often a probe interrupted by a signal (EAGAIN) is tried again, as libbpf tries BPF_PROG_LOAD. */
+export const EAGAIN_TRIES = 5;
+
 /** Whether `call` returns an fd (closed at once); EPERM is thrown (no privileges, not a missing feature), other refusals are false. */
 function loads(call: () => number): boolean {
-  try {
-    closeFd(call());
-    return true;
-  } catch (e) {
-    if (!(e instanceof SyscallError) || e.code === 'EPERM') throw e;
-    return false;
+  for (let i = 0; ; i++) {
+    try {
+      closeFd(call());
+      return true;
+    } catch (e) {
+      if (e instanceof SyscallError && e.code === 'EAGAIN' && i < EAGAIN_TRIES) continue; // a signal during verification: not an answer
+      if (!(e instanceof SyscallError) || e.code === 'EPERM') throw e;
+      return false;
+    }
   }
 }
 

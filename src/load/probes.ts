@@ -23,15 +23,19 @@ import {
 } from '../kernel/enums.js';
 import { btfLoad, closeFd, mapCreate, progLoad, SyscallError, type MapCreateOptions, type ProgLoadOptions } from '../sys/index.js';
 import { NEWER_HELPER_NAMES } from '../kernel/helper-since.js';
-import { btfTypeInfo, EXIT, R0_ZERO, rawBtf, RETURN_ZERO } from './features.js';
+import { btfTypeInfo, EAGAIN_TRIES, EXIT, R0_ZERO, rawBtf, RETURN_ZERO } from './features.js';
 import { EpochCache } from './epoch-cache.js';
 import { runningKernelBtf } from './kernel-btf.js';
 
 /** The errno name of a failed call ('EINVAL'), or undefined when it returned an fd (closed at once). */
 function attempt(call: () => number): string | undefined {
-  try { closeFd(call()); return undefined; } catch (e) {
-    if (e instanceof SyscallError) return e.code;
-    throw e;
+  for (let i = 0; ; i++) {
+    try { closeFd(call()); return undefined; } catch (e) {
+      // a signal during verification: tried again (as libbpf's BPF_PROG_LOAD), not cached as an answer
+      if (e instanceof SyscallError && e.code === 'EAGAIN' && i < EAGAIN_TRIES) continue;
+      if (e instanceof SyscallError) return e.code;
+      throw e;
+    }
   }
 }
 

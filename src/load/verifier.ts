@@ -142,6 +142,8 @@ export function loadWithLog(
     } catch (e) {
       if (!(e instanceof SyscallError)) throw e;
       if (e.code === 'ENOSPC' && size < MAX_LOG) { size = Math.min(size * 4, MAX_LOG); continue; }
+      // still interrupted after the retries (a signal storm): the log is not a verdict
+      if (e.code === 'EAGAIN') throw TsbpfError.wrap(e, ctx);
       const log = cString(buf, 'utf8');
       if (!log) { memlockRefusal(e, ctx); trampolineRefusal(e, p, ctx); throw TsbpfError.wrap(e, ctx); }
       const slot = failingSlot(log);

@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Collection, loadCollectionSpec, SyscallError, VerifierError, TsbpfError, type LoadOptions } from '../../src/index.js';
+import { Collection, loadCollectionSpec, MissingFeatureError, SyscallError, VerifierError, TsbpfError, type LoadOptions } from '../../src/index.js';
+import { hasProgType } from '../../src/load/probes.js';
 import { closeFd, bpf, libcFunction, lastErrno, libcFailure, overrideKernel, kernelEpoch } from '../../src/sys/index.js';
 import { BPF_MAP_FREEZE } from '../../src/kernel/enums.js';
 import { FakeKernel } from '../helpers/fake-kernel.js';
@@ -146,6 +147,27 @@ test('EAGAIN that never stops: given up after a few tries, nothing left open', (
   assert.instance(e, TsbpfError);
   assert.ok(k.calls.filter((x) => x.name === 'tail_loop').length <= 12);
   assert.equal(k.openFds(), []);
+});
+
+test('EAGAIN that never stops, with a log written: the SyscallError EAGAIN, not a verifier verdict nor a missing program type', () => {
+  // what a signal storm does (a CPU profiler's SIGPROF): the verifier wrote its log, then gave up with EAGAIN
+  const k = new FakeKernel();
+  k.rules.push((c) => (c.command === 'BPF_PROG_LOAD' && c.name === 'tail_loop' ? { errno: 'EAGAIN', log: '0: (b7) r0 = 0\nprocessed 2 insns (limit 1000000)\n' } : undefined));
+  const e = loadError(k, 'tailcall_run');
+  assert.not.instance(e, VerifierError);
+  assert.not.instance(e, MissingFeatureError);
+  assert.instance(e, SyscallError);
+  assert.is((e as SyscallError).code, 'EAGAIN');
+  assert.is((e as SyscallError).symbol, 'tail_loop');
+  assert.equal(k.openFds(), []);
+});
+
+test('a feature probe that gets EAGAIN is tried again (libbpf retries BPF_PROG_LOAD so), not cached as a missing feature', () => {
+  const k = new FakeKernel();
+  let left = 2;
+  k.rules.push((c) => (c.command === 'BPF_PROG_LOAD' && c.name === '' && left-- > 0 ? 'EAGAIN' : undefined));
+  assert.ok(k.use(() => hasProgType('xdp')));
+  assert.is(left, -1, 'two EAGAINs, then the probe loaded');
 });
 
 test('a failure injected at every kernel call of a load: all fds closed and pins removed, or a working collection', () => {
