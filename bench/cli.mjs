@@ -10,7 +10,10 @@
 // a mean over the runs (the median moves in 10 ms steps); the goal line uses the means.
 // --rt runs every command under `chrt -f 1` (root): a real-time process is not preempted
 // by the other load of a shared machine, which makes wall times comparable between runs.
-//   node bench/cli.mjs [--rt] [N=31] [OBJ=bpf-objs/tailcall_uretprobe.bpf.o] [-- extra CLI args]
+// --vs DIR also runs DIR/bin/load.js (another built checkout, e.g. `git worktree add DIR
+// <commit> && (cd DIR && npm ci)`) in the same rotation: a before/after in one run, which
+// is the only fair comparison on a shared machine, whose load moves every figure.
+//   node bench/cli.mjs [--rt] [--vs DIR] [N=31] [OBJ=bpf-objs/tailcall_uretprobe.bpf.o] [-- extra CLI args]
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -19,8 +22,13 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dash = process.argv.indexOf('--');
-const pos = process.argv.slice(2, dash < 0 ? undefined : dash).filter((a) => a !== '--rt');
-const rt = process.argv.slice(2, dash < 0 ? undefined : dash).includes('--rt');
+const own = process.argv.slice(2, dash < 0 ? undefined : dash);
+const vsAt = own.indexOf('--vs');
+const vs = vsAt >= 0 ? path.resolve(own[vsAt + 1] ?? '') : undefined;
+if (vsAt >= 0) own.splice(vsAt, 2);
+if (vs !== undefined && !existsSync(path.join(vs, 'bin/load.js'))) { console.error(`bench/cli.mjs: --vs ${vs}: no bin/load.js there`); process.exit(2); }
+const pos = own.filter((a) => a !== '--rt');
+const rt = own.includes('--rt');
 const extra = dash < 0 ? [] : process.argv.slice(dash + 1);
 const N = Number(pos[0] ?? 31);
 const obj = pos[1] ?? 'bpf-objs/tailcall_uretprobe.bpf.o';
@@ -33,6 +41,7 @@ const withBpftool = process.getuid?.() === 0 && bpftool.status === 0 && existsSy
 const cmds = [
   { name: 'node -e 0', argv: [process.execPath, '-e', '0'] },
   { name: `node bin/load.js ${[...extra, obj].join(' ')}`, argv: [process.execPath, 'bin/load.js', ...extra, obj] },
+  ...(vs ? [{ name: `${vs}/bin/load.js ${[...extra, obj].join(' ')}`, argv: [process.execPath, path.join(vs, 'bin/load.js'), ...extra, path.resolve(root, obj)] }] : []),
   ...(withBpftool ? [{ name: `bpftool prog loadall ${obj} DIR`, argv: ['bpftool', 'prog', 'loadall', obj, pinDir], after: () => rmSync(pinDir, { recursive: true, force: true }) }] : []),
 ];
 const runs = cmds.map(() => ({ wall: [], cpu: [], rss: [] }));
@@ -62,8 +71,11 @@ cmds.forEach((c, j) => {
   const r = runs[j];
   console.log(`${med(r.wall).toFixed(1).padStart(9)} ${`${q(r.wall, 0.1).toFixed(0)}-${q(r.wall, 0.9).toFixed(0)}`.padStart(13)} ${med(r.cpu).toFixed(0).padStart(8)} ${mean(r.cpu).toFixed(1).padStart(7)} ${med(r.rss).toFixed(1).padStart(9)}  ${c.name} (exit ${status[j]})`);
 });
-const [node, cli, ref] = runs;
+const [node, cli] = runs;
+const other = vs ? runs[2] : undefined;
+const ref = runs[vs ? 3 : 2];
 console.log(`CLI beyond node -e 0: ${(med(cli.wall) - med(node.wall)).toFixed(1)} ms wall, ${(mean(cli.cpu) - mean(node.cpu)).toFixed(1)} ms CPU (means; goal: <= 30 ms); peak RSS ${(med(cli.rss) / med(node.rss)).toFixed(2)}x node's (goal: <= 1.5x)`);
+if (other) console.log(`--vs ${vs} beyond node -e 0: ${(med(other.wall) - med(node.wall)).toFixed(1)} ms wall, ${(mean(other.cpu) - mean(node.cpu)).toFixed(1)} ms CPU (means); peak RSS ${(med(other.rss) / med(node.rss)).toFixed(2)}x node's`);
 if (ref) console.log(`against bpftool prog loadall: ${(med(cli.wall) / med(ref.wall)).toFixed(2)}x wall, ${med(ref.cpu) < 10 ? `CPU ${med(cli.cpu).toFixed(0)} ms vs under 10 ms (/usr/bin/time counts in 10 ms steps)` : `${(med(cli.cpu) / med(ref.cpu)).toFixed(2)}x CPU`}, ${(med(cli.rss) / med(ref.rss)).toFixed(2)}x peak RSS`);
 let entry = 'unknown (dist/cli/boot.js not built)';
 try { entry = (await import('../dist/cli/boot.js')).entryPoint(); } catch { /* not built */ }
