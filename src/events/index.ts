@@ -3,5 +3,6 @@ export { EventReader, type EventRecord, type EventReaderOptions, type DrainOptio
 export { EventsError, type EventsErrorReason } from './errors.js';
 export type { EventMapRef } from './map-ref.js';
 export type { PerfBufferOptions } from './perf-buffer.js';
+export type { WalkerChoice } from './walk.js';
 export { UserRingBuffer, type ReservedRecord } from './user-ring-buffer.js';
 export { TracePipe, parseTraceLine, type TraceLine, type TracePipeOptions } from './trace.js';

@@ -7,7 +7,7 @@
  *
  *  - `drain(cb)` hands out what is there now, synchronously, a record per call;
  *  - `drainBatch(cb)` the same, a batch of records per call (offsets and lengths in typed
- *    arrays over a view of the ring: the fast path);
+ *    arrays over a view of the ring): the fast path, the one to use for throughput;
  *  - `read({ timeoutMs })` and `for await` wait without blocking Node's event loop
  *    (epoll on a worker thread, sys/waiter.ts);
  *  - `close()` may be called anywhere, also from a callback or a loop body: the rings are
@@ -156,7 +156,8 @@ export class EventReader implements AsyncIterable<EventRecord> {
 
   /**
    * Calls `cb` for every record there is now (at most `max`), in order per ring, and
-   * returns how many. Never waits. Records are copied out in batches (the records of one
+   * returns how many. Never waits. For throughput use drainBatch (one call per batch, no
+   * record object): several times faster. Records are copied out in batches (the records of one
    * batch share one copy of up to 64 KiB); with `zeroCopy` they are views of the ring,
    * valid only until `cb` returns. A callback that throws: the records after it stay for the
    * next drain / read.
