@@ -1,8 +1,10 @@
 import { readSectionTable } from './section-table.js';
 import { findSymtab, parseSymbols } from './symbols.js';
 import { parseRelSection } from './relocations.js';
-import { SHT_REL, type ElfFile, type ElfRelSection, type ElfSection, type ElfSymbol } from './types.js';
+import { STT_FILE, STT_SECTION, SHT_REL, type ElfFile, type ElfRelSection, type ElfSection, type ElfSymbol } from './types.js';
 import { asBuffer, viewOf } from './read.js';
+
+const NONE: readonly ElfSymbol[] = Object.freeze([]);
 
 /** Up to this many sections, sectionByName compares names in order instead of building a Map. */
 const SCAN_SECTIONS = 64;
@@ -22,6 +24,7 @@ export function parseElf(bytes: Uint8Array, file = '<buffer>'): ElfFile {
     if (s.type === SHT_REL) relocations.push(parseRelSection(s, sections, symbols, symtab?.index, dv, file));
   }
   let byName: Map<string, ElfSection> | undefined;
+  let bySection: Map<number, ElfSymbol[]> | undefined;
   return {
     file,
     bytes,
@@ -40,6 +43,17 @@ export function parseElf(bytes: Uint8Array, file = '<buffer>'): ElfFile {
         for (const s of sections) if (!byName.has(s.name)) byName.set(s.name, s);
       }
       return byName.get(name);
+    },
+    symbolsIn(index: number): readonly ElfSymbol[] {
+      if (!bySection) {
+        bySection = new Map();
+        for (const s of symbols) {
+          if (s.type === STT_SECTION || s.type === STT_FILE || s.name === '') continue;
+          const l = bySection.get(s.shndx);
+          if (l) l.push(s); else bySection.set(s.shndx, [s]);
+        }
+      }
+      return bySection.get(index) ?? NONE;
     },
   };
 }

@@ -75,6 +75,11 @@ export interface ElfFile {
   /** One entry per SHT_REL section, in section order. */
   relocations: ElfRelSection[];
   sectionByName(name: string): ElfSection | undefined;
+  /**
+   * The named symbols (not section or file symbols, not '') defined in section `index`, in
+   * symbol order; grouped once per object, on the first call. Do not change the list.
+   */
+  symbolsIn(index: number): readonly ElfSymbol[];
 }
 
 // --- added with the parser (src/elf/parse.ts)

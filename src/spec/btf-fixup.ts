@@ -12,7 +12,6 @@ import { BTF_FUNC_GLOBAL, BTF_FUNC_STATIC } from '../btf/types.js';
 import type { ElfFile } from '../elf/types.js';
 import { STB_LOCAL, STV_HIDDEN, STV_INTERNAL } from '../elf/types.js';
 import { SpecError } from '../errors.js';
-import { symbolsIn } from './symbols.js';
 import { sortByKey } from './order.js';
 import type { Func } from './functions.js';
 import type { MapSpec } from './types.js';
@@ -32,7 +31,7 @@ export function fixupDatasecs(btf: Btf, elf: ElfFile, kconfig: MapSpec | undefin
       const sec = elf.sectionByName(ds.name);
       if (!sec) throw new SpecError(`BTF DATASEC '${ds.name}' has no ELF section of that name`, ctx);
       size = sec.size;
-      for (const s of symbolsIn(elf, sec.index)) offsetOf.set(s.name, s.value);
+      for (const s of elf.symbolsIn(sec.index)) offsetOf.set(s.name, s.value);
     }
     if (ds.size === size && ds.vars.every((v) => {
       const vt = btf.typeById(v.type);

@@ -14,7 +14,6 @@ import { collectFunctions, isExecSection, relocateFunctions, type Func, type Sym
 import { collectDataMaps, collectKconfigMap, collectLegacyMaps } from './data-maps.js';
 import { callOrder, linkFunctions, type LinkedProgram } from './calls.js';
 import { fixupDatasecs, staticHiddenFuncs } from './btf-fixup.js';
-import { symbolsIn } from './symbols.js';
 import { attachTarget, programSectionDef } from './sections.js';
 import { addStructOpsProgram, collectStructOpsMaps, structOpsSections } from './struct-ops.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from './types.js';
@@ -195,7 +194,7 @@ function buildSpec(elf: ElfFile): CollectionSpec {
     let linked: LinkedProgram | undefined;
     const link = () => linked ??= linkFunctions(order, readExt(), file);
     const target = attachTarget(sec.name);
-    const p: ProgramSpec = {
+    const p = lazyProgram({
       name: f.name,
       section: sec.name.startsWith('?') ? sec.name.slice(1) : sec.name,
       type: def?.progType,
@@ -203,18 +202,7 @@ function buildSpec(elf: ElfFile): CollectionSpec {
       sleepable: def?.sleepable ?? false,
       // a leading '?' turns autoload off whatever follows it (libbpf strips it first)
       autoload: !sec.name.startsWith('?'),
-      get instructions() { return link().instructions; },
-      set instructions(v) { link().instructions = v; },
-      subprograms: order.slice(1).map((g) => g.name),
-      license,
-      kernelVersion,
-      get funcInfo() { return link().funcInfo; },
-      set funcInfo(v) { link().funcInfo = v; },
-      get lineInfo() { return link().lineInfo; },
-      set lineInfo(v) { link().lineInfo = v; },
-      get coreRelos() { return link().coreRelos; },
-      set coreRelos(v) { link().coreRelos = v; },
-    };
+    }, order.slice(1).map((g) => g.name), license, kernelVersion, link);
     if (def?.attachType !== undefined) p.attachType = def.attachType;
     if (target) p.attachTo = target;
     if (btf) p.btf = btf;
@@ -237,10 +225,49 @@ function buildSpec(elf: ElfFile): CollectionSpec {
   return { file, maps, programs, license, kernelVersion, btf, warnings };
 }
 
+/** Where a ProgramSpec's list accessors find the linked program (not enumerable: spread, JSON and copySpec skip it). */
+const LINK = Symbol('tsbpf.link');
+type LazyProgram = ProgramSpec & { [LINK]: () => LinkedProgram };
+type ListKey = 'instructions' | 'funcInfo' | 'lineInfo' | 'coreRelos';
+
+/**
+ * An own, enumerable accessor for one of the lists a program makes when first read. The
+ * getter and setter are made once and shared by every ProgramSpec: accessors written in
+ * the object literal made new functions for every program, which V8 cannot share a hidden
+ * class over (each program became a dictionary-mode object) and which kept each object's
+ * whole parse alive through the scavenges until a full GC (a third of open's time was GC).
+ */
+function listAccessor(key: ListKey): PropertyDescriptor {
+  return {
+    enumerable: true, configurable: true,
+    get(this: LazyProgram) { return this[LINK]()[key]; },
+    set(this: LazyProgram, v: never) { this[LINK]()[key] = v; },
+  };
+}
+const INSTRUCTIONS = listAccessor('instructions'), FUNC_INFO = listAccessor('funcInfo');
+const LINE_INFO = listAccessor('lineInfo'), CORE_RELOS = listAccessor('coreRelos');
+
+/** A ProgramSpec whose instructions and records come from `link` when first read (keys in the order of ProgramSpec). */
+function lazyProgram(
+  head: Pick<ProgramSpec, 'name' | 'section' | 'type' | 'flags' | 'sleepable' | 'autoload'>,
+  subprograms: string[], license: string, kernelVersion: number, link: () => LinkedProgram,
+): ProgramSpec {
+  const p = head as LazyProgram;
+  Object.defineProperty(p, LINK, { value: link });
+  Object.defineProperty(p, 'instructions', INSTRUCTIONS);
+  p.subprograms = subprograms;
+  p.license = license;
+  p.kernelVersion = kernelVersion;
+  Object.defineProperty(p, 'funcInfo', FUNC_INFO);
+  Object.defineProperty(p, 'lineInfo', LINE_INFO);
+  Object.defineProperty(p, 'coreRelos', CORE_RELOS);
+  return p;
+}
+
 /** The symbols of `sec` by name (the first of a name, as a search in symbol order finds it). */
 function symbolsByName(elf: ElfFile, sec: ElfSection): Map<string, ElfSymbol> {
   const out = new Map<string, ElfSymbol>();
-  for (const s of symbolsIn(elf, sec.index)) if (!out.has(s.name)) out.set(s.name, s);
+  for (const s of elf.symbolsIn(sec.index)) if (!out.has(s.name)) out.set(s.name, s);
   return out;
 }
 

@@ -9,7 +9,6 @@ import { SHF_EXECINSTR, SHN_UNDEF, SHT_NOBITS, SHT_PROGBITS, STB_LOCAL, STB_WEAK
 import { SpecError, TsbpfError } from '../errors.js';
 import { TypeWalk } from '../btf/walk.js';
 import { MAP_TYPE_NAMES } from '../kernel/enums.js';
-import { symbolsIn } from './symbols.js';
 import type { DataVariable, MapSpec } from './types.js';
 
 const BPF_F_RDONLY_PROG = 1 << 7;
@@ -51,7 +50,7 @@ export function collectDataMaps(elf: ElfFile, btf: Btf | undefined): Map<string,
     const data = kind === 'bss' ? new Uint8Array(sec.size) : sec.data.slice();
     const variables = new Map<string, DataVariable>();
     const ds = btf?.datasecByName(sec.name);
-    const symbols = symbolsIn(elf, sec.index);
+    const symbols = elf.symbolsIn(sec.index);
     if (btf && ds) {
       for (const v of ds.vars) {
         const vt = btf.typeById(v.type);
@@ -152,7 +151,7 @@ export const LEGACY_MAP_DEF_SIZE = 20;
  */
 export function collectLegacyMaps(elf: ElfFile, sec: ElfSection): Array<{ spec: MapSpec; offset: number; size: number }> {
   if (sec.type === SHT_NOBITS) throw new SpecError('legacy maps section has no bytes (NOBITS)', { file: elf.file, section: sec.name });
-  const syms = [...symbolsIn(elf, sec.index)].sort((a, b) => a.value - b.value);
+  const syms = [...elf.symbolsIn(sec.index)].sort((a, b) => a.value - b.value);
   if (syms.length === 0) throw new SpecError('legacy maps section has no map symbols', { file: elf.file, section: sec.name });
   const even = Math.floor(sec.size / syms.length);
   const dv = new DataView(sec.data.buffer, sec.data.byteOffset, sec.data.byteLength);

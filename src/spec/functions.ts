@@ -121,17 +121,21 @@ export function collectFunctions(elf: ElfFile): Map<string, Func> {
   return funcs;
 }
 
-const starts = new WeakMap<Map<string, Func>, Map<number, Func>>();
 /** Key of (section, slot): sections and slots are far below 2^21 and 2^32. */
 const slotKey = (sec: number, slot: number) => sec * 0x1_0000_0000 + slot;
-function funcAtSlot(funcs: Map<string, Func>, sec: ElfSection, slot: number): Func | undefined {
-  let byStart = starts.get(funcs);
-  if (!byStart) {
-    byStart = new Map();
-    for (const f of funcs.values()) byStart.set(slotKey(f.section.index, f.slot), f); // the last of aliases wins
-    starts.set(funcs, byStart);
+
+/** The functions of one object by (section, start slot), indexed on the first look-up (the last of aliases wins). */
+class FuncStarts {
+  private byStart: Map<number, Func> | undefined;
+  constructor(private readonly funcs: Map<string, Func>) {}
+  at(sec: ElfSection, slot: number): Func | undefined {
+    let byStart = this.byStart;
+    if (!byStart) {
+      byStart = this.byStart = new Map();
+      for (const f of this.funcs.values()) byStart.set(slotKey(f.section.index, f.slot), f);
+    }
+    return slot >= 0 && Number.isInteger(slot) && slot < 0x1_0000_0000 ? byStart.get(slotKey(sec.index, slot)) : undefined;
   }
-  return slot >= 0 && Number.isInteger(slot) && slot < 0x1_0000_0000 ? byStart.get(slotKey(sec.index, slot)) : undefined;
 }
 
 /**
@@ -147,6 +151,7 @@ export function relocateFunctions(elf: ElfFile, funcs: Map<string, Func>, resolv
     if (l) l.push(f); else bySection.set(f.section, [f]);
   }
   for (const l of bySection.values()) sortByKey(l, (f) => f.slot);
+  const starts = new FuncStarts(funcs);
 
   const relsBySection = new Map<ElfSection, ElfRel[][]>();
   for (const r of elf.relocations) {
@@ -174,16 +179,16 @@ export function relocateFunctions(elf: ElfFile, funcs: Map<string, Func>, resolv
         if (idx < 0) throw new SpecError(`relocation in the middle of an instruction of '${f.name}'`, { file: elf.file, section: sec.name, offset: rel.offset, symbol: f.name });
         const insn = f.at(idx);
         const sym = elf.symbols[rel.symbol]!;
-        applyRelocation(elf, funcs, resolver, f, insn, sym, sec, rel.offset);
+        applyRelocation(elf, starts, resolver, f, insn, sym, sec, rel.offset);
         relocated.add(insn);
       }
     }
     // pc-relative bpf-to-bpf calls that the compiler resolved inside the section.
     for (const f of list) {
-      const starts = f.insnSlots, bytes = sec.data, base = f.slot;
-      for (let i = 0; i < starts.length; i++) {
+      const slots = f.insnSlots, bytes = sec.data, base = f.slot;
+      for (let i = 0; i < slots.length; i++) {
         // opcode and src_reg from the bytes, unless a relocation changed them
-        const o = (base + starts[i]!) * INSN_SIZE;
+        const o = (base + slots[i]!) * INSN_SIZE;
         const patched = f.patched.get(i);
         const opcode = patched ? patched.opcode : bytes[o]!, src = patched ? patched.src : bytes[o + 1]! >> 4;
         const pseudoCall = opcode === OP_CALL && src === BPF_PSEUDO_CALL;
@@ -191,7 +196,7 @@ export function relocateFunctions(elf: ElfFile, funcs: Map<string, Func>, resolv
         if ((!pseudoCall && !pseudoFunc) || (patched && relocated.has(patched))) continue;
         const insn = f.at(i);
         const target = f.slot + f.insnSlots[i]! + insn.imm + 1;
-        const callee = funcAtSlot(funcs, sec, target);
+        const callee = starts.at(sec, target);
         if (!callee) {
           throw new SpecError(`call at instruction ${f.insnSlots[i]} of '${f.name}' targets slot ${target}, which is not the start of a function`, { file: elf.file, section: sec.name, symbol: f.name, offset: (f.slot + f.insnSlots[i]!) * 8 });
         }
@@ -215,7 +220,7 @@ function funcContaining<F extends Func>(list: readonly F[], slot: number): F | u
 }
 
 function applyRelocation(
-  elf: ElfFile, funcs: Map<string, Func>, resolver: SymbolResolver,
+  elf: ElfFile, starts: FuncStarts, resolver: SymbolResolver,
   f: Func, insn: Instruction, sym: ElfSymbol, sec: ElfSection, offset: number,
 ): void {
   const ctx = { file: elf.file, section: sec.name, offset, symbol: sym.name || f.name };
@@ -245,7 +250,7 @@ function applyRelocation(
     // bpf-to-bpf call (call imm is pc-relative, -1 for a named symbol) or a callback address.
     const slot = isCall ? sym.value / 8 + insn.imm + 1 : (sym.value + insn.imm) / 8;
     if (!Number.isInteger(slot)) throw new SpecError(`function address of '${sym.name}' is not on an instruction boundary`, ctx);
-    const callee = funcAtSlot(funcs, target, slot);
+    const callee = starts.at(target, slot);
     if (!callee) throw new SpecError(`${isCall ? 'call' : 'function pointer'} to '${sym.name}' +${slot * 8 - sym.value} is not the start of a function in ${target.name}`, ctx);
     if (isCall && insn.src !== BPF_PSEUDO_CALL) throw new SpecError(`call to function '${callee.name}' is not a bpf-to-bpf call (src_reg ${insn.src})`, ctx);
     if (callee.section.name !== '.text' && callee.bind !== STB_LOCAL && callee.section !== f.section) {

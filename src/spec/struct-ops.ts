@@ -24,7 +24,6 @@ import { SHN_LORESERVE, SHN_UNDEF } from '../elf/types.js';
 import { SpecError } from '../errors.js';
 import { essentialName } from '../core/names.js';
 import type { Func } from './functions.js';
-import { symbolsIn } from './symbols.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from './types.js';
 
 export const STRUCT_OPS_SEC = '.struct_ops';
@@ -50,7 +49,7 @@ export function collectStructOpsMaps(elf: ElfFile, sec: ElfSection, btf: Btf | u
   if (!btf) throw new SpecError(`${sec.name} needs BTF to be understood: compile with -g`, ctx);
   const ds = btf.datasecByName(sec.name);
   if (!ds) throw new SpecError(`BTF has no DATASEC for ${sec.name}`, ctx);
-  const symbols = symbolsIn(elf, sec.index);
+  const symbols = elf.symbolsIn(sec.index);
   const out: Array<{ spec: MapSpec; offset: number; size: number }> = [];
   for (const v of ds.vars) {
     const vt = btf.typeById(v.type);
