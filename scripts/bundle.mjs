@@ -25,14 +25,16 @@ process.chdir(root); // esbuild's metafile paths (the bundle's inputs) are relat
 // (parsers make dozens per object) that cost ~20% of loadCollectionSpec. Only classes
 // need it (esbuild renames self-referencing classes: `class _SyscallError`), and
 // functions without a prototype (arrows, methods, async functions) keep their inferred
-// names anyway: esbuild's helper is replaced by one that leaves those alone.
+// names anyway: esbuild's helper is replaced by one that leaves those alone, and any
+// function whose name is already the one asked for (checked first: reading `prototype` of
+// a nested `function` makes its prototype object, ~4% of loadCollectionSpec).
 const NAME_HELPER = /^var __name = \(target, (\w+)\) => __defProp\(target, "name", \{ value(?:: \1)?, configurable: true \}\);$/m;
 // the same helper in a minified bundle: `var a=(t,e)=>Lo(t,"name",{value:e,configurable:!0});`
 const MINIFIED_NAME_HELPER = /var ([\w$]+)=\(([\w$]+),([\w$]+)\)=>([\w$]+)\(\2,"name",\{value:\3,configurable:!0\}\);/;
 function cheapNames(file) {
   const text = readFileSync(file, 'utf8');
   if (NAME_HELPER.test(text)) {
-    writeFileSync(file, text.replace(NAME_HELPER, 'var __name = (target, name) => target.prototype === undefined ? target : __defProp(target, "name", { value: name, configurable: true });'));
+    writeFileSync(file, text.replace(NAME_HELPER, 'var __name = (target, name) => target.name === name || target.prototype === undefined ? target : __defProp(target, "name", { value: name, configurable: true });'));
   } else if (MINIFIED_NAME_HELPER.test(text)) {
     // The minified CLI: only classes keep their names (err.name, `new.target.name` in
     // TsbpfError, instanceof-free checks); esbuild names them in a static block,

@@ -15,10 +15,10 @@ const SCAN_SECTIONS = 64;
  * ElfError for anything malformed or unsupported.
  */
 export function parseElf(bytes: Uint8Array, file = '<buffer>'): ElfFile {
-  const { sections } = readSectionTable(bytes, file);
+  const { header, sections, names } = readSectionTable(bytes, file);
   const dv = viewOf(bytes);
   const symtab = findSymtab(sections, file);
-  const symbols: ElfSymbol[] = symtab ? parseSymbols(symtab, sections, asBuffer(bytes), dv, file) : [];
+  const symbols: ElfSymbol[] = symtab ? parseSymbols(symtab, sections, asBuffer(bytes), dv, file, { index: header.shstrndx, names }) : [];
   const relocations: ElfRelSection[] = [];
   for (const s of sections) {
     if (s.type === SHT_REL) relocations.push(parseRelSection(s, sections, symbols, symtab?.index, dv, file));

@@ -47,3 +47,29 @@ export function cString(bytes: Buffer, start: number, end: number): string | und
   if (!ascii) return utf8.decode(bytes.subarray(start, i));
   return latin1(bytes, start, i);
 }
+
+/** A byte at or above 0x80 in a latin1 decoding (then names are decoded one by one, as cString does). */
+const NON_ASCII = /[\x80-\xff]/;
+
+/**
+ * The NUL-terminated names of one string table (.strtab, .shstrtab), as {@link cString}
+ * reads them. When the table is all ASCII (clang's always are) it is decoded once, on the
+ * first name asked for, and each name is a slice of that text: one native call per table
+ * instead of one per name.
+ */
+export class StringTable {
+  /** The table as latin1 text; null when it holds non-ASCII bytes. */
+  private text: string | null | undefined;
+  constructor(private readonly bytes: Buffer, private readonly start: number, private readonly end: number) {}
+  /** The name at offset `off` of the table (below its size), or undefined when no NUL ends it. */
+  at(off: number): string | undefined {
+    let text = this.text;
+    if (text === undefined) {
+      text = latin1(this.bytes, this.start, this.end);
+      this.text = text = NON_ASCII.test(text) ? null : text;
+    }
+    if (text === null) return cString(this.bytes, this.start + off, this.end);
+    const nul = text.indexOf('\0', off);
+    return nul < 0 ? undefined : text.slice(off, nul);
+  }
+}

@@ -50,7 +50,7 @@
 import elfyConstants from 'elfy/lib/elfy/constants.js';
 import { ElfError } from '../errors.js';
 import { EM_BPF, SHN_XINDEX, SHT_NOBITS, SHT_NULL, SHT_STRTAB, type ElfSection } from './types.js';
-import { asBuffer, cString, u64, u64Text, viewOf } from './read.js';
+import { asBuffer, StringTable, u64, u64Text, viewOf } from './read.js';
 
 export const ELF64_EHDR_SIZE = 64;
 export const ELF64_SHDR_SIZE = 64;
@@ -79,6 +79,31 @@ export interface ElfHeaderInfo {
 export interface SectionTable {
   header: ElfHeaderInfo;
   sections: ElfSection[];
+  /** The section name table's names (the symbol table's too when it shares it, as clang's objects do). */
+  names: StringTable;
+}
+
+/**
+ * A section header. `data`, a view of the object's bytes, is made on first read: a BPF
+ * object has ~30 sections, half of them debug info that loading never reads.
+ */
+class Section implements ElfSection {
+  name = '';
+  private view: Uint8Array | undefined;
+  constructor(
+    readonly index: number, public type: number, public flags: number, public offset: number, public size: number,
+    public link: number, public info: number, public addralign: number, public entsize: number,
+    private readonly bytes: Uint8Array,
+  ) {}
+  get data(): Uint8Array {
+    if (this.view === undefined) {
+      // no file bytes for SHT_NOBITS and SHT_NULL; the bounds were checked with the table
+      const hasBytes = this.type !== SHT_NOBITS && this.type !== SHT_NULL && this.size > 0;
+      this.view = new Uint8Array(this.bytes.buffer, this.bytes.byteOffset + (hasBytes ? this.offset : 0), hasBytes ? this.size : 0);
+    }
+    return this.view;
+  }
+  set data(v: Uint8Array) { this.view = v; }
 }
 
 const MAGIC = [0x7f, 0x45, 0x4c, 0x46];
@@ -144,26 +169,11 @@ export function readSectionTable(bytes: Uint8Array, file: string): SectionTable 
   }
 
   // --- the section headers
-  const sections: ElfSection[] = new Array(shnum);
-  const ab = bytes.buffer, base = bytes.byteOffset;
-  // Section bytes are plain Uint8Array views (no copy; cheaper than Buffer#subarray).
-  const view = (off: number, size: number): Uint8Array => new Uint8Array(ab, base + off, size);
-  const empty = view(0, 0);
+  const sections: Section[] = new Array(shnum);
   for (let i = 0; i < shnum; i++) {
     const h = shoff + i * ELF64_SHDR_SIZE;
-    sections[i] = {
-      index: i,
-      name: '',
-      type: dv.getUint32(h + 4, true),
-      flags: dv.getUint32(h + 8, true),
-      offset: u64(dv, h + 24),
-      size: u64(dv, h + 32),
-      link: dv.getUint32(h + 40, true),
-      info: dv.getUint32(h + 44, true),
-      addralign: u64(dv, h + 48),
-      entsize: u64(dv, h + 56),
-      data: empty,
-    };
+    sections[i] = new Section(i, dv.getUint32(h + 4, true), dv.getUint32(h + 8, true), u64(dv, h + 24), u64(dv, h + 32),
+      dv.getUint32(h + 40, true), dv.getUint32(h + 44, true), u64(dv, h + 48), u64(dv, h + 56), bytes);
   }
 
   // --- section name table first: every other check names its section
@@ -172,8 +182,7 @@ export function readSectionTable(bytes: Uint8Array, file: string): SectionTable 
     throw err(`e_shstrndx ${shstrndx} points at a section of type ${shstr.type}, not SHT_STRTAB (3): no section name table`, 62);
   }
   checkBounds(shstr, shoff + shstrndx * ELF64_SHDR_SIZE, dv, len, file, `section name table (section ${shstrndx})`);
-  const shstrStart = shstr.offset, shstrEnd = shstr.offset + shstr.size;
-  const buf = asBuffer(bytes);
+  const names = new StringTable(asBuffer(bytes), shstr.offset, shstr.offset + shstr.size);
 
   for (let i = 0; i < shnum; i++) {
     const s = sections[i]!;
@@ -181,17 +190,16 @@ export function readSectionTable(bytes: Uint8Array, file: string): SectionTable 
     if (nameOff >= shstr.size) {
       throw new ElfError(`section ${i}: name offset ${nameOff} is beyond the section name table (${shstr.size} bytes)`, { file, section: `#${i}` });
     }
-    const name = cString(buf, shstrStart + nameOff, shstrEnd);
+    const name = names.at(nameOff);
     if (name === undefined) {
       throw new ElfError(`section ${i}: name at offset ${nameOff} of the section name table is not NUL-terminated`, { file, section: `#${i}` });
     }
     s.name = name;
     if (i !== shstrndx) checkBounds(s, shoff + i * ELF64_SHDR_SIZE, dv, len, file, name || `#${i}`);
-    if (s.type !== SHT_NOBITS && s.type !== SHT_NULL && s.size > 0) s.data = view(s.offset, s.size);
     // an SHT_NULL header is inactive (gABI): whatever sh_size says, it holds no bytes
     if (s.type === SHT_NULL) s.size = 0;
   }
-  return { header: { flags: dv.getUint32(48, true), shstrndx, shoff }, sections };
+  return { header: { flags: dv.getUint32(48, true), shstrndx, shoff }, sections, names };
 }
 
 /** Rejects 64-bit fields above 2^53 and file bytes beyond the end of the file. */

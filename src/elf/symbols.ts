@@ -1,7 +1,7 @@
 /** .symtab (SHT_SYMTAB, Elf64_Sym entries of 24 bytes), parsed in-project. */
 import { ElfError } from '../errors.js';
 import { SHN_ABS, SHN_COMMON, SHN_LORESERVE, SHT_STRTAB, SHT_SYMTAB, type ElfSection, type ElfSymbol } from './types.js';
-import { cString, u64, u64Text } from './read.js';
+import { StringTable, u64, u64Text } from './read.js';
 
 export const ELF64_SYM_SIZE = 24;
 
@@ -16,7 +16,14 @@ export function findSymtab(sections: ElfSection[], file: string): ElfSection | u
   return found;
 }
 
-export function parseSymbols(symtab: ElfSection, sections: ElfSection[], bytes: Buffer, dv: DataView, file: string): ElfSymbol[] {
+/**
+ * The symbols of `symtab`, every field checked. `shared`: a string table already read, used
+ * when it is the symbol table's own (clang puts section and symbol names in one .strtab).
+ */
+export function parseSymbols(
+  symtab: ElfSection, sections: ElfSection[], bytes: Buffer, dv: DataView, file: string,
+  shared?: { index: number; names: StringTable },
+): ElfSymbol[] {
   const section = symtab.name;
   if (symtab.entsize !== ELF64_SYM_SIZE) {
     throw new ElfError(`symbol table sh_entsize is ${symtab.entsize}, expected ${ELF64_SYM_SIZE} (Elf64_Sym)`, { file, section });
@@ -28,7 +35,7 @@ export function parseSymbols(symtab: ElfSection, sections: ElfSection[], bytes: 
   if (!strtab || strtab.type !== SHT_STRTAB) {
     throw new ElfError(`symbol table sh_link ${symtab.link} is not a string table (SHT_STRTAB)`, { file, section });
   }
-  const strStart = strtab.offset, strEnd = strtab.offset + strtab.size;
+  const names = shared?.index === symtab.link ? shared.names : new StringTable(bytes, strtab.offset, strtab.offset + strtab.size);
   const count = symtab.size / ELF64_SYM_SIZE;
   const nsec = sections.length;
   const symbols: ElfSymbol[] = new Array(count);
@@ -39,7 +46,7 @@ export function parseSymbols(symtab: ElfSection, sections: ElfSection[], bytes: 
       throw new ElfError(`symbol #${i}: name offset ${nameOff} is beyond string table ${strtab.name} (${strtab.size} bytes)`,
         { file, section, offset: i * ELF64_SYM_SIZE });
     }
-    const name = nameOff >= strtab.size ? '' : cString(bytes, strStart + nameOff, strEnd);
+    const name = nameOff >= strtab.size ? '' : names.at(nameOff);
     if (name === undefined) {
       throw new ElfError(`symbol #${i}: name at offset ${nameOff} of ${strtab.name} is not NUL-terminated`,
         { file, section, offset: i * ELF64_SYM_SIZE });
