@@ -148,22 +148,46 @@ function searchAmong(t: RecordTable, some: Uint32Array, queries: readonly Query[
 /** searchRecords for one query: no dispatch table. */
 function searchOne(t: RecordTable, query: Query, essential: boolean, kind: number): number[] {
   const out: number[] = [];
-  const { w, offsets, count, strings } = t;
-  const own = strings.bytes, start = strings.start;
-  const kinds = kind >= 0 ? t.kinds! : undefined;
+  const count = t.count;
   const c0 = query.bytes[0]!;
-  for (let i = 0; i < count; i++) {
-    if (kinds !== undefined && kinds[i] !== kind) continue;
-    const off = w[offsets[i]!]!;
-    if (off >= start) {
-      const at = off - start;
-      if (own[at] === c0 && matchesAt(own, at, query, essential)) out.push(i);
-    } else if (off !== 0) {
-      const h = strings.holder(off);
-      if (h && h.bytes[off - h.start] === c0 && matchesAt(h.bytes, off - h.start, query, essential)) out.push(i);
-    }
+  if (kind < 0) {
+    for (let i = 0; i < count; i++) if (recordMatches(t, i, c0, query, essential)) out.push(i);
+    return out;
   }
+  // Of one kind: the kinds are read four at a time where they are aligned for it, and a
+  // word with no byte equal to `kind` is skipped whole (a struct is one record in twelve
+  // of vmlinux): ~30% less time than a byte at a time.
+  const kinds = t.kinds!;
+  let i = 0;
+  if (kinds.byteOffset % 4 === 0) {
+    const words = new Uint32Array(kinds.buffer, kinds.byteOffset, count >>> 2);
+    const lanes = Math.imul(kind, BYTE_LANES);
+    for (let j = 0; j < words.length; j++) {
+      const y = words[j]! ^ lanes; // a zero byte where the kind is `kind`
+      if (((y - BYTE_LANES) & ~y & HIGH_BITS) === 0) continue;
+      for (let k = j * 4; k < j * 4 + 4; k++) if (kinds[k] === kind && recordMatches(t, k, c0, query, essential)) out.push(k);
+    }
+    i = words.length * 4;
+  }
+  for (; i < count; i++) if (kinds[i] === kind && recordMatches(t, i, c0, query, essential)) out.push(i);
   return out;
+}
+
+/** Four copies of a byte in a u32, and the high bit of each: to find a byte in four kinds at once. */
+const BYTE_LANES = 0x01010101;
+const HIGH_BITS = 0x80808080 | 0;
+
+/** Does own record `i`'s name match `query` (whose first byte is `c0`)? */
+function recordMatches(t: RecordTable, i: number, c0: number, query: Query, essential: boolean): boolean {
+  const off = t.w[t.offsets[i]!]!;
+  const strings = t.strings;
+  if (off >= strings.start) {
+    const at = off - strings.start;
+    return strings.bytes[at] === c0 && matchesAt(strings.bytes, at, query, essential);
+  }
+  if (off === 0) return false;
+  const h = strings.holder(off); // a name in the base's strings (split BTF)
+  return h !== undefined && h.bytes[off - h.start] === c0 && matchesAt(h.bytes, off - h.start, query, essential);
 }
 
 /**
