@@ -16,9 +16,9 @@
  * past the BTF bytes: the bytes may be a read-only file mapping placed over the arena's
  * first pages. A BTF that is not in an arena is walked in JavaScript as before.
  */
+import { WASM_PAGE, newWasmMemory, wasm, type WasmMemory } from '../wasm/runtime.js';
 import { FIXED_WORDS, WORDS_PER_VLEN } from './kinds.js';
 
-const WASM_PAGE = 65536;
 /** Kind slots of the FIXED_WORDS / WORDS_PER_VLEN tables copied into the arena. */
 export const KIND_SLOTS = 32;
 /** Bits of the name-prefix filter (a bitmap of 2^16 bits, 8 KiB). */
@@ -42,14 +42,6 @@ const MODULE_BASE64 =
 export function moduleBytes(): Uint8Array {
   return Buffer.from(MODULE_BASE64, 'base64');
 }
-
-/** The part of the WebAssembly JS API used here (tsconfig's lib has no DOM, @types/node 20 no WebAssembly). */
-interface WasmMemory { readonly buffer: ArrayBuffer }
-declare const WebAssembly: {
-  Memory: new (d: { initial: number; maximum: number }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (m: object, imports: object) => { exports: object };
-};
 
 interface Exports {
   scan(typeStart: number, end: number, strTotal: number, tables: number, offsets: number, kinds: number): number;
@@ -95,7 +87,7 @@ export function btfArena(size: number): Uint8Array {
   const kinds = offsets + 4 * (maxRecords + 1);
   const candidates = align(kinds + maxRecords + 1, 4);
   const pages = align(candidates + 4 * maxRecords, WASM_PAGE) / WASM_PAGE;
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+  const memory = newWasmMemory(pages * WASM_PAGE, { capped: true });
   const buffer = memory.buffer;
   const u8 = new Uint8Array(buffer);
   u8.set(FIXED_WORDS.subarray(0, KIND_SLOTS), tables);
@@ -106,8 +98,9 @@ export function btfArena(size: number): Uint8Array {
 
 function instance(a: Arena): Exports {
   if (a.exports) return a.exports;
-  compiled ??= new WebAssembly.Module(moduleBytes());
-  a.exports = new WebAssembly.Instance(compiled, { m: { m: a.memory } }).exports as unknown as Exports;
+  const w = wasm();
+  compiled ??= new w.Module(moduleBytes());
+  a.exports = new w.Instance(compiled, { m: { m: a.memory } }).exports as unknown as Exports;
   return a.exports;
 }
 

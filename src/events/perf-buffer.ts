@@ -17,7 +17,8 @@ import { onlineCpus, type OpenedMap } from './map-ref.js';
 import { DEFAULT_BATCH_RECORDS, type RecordBatch, type RecordVisitor } from './batch.js';
 import { PerfConsumer } from './perf-ring.js';
 import type { WalkerChoice } from './walk.js';
-import { WASM_MAX_BYTES, WasmWalker, newWasmMemory, wasmAvailable, walkerScratchBytes } from './walk-wasm.js';
+import { WASM_MAX_BYTES, newWasmMemory, wasmAvailable } from '../wasm/runtime.js';
+import { WasmWalker, walkerScratchBytes } from './walk-wasm.js';
 import { MapSource, eachBatch, takeCopies, type CopyVisitor, type EventSource } from './source.js';
 
 export interface PerfBufferOptions {

@@ -9,7 +9,8 @@ import type { OpenedMap } from './map-ref.js';
 import { DEFAULT_BATCH_RECORDS, TSO, type RecordBatch, type RecordVisitor } from './batch.js';
 import { RingbufConsumer } from './ringbuf.js';
 import type { WalkerChoice } from './walk.js';
-import { WASM_MAX_BYTES, WasmWalker, newWasmMemory, wasmAvailable, walkerScratchBytes } from './walk-wasm.js';
+import { WASM_MAX_BYTES, newWasmMemory, wasmAvailable } from '../wasm/runtime.js';
+import { WasmWalker, walkerScratchBytes } from './walk-wasm.js';
 import { MapSource, eachBatch, takeCopies, type CopyVisitor, type EventSource } from './source.js';
 
 /** The views a ring buffer map's two mappings give: see mapRingbuf. */

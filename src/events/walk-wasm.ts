@@ -2,91 +2,25 @@
  * The walks of walk.ts as a WebAssembly module, for rings whose pages are mapped into a
  * WebAssembly.Memory (sys/mmap.ts FixedMapping): the same loops with no typed-array checks
  * per record, at about the speed of libbpf's C loop. The module is a few hundred bytes
- * emitted by the small builder below (no toolchain, no dependency). Pure: no syscalls.
+ * emitted by the functions below with src/wasm/encode.ts (no toolchain, no dependency). Pure:
+ * no syscalls.
  *
  * Memory layout a WasmWalker expects (addresses in the Memory): a scratch area at `scratch`
  * (the walk's end and last offsets, then the batch's offsets and lengths), and the ring's data
  * at `data`. Offsets written to the batch are relative to `data`, like the JS walker's.
  */
+import {
+  OP, assemble, funcCode, funcExport, funcType, get, i32, load, load16u, memoryImport, set, store, tee,
+} from '../wasm/encode.js';
+import { wasm, type WasmMemory } from '../wasm/runtime.js';
 import type { RingWalker } from './walk.js';
 
-/** What is used of a WebAssembly.Memory (the project's lib settings carry no WebAssembly types). */
-export interface WasmMemory { readonly buffer: ArrayBuffer }
-interface WasmApi {
-  Memory: new (d: { initial: number }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-}
-const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-
-/** Pages of a WebAssembly.Memory (64 KiB). */
-export const WASM_PAGE = 65536;
-/** The most bytes a 32-bit WebAssembly.Memory holds (65536 pages; one page is kept below the limit). */
-export const WASM_MAX_BYTES = 2 ** 32 - WASM_PAGE;
-
-/** Whether this runtime can run the walkers (WebAssembly present). */
-export function wasmAvailable(): boolean { return wasmApi !== undefined; }
-
-/** A new, never-grown WebAssembly.Memory of at least `bytes` bytes. */
-export function newWasmMemory(bytes: number): WasmMemory {
-  if (!wasmApi) throw new Error('WebAssembly is not available in this runtime');
-  if (bytes > WASM_MAX_BYTES) throw new RangeError(`a WebAssembly.Memory of ${bytes} bytes is above the 4 GiB of a 32-bit memory`);
-  return new wasmApi.Memory({ initial: Math.ceil(bytes / WASM_PAGE) });
-}
-
-// ---- a minimal WebAssembly binary builder (what the two functions below need)
-
-const uleb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-};
-const sleb = (n: number): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) return [...out, b];
-    out.push(b | 0x80);
-  }
-};
-const name = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-
-const I32 = 0x7f;
-const FUNC = 0x60;
-const EXTERN_FUNC = 0x00;
-const EXTERN_MEMORY = 0x02;
-const SECTION = { type: 1, import: 2, function: 3, export: 7, code: 10 } as const;
-/** Opcodes (WebAssembly core spec, 5.4). */
-const OP = {
-  block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, br_if: 0x0d, void: 0x40,
-  get: 0x20, set: 0x21, tee: 0x22,
-  load: 0x28, load16u: 0x2f, store: 0x36, const: 0x41,
-  ne: 0x47, lt_s: 0x48, lt_u: 0x49, gt_u: 0x4b, ge_u: 0x4f,
-  add: 0x6a, sub: 0x6b, and: 0x71, shl: 0x74, shr_u: 0x76,
-} as const;
-const get = (i: number) => [OP.get, i];
-const set = (i: number) => [OP.set, i];
-const tee = (i: number) => [OP.tee, i];
-const i32 = (v: number) => [OP.const, ...sleb(v)];
-/** i32.load / i32.store with natural alignment (2^2) and a constant offset. */
-const load = (offset = 0) => [OP.load, 2, ...uleb(offset)];
-const store = (offset = 0) => [OP.store, 2, ...uleb(offset)];
-const load16u = (offset: number) => [OP.load16u, 1, ...uleb(offset)];
 /** Leaves the walk's loop (the `block` around it, one level out of the `loop`) when the top of stack is true. */
-const breakIf = [OP.br_if, 1];
+const breakIf = [OP.brIf, 1];
 
 /** A function: params and locals are i32, the result is one i32. */
 function func(params: number, locals: number, body: number[][]): { params: number; code: number[] } {
-  const code = [...vec(locals > 0 ? [[...uleb(locals), I32]] : []), ...body.flat(), OP.end];
-  return { params, code: [...uleb(code.length), ...code] };
+  return { params, code: funcCode(locals, body.flat()) };
 }
 
 /**
@@ -98,16 +32,16 @@ function ringbufFunc() {
   return func(7, 4, [
     get(OFF), set(LAST),
     [OP.block, OP.void, OP.loop, OP.void],
-    [...get(N), ...get(MAX), OP.ge_u, ...breakIf],
-    [...get(OFF), ...get(STOP), OP.ge_u, ...breakIf],
+    [...get(N), ...get(MAX), OP.geU, ...breakIf],
+    [...get(OFF), ...get(STOP), OP.geU, ...breakIf],
     // the length word: the sign bit is BPF_RINGBUF_BUSY_BIT (not committed yet)
-    [...get(OFF), ...load(), ...tee(W), ...i32(0), OP.lt_s, ...breakIf],
+    [...get(OFF), ...load(), ...tee(W), ...i32(0), OP.ltS, ...breakIf],
     [...get(W), ...i32(0x3fffffff), OP.and, ...set(LEN)],
     // offsets[n] = off + BPF_RINGBUF_HDR_SZ - data; lengths[n] = len
     [...get(OFFS), ...get(N), ...i32(2), OP.shl, OP.add, ...get(OFF), ...i32(8), OP.add, ...get(DATA), OP.sub, ...store()],
     [...get(LENS), ...get(N), ...i32(2), OP.shl, OP.add, ...get(LEN), ...store()],
     // n += 1 - discard bit (a discarded record is overwritten by the next one)
-    [...get(N), ...i32(1), OP.add, ...get(W), ...i32(30), OP.shr_u, OP.sub, ...set(N)],
+    [...get(N), ...i32(1), OP.add, ...get(W), ...i32(30), OP.shrU, OP.sub, ...set(N)],
     [...get(OFF), ...set(LAST)],
     [...get(OFF), ...get(LEN), ...i32(15), OP.add, ...i32(-8), OP.and, OP.add, ...set(OFF)],
     [OP.br, 0, OP.end, OP.end],
@@ -124,17 +58,17 @@ function perfFunc() {
   const [OFF, END, N, MAX, OFFS, LENS, DATA, RES, SIZE, NEXT, LEN] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
   return func(8, 3, [
     [OP.block, OP.void, OP.loop, OP.void],
-    [...get(N), ...get(MAX), OP.ge_u, ...breakIf],
-    [...get(OFF), ...get(END), OP.ge_u, ...breakIf],
+    [...get(N), ...get(MAX), OP.geU, ...breakIf],
+    [...get(OFF), ...get(END), OP.geU, ...breakIf],
     // struct perf_event_header: type PERF_RECORD_SAMPLE (9) only
     [...get(OFF), ...load(), ...i32(9), OP.ne, ...breakIf],
     [...get(OFF), ...load16u(6), ...tee(SIZE), ...get(OFF), OP.add, ...set(NEXT)],
     // a sample with raw data takes at least 16 bytes, and ends inside the walk
-    [...get(SIZE), ...i32(16), OP.lt_u, ...breakIf],
-    [...get(NEXT), ...get(END), OP.gt_u, ...breakIf],
+    [...get(SIZE), ...i32(16), OP.ltU, ...breakIf],
+    [...get(NEXT), ...get(END), OP.gtU, ...breakIf],
     // the u32 raw size: top bit clear, inside the record
-    [...get(OFF), ...load(8), ...tee(LEN), ...i32(0), OP.lt_s, ...breakIf],
-    [...get(LEN), ...i32(12), OP.add, ...get(SIZE), OP.gt_u, ...breakIf],
+    [...get(OFF), ...load(8), ...tee(LEN), ...i32(0), OP.ltS, ...breakIf],
+    [...get(LEN), ...i32(12), OP.add, ...get(SIZE), OP.gtU, ...breakIf],
     [...get(OFFS), ...get(N), ...i32(2), OP.shl, OP.add, ...get(OFF), ...i32(12), OP.add, ...get(DATA), OP.sub, ...store()],
     [...get(LENS), ...get(N), ...i32(2), OP.shl, OP.add, ...get(LEN), ...store()],
     [...get(N), ...i32(1), OP.add, ...set(N)],
@@ -148,22 +82,19 @@ function perfFunc() {
 /** The module's bytes: imports memory `m.mem`, exports `ringbuf` and `perf`. */
 export function walkerModuleBytes(): Uint8Array {
   const fns = [ringbufFunc(), perfFunc()];
-  const types = fns.map((f) => [FUNC, ...vec(new Array(f.params).fill([I32])), ...vec([[I32]])]);
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
-    ...section(SECTION.type, vec(types)),
-    ...section(SECTION.import, vec([[...name('m'), ...name('mem'), EXTERN_MEMORY, 0x00, ...uleb(1)]])),
-    ...section(SECTION.function, vec(fns.map((_, i) => uleb(i)))),
-    ...section(SECTION.export, vec([[...name('ringbuf'), EXTERN_FUNC, 0], [...name('perf'), EXTERN_FUNC, 1]])),
-    ...section(SECTION.code, vec(fns.map((f) => f.code))),
-  ]);
+  return assemble({
+    types: fns.map((f) => funcType(f.params, 1)),
+    imports: [memoryImport('m', 'mem', 1)],
+    functions: fns.map((_, i) => i),
+    exports: [funcExport('ringbuf', 0), funcExport('perf', 1)],
+    code: fns.map((f) => f.code),
+  });
 }
 
 let compiled: object | undefined;
 /** The compiled module, shared by every walker (V8 tiers its code up once for all of them). */
 function walkerModule(): object {
-  if (!wasmApi) throw new Error('WebAssembly is not available in this runtime');
-  return (compiled ??= new wasmApi.Module(walkerModuleBytes()));
+  return (compiled ??= new (wasm().Module)(walkerModuleBytes()));
 }
 
 interface WalkerExports {
@@ -202,7 +133,7 @@ export class WasmWalker implements RingWalker {
   constructor(memory: WasmMemory, scratch: number, capacity: number, data: number) {
     if (scratch % 4 !== 0 || data % 8 !== 0) throw new RangeError(`wasm walker: scratch ${scratch} or data ${data} misaligned`);
     if (scratch + walkerScratchBytes(capacity) > memory.buffer.byteLength) throw new RangeError('wasm walker: scratch area outside the memory');
-    this.#x = new wasmApi!.Instance(walkerModule(), { m: { mem: memory } }).exports as unknown as WalkerExports;
+    this.#x = new (wasm().Instance)(walkerModule(), { m: { mem: memory } }).exports as unknown as WalkerExports;
     this.#res = new Uint32Array(memory.buffer, scratch, 2);
     this.#scratch = scratch;
     this.#offsetsAt = scratch + RESULT_BYTES;

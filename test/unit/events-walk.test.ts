@@ -4,7 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { JsWalker, type RingWalker } from '../../src/events/walk.js';
-import { WasmWalker, newWasmMemory, walkerModuleBytes, walkerScratchBytes } from '../../src/events/walk-wasm.js';
+import { WasmWalker, walkerModuleBytes, walkerScratchBytes } from '../../src/events/walk-wasm.js';
+import { newWasmMemory } from '../../src/wasm/runtime.js';
 import {
   BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ, PERF_EVENT_HEADER_SIZE, PERF_EVENT_HEADER_SIZE_OFFSET,
   PERF_RECORD_LOST, PERF_RECORD_SAMPLE, PERF_SAMPLE_RAW_DATA_OFFSET, RINGBUF_RECORD_ALIGN,
