@@ -12,42 +12,17 @@
 import { TsbpfError } from '../errors.js';
 import { SyscallError } from './error.js';
 import { rawFd, type FdLike } from './fd.js';
-import { koffi, lastErrno, libcFunction } from './syscall.js';
+import { MAP_FAILED, MAP_SHARED, PROT_READ, PROT_WRITE, mmapOverOwned, mmapPtr, munmap, systemPageSize, zeroPagesOver } from './mmap-calls.js';
+import { koffi, lastErrno } from './syscall.js';
 
-export const PROT_READ = 0x1;
-export const PROT_WRITE = 0x2;
-const MAP_SHARED = 0x01;
-const MAP_PRIVATE = 0x02;
-const MAP_FIXED = 0x10;
-const MAP_ANONYMOUS = 0x20;
-const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
-/** sysconf(_SC_PAGESIZE) in glibc's <bits/confname.h>. */
-const _SC_PAGESIZE = 30;
-
-type MmapPtrFn = (addr: null, len: number, prot: number, flags: number, fd: number, off: number) => unknown;
-type MmapAddrFn = (addr: bigint, len: number, prot: number, flags: number, fd: number, off: number) => bigint | number;
-type MunmapFn = (addr: bigint, len: number) => number;
-
-const mmapPtr = () => libcFunction<MmapPtrFn>('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)');
-const mmapAddr = () => libcFunction<MmapAddrFn>('uint64_t mmap(uint64_t addr, size_t length, int prot, int flags, int fd, int64_t offset)');
-const munmap = () => libcFunction<MunmapFn>('int munmap(uint64_t addr, size_t length)');
-
-let pageSize: number | undefined;
-/** The kernel's page size (sysconf(_SC_PAGESIZE)). */
-export function systemPageSize(): number {
-  if (pageSize === undefined) {
-    const n = libcFunction<(name: number) => number>('long sysconf(int name)')(_SC_PAGESIZE);
-    pageSize = n > 0 ? n : 4096;
-  }
-  return pageSize;
-}
+export { PROT_READ, PROT_WRITE, systemPageSize } from './mmap-calls.js';
 
 interface Placeholder { addr: bigint; length: number }
 
 // Unmaps a closed mapping's zero-page placeholder once nothing can view it.
-const placeholders = new FinalizationRegistry<Placeholder>((p) => { munmap()(p.addr, p.length); });
+const placeholders = new FinalizationRegistry<Placeholder>((p) => { munmap(p.addr, p.length); });
 // Unmaps a mapping nobody closed once nothing can view it (no reader can be reading it).
-const forgotten = new FinalizationRegistry<Placeholder>((p) => { munmap()(p.addr, p.length); });
+const forgotten = new FinalizationRegistry<Placeholder>((p) => { munmap(p.addr, p.length); });
 
 /** A shared mapping of `length` bytes of an fd, viewed through `buffer` (no copy). */
 export class Mapping {
@@ -92,8 +67,7 @@ export class Mapping {
     if (this.#closed) return;
     this.#closed = true;
     forgotten.unregister(this);
-    const r = mmapAddr()(this.#addr, this.length, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-    if (BigInt(r) === this.#addr) { // koffi returns a u64 that fits a double as a number
+    if (zeroPagesOver(this.#addr, this.length, PROT_READ)) {
       placeholders.register(this.buffer, { addr: this.#addr, length: this.length });
       return;
     }
@@ -140,11 +114,10 @@ export class MemoryMapping {
     const base = koffi().address(new Uint8Array(memory.buffer));
     if (base % BigInt(page) !== 0n) throw new TsbpfError(`mmap of ${what}: the WebAssembly.Memory does not start on a page`);
     const addr = base + BigInt(at);
-    const r = BigInt(mmapAddr()(addr, length, prot, MAP_SHARED | MAP_FIXED, rawFd(fd), offset));
-    if (r !== addr) {
-      const e = SyscallError.from('mmap', lastErrno());
-      // a failed MAP_FIXED may have unmapped the range already: put zero pages back
-      mmapAddr()(addr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    // a failed MAP_FIXED may have unmapped the range already: mmapOverOwned puts zero pages back
+    const errno = mmapOverOwned(addr, length, prot, MAP_SHARED, rawFd(fd), offset);
+    if (errno !== 0) {
+      const e = SyscallError.from('mmap', errno);
       throw new TsbpfError(`mmap of ${what} (${length} bytes at offset ${offset}) into a WebAssembly.Memory failed: ${e.code}: ${e.hint}`, {}, { cause: e });
     }
     return new MemoryMapping(addr, at, length);
@@ -156,6 +129,6 @@ export class MemoryMapping {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    mmapAddr()(this.#addr, this.length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    zeroPagesOver(this.#addr, this.length);
   }
 }
