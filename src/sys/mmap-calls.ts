@@ -1,21 +1,15 @@
 /**
- * mmap(2) and munmap(2) bound once (libcFunction), their constants from <bits/mman-linux.h>,
+ * mmap(2) and munmap(2) bound once (libcFunction), their constants (mman.ts),
  * the page size, and the one way the project maps over pages it already owns: a
  * MAP_FIXED mapping that puts anonymous zero pages back when the kernel refuses it
  * (mmapOverOwned), used by map-over.ts (a file read-only over a BTF arena) and by
  * mmap.ts's MemoryMapping (ring pages shared into a WebAssembly.Memory).
  */
 import { TsbpfError } from '../errors.js';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE } from './mman.js';
 import { lastErrno, libcFunction } from './syscall.js';
 
-export const PROT_READ = 0x1;
-export const PROT_WRITE = 0x2;
-export const MAP_SHARED = 0x01;
-export const MAP_PRIVATE = 0x02;
-export const MAP_FIXED = 0x10;
-export const MAP_ANONYMOUS = 0x20;
-/** (void *) -1 as the u64 mmapAddr gives. */
-export const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
+export * from './mman.js';
 /** sysconf(_SC_PAGESIZE) in glibc's <bits/confname.h>. */
 const _SC_PAGESIZE = 30;
 

@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { BPF_CMD_NAMES } from '../kernel/enums.js';
 import { TsbpfError } from '../errors.js';
 import { SyscallError } from './error.js';
+import { MAP_FAILED, MAP_PRIVATE, PROT_READ } from './mman.js';
 
 /** __NR_bpf per Node architecture (asm-generic numbering = 280). */
 const SYS_BPF: Readonly<Record<string, number>> = {
@@ -150,8 +151,6 @@ export function koffi(): Koffi {
   return koffiMod!;
 }
 
-const PROT_READ = 1;
-const MAP_PRIVATE = 2;
 const MMAP_DECL = 'void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset)';
 const MUNMAP_DECL = 'int munmap(uint64_t addr, size_t length)';
 
@@ -183,7 +182,7 @@ export function mapReadOnly(fd: number, length: number): Uint8Array | undefined 
   if (p === null || p === undefined) return undefined;
   const k = koffiMod!;
   const addr = k.address(p);
-  if (addr === 0n || addr === 0xffffffffffffffffn) return undefined; // MAP_FAILED
+  if (addr === 0n || addr === MAP_FAILED) return undefined;
   const buffer = k.view(p, length);
   realMunmap ??= (libc ?? bind()).lib.func(MUNMAP_DECL) as (addr: bigint, len: number) => number;
   unmapWhenUnreachable.register(buffer, { addr, length, munmap: realMunmap });
