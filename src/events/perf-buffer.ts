@@ -36,6 +36,34 @@ export const DEFAULT_PAGES_PER_CPU = 64;
 
 interface CpuRing { cpu: number; fd: Fd; mapping: Mapping | MemoryMapping; consumer: PerfConsumer }
 
+/** A CPU's buffer mapped: its metadata page at `at` in `buffer`; `wasm` when mapped into a WebAssembly.Memory. */
+interface CpuPages { mapping: Mapping | MemoryMapping; buffer: ArrayBuffer; at: number; wasm?: WasmWalker }
+
+/** data_offset of the metadata page at `at` (0 before Linux 4.1: the data follows the first page). */
+function dataOffsetOf(buffer: ArrayBuffer, at: number, page: number): number {
+  return Number(new BigUint64Array(buffer, at, page / 8)[PERF_MMAP_DATA_OFFSET / 8]) || page;
+}
+
+/**
+ * A CPU's metadata and data pages (`length` bytes of `fd`) mapped into a new
+ * WebAssembly.Memory after the walker's scratch area, with the walker over the data.
+ * Undefined when it cannot be done here (no WebAssembly, a buffer too large for a 32-bit
+ * memory); throws when the kernel refuses the mapping (nothing stays mapped).
+ */
+function mapCpuIntoWasm(fd: Fd, length: number, what: string): CpuPages | undefined {
+  const page = systemPageSize();
+  const at = Math.ceil(walkerScratchBytes(DEFAULT_BATCH_RECORDS) / page) * page;
+  if (!wasmAvailable() || at + length > WASM_MAX_BYTES) return undefined;
+  const memory = newWasmMemory(at + length);
+  const mapping = MemoryMapping.map(memory, at, fd, length, PROT_READ | PROT_WRITE, 0, what);
+  try {
+    return { mapping, buffer: memory.buffer, at, wasm: new WasmWalker(memory, 0, DEFAULT_BATCH_RECORDS, at + dataOffsetOf(memory.buffer, at, page)) };
+  } catch (e) {
+    mapping.close();
+    throw e;
+  }
+}
+
 export class PerfBufferSource extends MapSource implements EventSource {
   readonly type = 'perf_event_array' as const;
   readonly fds: readonly number[];
@@ -82,34 +110,26 @@ export class PerfBufferSource extends MapSource implements EventSource {
       }
       const length = (1 + pages) * page;
       const what = `perf buffer '${map.name}' of CPU ${cpu}`;
-      let mapping: Mapping | MemoryMapping | undefined;
-      let buffer: ArrayBuffer;
-      let at = 0;
-      let wasm: WasmWalker | undefined;
+      let mapped: CpuPages | undefined;
       try {
-        const scratch = Math.ceil(walkerScratchBytes(DEFAULT_BATCH_RECORDS) / page) * page;
-        if (walkerChoice !== 'js' && wasmAvailable() && scratch + length <= WASM_MAX_BYTES) {
-          // the metadata and data pages inside a WebAssembly.Memory, after the walker's scratch
+        if (walkerChoice !== 'js') {
           try {
-            const memory = newWasmMemory(scratch + length);
-            mapping = MemoryMapping.map(memory, scratch, fd, length, PROT_READ | PROT_WRITE, 0, what);
-            buffer = memory.buffer;
-            at = scratch;
-            const dataOffset = Number(new BigUint64Array(buffer, at, page / 8)[PERF_MMAP_DATA_OFFSET / 8]) || page;
-            wasm = new WasmWalker(memory, 0, DEFAULT_BATCH_RECORDS, at + dataOffset);
+            mapped = mapCpuIntoWasm(fd, length, what);
           } catch (e) {
-            mapping?.close();
-            mapping = undefined;
             if (walkerChoice === 'wasm') throw e;
           }
-        } else if (walkerChoice === 'wasm') {
-          throw new EventsError(`perf buffer '${map.name}': the WebAssembly walker needs WebAssembly and a buffer below 4 GiB`, ctx, { reason: 'options' });
+          if (!mapped && walkerChoice === 'wasm') {
+            throw new EventsError(`perf buffer '${map.name}': the WebAssembly walker needs WebAssembly and a buffer below 4 GiB`, ctx, { reason: 'options' });
+          }
         }
-        mapping ??= Mapping.map(fd, length, PROT_READ | PROT_WRITE, 0, what);
-        buffer = mapping instanceof Mapping ? mapping.buffer : buffer!;
+        if (!mapped) {
+          const mapping = Mapping.map(fd, length, PROT_READ | PROT_WRITE, 0, what);
+          mapped = { mapping, buffer: mapping.buffer, at: 0 };
+        }
       } catch (e) { fd.close(); throw e instanceof EventsError ? e : new EventsError((e as Error).message, ctx, { cause: e, reason: 'kernel' }); }
+      const { mapping, buffer, at, wasm } = mapped;
       const meta = new BigUint64Array(buffer, at, page / 8);
-      const dataOffset = Number(meta[PERF_MMAP_DATA_OFFSET / 8]) || page; // 0 before Linux 4.1: data follows the first page
+      const dataOffset = dataOffsetOf(buffer, at, page);
       const dataSize = Number(meta[PERF_MMAP_DATA_SIZE / 8]) || pages * page;
       const consumer = new PerfConsumer(meta, Buffer.from(buffer, at + dataOffset, dataSize), cpu, DEFAULT_BATCH_RECORDS, wasm);
       consumer.batch.map = map.name;
