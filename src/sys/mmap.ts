@@ -89,14 +89,12 @@ export class Mapping {
  * so that a late read through a stale view or the walker sees zeros, never a fault.
  */
 export class MemoryMapping {
-  readonly at: number;
   readonly length: number;
   #addr: bigint;
   #closed = false;
 
-  private constructor(addr: bigint, at: number, length: number) {
+  private constructor(addr: bigint, length: number) {
     this.#addr = addr;
-    this.at = at;
     this.length = length;
   }
 
@@ -120,7 +118,7 @@ export class MemoryMapping {
       const e = SyscallError.from('mmap', errno);
       throw new TsbpfError(`mmap of ${what} (${length} bytes at offset ${offset}) into a WebAssembly.Memory failed: ${e.code}: ${e.hint}`, {}, { cause: e });
     }
-    return new MemoryMapping(addr, at, length);
+    return new MemoryMapping(addr, length);
   }
 
   get closed(): boolean { return this.#closed; }

@@ -194,7 +194,6 @@ export function commandName(cmd: number): string {
   return BPF_CMD_NAMES[cmd] ?? `BPF_CMD_${cmd}`;
 }
 
-
 let lastAttr: Uint8Array | undefined;
 let lastAddr = 0n;
 
