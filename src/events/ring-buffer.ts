@@ -112,7 +112,6 @@ export class RingBufferSource extends MapSource implements EventSource {
           map.fd.close();
           throw e instanceof EventsError ? e : new EventsError((e as Error).message, { symbol: map.name }, { cause: e, reason: 'kernel' });
         }
-        pages = undefined;
       }
     }
     pages ??= mapRingbuf(map, false);
