@@ -28,7 +28,8 @@ function nameField(spec: CollectionSpec, m: MapSpec): { offset: number; size: nu
   return { offset: member.bitOffset / 8, size: arr.nelems };
 }
 
-function rename(spec: CollectionSpec, m: MapSpec, data: Uint8Array, at: number): [string, string] {
+/** Writes this run's name over the `name` member of `m`'s value, which starts at data[at]. */
+function rename(spec: CollectionSpec, m: MapSpec, data: Uint8Array, at: number): void {
   const { offset, size } = nameField(spec, m);
   const field = data.subarray(at + offset, at + offset + size);
   const old = Buffer.from(field).toString('latin1').replace(/\0.*$/s, '');
@@ -36,18 +37,15 @@ function rename(spec: CollectionSpec, m: MapSpec, data: Uint8Array, at: number):
   if (now.length >= size) throw new Error(`${m.name}: '${now}' does not fit in char[${size}]`);
   field.fill(0);
   field.set(Buffer.from(now, 'latin1'));
-  return [old, now];
 }
 
-/** Gives every struct_ops map of `spec` this run's name (in place); returns old name -> new. */
-export function uniqueStructOpsNames(spec: CollectionSpec): Map<string, string> {
-  const names = new Map<string, string>();
+/** Gives every struct_ops map of `spec` this run's name (in place). */
+export function uniqueStructOpsNames(spec: CollectionSpec): void {
   for (const m of spec.maps.values()) {
     if (m.type !== 'struct_ops' || !m.data) continue;
     m.data = Uint8Array.from(m.data);
-    names.set(...rename(spec, m, m.data, 0));
+    rename(spec, m, m.data, 0);
   }
-  return names;
 }
 
 /** The spec of a fixture with this run's struct_ops names. */
