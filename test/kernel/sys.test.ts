@@ -5,8 +5,6 @@ import * as assert from 'uvu/assert';
 import { readdirSync, existsSync, unlinkSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { ensureBpffs, leakedFdCount } from '../../src/sys/index.js';
 import {
   bpf, Fd, SyscallError, mapCreate, mapLookup, mapUpdate, mapDelete, mapGetNextKey, mapFreeze,
@@ -16,6 +14,7 @@ import {
 } from '../../src/sys/index.js';
 import { TsbpfError } from '../../src/errors.js';
 import { BPF_MAP_CREATE, BPF_MAP_LOOKUP_ELEM, BPF_PROG_LOAD } from '../../src/kernel/enums.js';
+import { collect } from '../helpers/gc.js';
 import { kernelSuite } from '../helpers/kernel-suite.js';
 import { kernelStructHasMember } from '../helpers/kernel-probes.js';
 
@@ -351,16 +350,11 @@ test('without privileges (setpriv drops every capability): EPERM with the CAP_BP
 });
 
 test('Fd safety net: a leaked Fd is closed by the garbage collector', async () => {
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc') as () => void;
   const before = fdCount();
   const leaked0 = leakedFdCount();
   (() => { for (let i = 0; i < 3; i++) arrayMap(1, 'tsbpf_leak'); })();
   assert.is(fdCount(), before + 3);
-  for (let i = 0; i < 50 && leakedFdCount() < leaked0 + 3; i++) {
-    gc();
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await collect(() => leakedFdCount() >= leaked0 + 3);
   assert.is(leakedFdCount(), leaked0 + 3);
   assert.is(fdCount(), before);
 });

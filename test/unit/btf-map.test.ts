@@ -8,11 +8,10 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { Btf } from '../../src/btf/index.js';
 import { BTF_INT_SIGNED } from '../../src/btf/types.js';
 import { BtfBuilder } from '../helpers/btf-builder.js';
+import { collect } from '../helpers/gc.js';
 import { mapKernelBtfFile, overrideKernel } from '../../src/sys/index.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
@@ -24,16 +23,6 @@ const mappable = hasVmlinux && (major > 6 || (major === 6 && minor >= 16));
 /** Mappings of vmlinux BTF in this process (other suites' CO-RE loads may hold one too). */
 function vmlinuxMappings(): number {
   return readFileSync('/proc/self/maps', 'latin1').split('\n').filter((l) => l.endsWith(` ${VMLINUX}`)).length;
-}
-
-/** Collect garbage (and run finalizers) until `until()`, at most `rounds` times. */
-async function collect(until: () => boolean, rounds = 50): Promise<void> {
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc') as () => void;
-  for (let i = 0; i < rounds && !until(); i++) {
-    gc();
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 test('parseFile maps vmlinux BTF and gives the same types as a read', () => {
