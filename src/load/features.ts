@@ -8,6 +8,7 @@ import { Btf } from '../btf/index.js';
 import type { BtfType } from '../btf/types.js';
 import { btfLoad, closeFd, progLoad, SyscallError } from '../sys/index.js';
 import { EpochCache } from './epoch-cache.js';
+import { retryEagain } from './verifier.js';
 
 /**
  * BTF features probed. qmarkDatasec: a DATASEC name may start with '?' (`?.struct_ops`):
@@ -61,20 +62,17 @@ export function hasBtfFeature(f: BtfFeature): boolean {
   return cache.get(f, () => loads(() => btfLoad(PROBES[f]())));
 }
 
-/** How often a probe interrupted by a signal (EAGAIN) is tried again, as libbpf tries BPF_PROG_LOAD. */
-export const EAGAIN_TRIES = 5;
-
-/** Whether `call` returns an fd (closed at once); EPERM is thrown (no privileges, not a missing feature), other refusals are false. */
+/**
+ * Whether `call` returns an fd (closed at once; tried again on EAGAIN, a signal during
+ * verification); EPERM is thrown (no privileges, not a missing feature), other refusals are false.
+ */
 function loads(call: () => number): boolean {
-  for (let i = 0; ; i++) {
-    try {
-      closeFd(call());
-      return true;
-    } catch (e) {
-      if (e instanceof SyscallError && e.code === 'EAGAIN' && i < EAGAIN_TRIES) continue; // a signal during verification: not an answer
-      if (!(e instanceof SyscallError) || e.code === 'EPERM') throw e;
-      return false;
-    }
+  try {
+    closeFd(retryEagain(call));
+    return true;
+  } catch (e) {
+    if (!(e instanceof SyscallError) || e.code === 'EPERM') throw e;
+    return false;
   }
 }
 

@@ -23,19 +23,17 @@ import {
 } from '../kernel/enums.js';
 import { btfLoad, closeFd, mapCreate, progLoad, SyscallError, type MapCreateOptions, type ProgLoadOptions } from '../sys/index.js';
 import { NEWER_HELPER_NAMES } from '../kernel/helper-since.js';
-import { btfTypeInfo, EAGAIN_TRIES, EXIT, R0_ZERO, rawBtf, RETURN_ZERO } from './features.js';
+import { btfTypeInfo, EXIT, R0_ZERO, rawBtf, RETURN_ZERO } from './features.js';
+import { retryEagain } from './verifier.js';
 import { EpochCache } from './epoch-cache.js';
 import { runningKernelBtf } from './kernel-btf.js';
 
 /** The errno name of a failed call ('EINVAL'), or undefined when it returned an fd (closed at once). */
 function attempt(call: () => number): string | undefined {
-  for (let i = 0; ; i++) {
-    try { closeFd(call()); return undefined; } catch (e) {
-      // a signal during verification: tried again (as libbpf's BPF_PROG_LOAD), not cached as an answer
-      if (e instanceof SyscallError && e.code === 'EAGAIN' && i < EAGAIN_TRIES) continue;
-      if (e instanceof SyscallError) return e.code;
-      throw e;
-    }
+  // a signal during verification (EAGAIN): tried again, not cached as an answer
+  try { closeFd(retryEagain(call)); return undefined; } catch (e) {
+    if (e instanceof SyscallError) return e.code;
+    throw e;
   }
 }
 

@@ -104,6 +104,23 @@ export interface LoadLogOptions {
   alwaysLog?: boolean;
 }
 
+/** How often a call the verifier gave up on (EAGAIN: a signal arrived) is tried again, as libbpf tries BPF_PROG_LOAD. */
+const EAGAIN_TRIES = 5;
+
+/**
+ * `call`'s result, tried again (up to EAGAIN_TRIES more times) while it throws a
+ * SyscallError EAGAIN: an interrupted verification is not an answer. Any other error, or
+ * the last EAGAIN, is thrown.
+ */
+export function retryEagain<T>(call: () => T): T {
+  for (let i = 0; ; i++) {
+    try { return call(); } catch (e) {
+      if (i < EAGAIN_TRIES && e instanceof SyscallError && e.code === 'EAGAIN') continue;
+      throw e;
+    }
+  }
+}
+
 /**
  * BPF_PROG_LOAD with the log strategy. Returns the fd and (with alwaysLog) the log.
  * A SyscallError that is not a verdict (EPERM, E2BIG, ...) is rethrown as it is.
@@ -114,15 +131,7 @@ export function loadWithLog(
   explain?: (log: string) => string | undefined, insns: readonly Instruction[] = p.instructions,
 ): { fd: number; log?: string } {
   const level = opts.logLevel ?? 1;
-  // The verifier gives up with EAGAIN when a signal arrives: try again, as libbpf does.
-  const attempt = (log: ProgLoadLog) => {
-    for (let i = 0; ; i++) {
-      try { return progLoadDetailed(o, log); } catch (e) {
-        if (i < 5 && e instanceof SyscallError && e.code === 'EAGAIN') continue;
-        throw e;
-      }
-    }
-  };
+  const attempt = (log: ProgLoadLog) => retryEagain(() => progLoadDetailed(o, log));
   if (!opts.alwaysLog) {
     try {
       return { fd: attempt(NO_LOG).fd };
