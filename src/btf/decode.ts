@@ -156,8 +156,7 @@ export class RecordDecoder {
 
   /** Check a type id referenced by type `id` at word `q`. */
   ref(tid: number, id: number, q: number): number {
-    if (tid >= this.host.length) throw this.refError(tid, id, q);
-    return tid;
+    return this.check(tid, this.host.length, id, q);
   }
 
   private refError(tid: number, id: number, q: number): BtfError {
