@@ -9,9 +9,9 @@
  */
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { btfArena } from '../btf/index.js';
-import { kernelBtf, readBtfFile, type KernelBtf } from '../core/index.js';
-import { readRange } from '../file.js';
-import { mapFileOver, mapKernelBtfFile } from '../sys/index.js';
+import { kernelBtf, type KernelBtf } from '../core/index.js';
+import { mapOrReadFile, readRange } from '../file.js';
+import { mapFileOver } from '../sys/index.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
 
@@ -21,7 +21,7 @@ export function runningKernelBtf(): KernelBtf {
 
 /** A kernel BTF file's bytes: vmlinux in an arena when possible, anything else mapped when possible, else read. */
 export function readKernelBtf(file: string): Uint8Array {
-  return (file === VMLINUX ? inArena(file) : undefined) ?? mapKernelBtfFile(file) ?? readBtfFile(file);
+  return (file === VMLINUX ? inArena(file) : undefined) ?? mapOrReadFile(file);
 }
 
 /** The whole file in a fresh arena (mapped, else read), or undefined (not Linux, the file changed size): the caller reads it. */
