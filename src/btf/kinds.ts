@@ -34,7 +34,7 @@ export const BTF_MAGIC_SWAPPED = 0x9feb;
 export const BTF_VERSION = 1;
 
 /** Highest kind number the 5-bit kind field of `info` can hold, plus one. */
-const KIND_SLOTS = 32;
+export const KIND_SLOTS = 32;
 /** FIXED_WORDS entry of a kind that is not a valid record. */
 export const INVALID_KIND = 255;
 

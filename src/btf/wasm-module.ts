@@ -11,7 +11,8 @@
  *  - filter: the records whose name may match a search (names.ts compares the bytes).
  */
 import { OP, assemble, funcCode, funcExport, funcType, get, i32, load, load8u, memoryImport, set, store, store8 } from '../wasm/encode.js';
-import { FILTER_BITS, KIND_SLOTS, PREFIX_HASH } from './wasm-scan.js';
+import { KIND_SLOTS } from './kinds.js';
+import { FILTER_BITS, PREFIX_HASH } from './wasm-scan.js';
 
 /**
  * scan(typeStart, end, strTotal, tables, offsets, kinds) -> count, or ~n at a bad record n.

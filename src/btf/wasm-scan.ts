@@ -17,10 +17,8 @@
  * first pages. A BTF that is not in an arena is walked in JavaScript as before.
  */
 import { WASM_PAGE, newWasmMemory, wasm, type WasmMemory } from '../wasm/runtime.js';
-import { FIXED_WORDS, WORDS_PER_VLEN } from './kinds.js';
+import { FIXED_WORDS, KIND_SLOTS, WORDS_PER_VLEN } from './kinds.js';
 
-/** Kind slots of the FIXED_WORDS / WORDS_PER_VLEN tables copied into the arena. */
-export const KIND_SLOTS = 32;
 /** Bits of the name-prefix filter (a bitmap of 2^16 bits, 8 KiB). */
 export const FILTER_BITS = 16;
 /** Knuth's multiplicative hash constant: spreads a 24-bit name prefix over the filter's bits. */
