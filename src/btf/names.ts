@@ -130,16 +130,11 @@ export function searchRecords(t: RecordTable, queries: readonly Query[], essenti
  */
 function searchAmong(t: RecordTable, some: Uint32Array, queries: readonly Query[], essential: boolean): number[][] {
   const out: number[][] = queries.map(() => []);
-  const { w, offsets, strings } = t;
   for (let j = 0; j < some.length; j++) {
     const i = some[j]!;
-    const off = w[offsets[i]!]!;
-    const h = strings.holder(off);
-    if (!h) continue;
-    const at = off - h.start;
     for (let k = 0; k < queries.length; k++) {
       const q = queries[k]!;
-      if (h.bytes[at] === q.bytes[0] && matchesAt(h.bytes, at, q, essential)) out[k]!.push(i);
+      if (recordMatches(t, i, q.bytes[0]!, q, essential)) out[k]!.push(i);
     }
   }
   return out;
