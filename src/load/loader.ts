@@ -497,7 +497,8 @@ export class CollectionLoader {
         mapUpdate(bm.fd, KEY_0, value);
       } catch (e) {
         if (e instanceof SyscallError && e.code === 'EEXIST') {
-          throw new TsbpfError(`struct_ops map '${bm.name}': the kernel refused to register ${typeName} '${bm.name}' (EEXIST): one of that name is probably registered already (bpftool struct_ops list)`, ctx, { cause: e, reason: 'struct-ops-name-taken' });
+          const taken = plan.valueName === undefined ? typeName : `${typeName} '${plan.valueName}'`; // the value's name, not the map's, is what is registered
+          throw new TsbpfError(`struct_ops map '${bm.name}': the kernel refused to register ${taken} (EEXIST): one of that name is probably registered already (bpftool struct_ops list)`, ctx, { cause: e, reason: 'struct-ops-name-taken' });
         }
         throw TsbpfError.wrap(e, ctx);
       }

@@ -24,6 +24,7 @@ import type { Btf } from '../btf/index.js';
 import type { BtfType } from '../btf/types.js';
 import { TsbpfError, type ErrorContext } from '../errors.js';
 import type { MapSpec } from '../spec/types.js';
+import { cString } from '../sys/index.js';
 import { inVmlinux, type KernelTypes } from './kernel-refs.js';
 
 const VALUE_PREFIX = 'bpf_struct_ops_';
@@ -42,6 +43,11 @@ export interface StructOpsPlan {
   slots: Array<{ member: string; program: string; offset: number; kernMemberIndex: number }>;
   /** Members the kernel does not have, left out because they are zero (their programs are not loaded for this map). */
   skipped: string[];
+  /**
+   * The value's `name` member (char[]), the name the kernel registers it under
+   * (tcp_available_congestion_control lists it), when the struct has one.
+   */
+  valueName?: string;
 }
 
 function isFuncPtr(btf: Btf, t: BtfType): boolean {
@@ -74,6 +80,7 @@ export function planStructOps(m: MapSpec, localBtf: Btf, types: KernelTypes, fil
   const value = new Uint8Array(kvType.size);
   const slots: StructOpsPlan['slots'] = [];
   const skipped: string[] = [];
+  let valueName: string | undefined;
   local.members.forEach((mem, i) => {
     const moff = mem.bitOffset / 8;
     const msize = localBtf.sizeof(mem.type);
@@ -101,8 +108,11 @@ export function planStructOps(m: MapSpec, localBtf: Btf, types: KernelTypes, fil
     const ksize = kbtf.sizeof(kmem.type);
     if (ksize !== msize) throw new TsbpfError(`${where} is ${msize} bytes in the object but ${ksize} in the kernel`, ctx);
     value.set(bytes, koff);
+    if (mem.name === 'name' && lt.kind === 'array') valueName = cString(bytes);
   });
-  return { map: m, kernTypeId: kt.id, kernValueTypeId: kvt.id, valueSize: kvType.size, value, slots, skipped };
+  const plan: StructOpsPlan = { map: m, kernTypeId: kt.id, kernValueTypeId: kvt.id, valueSize: kvType.size, value, slots, skipped };
+  if (valueName !== undefined) plan.valueName = valueName;
+  return plan;
 }
 
 /** What a struct_ops program implements: the kernel struct (its attach_btf_id) and the member's index (its expected_attach_type). */
