@@ -29,7 +29,7 @@ import { LEGACY_MAP_DEF_SIZE } from '../spec/data-maps.js';
 import { structOpsAutoload } from '../spec/struct-ops.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from '../spec/types.js';
 import { PIN_BY_NAME } from '../spec/types.js';
-import { BPFFS_ROOT, btfLoad, ensureBpffs, Fd, mapCreate, mapDelete, mapFreeze, mapInfo, mapUpdate, objGetIfPinned, objPin, SyscallError, type MapCreateOptions } from '../sys/index.js';
+import { BPFFS_ROOT, btfLoad, ensureBpffs, Fd, mapCreate, mapDelete, mapFreeze, mapInfo, mapUpdate, objGetIfPinned, objPin, SyscallError, systemPageSize, type MapCreateOptions } from '../sys/index.js';
 import { sanitizeBtf } from './features.js';
 import { KernelTypes } from './kernel-refs.js';
 import { BpfMap, numPossibleCpus } from './map.js';
@@ -44,7 +44,6 @@ import { explainMapRefusal } from './missing.js';
 import { readKconfig } from './kconfig-file.js';
 import { checkMapSize } from './limits.js';
 import { explainMapEinval, legacyExtraByte, MapDefinitionError, mapFieldMessage, mapFieldProblem, ringbufSize } from './map-rules.js';
-import { systemPageSize } from '../sys/mmap.js';
 import type { LoadOptions, LoadStage } from './options.js';
 
 /** No map type can use BTF key/value types for these (libbpf sends none). */
@@ -258,7 +257,6 @@ export class CollectionLoader {
   loadMap(m: MapSpec): BpfMap {
     const pinPath = this.pinPath(m);
     const pinned = pinPath === undefined ? undefined : this.openPinned(m, pinPath);
-    const reused = pinned !== undefined;
     let fd: Fd;
     let maxEntries: number;
     if (pinned) ({ fd, maxEntries } = this.reusePinned(m, pinPath!, pinned));
@@ -275,9 +273,9 @@ export class CollectionLoader {
       ? new BpfMap({ ...m, valueSize: plan.valueSize }, fd, kernelName, maxEntries)
       : new BpfMap(m, fd, kernelName, maxEntries, this.btfFd ? this.spec.btf : undefined);
     if (pinPath) bm.pinnedAt = pinPath;
-    if (reused) this.reused.add(m.name);
+    if (pinned) this.reused.add(m.name);
     this.maps.set(m.name, bm);
-    if (m.kind === 'data' && !reused) this.writeData(m, fd);
+    if (m.kind === 'data' && !pinned) this.writeData(m, fd);
     return bm;
   }
 

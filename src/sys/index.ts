@@ -4,6 +4,7 @@ export {
 } from './syscall.js';
 export { mapKernelBtfFile } from './file-map.js';
 export { mapFileOver } from './map-over.js';
+export { systemPageSize } from './mmap-calls.js';
 export { SyscallError, errnoName, errnoNumber, errnoDescription, syscallHint } from './error.js';
 export { encodeAttr, readU32, readU64, readString, readBytes, cString } from './attr.js';
 export type { Attr, AttrValues, FieldValue } from './attr.js';
