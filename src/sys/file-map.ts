@@ -13,7 +13,7 @@
 import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MAX_INPUT_BYTES, setFileMapper } from '../file.js';
-import { mapReadOnly } from './syscall.js';
+import { mapReadOnly } from './mmap-calls.js';
 
 const KERNEL_BTF_DIR = '/sys/kernel/btf/';
 

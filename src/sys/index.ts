@@ -1,10 +1,10 @@
 export {
-  bpf, bpfErrno, checkErrno, closeFd, commandName, sysBpfNumber, addressOf, libcFunction, lastErrno, mapReadOnly, bpfClock,
+  bpf, bpfErrno, checkErrno, closeFd, commandName, sysBpfNumber, addressOf, libcFunction, lastErrno, bpfClock,
   overrideKernel, userMemory, kernelEpoch, observeKernel, type KernelObserver, libcFailure, LibcFailure, type FakeKernel,
 } from './syscall.js';
 export { mapKernelBtfFile } from './file-map.js';
 export { mapFileOver } from './map-over.js';
-export { systemPageSize } from './mmap-calls.js';
+export { mapReadOnly, systemPageSize } from './mmap-calls.js';
 export { SyscallError, errnoName, errnoNumber, errnoDescription, syscallHint } from './error.js';
 export { encodeAttr, readU32, readU64, readString, readBytes, cString } from './attr.js';
 export type { Attr, AttrValues, FieldValue } from './attr.js';

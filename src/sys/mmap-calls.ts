@@ -1,15 +1,24 @@
 /**
- * mmap(2) and munmap(2) bound once (libcFunction), their constants (mman.ts),
- * the page size, and the one way the project maps over pages it already owns: a
+ * mmap(2) and munmap(2) bound once (libcFunction), their constants,
+ * the page size, the one way the project maps over pages it already owns: a
  * MAP_FIXED mapping that puts anonymous zero pages back when the kernel refuses it
  * (mmapOverOwned), used by map-over.ts (a file read-only over a BTF arena) and by
- * mmap.ts's MemoryMapping (ring pages shared into a WebAssembly.Memory).
+ * mmap.ts's MemoryMapping (ring pages shared into a WebAssembly.Memory), and a file
+ * mapped read-only for as long as its bytes are reachable (mapReadOnly).
  */
 import { TsbpfError } from '../errors.js';
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE } from './mman.js';
-import { lastErrno, libcFunction } from './syscall.js';
+import { kernelIsFake, koffi, lastErrno, libcFunction, realLibcFunction } from './syscall.js';
 
-export * from './mman.js';
+// mmap(2)'s constants, from <bits/mman-linux.h> (x86-64 and arm64 alike)
+export const PROT_READ = 0x1;
+export const PROT_WRITE = 0x2;
+export const MAP_SHARED = 0x01;
+export const MAP_PRIVATE = 0x02;
+export const MAP_FIXED = 0x10;
+export const MAP_ANONYMOUS = 0x20;
+/** (void *) -1 as a u64 address. */
+export const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
+
 /** sysconf(_SC_PAGESIZE) in glibc's <bits/confname.h>. */
 const _SC_PAGESIZE = 30;
 
@@ -22,9 +31,43 @@ export const mmapPtr = (): MmapPtrFn => libcFunction<MmapPtrFn>('void *mmap(void
 export function mmapAddr(addr: bigint, length: number, prot: number, flags: number, fd: number, offset: number): bigint {
   return BigInt(libcFunction<MmapAddrFn>('uint64_t mmap(uint64_t addr, size_t length, int prot, int flags, int fd, int64_t offset)')(addr, length, prot, flags, fd, offset));
 }
+const MUNMAP_DECL = 'int munmap(uint64_t addr, size_t length)';
+type MunmapFn = (addr: bigint, len: number) => number;
 /** munmap(2): 0, or -1 with errno. */
 export function munmap(addr: bigint, length: number): number {
-  return libcFunction<(addr: bigint, len: number) => number>('int munmap(uint64_t addr, size_t length)')(addr, length);
+  return libcFunction<MunmapFn>(MUNMAP_DECL)(addr, length);
+}
+
+/**
+ * Unmaps a mapReadOnly mapping once its ArrayBuffer is garbage: no view of it is left to
+ * read it. The real munmap, bound when the mapping was made: a test double installed
+ * meanwhile must not receive it.
+ */
+const unmapWhenUnreachable = new FinalizationRegistry<{ addr: bigint; length: number; munmap: MunmapFn }>((m) => {
+  m.munmap(m.addr, m.length);
+});
+
+/**
+ * mmap(2) `length` bytes of `fd` from offset 0, read-only and private, as a Uint8Array
+ * over the mapping (no copy). Returns undefined when the file cannot be mapped, or a
+ * kernel double is installed (it has no memory to map): the caller reads it instead. The
+ * mapping lives as long as the returned array's ArrayBuffer: it is unmapped after that
+ * buffer is garbage collected, so no view can read it after munmap.
+ * Meant for files whose size cannot change while mapped (a shrinking regular file would
+ * make a read past its new end kill the process with SIGBUS), such as
+ * /sys/kernel/btf/vmlinux (mappable since Linux 6.16, as libbpf does; a read() of it
+ * returns one page per call). Nothing may write to the returned bytes.
+ */
+export function mapReadOnly(fd: number, length: number): Uint8Array | undefined {
+  if (length <= 0 || kernelIsFake()) return undefined;
+  const k = koffi();
+  const p = mmapPtr()(null, length, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p === null || p === undefined) return undefined;
+  const addr = k.address(p);
+  if (addr === 0n || addr === MAP_FAILED) return undefined;
+  const buffer = k.view(p, length);
+  unmapWhenUnreachable.register(buffer, { addr, length, munmap: realLibcFunction<MunmapFn>(MUNMAP_DECL) });
+  return new Uint8Array(buffer);
 }
 
 let pageSize: number | undefined;

@@ -14,7 +14,6 @@ import { createRequire } from 'node:module';
 import { BPF_CMD_NAMES } from '../kernel/enums.js';
 import { TsbpfError } from '../errors.js';
 import { SyscallError } from './error.js';
-import { MAP_FAILED, MAP_PRIVATE, PROT_READ } from './mman.js';
 
 /** __NR_bpf per Node architecture (asm-generic numbering = 280). */
 const SYS_BPF: Readonly<Record<string, number>> = {
@@ -131,10 +130,27 @@ export function libcFunction<F>(decl: string): F {
     let real: ((...args: unknown[]) => unknown) | undefined;
     f = (...args: unknown[]): unknown => {
       if (fake) return fakeLibc(name, decl, args);
-      real ??= (libc ?? bind()).lib.func(decl) as (...a: unknown[]) => unknown;
+      real ??= realLibcFunction<(...a: unknown[]) => unknown>(decl);
       return real(...args);
     };
     bound.set(decl, f);
+  }
+  return f as F;
+}
+
+const realBound = new Map<string, unknown>();
+
+/**
+ * The libc function itself, bound once per declaration, whatever double `overrideKernel`
+ * has installed: only for work on memory the real kernel gave, which can come while a
+ * double is installed (the garbage collector's munmap of a real mapping, mmap-calls.ts
+ * mapReadOnly). Everything else calls `libcFunction`.
+ */
+export function realLibcFunction<F>(decl: string): F {
+  let f = realBound.get(decl);
+  if (f === undefined) {
+    f = (libc ?? bind()).lib.func(decl);
+    realBound.set(decl, f);
   }
   return f as F;
 }
@@ -149,44 +165,6 @@ export function lastErrno(): number {
 export function koffi(): Koffi {
   bind();
   return koffiMod!;
-}
-
-const MMAP_DECL = 'void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset)';
-const MUNMAP_DECL = 'int munmap(uint64_t addr, size_t length)';
-
-/**
- * Unmaps a mapReadOnly mapping once its ArrayBuffer is garbage: no view of it is left to
- * read it. The real munmap, bound when the mapping was made: a test double installed
- * meanwhile must not receive it.
- */
-const unmapWhenUnreachable = new FinalizationRegistry<{ addr: bigint; length: number; munmap: (addr: bigint, len: number) => number }>((m) => {
-  m.munmap(m.addr, m.length);
-});
-let realMunmap: ((addr: bigint, len: number) => number) | undefined;
-
-/**
- * mmap(2) `length` bytes of `fd` from offset 0, read-only and private, as a Uint8Array
- * over the mapping (no copy). Returns undefined when the file cannot be mapped (the caller
- * reads it instead). The mapping lives as long as the returned array's ArrayBuffer: it is
- * unmapped after that buffer is garbage collected, so no view can read it after munmap.
- * Meant for files whose size cannot change while mapped (a shrinking regular file would
- * make a read past its new end kill the process with SIGBUS), such as
- * /sys/kernel/btf/vmlinux (mappable since Linux 6.16, as libbpf does; a read() of it
- * returns one page per call). Nothing may write to the returned bytes.
- */
-export function mapReadOnly(fd: number, length: number): Uint8Array | undefined {
-  if (length <= 0) return undefined;
-  if (fake) return undefined; // a double has no memory to map: the caller reads the file
-  const mmap = libcFunction<(addr: null, len: number, prot: number, flags: number, fd: number, off: number) => unknown>(MMAP_DECL);
-  const p = mmap(null, length, PROT_READ, MAP_PRIVATE, fd, 0);
-  if (p === null || p === undefined) return undefined;
-  const k = koffiMod!;
-  const addr = k.address(p);
-  if (addr === 0n || addr === MAP_FAILED) return undefined;
-  const buffer = k.view(p, length);
-  realMunmap ??= (libc ?? bind()).lib.func(MUNMAP_DECL) as (addr: bigint, len: number) => number;
-  unmapWhenUnreachable.register(buffer, { addr, length, munmap: realMunmap });
-  return new Uint8Array(buffer);
 }
 
 /** The command's kernel name ('BPF_MAP_CREATE'), or `BPF_CMD_<n>` for unknown numbers. */
