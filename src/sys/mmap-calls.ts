@@ -3,8 +3,9 @@
  * the page size, the one way the project maps over pages it already owns: a
  * MAP_FIXED mapping that puts anonymous zero pages back when the kernel refuses it
  * (mmapOverOwned), used by map-over.ts (a file read-only over a BTF arena) and by
- * mmap.ts's MemoryMapping (ring pages shared into a WebAssembly.Memory), and a file
- * mapped read-only for as long as its bytes are reachable (mapReadOnly).
+ * mmap.ts's MemoryMapping (ring pages shared into a WebAssembly.Memory), and the one
+ * way a mapping is unmapped when its bytes are garbage (unmapWhenUnreachable), used by
+ * mapReadOnly here and mmap.ts's Mapping.
  */
 import { TsbpfError } from '../errors.js';
 import { kernelIsFake, koffi, lastErrno, libcFunction, realLibcFunction } from './syscall.js';
@@ -39,13 +40,25 @@ export function munmap(addr: bigint, length: number): number {
 }
 
 /**
- * Unmaps a mapReadOnly mapping once its ArrayBuffer is garbage: no view of it is left to
- * read it. The real munmap, bound when the mapping was made: a test double installed
- * meanwhile must not receive it.
+ * The munmap of each mapping whose ArrayBuffer is garbage. The real munmap, bound when
+ * the mapping was registered: the collector may get to a real mapping while a test double
+ * is installed (overrideKernel), and the double must not receive it (the pages would stay
+ * mapped, or a double without a libc handler would throw from the finalizer).
  */
-const unmapWhenUnreachable = new FinalizationRegistry<{ addr: bigint; length: number; munmap: MunmapFn }>((m) => {
+const unmapLater = new FinalizationRegistry<{ addr: bigint; length: number; munmap: MunmapFn }>((m) => {
   m.munmap(m.addr, m.length);
 });
+
+/**
+ * munmap(addr, length) once `buffer` (the ArrayBuffer over those bytes) is garbage, when
+ * no view can read the range any more. Only for memory the real kernel mapped: throws
+ * TsbpfError while a double is installed, whose addresses are not this process's memory
+ * (nothing is mapped under one; the callers check first).
+ */
+export function unmapWhenUnreachable(buffer: ArrayBuffer, addr: bigint, length: number): void {
+  if (kernelIsFake()) throw new TsbpfError(`unmapWhenUnreachable: 0x${addr.toString(16)} was not mapped by the real kernel (a kernel double is installed)`);
+  unmapLater.register(buffer, { addr, length, munmap: realLibcFunction<MunmapFn>(MUNMAP_DECL) });
+}
 
 /**
  * mmap(2) `length` bytes of `fd` from offset 0, read-only and private, as a Uint8Array
@@ -66,7 +79,7 @@ export function mapReadOnly(fd: number, length: number): Uint8Array | undefined 
   const addr = k.address(p);
   if (addr === 0n || addr === MAP_FAILED) return undefined;
   const buffer = k.view(p, length);
-  unmapWhenUnreachable.register(buffer, { addr, length, munmap: realLibcFunction<MunmapFn>(MUNMAP_DECL) });
+  unmapWhenUnreachable(buffer, addr, length);
   return new Uint8Array(buffer);
 }
 

@@ -12,17 +12,10 @@
 import { TsbpfError } from '../errors.js';
 import { SyscallError } from './error.js';
 import { rawFd, type FdLike } from './fd.js';
-import { MAP_FAILED, MAP_SHARED, PROT_READ, PROT_WRITE, mmapOverOwned, mmapPtr, munmap, systemPageSize, zeroPagesOver } from './mmap-calls.js';
-import { koffi, lastErrno } from './syscall.js';
+import { MAP_FAILED, MAP_SHARED, PROT_READ, PROT_WRITE, mmapOverOwned, mmapPtr, systemPageSize, unmapWhenUnreachable, zeroPagesOver } from './mmap-calls.js';
+import { kernelIsFake, koffi, lastErrno } from './syscall.js';
 
 export { PROT_READ, PROT_WRITE, systemPageSize } from './mmap-calls.js';
-
-interface Placeholder { addr: bigint; length: number }
-
-// Unmaps a closed mapping's zero-page placeholder once nothing can view it.
-const placeholders = new FinalizationRegistry<Placeholder>((p) => { munmap(p.addr, p.length); });
-// Unmaps a mapping nobody closed once nothing can view it (no reader can be reading it).
-const forgotten = new FinalizationRegistry<Placeholder>((p) => { munmap(p.addr, p.length); });
 
 /** A shared mapping of `length` bytes of an fd, viewed through `buffer` (no copy). */
 export class Mapping {
@@ -38,15 +31,19 @@ export class Mapping {
     this.buffer = buffer;
     this.length = length;
     this.writable = writable;
-    forgotten.register(buffer, { addr, length }, this);
+    // whatever is at these addresses when nothing can view them any more (the kernel
+    // object's pages when nobody closed it, else close()'s zero pages) is unmapped then
+    unmapWhenUnreachable(buffer, addr, length);
   }
 
   /**
    * mmap(NULL, length, prot, MAP_SHARED, fd, offset). `what` names the object in errors
-   * ("ring buffer 'events' data pages"). Throws SyscallError ('mmap', errno).
+   * ("ring buffer 'events' data pages"). Throws TsbpfError (cause: the SyscallError) when
+   * the kernel refuses, and while a kernel double is installed (it has no memory to map).
    */
   static map(fd: FdLike, length: number, prot: number, offset: number, what: string): Mapping {
     if (!Number.isSafeInteger(length) || length <= 0) throw new TsbpfError(`mmap of ${what}: length ${length}`);
+    if (kernelIsFake()) throw new TsbpfError(`mmap of ${what}: a kernel double (overrideKernel) is installed, and it has no memory to map`);
     const k = koffi();
     const p = mmapPtr()(null, length, prot, MAP_SHARED, rawFd(fd), offset);
     const addr = p === null || p === undefined ? MAP_FAILED : k.address(p);
@@ -66,14 +63,9 @@ export class Mapping {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    forgotten.unregister(this);
-    if (zeroPagesOver(this.#addr, this.length, PROT_READ)) {
-      placeholders.register(this.buffer, { addr: this.#addr, length: this.length });
-      return;
-    }
-    // Not replaced (out of memory for page tables?): keep the kernel's pages mapped rather
+    // Not replaced (out of memory for page tables?): the kernel's pages stay mapped rather
     // than leave a hole a stale view could fault on; they go when the buffer is garbage.
-    placeholders.register(this.buffer, { addr: this.#addr, length: this.length });
+    zeroPagesOver(this.#addr, this.length, PROT_READ);
   }
 }
 
