@@ -31,8 +31,12 @@
  * a hot function.) --src measures src/*.ts through tsx anyway.
  *
  * Options: --n N (timed iterations per item; default 20 for vmlinux, 300 per object), --json, --mode file|mem|both
- * (default both), --vmlinux PATH, --only SUBSTR (items whose name contains it), and
- * object paths as positional arguments (default bpf-objs/*.bpf.o).
+ * (default both), --vmlinux PATH, --only SUBSTR (items whose name contains it), --vs DIR
+ * (another built checkout, e.g. `git worktree add --detach DIR main && (cd DIR && npm ci &&
+ * npm run build)`: its dist/tsbpf.mjs is imported too and timed in the same rounds, item by
+ * item, the two taking turns going first; the tables get its median and this/that ratio, for A/B
+ * comparisons on a shared machine), and object paths as positional arguments (default
+ * bpf-objs/*.bpf.o).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -44,7 +48,7 @@ import { buildReference, buildTsbpf, die, median, root } from './common.js';
 
 // ---- options ----
 
-interface Options { n: number; nObj: number; rounds: number; src: boolean; json: boolean; mode: 'file' | 'mem' | 'both'; vmlinux: string; only?: string; objects: string[] }
+interface Options { n: number; nObj: number; rounds: number; src: boolean; json: boolean; mode: 'file' | 'mem' | 'both'; vmlinux: string; only?: string; vs?: string; objects: string[] }
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { n: 30, nObj: 300, rounds: 3, src: false, json: false, mode: 'both', vmlinux: '/sys/kernel/btf/vmlinux', objects: [] };
@@ -61,7 +65,8 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--mode') { const m = val(); if (m !== 'file' && m !== 'mem' && m !== 'both') die('--mode is file, mem or both'); o.mode = m; }
     else if (a === '--vmlinux') o.vmlinux = val();
     else if (a === '--only') o.only = val();
-    else if (a === '-h' || a === '--help') { console.log('usage: npm run bench -- [--n N] [--rounds R] [--json] [--mode file|mem|both] [--vmlinux PATH] [--only SUBSTR] [--src] [obj.bpf.o...]'); process.exit(0); }
+    else if (a === '--vs') { o.vs = val(); if (!existsSync(join(o.vs, 'dist', 'tsbpf.mjs'))) die(`--vs ${o.vs}: no dist/tsbpf.mjs there (npm run build in it first)`); }
+    else if (a === '-h' || a === '--help') { console.log('usage: npm run bench -- [--n N] [--rounds R] [--json] [--mode file|mem|both] [--vmlinux PATH] [--only SUBSTR] [--vs DIR] [--src] [obj.bpf.o...]'); process.exit(0); }
     else if (a.startsWith('-')) die(`unknown option ${a}`);
     else o.objects.push(a);
   }
@@ -85,8 +90,7 @@ function runReference(bin: string, n: number, files: string[]): CRun {
 
 // ---- tsbpf, in process ----
 
-let Btf: typeof Tsbpf.Btf;
-let loadCollectionSpec: typeof Tsbpf.loadCollectionSpec;
+type Api = Pick<typeof Tsbpf, 'Btf' | 'loadCollectionSpec'>;
 
 
 let sink = 0;
@@ -141,15 +145,16 @@ interface Row {
   fixture: boolean;
   tsbpf: string; libbpf: string;
   tsbpf_us?: number; libbpf_us?: number; ratio?: number;
+  /** --vs: the other checkout's median and this checkout's time over it */
+  vs_us?: number; vs_ratio?: number;
   note?: string;
 }
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const built = buildTsbpf(o.src);
-  const mod = (await import(pathToFileURL(built.entry).href)) as typeof Tsbpf;
-  Btf = mod.Btf;
-  loadCollectionSpec = mod.loadCollectionSpec;
+  const mod = (await import(pathToFileURL(built.entry).href)) as Api;
+  const other = o.vs === undefined ? undefined : (await import(pathToFileURL(join(o.vs, 'dist', 'tsbpf.mjs')).href)) as Api;
   const pick = (name: string) => !o.only || name.includes(o.only);
   const objects = o.objects.filter((f) => pick(basename(f)));
   const doVmlinux = existsSync(o.vmlinux) && pick('vmlinux');
@@ -158,19 +163,21 @@ async function main(): Promise<void> {
   const bin = buildReference('libbpf-parse');
   const modes: ('file' | 'mem')[] = o.mode === 'both' ? ['file', 'mem'] : [o.mode];
   // What is timed, per item: tsbpf's operation and libbpf's op name in bench/libbpf-parse.c.
-  interface Item { table: 'file' | 'mem'; item: string; fixture: boolean; file: string; tsName: string; fn: () => number; n: number; op: string }
+  interface Item { table: 'file' | 'mem'; item: string; fixture: boolean; file: string; tsName: string; fn: () => number; vsFn?: () => number; n: number; op: string }
+  // each item's operation made for this checkout's API and, with --vs, for the other's
+  const both = (make: (api: Api) => () => number) => ({ fn: make(mod), ...(other ? { vsFn: make(other) } : {}) });
   const items: Item[] = [];
   if (doVmlinux) {
     const path = o.vmlinux;
     const bytes = readFileSync(path);
     for (const m of modes) {
       const file = m === 'file';
-      const parse = file ? () => Btf.parseFile(path) : () => Btf.parse(bytes);
+      const parser = ({ Btf }: Api) => file ? () => Btf.parseFile(path) : () => Btf.parse(bytes);
       const how = file ? 'Btf.parseFile(path)' : 'Btf.parse(bytes)';
       const lib = file ? 'btf__parse' : 'btf__new';
-      items.push({ table: m, item: 'vmlinux: parse', fixture: false, file: path, tsName: how, fn: () => parse().length, n: o.n, op: lib });
-      items.push({ table: m, item: 'vmlinux: parse + first lookup', fixture: false, file: path, tsName: `${how} + typeByName('task_struct', 'struct')`, fn: () => parse().typeByName('task_struct', 'struct')!.id, n: o.n, op: `${lib}+find` });
-      items.push({ table: m, item: 'vmlinux: decode every type', fixture: false, file: path, tsName: `${how} + typeById(every id), every name read`, fn: () => decodeAll(parse()), n: o.n, op: `${lib}+touch` });
+      items.push({ table: m, item: 'vmlinux: parse', fixture: false, file: path, tsName: how, ...both((api) => { const parse = parser(api); return () => parse().length; }), n: o.n, op: lib });
+      items.push({ table: m, item: 'vmlinux: parse + first lookup', fixture: false, file: path, tsName: `${how} + typeByName('task_struct', 'struct')`, ...both((api) => { const parse = parser(api); return () => parse().typeByName('task_struct', 'struct')!.id; }), n: o.n, op: `${lib}+find` });
+      items.push({ table: m, item: 'vmlinux: decode every type', fixture: false, file: path, tsName: `${how} + typeById(every id), every name read`, ...both((api) => { const parse = parser(api); return () => decodeAll(parse()); }), n: o.n, op: `${lib}+touch` });
     }
   }
   for (const f of objects) {
@@ -180,7 +187,7 @@ async function main(): Promise<void> {
       items.push({
         table: m, item: basename(f), fixture: true, file: f, n: o.nObj,
         tsName: m === 'file' ? 'loadCollectionSpec(path)' : 'loadCollectionSpec(bytes)',
-        fn: m === 'file' ? () => loadCollectionSpec(f).programs.size : () => loadCollectionSpec(bytes, { file: f }).programs.size,
+        ...both(({ loadCollectionSpec }) => m === 'file' ? () => loadCollectionSpec(f).programs.size : () => loadCollectionSpec(bytes, { file: f }).programs.size),
         op: m === 'file' ? 'bpf_object__open_file' : 'bpf_object__open_mem',
       });
     }
@@ -189,7 +196,7 @@ async function main(): Promise<void> {
   // Rounds: libbpf (a child process), then tsbpf (in process), then again; each side's
   // figure is the median of its round medians, so that a slow stretch of the machine hits
   // both sides instead of one.
-  const lb = new Map<string, number[]>(), ts = new Map<Item, number[]>();
+  const lb = new Map<string, number[]>(), ts = new Map<Item, number[]>(), vs = new Map<Item, number[]>();
   const lbFail = new Map<string, CResult>(), tsFail = new Map<Item, Failure>();
   let libbpfVersion = '?';
   const libbpfRaw: CResult[][] = [];
@@ -209,9 +216,15 @@ async function main(): Promise<void> {
     }
     for (const it of items) {
       if (tsFail.has(it)) continue;
+      // with --vs, the two checkouts take turns going first (the second pays the first's GC debt)
+      const vsFirst = it.vsFn !== undefined && r % 2 === 1;
+      const v = vsFirst ? time(per(it.n), it.vsFn!, r === 0) : undefined;
       const t = time(per(it.n), it.fn, r === 0);
       if (!t.ok) { tsFail.set(it, t); continue; }
       ts.set(it, [...(ts.get(it) ?? []), t.median_us]);
+      if (!it.vsFn) continue;
+      const v2 = v ?? time(per(it.n), it.vsFn, r === 0);
+      if (v2.ok) vs.set(it, [...(vs.get(it) ?? []), v2.median_us]);
     }
   }
   const c = { libbpf: libbpfVersion };
@@ -223,23 +236,31 @@ async function main(): Promise<void> {
     if (l) r.libbpf_us = Math.round(median(l) * 100) / 100;
     else if (lf) r.note = (r.note ? r.note + '; ' : '') + `libbpf refuses: ${lf.message || lf.error}`;
     if (r.tsbpf_us !== undefined && r.libbpf_us !== undefined) r.ratio = Math.round((r.tsbpf_us / r.libbpf_us) * 1000) / 1000;
+    const v = vs.get(it);
+    if (v && r.tsbpf_us !== undefined) {
+      r.vs_us = Math.round(median(v) * 100) / 100;
+      r.vs_ratio = Math.round((r.tsbpf_us / r.vs_us) * 1000) / 1000;
+    }
     rows.push(r);
   }
 
-  const geomean = (table: 'file' | 'mem') => {
-    const rs = rows.filter((r) => r.table === table && r.fixture && r.ratio !== undefined);
+  const geomean = (table: 'file' | 'mem', key: 'ratio' | 'vs_ratio' = 'ratio') => {
+    const rs = rows.filter((r) => r.table === table && r.fixture && r[key] !== undefined);
     if (rs.length === 0) return undefined;
-    return { ratio: Math.exp(rs.reduce((a, r) => a + Math.log(r.ratio!), 0) / rs.length), over: rs.length };
+    return { ratio: Math.exp(rs.reduce((a, r) => a + Math.log(r[key]!), 0) / rs.length), over: rs.length };
   };
 
-  const meta = { node: process.version, tsbpf: built.how, libbpf: c.libbpf, n: o.n, nObj: o.nObj, rounds: o.rounds, loadavg: loadavg().map((x) => Math.round(x * 100) / 100), platform: `${process.platform}-${process.arch}` };
+  const meta = { node: process.version, tsbpf: built.how, ...(o.vs ? { vs: o.vs } : {}), libbpf: c.libbpf, n: o.n, nObj: o.nObj, rounds: o.rounds, loadavg: loadavg().map((x) => Math.round(x * 100) / 100), platform: `${process.platform}-${process.arch}` };
   if (o.json) {
-    console.log(JSON.stringify({ ...meta, rows, geomean: Object.fromEntries(modes.map((m) => [m, geomean(m) ?? null])), libbpfRaw }, null, 2));
+    console.log(JSON.stringify({
+      ...meta, rows, geomean: Object.fromEntries(modes.map((m) => [m, geomean(m) ?? null])),
+      ...(o.vs ? { geomeanVs: Object.fromEntries(modes.map((m) => [m, geomean(m, 'vs_ratio') ?? null])) } : {}), libbpfRaw,
+    }, null, 2));
     return;
   }
   const fmt = (us: number | undefined) => us === undefined ? '-' : us >= 10_000 ? `${(us / 1000).toFixed(1)} ms` : us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} us`;
   console.log(`tsbpf parse benchmark: node ${meta.node}, libbpf ${meta.libbpf}, N=${o.n} for vmlinux, ${o.nObj} per object in ${o.rounds} alternating rounds (median of the round medians), ${meta.platform}, load average ${meta.loadavg.join(' ')}`);
-  console.log(`tsbpf code measured: ${meta.tsbpf}`);
+  console.log(`tsbpf code measured: ${meta.tsbpf}${o.vs ? `; --vs: ${join(o.vs, 'dist', 'tsbpf.mjs')}, timed in the same rounds, taking turns going first` : ''}`);
   for (const m of modes) {
     const rs = rows.filter((r) => r.table === m);
     console.log('');
@@ -250,11 +271,13 @@ async function main(): Promise<void> {
       r.item, fmt(r.tsbpf_us),
       r.libbpf_us === undefined ? (r.note?.includes('libbpf refuses') ? 'refuses' : '-') : fmt(r.libbpf_us),
       r.ratio !== undefined ? `${r.ratio.toFixed(2)}x` : r.note?.includes('libbpf refuses') ? 'libbpf refuses' : r.note ? 'n/a' : '-',
+      ...(o.vs ? [fmt(r.vs_us), r.vs_ratio !== undefined ? `${r.vs_ratio.toFixed(2)}x` : '-'] : []),
       `${r.tsbpf} / ${r.libbpf}`,
     ]);
-    const head = ['item', 'tsbpf median', 'libbpf median', 'ratio', 'tsbpf op / libbpf op'];
+    const head = ['item', 'tsbpf median', 'libbpf median', 'ratio', ...(o.vs ? ['--vs median', 'this / vs'] : []), 'tsbpf op / libbpf op'];
     const w = head.map((h, i) => Math.max(h.length, ...table.map((t) => t[i]!.length)));
-    const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 4 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd();
+    const last = head.length - 1;
+    const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === last ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd();
     console.log(line(head));
     console.log(w.map((n) => '-'.repeat(n)).join('  '));
     for (const t of table) console.log(line(t));
@@ -262,6 +285,8 @@ async function main(): Promise<void> {
     for (const r of rs) if (r.note?.startsWith('libbpf refuses')) console.log(`  ${r.item}: ${r.note}`);
     const g = geomean(m);
     console.log(g ? `geometric mean ratio over ${g.over} fixture${g.over === 1 ? '' : 's'}: ${g.ratio.toFixed(2)}x (goal: <= 1.00x)` : 'geometric mean ratio over fixtures: n/a');
+    const gv = o.vs ? geomean(m, 'vs_ratio') : undefined;
+    if (gv) console.log(`--vs ${o.vs}: the same fixtures' geometric mean of this / vs: ${gv.ratio.toFixed(2)}x over ${gv.over}; geomean against libbpf of --vs: ${(g!.ratio / gv.ratio).toFixed(2)}x`);
   }
   if (sink === -1) console.log(''); // keep results alive
 }
