@@ -255,12 +255,26 @@ export function sectionDef(secName: string): (SectionDef & { autoload: boolean; 
  * Undefined for sections libbpf knows (sectionDef) and for every other name.
  */
 export function longFormEntry(secName: string): SectionTableEntry | undefined {
-  const { name } = splitAutoload(secName);
-  if (findSectionEntry(name)) return undefined;
-  const e = SECTION_DEFS.find((r) => !r.pattern.endsWith('+') && !r.pattern.endsWith('/') && name.startsWith(r.pattern));
-  if (!e || name[e.pattern.length] !== '/' || name.length === e.pattern.length + 1) return undefined;
-  return e;
+  const name = secName.startsWith('?') ? secName.slice(1) : secName;
+  const have = longFormCache.get(name);
+  if (have !== undefined) return have ?? undefined;
+  let found: SectionTableEntry | null = null;
+  if (!findSectionEntry(name)) {
+    for (const r of EXACT_ROWS) {
+      if (!name.startsWith(r.pattern)) continue;
+      if (name[r.pattern.length] === '/' && name.length > r.pattern.length + 1) found = r;
+      break;
+    }
+  }
+  if (longFormCache.size >= ENTRY_CACHE_MAX) longFormCache.clear();
+  longFormCache.set(name, found);
+  return found ?? undefined;
 }
+
+/** The rows a long form can extend: exact patterns (neither '+' nor '/' at the end), in table order. */
+const EXACT_ROWS = SECTION_DEFS.filter((r) => !r.pattern.endsWith('+') && !r.pattern.endsWith('/'));
+/** longFormEntry's answers per section name (without '?'); bounded like entryCache. */
+const longFormCache = new Map<string, SectionTableEntry | null>();
 
 function defOf(e: SectionTableEntry, autoload: boolean): SectionDef & { autoload: boolean; pattern: string } {
   const def: SectionDef & { autoload: boolean; pattern: string } = {
