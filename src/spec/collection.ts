@@ -17,6 +17,7 @@ import { fixupDatasecs, staticHiddenFuncs } from './btf-fixup.js';
 import { attachTarget, programSectionDef } from './sections.js';
 import { addStructOpsProgram, collectStructOpsMaps, structOpsSections } from './struct-ops.js';
 import type { CollectionSpec, MapSpec, ProgramSpec } from './types.js';
+import type { AttachTypeName, ProgTypeName } from '../kernel/enums.js';
 
 const BPF_F_SLEEPABLE = 1 << 4;
 const BPF_F_XDP_HAS_FRAGS = 1 << 5;
@@ -177,14 +178,12 @@ function buildSpec(elf: ElfFile): CollectionSpec {
   // ---- programs ----
   const programs = new Map<string, ProgramSpec>();
   const untyped = new Map<string, string[]>();
-  const defs = new Map<string, ReturnType<typeof programSectionDef>>();
   for (const f of funcs.values()) {
     const sec = f.section;
     if (sec.name === '.text') continue;
-    if (!defs.has(sec.name)) defs.set(sec.name, programSectionDef(sec.name));
+    const info = programSection(sec.name);
     // A section no table knows: the program is kept without a type, as libbpf keeps it.
-    const def = defs.get(sec.name);
-    if (!def) untyped.set(sec.name, [...(untyped.get(sec.name) ?? []), f.name]);
+    if (info.type === undefined) untyped.set(sec.name, [...(untyped.get(sec.name) ?? []), f.name]);
     if (f.bind === STB_LOCAL) {
       throw new SpecError(`program '${f.name}' is static: libbpf (and tsbpf) need programs to be global functions`, { file, section: sec.name, symbol: f.name, offset: f.slot * 8 });
     }
@@ -193,18 +192,11 @@ function buildSpec(elf: ElfFile): CollectionSpec {
     const order = callOrder(f, funcs, file);
     let linked: LinkedProgram | undefined;
     const link = () => linked ??= linkFunctions(order, readExt(), file);
-    const target = attachTarget(sec.name);
     const p = lazyProgram({
-      name: f.name,
-      section: sec.name.startsWith('?') ? sec.name.slice(1) : sec.name,
-      type: def?.progType,
-      flags: def ? (def.sleepable ? BPF_F_SLEEPABLE : 0) | (def.xdpFrags ? BPF_F_XDP_HAS_FRAGS : 0) : 0,
-      sleepable: def?.sleepable ?? false,
-      // a leading '?' turns autoload off whatever follows it (libbpf strips it first)
-      autoload: !sec.name.startsWith('?'),
+      name: f.name, section: info.section, type: info.type, flags: info.flags, sleepable: info.sleepable, autoload: info.autoload,
     }, order.slice(1).map((g) => g.name), license, kernelVersion, link);
-    if (def?.attachType !== undefined) p.attachType = def.attachType;
-    if (target) p.attachTo = target;
+    if (info.attachType !== undefined) p.attachType = info.attachType;
+    if (info.target !== undefined) p.attachTo = info.target;
     if (btf) p.btf = btf;
     programs.set(f.name, p);
   }
@@ -223,6 +215,43 @@ function buildSpec(elf: ElfFile): CollectionSpec {
   fillContents(elf, ranges, maps, programs, funcs, btf);
 
   return { file, maps, programs, license, kernelVersion, btf, warnings };
+}
+
+/** What a program's section name makes of it: the ProgramSpec fields it decides. */
+interface ProgramSection {
+  /** The name without a leading '?'. */
+  section: string;
+  type: ProgTypeName | undefined;
+  attachType: AttachTypeName | undefined;
+  /** BPF_F_SLEEPABLE / BPF_F_XDP_HAS_FRAGS */
+  flags: number;
+  sleepable: boolean;
+  /** a leading '?' turns autoload off whatever follows it (libbpf strips it first) */
+  autoload: boolean;
+  /** attachTarget: the text after the pattern's '/' */
+  target: string | undefined;
+}
+
+/** programSection's answers per section name (one shape, read per program); bounded, as names come from input. */
+const programSections = new Map<string, ProgramSection>();
+const PROGRAM_SECTIONS_MAX = 1024;
+
+function programSection(name: string): ProgramSection {
+  let info = programSections.get(name);
+  if (info) return info;
+  const def = programSectionDef(name);
+  info = Object.freeze({
+    section: name.startsWith('?') ? name.slice(1) : name,
+    type: def?.progType,
+    attachType: def?.attachType,
+    flags: def ? (def.sleepable ? BPF_F_SLEEPABLE : 0) | (def.xdpFrags ? BPF_F_XDP_HAS_FRAGS : 0) : 0,
+    sleepable: def?.sleepable ?? false,
+    autoload: !name.startsWith('?'),
+    target: attachTarget(name),
+  });
+  if (programSections.size >= PROGRAM_SECTIONS_MAX) programSections.clear();
+  programSections.set(name, info);
+  return info;
 }
 
 /** Where a ProgramSpec's list accessors find the linked program (not enumerable: spread, JSON and copySpec skip it). */
@@ -310,7 +339,7 @@ function fillContents(
       const range = find(rel.offset);
       if (!range) throw new SpecError(`relocation against '${sym.name}' outside of any map definition`, ctx);
       const map = maps.get(range.name)!;
-      const mctx = { ...ctx, symbol: range.name };
+      const mctx = { file, section: rs.target.name, symbol: range.name, offset: rel.offset };
       if (range.structOps) {
         addStructOpsProgram(elf, btf!, map, rel.offset - range.offset, sym, programs, funcs, mctx);
         continue;

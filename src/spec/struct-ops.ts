@@ -54,7 +54,7 @@ export function collectStructOpsMaps(elf: ElfFile, sec: ElfSection, btf: Btf | u
   for (const v of ds.vars) {
     const vt = btf.typeById(v.type);
     if (vt.kind !== 'var') throw new SpecError(`${sec.name} DATASEC entry is a ${vt.kind}, expected a VAR`, { ...ctx, typeId: v.type });
-    const vctx = { ...ctx, symbol: vt.name };
+    const vctx = { file, section: sec.name, symbol: vt.name };
     const typeId = btf.resolve(vt.type);
     const t = btf.typeById(typeId);
     if (t.kind !== 'struct') throw new SpecError(`struct_ops variable '${vt.name}' is a ${t.kind}, not a struct`, { ...vctx, typeId });
