@@ -426,25 +426,37 @@ export class Btf {
     return id;
   }
 
-  /** Valid BTF (24-byte header, types, strings) of this BTF's own types; split BTF stays split. */
-  encode(): Uint8Array {
+  /**
+   * Valid BTF (24-byte header, types, strings) of this BTF's own types; split BTF stays split.
+   * `alloc` gives the output array (zeroed or not: every byte is written); default a new one.
+   * Only changed and added types are encoded again: the records between them are copied,
+   * and a changed type keeps its name's offset while its name is the one it had.
+   */
+  encode(alloc: (size: number) => Uint8Array = (size) => new Uint8Array(size)): Uint8Array {
     const le = this.littleEndian;
-    const n = this.origCount + this.added.length;
-    // Pass 1: sizes and name offsets of re-encoded records (may add strings).
-    const encoded: (EncodedType | undefined)[] = new Array(n);
-    let typeLen = 0;
-    for (let i = 0; i < n; i++) {
-      const id = this.firstId + i;
-      const t = i < this.origCount ? this.overrides.get(id) : this.added[i - this.origCount];
-      if (!t) { typeLen += (this.offsets[i + 1]! - this.offsets[i]!) * 4; continue; }
-      const e = this.prepare(t);
-      encoded[i] = e;
+    const first = this.firstId;
+    const offsets = this.offsets;
+    // Pass 1: sizes and name offsets of re-encoded records (may add strings), in id order.
+    const ids = [...this.overrides.keys()];
+    if (ids.length > 1) ids.sort((a, b) => a - b);
+    const encoded: Array<{ i: number; e: EncodedType }> = [];
+    let typeLen = offsets[this.origCount]! * 4;
+    for (const id of ids) {
+      const i = id - first;
+      const e = this.prepare(this.overrides.get(id)!, this.w[offsets[i]!]!);
+      typeLen += e.size - (offsets[i + 1]! - offsets[i]!) * 4;
+      encoded.push({ i, e });
+    }
+    for (let k = 0; k < this.added.length; k++) {
+      const e = this.prepare(this.added[k]!);
       typeLen += e.size;
+      encoded.push({ i: this.origCount + k, e });
     }
     const own = this.strings.bytes;
     const strLen = own.length + this.addedStrLen;
-    const out = new Uint8Array(BTF_HEADER_SIZE + typeLen + strLen);
-    const v = new DataView(out.buffer);
+    const size = BTF_HEADER_SIZE + typeLen + strLen;
+    const out = alloc(size);
+    const v = new DataView(out.buffer, out.byteOffset, size);
     v.setUint16(0, BTF_MAGIC, le);
     v.setUint8(2, BTF_VERSION);
     v.setUint8(3, 0);
@@ -454,27 +466,28 @@ export class Btf {
     v.setUint32(16, typeLen, le);
     v.setUint32(20, strLen, le);
     let o = BTF_HEADER_SIZE;
-    for (let i = 0; i < n; i++) {
-      const e = encoded[i];
-      if (!e) {
-        // Runs of unchanged records are copied in one go.
-        let j = i + 1;
-        while (j < this.origCount && !encoded[j]) j++;
-        const a = this.typeStart + this.offsets[i]! * 4, b = this.typeStart + this.offsets[j]! * 4;
-        out.set(this.bytes.subarray(a, b), o);
-        o += b - a;
-        i = j - 1;
-        continue;
-      }
+    // own records [from, to) as they are, in one copy
+    const copy = (from: number, to: number) => {
+      if (from >= to) return;
+      const a = this.typeStart + offsets[from]! * 4, b = this.typeStart + offsets[to]! * 4;
+      out.set(this.bytes.subarray(a, b), o);
+      o += b - a;
+    };
+    let next = 0;
+    for (const { i, e } of encoded) {
+      copy(next, Math.min(i, this.origCount));
+      next = Math.max(next, Math.min(i + 1, this.origCount));
       o = writeType(v, o, le, e);
     }
+    copy(next, this.origCount);
     out.set(own, o);
     o += own.length;
     const enc = new TextEncoder();
     for (const s of this.addedStr?.list ?? []) {
       const b = enc.encode(s);
       out.set(b, o);
-      o += b.length + 1; // NUL already there
+      o += b.length;
+      out[o++] = 0;
     }
     return out;
   }
@@ -605,9 +618,23 @@ export class Btf {
     return this.err(`type id cycle: ${loop.join(' -> ')}${from}`, { typeId: start });
   }
 
-  private prepare(t: BtfType): EncodedType {
+  /** Whether own string offset `off` holds exactly `s` (ASCII only; anything else answers false). Compares bytes: no string made. */
+  private ownStringIs(off: number, s: string): boolean {
+    const strs = this.strings;
+    const rel = off - strs.start;
+    const b = strs.bytes;
+    if (rel < 0 || rel + s.length >= b.length) return false;
+    for (let k = 0; k < s.length; k++) {
+      const c = s.charCodeAt(k);
+      if (c > 0x7f || b[rel + k] !== c) return false;
+    }
+    return b[rel + s.length] === 0;
+  }
+
+  /** `t` ready to write; `origNameOff`: the name offset of the record it replaces, kept while the name is the same. */
+  private prepare(t: BtfType, origNameOff?: number): EncodedType {
     const kind = KIND_NUMBERS[t.kind];
-    const nameOff = this.addString(t.name);
+    const nameOff = origNameOff !== undefined && this.ownStringIs(origNameOff, t.name) ? origNameOff : this.addString(t.name);
     let vlen = 0;
     let names: number[] = [];
     switch (t.kind) {

@@ -176,12 +176,13 @@ export interface SanitizedBtf {
  * global FUNC -> static, FLOAT -> STRUCT, TYPE_TAG -> CONST, DECL_TAG -> INT,
  * ENUM64 -> UNION); DATASEC names starting with '?' (`?.struct_ops`) get '_' in its
  * place where the kernel refuses them (libbpf rewrites that one character in place; a
- * DATASEC turned into a STRUCT gets every '.' and '?' replaced).
+ * DATASEC turned into a STRUCT gets every '.' and '?' replaced). `alloc` gives the array
+ * the bytes are written to (Btf.encode's; the loader's is a slab view, used once).
  */
-export function sanitizeBtf(src: Btf, has: Record<BtfFeature, boolean> = lazyBtfFeatures()): SanitizedBtf {
+export function sanitizeBtf(src: Btf, has: Record<BtfFeature, boolean> = lazyBtfFeatures(), alloc?: (size: number) => Uint8Array): SanitizedBtf {
   // most objects on most kernels need nothing: then no copy is parsed and no type decoded
   // but the few that could need a change (a warm load spent ~10% of its user time here)
-  if (!needsSanitizing(src, has)) return { bytes: src.encode(), funcInfo: has.func, changes: [] };
+  if (!needsSanitizing(src, has)) return { bytes: src.encode(alloc), funcInfo: has.func, changes: [] };
   const btf = Btf.parse(src.encode());
   const changes = new Set<string>();
   fixKsymsDatasec(btf, changes);
@@ -228,7 +229,7 @@ export function sanitizeBtf(src: Btf, has: Record<BtfFeature, boolean> = lazyBtf
     }
     if (r) btf.setType(id, r);
   }
-  return { bytes: btf.encode(), funcInfo: has.func, changes: [...changes] };
+  return { bytes: btf.encode(alloc), funcInfo: has.func, changes: [...changes] };
 }
 
 /**

@@ -44,6 +44,7 @@ import { explainMapRefusal } from './missing.js';
 import { readKconfig } from './kconfig-file.js';
 import { checkMapSize } from './limits.js';
 import { explainMapEinval, legacyExtraByte, MapDefinitionError, mapFieldMessage, mapFieldProblem, ringbufSize } from './map-rules.js';
+import { slabBytes } from '../bytes.js';
 import type { LoadOptions, LoadStage } from './options.js';
 
 /** No map type can use BTF key/value types for these (libbpf sends none). */
@@ -219,7 +220,8 @@ export class CollectionLoader {
   loadBtf(): void {
     const { spec, opts } = this;
     if (!spec.btf || opts.noBtf) return;
-    const s = sanitizeBtf(spec.btf);
+    // the bytes are needed only for BPF_BTF_LOAD: a slab view (no array of its own, no native address lookup)
+    const s = sanitizeBtf(spec.btf, undefined, slabBytes);
     this.btfChanges = s.changes;
     try {
       this.btfFd = this.own(new Fd(btfLoad(s.bytes), `btf of ${this.file}`));

@@ -233,6 +233,36 @@ test('encode round-trips; setType / addType / addString', () => {
   throwsBtf(() => btf.setType(999, st), /setType: type id 999 is not one of this BTF's ids/);
 });
 
+test('encode: a changed type keeps its name offset; types changed out of id order; into an array from alloc', () => {
+  const k = everyKind();
+  const bytes = k.b.build();
+  const btf = Btf.parse(bytes);
+  const ds = btf.typeById(k.ds) as BtfType & { kind: 'datasec' };
+  const st = btf.typeById(k.st) as BtfType & { kind: 'struct' };
+  // changed later id first: the records are still written in id order
+  btf.setType(k.ds, { ...ds, size: 64, vars: [{ ...ds.vars[0]!, offset: 48 }] });
+  btf.setType(k.st, { ...st, size: st.size + 4 });
+  const out = btf.encode();
+  assert.is(out.length, bytes.length, 'same record sizes, no string added for an unchanged name');
+  assert.is(btf.stringsLength, Btf.parse(bytes).stringsLength);
+  const again = Btf.parse(out);
+  assert.equal([...again.types()], [...btf.types()]);
+  assert.is(again.typeById(k.ds).name, ds.name);
+  // every byte is written: an array that is not zeroed gives the same bytes
+  let asked = 0;
+  const dirty = btf.encode((n) => { asked = n; return new Uint8Array(n + 8).fill(0xff).subarray(4, 4 + n); });
+  assert.is(asked, out.length);
+  assert.equal([...dirty], [...out]);
+  // a renamed type and an added one with a new string: the NUL after the added string is written too
+  btf.setType(k.st, { ...st, name: 'renamed_st' });
+  btf.addType({ id: 0, kind: 'int', name: 'brand_new_int', size: 1, encoding: 0, bitOffset: 0, bits: 8 });
+  const plain = btf.encode();
+  assert.equal([...btf.encode((n) => new Uint8Array(n).fill(0xff))], [...plain]);
+  const third = Btf.parse(plain);
+  assert.is(third.typeById(k.st).name, 'renamed_st');
+  assert.is(third.typeByName('brand_new_int')!.kind, 'int');
+});
+
 // ---- vmlinux ----
 
 test('vmlinux: opens, agrees with bpftool on every type, round-trips', () => {
