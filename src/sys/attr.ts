@@ -18,10 +18,6 @@ function viewOf(v: ArrayBufferView): Uint8Array {
   return v instanceof Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 
-function isZero(v: FieldValue): boolean {
-  return v === undefined || v === null || v === 0 || v === 0n || v === '';
-}
-
 /**
  * The buffers the last encoded attr points to. A caller that keeps only `.bytes`
  * (`bpf(cmd, encodeAttr(...).bytes)`) drops the Attr before the call; an allocation in
@@ -30,29 +26,42 @@ function isZero(v: FieldValue): boolean {
  */
 const held: { refs: readonly ArrayBufferView[] } = { refs: [] };
 
+/** The end of a layout's last field, newer ones (`since`) included: the most an attr can take. */
+const fullSizes = new WeakMap<Layout<string>, number>();
+function fullSize(l: Layout<string>): number {
+  let n = fullSizes.get(l);
+  if (n === undefined) {
+    n = l.size;
+    for (const f of Object.values<Field>(l.fields)) n = Math.max(n, f.off + f.size);
+    fullSizes.set(l, n);
+  }
+  return n;
+}
+
 /**
  * Encode `values` into the attr (or info struct) described by `l`. Pointer fields take a
  * buffer (its address is written; the buffer is returned in `refs`), a bigint address or
- * null; char arrays take a string (truncated to leave a NUL) or bytes.
+ * null; char arrays take a string (truncated to leave a NUL) or bytes. The attr is the
+ * header's size (`l.size`), or longer where a newer field (`since`) is not zero.
  */
 export function encodeAttr<F extends string>(l: Layout<F>, values: AttrValues<F>): Attr {
+  const fields = l.fields as Record<string, Field>;
+  // One pass: the bytes are taken for every field the layout knows (a view into a shared
+  // slab, bytes.ts: zeroed, no backing store or native address lookup per attr) and cut
+  // to the size the fields given need.
+  const room = slabBytes(fullSize(l));
+  const dv = new DataView(room.buffer, room.byteOffset, room.byteLength);
   let size = l.size;
-  for (const k in values) {
-    const f = (l.fields as Record<string, Field>)[k];
-    if (!f) throw new TsbpfError(`${l.name}: no attr field '${k}'`);
-    if (f.since && !isZero(values[k])) size = Math.max(size, f.off + f.size);
-  }
-  // a view into a shared slab (bytes.ts): no backing store and no native address lookup per attr
-  const bytes = slabBytes(size);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, size);
   const refs: ArrayBufferView[] = [];
   for (const k in values) {
+    const f = fields[k];
+    if (!f) throw new TsbpfError(`${l.name}: no attr field '${k}'`);
     const v = values[k];
     if (v === undefined || v === null) continue;
-    const f = (l.fields as Record<string, Field>)[k]!;
-    if (f.off + f.size > size) continue; // a newer field left at zero
     // zero is what the buffer holds already (most fields of most calls): nothing to write
     if ((v === 0 && f.kind !== 'ptr') || v === 0n || v === '') continue;
+    // a newer field that is not zero: the attr runs to its end
+    if (f.since && f.off + f.size > size) size = f.off + f.size;
     switch (f.kind) {
       case 'u32':
         if (typeof v !== 'number' || !Number.isInteger(v) || v < -0x8000_0000 || v > 0xffff_ffff)
@@ -84,17 +93,20 @@ export function encodeAttr<F extends string>(l: Layout<F>, values: AttrValues<F>
           }
         } else throw new TsbpfError(`${l.name}.${k}: expected a buffer, an address or null`);
         break;
-      case 'bytes': {
-        const src = typeof v === 'string' ? Buffer.from(v, 'latin1') : typeof v === 'object' && ArrayBuffer.isView(v) ? viewOf(v) : undefined;
-        if (!src) throw new TsbpfError(`${l.name}.${k}: expected a string or bytes`);
-        const n = Math.min(src.length, typeof v === 'string' ? f.size - 1 : f.size);
-        bytes.set(src.subarray(0, n), f.off);
+      case 'bytes':
+        if (typeof v === 'string') {
+          // latin1, as Buffer.from(v, 'latin1') would give, without the Buffer
+          const n = Math.min(v.length, f.size - 1);
+          for (let i = 0; i < n; i++) room[f.off + i] = v.charCodeAt(i);
+        } else if (typeof v === 'object' && ArrayBuffer.isView(v)) {
+          const src = viewOf(v);
+          room.set(src.subarray(0, Math.min(src.length, f.size)), f.off);
+        } else throw new TsbpfError(`${l.name}.${k}: expected a string or bytes`);
         break;
-      }
     }
   }
   held.refs = refs;
-  return { bytes, refs };
+  return { bytes: size === room.length ? room : room.subarray(0, size), refs };
 }
 
 /** Read a u32 field back (kernel outputs: retval, duration, info_len, next_id, count...). */
