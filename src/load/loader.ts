@@ -42,8 +42,8 @@ import { pathInDir, removePins } from './pin.js';
 import { explainEperm, raiseMemlockOnce } from './memlock.js';
 import { explainMapRefusal } from './missing.js';
 import { readKconfig } from './kconfig-file.js';
-import { checkMapSize } from './limits.js';
-import { explainMapEinval, legacyExtraByte, MapDefinitionError, mapFieldMessage, mapFieldProblem, ringbufSize } from './map-rules.js';
+import { checkMapSize, type MapShapeForSize } from './limits.js';
+import { explainMapEinval, legacyExtraByte, MapDefinitionError, mapFieldMessage, mapFieldProblem, ringbufSize, type MapShape } from './map-rules.js';
 import { slabBytes } from '../bytes.js';
 import type { LoadOptions, LoadStage } from './options.js';
 
@@ -175,9 +175,17 @@ export class CollectionLoader {
     }
   }
 
+  /**
+   * The fields the checks read, max_entries as created: a small object of one shape (a
+   * spread of the MapSpec, with its every key, cost ~1-2 us per map and check).
+   */
+  private shape(m: MapSpec): MapShape & MapShapeForSize {
+    return { type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: this.maxEntries(m), flags: m.flags, mapExtra: m.mapExtra };
+  }
+
   private checkSize(m: MapSpec, outer?: MapSpec): void {
     if (m.type === 'struct_ops') return; // one value of a kernel struct
-    checkMapSize(outer ? `${outer.name}.inner` : m.name, { ...m, maxEntries: this.maxEntries(m) }, numPossibleCpus(), this.opts.limits, this.context(outer ?? m));
+    checkMapSize(outer ? `${outer.name}.inner` : m.name, this.shape(m), numPossibleCpus(), this.opts.limits, this.context(outer ?? m));
   }
 
   /** The fields of `m` as BPF_MAP_CREATE would get them, against the rules every kernel applies (map-rules.ts). */
@@ -196,7 +204,7 @@ export class CollectionLoader {
         { reason: 'unknown-fields', map: name, mapType: m.type, field: 'extra', value: extra.value },
       );
     }
-    const p = mapFieldProblem({ ...m, maxEntries: this.maxEntries(m) });
+    const p = mapFieldProblem(this.shape(m));
     if (p) throw new MapDefinitionError(mapFieldMessage(name, m.type, p), this.context(outer ?? m), { reason: p.reason, map: name, mapType: m.type, field: p.field, value: p.value });
   }
 
@@ -375,7 +383,7 @@ export class CollectionLoader {
     }
     // an EINVAL a field explains that only the running kernel decides (kernel.perf_event_max_stack)
     if (e instanceof SyscallError && e.code === 'EINVAL') {
-      const p = explainMapEinval({ ...m, maxEntries: this.maxEntries(m) });
+      const p = explainMapEinval(this.shape(m));
       if (p) return new MapDefinitionError(mapFieldMessage(m.name, m.type, p, e.code), this.context(m), { reason: p.reason, map: m.name, mapType: m.type, field: p.field, value: p.value, errnoName: e.code }, e);
     }
     return TsbpfError.wrap(e, this.context(m));
