@@ -87,6 +87,8 @@ export class Btf {
   private cache: TypeCache | undefined;
   private readonly overrides = new Map<number, BtfType>();
   private readonly added: BtfType[] = [];
+  /** One past the last type id: firstId + origCount + added.length (a field: read for every type decoded). */
+  private count: number;
   /** Strings added by addString (made on the first one). */
   private addedStr: { list: string[]; byOff: Map<number, string>; byText: Map<string, number> } | undefined;
   private addedStrLen = 0;
@@ -112,9 +114,10 @@ export class Btf {
     const scan = scanRecords(w, layout.typeLen, strBase + layout.strLen,
       (detail, n, pos) => this.err(detail, { typeId: this.firstId + n, offset: this.typeStart + pos * 4 }));
     this.origCount = scan.count;
+    this.count = this.firstId + scan.count;
     this.offsets = scan.offsets;
     this.kinds = scan.kinds;
-    this.decoder = new RecordDecoder(w, scan.offsets, scan.kinds, layout.typeStart, this.strings, this, { file: this.file, section: this.section });
+    this.decoder = new RecordDecoder(w, scan.offsets, scan.kinds, layout.typeStart, this.strings, this, { file: this.file, section: this.section }, scan.count);
   }
 
   /** Parse a `.BTF` section (or /sys/kernel/btf/*). Only the header and record layout are checked here. */
@@ -139,7 +142,7 @@ export class Btf {
   // ---- ids and strings ----
 
   /** Number of type ids, including void (0) and, for split BTF, the base's ids. */
-  get length(): number { return this.firstId + this.origCount + this.added.length; }
+  get length(): number { return this.count; }
   /** First id defined by this BTF (1, or the base's length for split BTF). */
   get firstTypeId(): number { return this.firstId; }
   /** Size of the string space: base strings + own section + added strings. */
@@ -202,7 +205,7 @@ export class Btf {
     if (i >= 0 && i < this.origCount && Number.isInteger(i)) {
       if (this.overrides.size > 0) { const o = this.overrides.get(id); if (o) return o; }
       const cache = this.cache ??= new TypeCache(this.origCount);
-      return cache.get(i, id) ?? cache.set(i, this.decoder.decode(id, i));
+      return cache.get(i) ?? cache.set(i, this.decoder.decode(id, i));
     }
     if (id === 0) return VOID;
     if (i >= this.origCount && i < this.origCount + this.added.length) return this.added[i - this.origCount]!;
@@ -423,6 +426,7 @@ export class Btf {
     const id = this.length;
     const copy = { ...t, id } as BtfType;
     this.added.push(copy);
+    this.count++;
     return id;
   }
 

@@ -45,7 +45,14 @@ export class RecordDecoder {
     private readonly host: DecodeHost,
     /** File and section for errors. */
     private readonly where: { file: string | undefined; section: string },
-  ) {}
+    /** Number of own records: a large BTF gets the table of repeated names (see repeatedName). */
+    records: number,
+  ) {
+    if (records > FULL_CACHE) {
+      this.nameKeys = new Int32Array(NAME_SLOTS);
+      this.nameVals = new Array<string>(NAME_SLOTS).fill('');
+    }
+  }
 
   /** A BtfError with this BTF's file and section. */
   error(detail: string, ctx: { typeId?: number; offset?: number } = {}): BtfError {
@@ -120,7 +127,7 @@ export class RecordDecoder {
     for (let k = 0, q = p; k < vlen; k++, q += 3) {
       const off = w[q + 2]!;
       members[k] = {
-        name: this.name(w[q]!, id, q, 'member'),
+        name: this.repeatedName(w[q]!, id, q, 'member'),
         type: this.check(w[q + 1]!, last, id, q + 1),
         bitOffset: kflag ? off & 0xffffff : off,
         bitfieldSize: kflag ? off >>> 24 : 0,
@@ -133,7 +140,7 @@ export class RecordDecoder {
   private params(id: number, p: number, vlen: number, last: number): BtfParam[] {
     const w = this.w;
     const params = new Array<BtfParam>(vlen);
-    for (let k = 0, q = p; k < vlen; k++, q += 2) params[k] = { name: this.name(w[q]!, id, q, 'parameter'), type: this.check(w[q + 1]!, last, id, q + 1) };
+    for (let k = 0, q = p; k < vlen; k++, q += 2) params[k] = { name: this.repeatedName(w[q]!, id, q, 'parameter'), type: this.check(w[q + 1]!, last, id, q + 1) };
     return params;
   }
 
@@ -171,6 +178,29 @@ export class RecordDecoder {
     return this.otherName(off, id, q, what);
   }
 
+  /** Large BTF only: string offset and name per slot of the table of repeated names. */
+  private readonly nameKeys: Int32Array | undefined;
+  private readonly nameVals: string[] | undefined;
+
+  /**
+   * As name(), for member and parameter names, which repeat: in vmlinux 138k of them are
+   * non-empty, 40k distinct (`next`, `flags`, `ctx`...); a table of 4096 slots by string
+   * offset finds 88k of them decoded already, where a name costs an indexOf and a copy
+   * (names under 13 characters, most member names, are copied by slice). Type and
+   * enumerator names are nearly all distinct and do not go through it. A small BTF (every
+   * decoded type kept) has no table.
+   */
+  private repeatedName(off: number, id: number, q: number, what: string): string {
+    const keys = this.nameKeys;
+    if (keys === undefined) return this.name(off, id, q, what);
+    const h = Math.imul(off, FIBONACCI_HASH) >>> (32 - NAME_BITS);
+    if (keys[h] === off) return this.nameVals![h]!; // empty slots hold offset 0 and '', its name
+    const s = this.name(off, id, q, what);
+    keys[h] = off;
+    this.nameVals![h] = s;
+    return s;
+  }
+
   /** A name outside the own string section: the base's or an added string, or an error. */
   private otherName(off: number, id: number, q: number, what: string): string {
     if (off >= this.host.stringsLength) {
@@ -194,7 +224,12 @@ export class RecordDecoder {
  */
 export class TypeCache {
   private readonly slots: (BtfType | undefined)[];
-  /** Per slot, 1 + the record index decoded last without being kept (large BTF only). */
+  /**
+   * Large BTF only: per slot, 1 + the record index kept in it (0: none). Kept apart from
+   * the objects so that a lookup reads no property of a type (their shapes differ by kind).
+   */
+  private readonly kept: Int32Array | undefined;
+  /** Large BTF only: per slot, 1 + the record index decoded last without being kept. */
   private readonly seen: Int32Array | undefined;
   private readonly mask: number;
 
@@ -204,14 +239,18 @@ export class TypeCache {
       this.mask = -1;
     } else {
       this.slots = new Array<BtfType | undefined>(SLOTS).fill(undefined);
+      this.kept = new Int32Array(SLOTS);
       this.seen = new Int32Array(SLOTS);
       this.mask = SLOTS - 1;
     }
   }
 
-  get(i: number, id: number): BtfType | undefined {
-    const t = this.slots[i & this.mask];
-    return t !== undefined && t.id === id ? t : undefined;
+  /** The kept object of own record `i`, if any. */
+  get(i: number): BtfType | undefined {
+    const kept = this.kept;
+    if (kept === undefined) return this.slots[i];
+    const h = i & this.mask;
+    return kept[h] === i + 1 ? this.slots[h] : undefined;
   }
 
   set(i: number, t: BtfType): BtfType {
@@ -219,12 +258,18 @@ export class TypeCache {
     if (seen === undefined) this.slots[i] = t;
     else {
       const h = i & this.mask;
-      if (seen[h] === i + 1) this.slots[h] = t;
+      if (seen[h] === i + 1) { this.slots[h] = t; this.kept![h] = i + 1; }
       else seen[h] = i + 1;
     }
     return t;
   }
 }
+
+/** Slots (2^NAME_BITS) of the decoder's table of member and parameter names. */
+const NAME_BITS = 12;
+const NAME_SLOTS = 1 << NAME_BITS;
+/** 2^32 / golden ratio: Fibonacci hashing of string offsets (spreads nearby offsets over the slots). */
+const FIBONACCI_HASH = 0x9e3779b1;
 
 /** Records up to which every decoded type is kept. */
 const FULL_CACHE = 16384;

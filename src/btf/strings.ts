@@ -14,6 +14,8 @@ const utf8 = new TextDecoder();
 export class BtfStrings {
   /** Offset of this section's first byte in the shared string space (the base's length). */
   readonly start: number;
+  /** One past the last offset of the shared string space (a field: read for every name decoded). */
+  readonly end: number;
   private text: string | undefined;
   private ascii = true;
   private index: Map<string, number> | undefined;
@@ -28,10 +30,8 @@ export class BtfStrings {
     start: number,
   ) {
     this.start = start;
+    this.end = start + bytes.length;
   }
-
-  /** One past the last offset of the shared string space. */
-  get end(): number { return this.start + this.bytes.length; }
 
   /** The section (this one or a base's) that holds absolute offset `off`, or undefined when out of range. */
   holder(off: number): BtfStrings | undefined {
