@@ -1,5 +1,6 @@
 /** Instruction decode / encode and slot <-> index mapping. */
 import { AsmError } from '../errors.js';
+import { tableWords } from '../bytes.js';
 import { INSN_SIZE, OP_LD_IMM64 } from './opcodes.js';
 import type { Instruction } from './types.js';
 
@@ -67,7 +68,7 @@ export function decode(bytes: Uint8Array, opts?: DecodeOptions): Instruction[] {
 export function instructionOffsets(bytes: Uint8Array, opts?: DecodeOptions): Uint32Array {
   const n = bytes.length;
   if (n % INSN_SIZE !== 0) badLength(n, opts);
-  const out = new Uint32Array(n / INSN_SIZE);
+  const out = tableWords(n / INSN_SIZE);
   const b = bytes;
   let count = 0;
   for (let o = 0; o < n; o += INSN_SIZE) {

@@ -8,6 +8,7 @@ import {
   WORDS_PER_VLEN, extraSize, infoKind, infoVlen,
 } from './kinds.js';
 import { wasmScanTypes } from './wasm-scan.js';
+import { tableBytes, tableWords } from '../bytes.js';
 
 /** Where the parts of a BTF blob are, from its checked header. */
 export interface BtfLayout {
@@ -88,8 +89,8 @@ export function scanRecords(w: Uint32Array, typeLen: number, strTotal: number, e
     if (wasm.r < 0) throw scanError(w, ~wasm.r, wasm.offsets[~wasm.r]!, typeLen, strTotal, err);
     return { count: wasm.r, offsets: wasm.offsets, kinds: wasm.kinds };
   }
-  const offsets = new Uint32Array(Math.floor(typeLen / BTF_TYPE_SIZE) + 1);
-  const kinds = new Uint8Array(offsets.length);
+  const offsets = tableWords(Math.floor(typeLen / BTF_TYPE_SIZE) + 1);
+  const kinds = tableBytes(offsets.length);
   const r = scanTypes(w, typeLen, strTotal, offsets, kinds);
   if (r < 0) throw scanError(w, ~r, offsets[~r]!, typeLen, strTotal, err);
   return { count: r, offsets: offsets.subarray(0, r + 1), kinds: kinds.subarray(0, r) };
