@@ -49,8 +49,8 @@ export interface Func {
 class ObjectFunc implements Func {
   callees: string[] = [];
   linked?: boolean;
-  /** Instructions the relocations changed, by index: the only ones decoded at open. */
-  readonly patched = new Map<number, Instruction>();
+  /** Instructions the relocations changed, by index: the only ones decoded at open (made on the first). */
+  patched: Map<number, Instruction> | undefined;
   constructor(
     readonly name: string, readonly section: ElfSection, readonly slot: number, readonly slots: number,
     readonly bind: number, readonly visibility: number, readonly insnSlots: Uint32Array,
@@ -60,15 +60,16 @@ class ObjectFunc implements Func {
   get insns(): Instruction[] { return this.decode(); }
   decode(): Instruction[] {
     const out = decode(this.bytes);
-    for (const [i, insn] of this.patched) out[i] = copyInstruction(insn);
+    if (this.patched) for (const [i, insn] of this.patched) out[i] = copyInstruction(insn);
     return out;
   }
   /** Instruction `idx` as relocations see it: the patched one, decoded now on first use. */
   at(idx: number): Instruction {
-    let insn = this.patched.get(idx);
+    const patched = this.patched ??= new Map();
+    let insn = patched.get(idx);
     if (!insn) {
       const o = this.insnSlots[idx]! * INSN_SIZE;
-      this.patched.set(idx, insn = decode(this.bytes.subarray(o, o + (this.bytes[o] === OP_LD_IMM64 ? 2 : 1) * INSN_SIZE))[0]!);
+      patched.set(idx, insn = decode(this.bytes.subarray(o, o + (this.bytes[o] === OP_LD_IMM64 ? 2 : 1) * INSN_SIZE))[0]!);
     }
     return insn;
   }
@@ -189,7 +190,10 @@ export function relocateFunctions(elf: ElfFile, funcs: Map<string, Func>, resolv
       for (let i = 0; i < slots.length; i++) {
         // opcode and src_reg from the bytes, unless a relocation changed them
         const o = (base + slots[i]!) * INSN_SIZE;
-        const patched = f.patched.get(i);
+        // relocations change src and imm, never the opcode: most instructions end here
+        const op = bytes[o]!;
+        if (op !== OP_CALL && op !== OP_LD_IMM64) continue;
+        const patched = f.patched?.get(i);
         const opcode = patched ? patched.opcode : bytes[o]!, src = patched ? patched.src : bytes[o + 1]! >> 4;
         const pseudoCall = opcode === OP_CALL && src === BPF_PSEUDO_CALL;
         const pseudoFunc = opcode === OP_LD_IMM64 && src === BPF_PSEUDO_FUNC;
