@@ -10,13 +10,17 @@
  * at `data`. Offsets written to the batch are relative to `data`, like the JS walker's.
  */
 import {
-  OP, assemble, funcCode, funcExport, funcType, get, i32, load, load16u, memoryImport, set, store, tee,
+  OP, assemble, funcCode, funcExport, funcType, get, i32, load, memoryImport, set, store, tee,
 } from '../wasm/encode.js';
 import { wasm, type WasmMemory } from '../wasm/runtime.js';
 import type { RingWalker } from './walk.js';
 
-/** Leaves the walk's loop (the `block` around it, one level out of the `loop`) when the top of stack is true. */
-const breakIf = [OP.brIf, 1];
+/** Branches out of the walk (the `block` around both loops) from the general step (one level in: its `loop`). */
+const doneFromStep = [OP.brIf, 1];
+/** The same from the run's loop (two levels in: the run's `loop`, the step's `loop`). */
+const doneFromRun = [OP.brIf, 2];
+/** Back to the general step from the run's loop (when the next record differs). */
+const stepFromRun = [OP.brIf, 1];
 
 /** A function: params and locals are i32, the result is one i32. */
 function func(params: number, locals: number, body: number[][]): { params: number; code: number[] } {
@@ -24,26 +28,42 @@ function func(params: number, locals: number, body: number[][]): { params: numbe
 }
 
 /**
+ * Each walk is the general step (one record, checked), then the run's loop (records with the
+ * same header, see RUNS in walk.ts).
+ *
  * ringbuf(off, stop, max, offsets, lengths, data, res) -> n: see RingWalker.ringbuf; addresses
  * are absolute; res[0] = end, res[1] = last (absolute).
  */
 function ringbufFunc() {
-  const [OFF, STOP, MAX, OFFS, LENS, DATA, RES, N, W, LEN, LAST] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  return func(7, 4, [
-    get(OFF), set(LAST),
-    [OP.block, OP.void, OP.loop, OP.void],
-    [...get(N), ...get(MAX), OP.geU, ...breakIf],
-    [...get(OFF), ...get(STOP), OP.geU, ...breakIf],
-    // the length word: the sign bit is BPF_RINGBUF_BUSY_BIT (not committed yet)
-    [...get(OFF), ...load(), ...tee(W), ...i32(0), OP.ltS, ...breakIf],
-    [...get(W), ...i32(0x3fffffff), OP.and, ...set(LEN)],
-    // offsets[n] = off + BPF_RINGBUF_HDR_SZ - data; lengths[n] = len
+  const [OFF, STOP, MAX, OFFS, LENS, DATA, RES, N, W, LEN, LAST, STRIDE, INC] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  /** offsets[n] = off + BPF_RINGBUF_HDR_SZ - data; lengths[n] = len; n += inc; last = off; off += stride */
+  const take = [
     [...get(OFFS), ...get(N), ...i32(2), OP.shl, OP.add, ...get(OFF), ...i32(8), OP.add, ...get(DATA), OP.sub, ...store()],
     [...get(LENS), ...get(N), ...i32(2), OP.shl, OP.add, ...get(LEN), ...store()],
-    // n += 1 - discard bit (a discarded record is overwritten by the next one)
-    [...get(N), ...i32(1), OP.add, ...get(W), ...i32(30), OP.shrU, OP.sub, ...set(N)],
+    [...get(N), ...get(INC), OP.add, ...set(N)],
     [...get(OFF), ...set(LAST)],
-    [...get(OFF), ...get(LEN), ...i32(15), OP.add, ...i32(-8), OP.and, OP.add, ...set(OFF)],
+    [...get(OFF), ...get(STRIDE), OP.add, ...set(OFF)],
+  ];
+  return func(7, 6, [
+    get(OFF), set(LAST),
+    [OP.block, OP.void, OP.loop, OP.void],
+    // the general step
+    [...get(N), ...get(MAX), OP.geU, ...doneFromStep],
+    [...get(OFF), ...get(STOP), OP.geU, ...doneFromStep],
+    // the length word: the sign bit is BPF_RINGBUF_BUSY_BIT (not committed yet)
+    [...get(OFF), ...load(), ...tee(W), ...i32(0), OP.ltS, ...doneFromStep],
+    [...get(W), ...i32(0x3fffffff), OP.and, ...set(LEN)],
+    // a record takes (len + 8 + 7) & ~7 bytes; n += 1 - discard bit (a discarded record is overwritten by the next one)
+    [...get(LEN), ...i32(15), OP.add, ...i32(-8), OP.and, ...set(STRIDE)],
+    [...i32(1), ...get(W), ...i32(30), OP.shrU, OP.sub, ...set(INC)],
+    ...take,
+    // the run: records whose length word is W (so neither busy nor of another size)
+    [OP.loop, OP.void],
+    [...get(N), ...get(MAX), OP.geU, ...doneFromRun],
+    [...get(OFF), ...get(STOP), OP.geU, ...doneFromRun],
+    [...get(OFF), ...load(), ...get(W), OP.ne, ...stepFromRun],
+    ...take,
+    [OP.br, 0, OP.end],
     [OP.br, 0, OP.end, OP.end],
     [...get(RES), ...get(OFF), ...store(0), ...get(RES), ...get(LAST), ...store(4)],
     get(N),
@@ -55,24 +75,38 @@ function ringbufFunc() {
  * the smaller of stop and the ring's end (absolute); res[0] = res[1] = where it stopped.
  */
 function perfFunc() {
-  const [OFF, END, N, MAX, OFFS, LENS, DATA, RES, SIZE, NEXT, LEN] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  return func(8, 3, [
-    [OP.block, OP.void, OP.loop, OP.void],
-    [...get(N), ...get(MAX), OP.geU, ...breakIf],
-    [...get(OFF), ...get(END), OP.geU, ...breakIf],
-    // struct perf_event_header: type PERF_RECORD_SAMPLE (9) only
-    [...get(OFF), ...load(), ...i32(9), OP.ne, ...breakIf],
-    [...get(OFF), ...load16u(6), ...tee(SIZE), ...get(OFF), OP.add, ...set(NEXT)],
-    // a sample with raw data takes at least 16 bytes, and ends inside the walk
-    [...get(SIZE), ...i32(16), OP.ltU, ...breakIf],
-    [...get(NEXT), ...get(END), OP.gtU, ...breakIf],
-    // the u32 raw size: top bit clear, inside the record
-    [...get(OFF), ...load(8), ...tee(LEN), ...i32(0), OP.ltS, ...breakIf],
-    [...get(LEN), ...i32(12), OP.add, ...get(SIZE), OP.gtU, ...breakIf],
+  const [OFF, END, N, MAX, OFFS, LENS, DATA, RES, SIZE, NEXT, LEN, H1] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  /** offsets[n] = off + 12 - data; lengths[n] = len; n += 1; off += size */
+  const take = [
     [...get(OFFS), ...get(N), ...i32(2), OP.shl, OP.add, ...get(OFF), ...i32(12), OP.add, ...get(DATA), OP.sub, ...store()],
     [...get(LENS), ...get(N), ...i32(2), OP.shl, OP.add, ...get(LEN), ...store()],
     [...get(N), ...i32(1), OP.add, ...set(N)],
-    [...get(NEXT), ...set(OFF)],
+    [...get(OFF), ...get(SIZE), OP.add, ...set(OFF)],
+  ];
+  return func(8, 4, [
+    [OP.block, OP.void, OP.loop, OP.void],
+    // the general step
+    [...get(N), ...get(MAX), OP.geU, ...doneFromStep],
+    [...get(OFF), ...get(END), OP.geU, ...doneFromStep],
+    // struct perf_event_header: type PERF_RECORD_SAMPLE (9) only; misc and size in the next word
+    [...get(OFF), ...load(), ...i32(9), OP.ne, ...doneFromStep],
+    [...get(OFF), ...load(4), ...tee(H1), ...i32(16), OP.shrU, ...tee(SIZE), ...get(OFF), OP.add, ...set(NEXT)],
+    // a sample with raw data takes at least 16 bytes, and ends inside the walk
+    [...get(SIZE), ...i32(16), OP.ltU, ...doneFromStep],
+    [...get(NEXT), ...get(END), OP.gtU, ...doneFromStep],
+    // the u32 raw size: top bit clear, inside the record
+    [...get(OFF), ...load(8), ...tee(LEN), ...i32(0), OP.ltS, ...doneFromStep],
+    [...get(LEN), ...i32(12), OP.add, ...get(SIZE), OP.gtU, ...doneFromStep],
+    ...take,
+    // the run: samples with the same header and raw size, each ending inside the walk
+    [OP.loop, OP.void],
+    [...get(N), ...get(MAX), OP.geU, ...doneFromRun],
+    [...get(OFF), ...get(SIZE), OP.add, ...get(END), OP.gtU, ...stepFromRun],
+    [...get(OFF), ...load(), ...i32(9), OP.ne, ...stepFromRun],
+    [...get(OFF), ...load(4), ...get(H1), OP.ne, ...stepFromRun],
+    [...get(OFF), ...load(8), ...get(LEN), OP.ne, ...stepFromRun],
+    ...take,
+    [OP.br, 0, OP.end],
     [OP.br, 0, OP.end, OP.end],
     [...get(RES), ...get(OFF), ...store(0), ...get(RES), ...get(OFF), ...store(4)],
     get(N),

@@ -81,15 +81,27 @@ export class JsWalker implements RingWalker {
 function ringbufWalk(at: WalkEnd, words: Int32Array, offsets: Uint32Array, lengths: Uint32Array, off: number, stop: number, max: number): number {
   let n = 0;
   let last = off;
-  while (n < max && off < stop) {
+  step: while (n < max && off < stop) {
     const word = words[off >>> 2]!;
     if (word < 0) break; // busy: not committed yet
     const len = word & 0x3fffffff;
+    const stride = (len + 15) & ~7;
+    const inc = 1 - (word >>> 30); // a discarded record is overwritten by the next one
     offsets[n] = off + 8;
     lengths[n] = len;
-    n += 1 - (word >>> 30); // a discarded record is overwritten by the next one
+    n += inc;
     last = off;
-    off += (len + 15) & ~7;
+    off += stride;
+    // the run: records whose length word is `word` (see RUNS)
+    while (n < max && off < stop) {
+      if (words[off >>> 2] !== word) continue step;
+      offsets[n] = off + 8;
+      lengths[n] = len;
+      n += inc;
+      last = off;
+      off += stride;
+    }
+    break;
   }
   at.end = off;
   at.last = last;
@@ -102,10 +114,11 @@ function ringbufWalk(at: WalkEnd, words: Int32Array, offsets: Uint32Array, lengt
  */
 function perfWalk(at: WalkEnd, words: Int32Array, offsets: Uint32Array, lengths: Uint32Array, off: number, stop: number, n: number, max: number, size: number): number {
   const end = stop < size ? stop : size;
-  while (n < max && off < end) {
+  step: while (n < max && off < end) {
     const i = off >>> 2;
     if (words[i] !== 9) break; // not a sample
-    const recSize = words[i + 1]! >>> 16;
+    const head = words[i + 1]!; // misc, and size in the high half
+    const recSize = head >>> 16;
     const next = off + recSize;
     // a sample with raw data takes at least 16 bytes (header, size word, data padded to 8)
     if (recSize < 16 || next > end) break;
@@ -115,6 +128,16 @@ function perfWalk(at: WalkEnd, words: Int32Array, offsets: Uint32Array, lengths:
     lengths[n] = len;
     n++;
     off = next;
+    // the run: samples with the same header and raw size (see RUNS)
+    while (n < max) {
+      const j = off >>> 2;
+      if (off + recSize > end || words[j] !== 9 || words[j + 1] !== head || words[j + 2] !== len) continue step;
+      offsets[n] = off + 12;
+      lengths[n] = len;
+      n++;
+      off += recSize;
+    }
+    break;
   }
   at.end = off;
   at.last = off;
