@@ -14,7 +14,7 @@ import {
 import { PERF_MMAP_DATA_OFFSET, PERF_MMAP_DATA_SIZE } from './abi.js';
 import { EventsError } from './errors.js';
 import { onlineCpus, type OpenedMap } from './map-ref.js';
-import { DEFAULT_BATCH_RECORDS, type RecordBatch, type RecordVisitor } from './batch.js';
+import { DEFAULT_BATCH_RECORDS, MAX_BATCH_RECORDS, type RecordBatch, type RecordVisitor } from './batch.js';
 import { PerfConsumer } from './perf-ring.js';
 import type { WalkerChoice } from './walk.js';
 import { WASM_MAX_BYTES, newWasmMemory, wasmAvailable } from '../wasm/runtime.js';
@@ -30,6 +30,17 @@ export interface PerfBufferOptions {
   watermark?: number;
   /** Which walker reads the rings (default 'auto': WebAssembly where it can be mapped, see WalkerChoice). */
   walker?: WalkerChoice;
+  /** The most records one drainBatch call hands out (default DEFAULT_BATCH_RECORDS). */
+  batchRecords?: number;
+}
+
+/** opts.batchRecords, checked (an integer from 1 to MAX_BATCH_RECORDS), or the default. */
+export function batchRecordsOf(opts: { batchRecords?: number }): number {
+  const n = opts.batchRecords ?? DEFAULT_BATCH_RECORDS;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_BATCH_RECORDS) {
+    throw new EventsError(`event reader: batchRecords ${n} must be an integer from 1 to ${MAX_BATCH_RECORDS}`, {}, { reason: 'options' });
+  }
+  return n;
 }
 
 export const DEFAULT_PAGES_PER_CPU = 64;
@@ -50,14 +61,14 @@ function dataOffsetOf(buffer: ArrayBuffer, at: number, page: number): number {
  * Undefined when it cannot be done here (no WebAssembly, a buffer too large for a 32-bit
  * memory); throws when the kernel refuses the mapping (nothing stays mapped).
  */
-function mapCpuIntoWasm(fd: Fd, length: number, what: string): CpuPages | undefined {
+function mapCpuIntoWasm(fd: Fd, length: number, what: string, batchRecords: number): CpuPages | undefined {
   const page = systemPageSize();
-  const at = Math.ceil(walkerScratchBytes(DEFAULT_BATCH_RECORDS) / page) * page;
+  const at = Math.ceil(walkerScratchBytes(batchRecords) / page) * page;
   if (!wasmAvailable() || at + length > WASM_MAX_BYTES) return undefined;
   const memory = newWasmMemory(at + length);
   const mapping = MemoryMapping.map(memory, at, fd, length, PROT_READ | PROT_WRITE, 0, what);
   try {
-    return { mapping, buffer: memory.buffer, at, wasm: new WasmWalker(memory, 0, DEFAULT_BATCH_RECORDS, at + dataOffsetOf(memory.buffer, at, page)) };
+    return { mapping, buffer: memory.buffer, at, wasm: new WasmWalker(memory, 0, batchRecords, at + dataOffsetOf(memory.buffer, at, page)) };
   } catch (e) {
     mapping.close();
     throw e;
@@ -94,6 +105,7 @@ export class PerfBufferSource extends MapSource implements EventSource {
       throw new EventsError(`perf buffer '${map.name}': ${watermark ? `watermark ${wakeup} must be between 1 and the buffer size (${pages * page} bytes)` : `wakeupEvents ${wakeup} must be at least 1`}`, ctx, { reason: 'options' });
     }
     const walkerChoice = opts.walker ?? 'auto';
+    const batchRecords = batchRecordsOf(opts);
     const cpus = onlineCpus().filter((c) => c < map.info.maxEntries);
     const key = new Uint8Array(4);
     const value = new Uint8Array(4);
@@ -114,7 +126,7 @@ export class PerfBufferSource extends MapSource implements EventSource {
       try {
         if (walkerChoice !== 'js') {
           try {
-            mapped = mapCpuIntoWasm(fd, length, what);
+            mapped = mapCpuIntoWasm(fd, length, what, batchRecords);
           } catch (e) {
             if (walkerChoice === 'wasm') throw e;
           }
@@ -131,7 +143,7 @@ export class PerfBufferSource extends MapSource implements EventSource {
       const meta = new BigUint64Array(buffer, at, page / 8);
       const dataOffset = dataOffsetOf(buffer, at, page);
       const dataSize = Number(meta[PERF_MMAP_DATA_SIZE / 8]) || pages * page;
-      const consumer = new PerfConsumer(meta, Buffer.from(buffer, at + dataOffset, dataSize), cpu, DEFAULT_BATCH_RECORDS, wasm);
+      const consumer = new PerfConsumer(meta, Buffer.from(buffer, at + dataOffset, dataSize), cpu, batchRecords, wasm);
       consumer.batch.map = map.name;
       this.#rings.push({ cpu, fd, mapping, consumer });
       try {

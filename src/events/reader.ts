@@ -24,7 +24,7 @@ import { waitReady, type Wait } from '../sys/waiter.js';
 import { recordDecoder, type RecordDecoder } from './decode.js';
 import { EventsError } from './errors.js';
 import { kernelMapBtf, openEventMap, type EventMapRef } from './map-ref.js';
-import { PerfBufferSource, type PerfBufferOptions } from './perf-buffer.js';
+import { PerfBufferSource, batchRecordsOf, type PerfBufferOptions } from './perf-buffer.js';
 import { RingBufferSource } from './ring-buffer.js';
 import type { RecordBatch } from './batch.js';
 import type { EventSource } from './source.js';
@@ -117,8 +117,9 @@ export class EventReader implements AsyncIterable<EventRecord> {
   /** Adds a map: a perf event array (one buffer per CPU) or a ring buffer. Nothing stays open when it fails. */
   add(ref: EventMapRef, opts: EventReaderOptions = {}): this {
     this.#check();
+    const batchRecords = batchRecordsOf(opts); // checked before anything is opened
     const map = openEventMap(ref, ['perf_event_array', 'ringbuf'], 'an event reader');
-    const src = map.info.typeName === 'ringbuf' ? new RingBufferSource(map, opts.walker) : new PerfBufferSource(map, opts);
+    const src = map.info.typeName === 'ringbuf' ? new RingBufferSource(map, opts.walker, batchRecords) : new PerfBufferSource(map, opts);
     try {
       for (const fd of src.fds) epollCtl(this.#ep, EPOLL_CTL_ADD, fd, EPOLLIN, this.#sources.length);
       if (opts.type !== undefined) this.#decoders.set(src, this.#decoder(src, opts.type, opts.btf));

@@ -100,12 +100,12 @@ export class RingBufferSource extends MapSource implements EventSource {
    * failure here. `walker`: see WalkerChoice ('auto' falls back to 'js' when the WebAssembly
    * mapping cannot be made).
    */
-  constructor(map: OpenedMap, walker: WalkerChoice = 'auto') {
+  constructor(map: OpenedMap, walker: WalkerChoice = 'auto', batchRecords = DEFAULT_BATCH_RECORDS) {
     super(map);
     let pages: RingbufPages | undefined;
     if (walker !== 'js') {
       try {
-        pages = mapRingbufIntoWasm(map);
+        pages = mapRingbufIntoWasm(map, batchRecords);
         if (!pages && walker === 'wasm') throw new EventsError(`ring buffer '${map.name}': the WebAssembly walker needs x86-64, WebAssembly and a ring below 2 GiB`, { symbol: map.name }, { reason: 'options' });
       } catch (e) {
         if (walker === 'wasm') {
@@ -116,7 +116,7 @@ export class RingBufferSource extends MapSource implements EventSource {
     }
     pages ??= mapRingbuf(map, false);
     this.#mappings = pages.mappings;
-    this.#ring = new RingbufConsumer(pages.consumerPos, pages.producerPos, pages.data, map.info.maxEntries, DEFAULT_BATCH_RECORDS, pages.wasm);
+    this.#ring = new RingbufConsumer(pages.consumerPos, pages.producerPos, pages.data, map.info.maxEntries, batchRecords, pages.wasm);
     this.#ring.batch.map = map.name;
     this.fds = [map.fd.value];
   }

@@ -119,7 +119,7 @@ test('perf buffer: every record, in order per CPU, with the kernel padding (68 b
 test('drainBatch: a known sequence through batches, ring buffer (in order, discards skipped) and perf buffer (in order per CPU); the batch views the ring and its space is released', () => {
   const c = Collection.loadFile(file);
   try {
-    const r = EventReader.open([c.maps.get('ring')!, c.maps.get('perf')!]);
+    const r = EventReader.open([c.maps.get('ring')!, c.maps.get('perf')!], { batchRecords: 1024 });
     try {
       fire(c, 'to_ringbuf', 3000); // 3000 * 72 bytes: the 256 KiB ring wraps once its space is released
       fire(c, 'to_perf', 2000);
@@ -174,11 +174,11 @@ test('drainBatch: a known sequence through batches, ring buffer (in order, disca
 test('drainBatch: close() from the callback ends the drain; nothing is released or read after it', () => {
   const c = Collection.loadFile(file);
   try {
-    const r = EventReader.open(c.maps.get('ring')!);
+    const r = EventReader.open(c.maps.get('ring')!, { batchRecords: 1000 });
     fire(c, 'to_ringbuf', 3000);
     let calls = 0;
-    const n = r.drainBatch((b) => { calls++; assert.is(b.count, 1024); r.close(); });
-    assert.is(n, 1024);
+    const n = r.drainBatch((b) => { calls++; assert.is(b.count, 1000, 'a batch holds batchRecords records at most'); r.close(); });
+    assert.is(n, 1000);
     assert.is(calls, 1);
     assert.ok(r.closed);
   } finally { c.close(); }
@@ -241,7 +241,7 @@ for (const walker of ['wasm', 'js'] as const) {
     const c = Collection.loadFile(file);
     try {
       const fds = fdCount(), maps = bpfMappings();
-      const r = EventReader.open([c.maps.get('ring')!, c.maps.get('perf')!], { walker });
+      const r = EventReader.open([c.maps.get('ring')!, c.maps.get('perf')!], { walker, batchRecords: 1024 });
       fire(c, 'to_ringbuf', 3000);
       fire(c, 'to_perf', 100);
       let kept: Uint8Array | undefined;
@@ -484,7 +484,7 @@ test('pinned maps by path: a ring buffer decoded with the BTF given (it has no B
   } finally { c.close(); rmSync(dir, { recursive: true, force: true }); }
 });
 
-test('bad input: not an event map, an unknown type, a type of another size, close() twice; nothing left open', () => {
+test('bad input: not an event map, an unknown type, a batch size out of range, a type of another size, close() twice; nothing left open', () => {
   const c = Collection.loadFile(file);
   try {
     const fds = fdCount();
@@ -502,6 +502,13 @@ test('bad input: not an event map, an unknown type, a type of another size, clos
     const e3 = refused(() => EventReader.open(c.maps.get('perf')!, { type: 'ring_seq' }));
     assert.is(e3.reason, 'type-unknown');
     assert.match(e3.message, /'ring_seq' is a var|no type 'ring_seq'/);
+    for (const batchRecords of [0, 1.5, 2 ** 21]) {
+      for (const m of ['ring', 'perf']) {
+        const e = refused(() => EventReader.open(c.maps.get(m)!, { batchRecords }));
+        assert.is(e.reason, 'options');
+        assert.match(e.message, new RegExp(`batchRecords ${batchRecords} must be an integer from 1 to`));
+      }
+    }
     assert.is(fdCount(), fds, 'the failed opens left nothing open');
 
     const r = EventReader.open(c.maps.get('ring')!, { type: 'struct event' });
