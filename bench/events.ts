@@ -3,6 +3,7 @@
  * buffers, and the event loop's latency while a reader waits.
  *
  *   node --import tsx bench/events.ts [--n RECORDS] [--rounds R] [--kinds ringbuf,perf]
+ *                                      [--methods drainBatch,...] [--batch-records N]
  *                                      [--idle-ms MS] [--json] [--src]
  *
  * bpf-objs/events.bpf.o is loaded with its ring buffer grown to hold RECORDS (default 1M)
@@ -11,10 +12,12 @@
  * perf_buffer__new, one BPF_PROG_TEST_RUN with repeat = RECORDS, then one timed
  * ring_buffer__consume / perf_buffer__consume) and then tsbpf (EventReader.open, the same test
  * run, then one timed drain) each drain RECORDS records; every callback adds the record's
- * first 4 bytes to a sum. tsbpf is timed four ways: drain() (a record object with a copy of
- * the bytes), drain({ zeroCopy }), drainRaw() (no record object) and `for await`. Medians over
- * the rounds; ratios against libbpf's median in the same run. Perf buffers get 2^15 pages per
- * CPU (the test run may move between CPUs).
+ * first 4 bytes to a sum. tsbpf is timed six ways (--methods picks some): drain() (a record
+ * object with a copy of the bytes), drain({ zeroCopy }), drainRaw() (no record object),
+ * drainBatch() (a batch of offsets per call; --batch-records sets the reader's batch size),
+ * drainBatch() with the JS walker, and `for await`. Medians over the rounds; ratios against
+ * libbpf's median in the same run. Perf buffers get 2^15 pages per CPU (the test run may move
+ * between CPUs).
  *
  * Idle latency: a `for await` waits on an empty ring buffer while
  * perf_hooks.monitorEventLoopDelay (1 ms resolution) samples the event loop for --idle-ms
@@ -32,10 +35,15 @@ import type * as Tsbpf from '../src/index.js';
 import { buildReference, buildTsbpf, die, median, root } from './common.js';
 
 type Kind = 'ringbuf' | 'perf';
-interface Options { n: number; rounds: number; kinds: Kind[]; idleMs: number; json: boolean; src: boolean }
+interface Options { n: number; rounds: number; kinds: Kind[]; methods: Method[]; batchRecords?: number; idleMs: number; json: boolean; src: boolean }
+
+type Method = 'drain' | 'drain zeroCopy' | 'drainRaw' | 'drainBatch' | 'drainBatch js' | 'for await';
+/** 'drainBatch js': drainBatch with the JS walker (walker: 'js'); every other method takes the default ('auto': WebAssembly on x86-64). */
+const METHODS: Method[] = ['drain', 'drain zeroCopy', 'drainRaw', 'drainBatch', 'drainBatch js', 'for await'];
+const USAGE = 'usage: node --import tsx bench/events.ts [--n RECORDS] [--rounds R] [--kinds ringbuf,perf] [--methods drainBatch,...] [--batch-records N] [--idle-ms MS] [--json] [--src]';
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { n: 1_000_000, rounds: 3, kinds: ['ringbuf', 'perf'], idleMs: 2000, json: false, src: false };
+  const o: Options = { n: 1_000_000, rounds: 3, kinds: ['ringbuf', 'perf'], methods: METHODS, idleMs: 2000, json: false, src: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = () => (a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i] ?? '');
@@ -43,13 +51,19 @@ function parseArgs(argv: string[]): Options {
     if (a.startsWith('--n')) o.n = num('--n');
     else if (a.startsWith('--rounds')) o.rounds = num('--rounds');
     else if (a.startsWith('--idle-ms')) o.idleMs = num('--idle-ms');
+    else if (a.startsWith('--batch-records')) o.batchRecords = num('--batch-records');
+    else if (a.startsWith('--methods')) {
+      o.methods = val().split(',') as Method[];
+      const bad = o.methods.filter((m) => !METHODS.includes(m));
+      if (bad.length) die(`--methods: unknown ${bad.join(', ')} (methods: ${METHODS.join(', ')})`);
+    }
     else if (a.startsWith('--kinds')) {
       o.kinds = val().split(',') as Kind[];
       if (o.kinds.some((k) => k !== 'ringbuf' && k !== 'perf')) die('--kinds takes ringbuf and/or perf');
     } else if (a === '--json') o.json = true;
     else if (a === '--src') o.src = true;
     else if (a === '-h' || a === '--help') {
-      console.log('usage: node --import tsx bench/events.ts [--n RECORDS] [--rounds R] [--kinds ringbuf,perf] [--idle-ms MS] [--json] [--src]');
+      console.log(USAGE);
       process.exit(0);
     } else die(`unknown option ${a}`);
   }
@@ -86,6 +100,18 @@ coll.programs.get('to_perf')!.pin(pinned.perf.prog);
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
 
+/**
+ * Before a timed drain: a full collection, then a pause. The collection's sweeping (and the
+ * freeing of the previous reader's WebAssembly.Memory) goes on in V8's helper threads after
+ * gc() returns; without the pause process CPU time counted it against the drain (per-thread
+ * schedstat showed 1-4 ms of helper-thread time inside a 6 ms drain). libbpf's reference runs
+ * in a process of its own, with none of this.
+ */
+async function settle(): Promise<void> {
+  collectGarbage();
+  await new Promise((res) => setTimeout(res, 100));
+}
+
 const packet = new Uint8Array(64);
 function fill(kind: Kind, n: number): void {
   coll.programs.get(kind === 'ringbuf' ? 'to_ringbuf' : 'to_perf')!.testRun({ data: packet, repeat: n });
@@ -100,16 +126,32 @@ function libbpf(kind: Kind, n: number): CRun {
   return r;
 }
 
-type Method = 'drain' | 'drain zeroCopy' | 'drainRaw' | 'drainBatch' | 'drainBatch js' | 'for await';
-/** 'drainBatch js': drainBatch with the JS walker (walker: 'js'); every other method takes the default ('auto': WebAssembly on x86-64). */
-const METHODS: Method[] = ['drain', 'drain zeroCopy', 'drainRaw', 'drainBatch', 'drainBatch js', 'for await'];
+/**
+ * drainBatch's callback: like libbpf's, it adds each record's first 4 bytes to a sum and
+ * counts what it got. It is one function for the whole run, as libbpf's callback is given
+ * once to ring_buffer__new: a closure made anew for each timed drain is optimised anew by
+ * V8 (on a helper thread, inside the few milliseconds the drain takes, and process CPU time
+ * counts it). The sum goes through a local per batch: a module variable holding a new double
+ * at every record would be a heap number per record.
+ */
+let batchSum = 0, batchGot = 0;
+function onBatch(b: Tsbpf.EventBatch): void {
+  const words = b.words, offsets = b.offsets, count = b.count;
+  let s = 0;
+  for (let i = 0; i < count; i++) s += words[offsets[i]! >>> 2]!;
+  batchSum += s;
+  batchGot += count;
+}
 
 /** One timed tsbpf drain of n pre-filled records: records, wall and CPU microseconds, records lost. */
 async function tsbpf(kind: Kind, method: Method, n: number): Promise<[number, number, number, number]> {
-  const r = t.EventReader.open(mapOf(kind), { pagesPerCpu: PERF_PAGES, walker: method === 'drainBatch js' ? 'js' : 'auto' });
+  const r = t.EventReader.open(mapOf(kind), {
+    pagesPerCpu: PERF_PAGES, walker: method === 'drainBatch js' ? 'js' : 'auto',
+    ...(o.batchRecords !== undefined ? { batchRecords: o.batchRecords } : {}),
+  });
   try {
     fill(kind, n);
-    collectGarbage();
+    await settle();
     let sum = 0, got = 0;
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -117,17 +159,10 @@ async function tsbpf(kind: Kind, method: Method, n: number): Promise<[number, nu
     else if (method === 'drain zeroCopy') got = r.drain((rec) => { sum += rec.data.readUInt32LE(0); }, { zeroCopy: true });
     else if (method === 'drainRaw') got = r.drainRaw((b, s) => { sum += b.readUInt32LE(s); });
     else if (method === 'drainBatch' || method === 'drainBatch js') {
-      // one call per batch; like libbpf's callback, it adds each record's first 4 bytes to a
-      // sum and counts what it got. The sum goes through a local per batch: `sum` itself lives
-      // in this closure's context, where V8 boxes every new double it holds (a heap
-      // allocation per record, and the scavenges that follow: 40% of this drain's time)
-      r.drainBatch((b) => {
-        const words = b.words, offsets = b.offsets, count = b.count;
-        let s = 0;
-        for (let i = 0; i < count; i++) s += words[offsets[i]! >>> 2]!;
-        sum += s;
-        got += count;
-      });
+      batchSum = batchGot = 0;
+      r.drainBatch(onBatch);
+      sum = batchSum;
+      got = batchGot;
     }
     else {
       for await (const rec of r) {
@@ -154,14 +189,14 @@ let libbpfVersion = '?';
 
 try {
   // warm-up: JIT the readers' paths, fault in the maps once
-  for (const kind of o.kinds) for (const m of METHODS) await tsbpf(kind, m, Math.min(o.n, 100_000));
+  for (const kind of o.kinds) for (const m of o.methods) await tsbpf(kind, m, Math.min(o.n, 100_000));
   for (let round = 0; round < o.rounds; round++) {
     for (const kind of o.kinds) {
       const c = libbpf(kind, o.n);
       libbpfVersion = c.libbpf ?? libbpfVersion;
       if (c.lost) lostSeen.push(`libbpf ${kind}: ${c.lost} lost`);
       push(kind, 'libbpf', c.records, c.us, c.cpu_us);
-      for (const m of METHODS) {
+      for (const m of o.methods) {
         const [got, us, cpuUs, lost] = await tsbpf(kind, m, o.n);
         if (lost) lostSeen.push(`tsbpf ${kind} ${m}: ${lost} lost`);
         push(kind, m, got, us, cpuUs);
@@ -186,7 +221,7 @@ try {
   const idleReader = await delay(true);
 
   const result = {
-    records: o.n, rounds: o.rounds, libbpf: libbpfVersion, tsbpf: built.how,
+    records: o.n, rounds: o.rounds, batchRecords: o.batchRecords ?? 'default', libbpf: libbpfVersion, tsbpf: built.how,
     rates: Object.fromEntries(o.kinds.map((k) => [k, Object.fromEntries(Object.entries(rates[k]).map(([m, x]) => [m, { cpu: median(x.cpu), wall: median(x.wall) }]))])),
     idleMs: { withoutReader: idleBase, waitingReader: idleReader },
     lost: lostSeen,
@@ -197,7 +232,7 @@ try {
     for (const k of o.kinds) {
       const base = result.rates[k]!.libbpf!;
       console.log(`\n${(k === 'ringbuf' ? 'ring buffer' : 'perf buffer').padEnd(20)} records/s (CPU)  vs libbpf   records/s (wall)  vs libbpf`);
-      for (const m of ['libbpf', ...METHODS]) {
+      for (const m of ['libbpf', ...o.methods]) {
         const v = result.rates[k]![m]!;
         const ratio = (x: number, b: number) => (m === 'libbpf' ? '' : `${(x / b).toFixed(3)}x`);
         console.log(`  ${m.padEnd(18)} ${(v.cpu / 1e6).toFixed(2).padStart(9)} M     ${ratio(v.cpu, base.cpu).padStart(7)}    ${(v.wall / 1e6).toFixed(2).padStart(9)} M     ${ratio(v.wall, base.wall).padStart(7)}`);
