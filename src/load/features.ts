@@ -133,7 +133,8 @@ function fixKsymsDatasec(btf: Btf, changes: Set<string>): void {
  * asking `has` about a feature only where such a type is there, as the rewrite does.
  */
 function needsSanitizing(btf: Btf, has: Record<BtfFeature, boolean>): boolean {
-  if ((btf.datasecByName('.ksyms')?.vars.length ?? 0) > 0) return true;
+  // a '.ksyms' DATASEC with variables (fixKsymsDatasec) is found in the one walk below, not
+  // by a name search first
   for (let id = 1; id < btf.length; id++) {
     switch (btf.kindOf(id)) {
       case 'var': {
@@ -146,9 +147,12 @@ function needsSanitizing(btf: Btf, has: Record<BtfFeature, boolean>): boolean {
         if (t.linkage === 2 || !has.func || (t.linkage !== 0 && !has.globalFunc)) return true;
         break;
       }
-      case 'datasec':
-        if (!has.datasec || (btf.typeById(id).name.startsWith('?') && !has.qmarkDatasec)) return true;
+      case 'datasec': {
+        if (!has.datasec) return true;
+        const t = btf.typeById(id) as BtfType & { kind: 'datasec' };
+        if ((t.name.startsWith('?') && !has.qmarkDatasec) || (t.name === '.ksyms' && t.vars.length > 0)) return true;
         break;
+      }
       case 'func_proto': if (!has.func) return true; break;
       case 'float': if (!has.float) return true; break;
       case 'type_tag': if (!has.typeTag) return true; break;

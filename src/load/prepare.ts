@@ -106,23 +106,23 @@ export const LINE_INFO_REC_SIZE = 16;
 export function funcInfoBytes(records: FuncInfo[]): Uint8Array {
   const b = slabBytes(records.length * FUNC_INFO_REC_SIZE);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  records.forEach((r, i) => {
-    const o = i * FUNC_INFO_REC_SIZE;
+  for (let i = 0, o = 0; i < records.length; i++, o += FUNC_INFO_REC_SIZE) {
+    const r = records[i]!;
     dv.setUint32(o, r.insnOff, true);
     dv.setUint32(o + 4, r.typeId, true);
-  });
+  }
   return b;
 }
 
 export function lineInfoBytes(records: LineInfo[]): Uint8Array {
   const b = slabBytes(records.length * LINE_INFO_REC_SIZE);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  records.forEach((r, i) => {
-    const o = i * LINE_INFO_REC_SIZE;
+  for (let i = 0, o = 0; i < records.length; i++, o += LINE_INFO_REC_SIZE) {
+    const r = records[i]!;
     dv.setUint32(o, r.insnOff, true);
     dv.setUint32(o + 4, r.fileNameOff, true);
     dv.setUint32(o + 8, r.lineOff, true);
     dv.setUint32(o + 12, ((r.lineNum & 0x3fffff) << 10 | (r.column & 0x3ff)) >>> 0, true);
-  });
+  }
   return b;
 }

@@ -52,10 +52,24 @@ export interface ProgLoadLog {
   buf: Uint8Array | null;
 }
 
+/**
+ * The license as the kernel reads it (a NUL-terminated string), per license string: the
+ * few an object has are encoded once per process, not once per program. Never written to.
+ */
+const licenses = new Map<string, Buffer>();
+function licenseBytes(license: string): Buffer {
+  let b = licenses.get(license);
+  if (b === undefined) {
+    b = Buffer.from(license + '\0', 'latin1');
+    if (licenses.size < 64) licenses.set(license, b);
+  }
+  return b;
+}
+
 function encodeProgLoad(o: ProgLoadOptions, log?: ProgLoadLog) {
   const insns = o.insns;
   if (insns.byteLength % 8 !== 0) throw new TsbpfError(`BPF_PROG_LOAD: ${insns.byteLength} instruction bytes is not a multiple of 8`);
-  const license = Buffer.from(o.license + '\0', 'latin1');
+  const license = licenseBytes(o.license);
   const logBuf = (log ? log.buf : o.logBuf) ?? null;
   if (o.attachProgFd !== undefined && o.attachBtfObjFd !== undefined)
     throw new TsbpfError('BPF_PROG_LOAD: attach_prog_fd and attach_btf_obj_fd share one field; give one');
