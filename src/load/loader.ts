@@ -333,10 +333,10 @@ export class CollectionLoader {
     return {
       type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: this.maxEntries(m),
       flags: m.flags, name, numaNode: m.numaNode, mapExtra: m.mapExtra,
-      ...(innerFd ? { innerMapFd: innerFd } : {}),
-      // set by createMap's first try: present (undefined) so that its `{ ...o, btfFd }` only
-      // overrides keys (V8 makes a spread object that gets new keys slowly, ~3 us)
-      btfFd: undefined, btfKeyTypeId: undefined, btfValueTypeId: undefined,
+      // every key present, undefined where unused: no spread into the literal, and createMap's
+      // `{ ...o, btfFd }` only overrides keys (V8 makes a spread object that gets new keys
+      // slowly, ~3 us)
+      innerMapFd: innerFd, btfFd: undefined, btfKeyTypeId: undefined, btfValueTypeId: undefined,
     };
   }
 

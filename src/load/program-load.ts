@@ -79,6 +79,8 @@ export function loadProgram(p: ProgramSpec, ctx: ProgramLoadContext, structOps?:
   // libbpf: an optional expected attach type is not sent to a kernel that takes none (FEAT_EXP_ATTACH_TYPE)
   const expectedAttachType = def?.expectedAttachTypeOptional && !programFeature('expectedAttachType', where) ? undefined : p.attachType;
   const withInfo = ctx.btfFd !== undefined && p.funcInfo.length > 0;
+  // one literal with every key (undefined where unused; encodeProgLoad treats those as
+  // absent): spreads of optional keys into it took V8's slow path, ~1 us each
   const attr: ProgLoadOptions = {
     type: p.type,
     insns,
@@ -86,18 +88,15 @@ export function loadProgram(p: ProgramSpec, ctx: ProgramLoadContext, structOps?:
     name: kernelProgName(p),
     flags: p.flags,
     kernVersion: p.kernelVersion || ctx.kernelVersion,
-    ...(attach ? { attachBtfId: attach.attachBtfId } : {}),
-    ...(attach?.attachBtfObjFd ? { attachBtfObjFd: attach.attachBtfObjFd } : {}),
-    ...(attach?.attachProgFd !== undefined ? { attachProgFd: attach.attachProgFd } : {}),
-    ...(fdArray ? { fdArray } : {}),
-    ...(expectedAttachType ? { expectedAttachType } : {}),
     // struct_ops: the kernel's struct and the index of the member the program implements
-    ...(structOps ? { attachBtfId: structOps.btfId, expectedAttachType: structOps.memberIndex } : {}),
-    ...(withInfo ? {
-      btfFd: ctx.btfFd,
-      funcInfo: { recSize: FUNC_INFO_REC_SIZE, data: funcInfoBytes(p.funcInfo), count: p.funcInfo.length },
-      ...(p.lineInfo.length ? { lineInfo: { recSize: LINE_INFO_REC_SIZE, data: lineInfoBytes(p.lineInfo), count: p.lineInfo.length } } : {}),
-    } : {}),
+    attachBtfId: structOps ? structOps.btfId : attach?.attachBtfId,
+    attachBtfObjFd: attach?.attachBtfObjFd || undefined,
+    attachProgFd: attach?.attachProgFd,
+    fdArray: fdArray || undefined,
+    expectedAttachType: structOps ? structOps.memberIndex : expectedAttachType || undefined,
+    btfFd: withInfo ? ctx.btfFd : undefined,
+    funcInfo: withInfo ? { recSize: FUNC_INFO_REC_SIZE, data: funcInfoBytes(p.funcInfo), count: p.funcInfo.length } : undefined,
+    lineInfo: withInfo && p.lineInfo.length ? { recSize: LINE_INFO_REC_SIZE, data: lineInfoBytes(p.lineInfo), count: p.lineInfo.length } : undefined,
   };
   const explain = (log: string) => explainCoreFailure(core, log) ?? explainWeakKfunc(refs, log) ?? explainMissingMap(ctx.mapNames, log);
   const t0 = process.hrtime.bigint(); // not performance.now(): its first use loads perf_hooks (~1 ms of a CLI start)
