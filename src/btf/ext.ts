@@ -160,9 +160,15 @@ function readBtfExt(bytes: Uint8Array, btf: Btf, opts: BtfExtParseOptions, build
     const insnOff = insn('func_info', sec, at), typeId = recTypeId('func_info', sec, at + 4);
     return build ? { insnOff, typeId } : undefined;
   });
+  // the records of a section name one file, or a few: its name is made once per run of them
+  let fileOff = -1, file = '';
   const lineInfo = subsection<LineInfo>('line_info', 16, 'bpf_line_info', LINE_INFO_MIN, (sec, at) => {
     const insnOff = insn('line_info', sec, at);
-    const fileName = recStr('line_info', 'file name', sec, at + 4), line = recStr('line_info', 'line', sec, at + 8);
+    if (v.getUint32(at + 4, le) !== fileOff || !build) {
+      file = recStr('line_info', 'file name', sec, at + 4);
+      fileOff = v.getUint32(at + 4, le);
+    }
+    const fileName = file, line = recStr('line_info', 'line', sec, at + 8);
     if (!build) return undefined;
     const lineCol = v.getUint32(at + 12, le);
     return {
@@ -175,5 +181,13 @@ function readBtfExt(bytes: Uint8Array, btf: Btf, opts: BtfExtParseOptions, build
     const accessStr = recStr('core_relo', 'access string', sec, at + 8);
     return build ? { insnOff, typeId, accessStr, kind: v.getUint32(at + 12, le) } : undefined;
   });
-  return { funcInfo, lineInfo, coreRelos };
+  return { funcInfo, lineInfo, coreRelos, sorted: ascending(funcInfo) && ascending(lineInfo) && ascending(coreRelos) };
+}
+
+/** Whether every list of `lists` is in ascending insnOff order. */
+function ascending(lists: Map<string, Array<{ insnOff: number }>>): boolean {
+  for (const list of lists.values()) {
+    for (let i = 1; i < list.length; i++) if (list[i - 1]!.insnOff > list[i]!.insnOff) return false;
+  }
+  return true;
 }

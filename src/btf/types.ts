@@ -56,4 +56,9 @@ export interface BtfExt {
   funcInfo: Map<string, FuncInfo[]>;
   lineInfo: Map<string, LineInfo[]>;
   coreRelos: Map<string, CoreRelo[]>;
+  /**
+   * True when every list is in ascending insnOff order, as clang writes them (parseBtfExt
+   * sets it): linking then finds a function's records by binary search. Absent: not known.
+   */
+  sorted?: boolean;
 }

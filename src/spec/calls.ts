@@ -40,32 +40,26 @@ export function fixupCalls(insns: Instruction[], where: { file?: string; symbol?
 /**
  * `f`'s records of `records`, moved to start at `base`. A record is reused as it is when
  * its offset does not change and `f` is linked for the first time (its records are then
- * in no other program); otherwise copied.
+ * in no other program); otherwise copied. `sorted`: the records are in ascending offset
+ * order (as clang writes them; parseBtfExt says so in BtfExt.sorted): the first one in f
+ * is found by binary search, so that linking every function of a section is not
+ * quadratic in its records.
  */
-function rebase<T extends { insnOff: number }>(records: T[] | undefined, f: Func, base: number, out: T[], reuse: boolean): void {
+function rebase<T extends { insnOff: number }>(records: T[] | undefined, f: Func, base: number, out: T[], reuse: boolean, sorted: boolean | undefined): void {
   if (!records) return;
   const end = f.slot + f.slots, shift = base - f.slot;
-  // Records sorted by offset (as clang writes them): from the first one in f, by binary
-  // search, so that linking every function of a section is not quadratic in its records.
-  const sorted = isSorted(records);
-  for (let i = sorted ? firstAtOrAfter(records, f.slot) : 0; i < records.length; i++) {
+  const inOrder = sorted ?? isSorted(records);
+  for (let i = inOrder ? firstAtOrAfter(records, f.slot) : 0; i < records.length; i++) {
     const r = records[i]!;
-    if (r.insnOff >= end) { if (sorted) break; continue; }
+    if (r.insnOff >= end) { if (inOrder) break; continue; }
     if (r.insnOff >= f.slot) out.push(reuse && shift === 0 ? r : { ...r, insnOff: r.insnOff + shift });
   }
 }
 
-const sortedLists = new WeakMap<readonly { insnOff: number }[], boolean>();
-
-/** Whether `records` are in ascending offset order (checked once per list). */
+/** Whether `records` are in ascending offset order (for a BtfExt that does not say). */
 function isSorted(records: readonly { insnOff: number }[]): boolean {
-  let ok = sortedLists.get(records);
-  if (ok === undefined) {
-    ok = true;
-    for (let i = 1; i < records.length && ok; i++) ok = records[i - 1]!.insnOff <= records[i]!.insnOff;
-    sortedLists.set(records, ok);
-  }
-  return ok;
+  for (let i = 1; i < records.length; i++) if (records[i - 1]!.insnOff > records[i]!.insnOff) return false;
+  return true;
 }
 
 /** Index of the first record (of a sorted list) at offset `slot` or after. */
@@ -115,9 +109,9 @@ export function linkFunctions(order: readonly Func[], ext: BtfExt | undefined, f
     const reuse = !own && !f.linked;
     f.linked = true;
     if (ext) {
-      rebase(ext.funcInfo.get(secName), f, slot, funcInfo, reuse);
-      rebase(ext.lineInfo.get(secName), f, slot, lineInfo, reuse);
-      rebase(ext.coreRelos.get(secName), f, slot, coreRelos, reuse);
+      rebase(ext.funcInfo.get(secName), f, slot, funcInfo, reuse, ext.sorted);
+      rebase(ext.lineInfo.get(secName), f, slot, lineInfo, reuse, ext.sorted);
+      rebase(ext.coreRelos.get(secName), f, slot, coreRelos, reuse, ext.sorted);
     }
     const insns = own ?? f.insns;
     for (let i = 0; i < insns.length; i++) {

@@ -419,6 +419,15 @@ test('.BTF.ext: records, strings, instruction slots, bigger rec_size skipped', (
   assert.equal(r.coreRelos.get('xdp'), [{ insnOff: 2, typeId: k.st, accessStr: '0:1', kind: 0 }]);
   const noCore = parseBtfExt(buildBtfExt(k.b, { funcInfo: { xdp: [{ insnOff: 0, typeId: k.func }] }, hdrLen: 24 }), btf);
   assert.is(noCore.coreRelos.size, 0);
+  assert.is(r.sorted, true, 'records in ascending order: said so');
+  const k2 = everyKind();
+  const unsortedExt = buildBtfExt(k2.b, {
+    lineInfo: { xdp: [{ insnOff: 16, file: 'a.bpf.c', line: 'b', lineNum: 2, column: 0 }, { insnOff: 8, file: 'a.bpf.c', line: 'a', lineNum: 1, column: 0 }, { insnOff: 24, file: 'b.bpf.c', line: 'c', lineNum: 3, column: 0 }] },
+  });
+  const unsorted = parseBtfExt(unsortedExt, Btf.parse(k2.b.build()));
+  assert.is(unsorted.sorted, false);
+  // the file name of each record, also where it changes between records
+  assert.equal(unsorted.lineInfo.get('xdp')!.map((l) => `${l.fileName}:${l.line}`), ['a.bpf.c:b', 'a.bpf.c:a', 'b.bpf.c:c']);
 });
 
 // ---- malformed input ----

@@ -28,11 +28,20 @@ function funcs(): Map<string, Func> {
 
 const line = (insnOff: number): LineInfo => ({ insnOff, fileNameOff: 0, lineOff: 0, fileName: 'x.c', line: `line at ${insnOff}`, lineNum: insnOff + 1, column: 0 });
 
-function linked(offsets: number[], entry: string): string[] {
+function linked(offsets: number[], entry: string, sorted?: boolean): string[] {
   const fs = funcs();
   const ext: BtfExt = { funcInfo: new Map(), lineInfo: new Map([['xdp', offsets.map(line)]]), coreRelos: new Map() };
+  if (sorted !== undefined) ext.sorted = sorted;
   return linkProgram(fs.get(entry)!, fs, ext, 'x.bpf.o').lineInfo.map((r) => `${r.insnOff}:${r.line}`);
 }
+
+test('BtfExt.sorted: as parseBtfExt says, or checked when it does not say', () => {
+  const want = ['0:line at 2', '1:line at 3'];
+  assert.equal(linked([0, 1, 2, 3, 4, 5], 'f1', true), want);
+  assert.equal(linked([0, 1, 2, 3, 4, 5], 'f1', false), want);
+  assert.equal(linked([5, 3, 0, 2, 4, 1], 'f1', false), want, 'unsorted, said so');
+  assert.equal(linked([5, 3, 0, 2, 4, 1], 'f1'), want, 'unsorted, not said');
+});
 
 test('line_info of a function in the middle of its section, sorted or not', () => {
   const want = ['0:line at 2', '1:line at 3'];
