@@ -40,24 +40,26 @@ export function decode(bytes: Uint8Array, opts?: DecodeOptions): Instruction[] {
   const n = bytes.length;
   if (n % INSN_SIZE !== 0) badLength(n, opts);
   const out: Instruction[] = [];
-  const b = bytes;
-  for (let o = 0; o < n; o += INSN_SIZE) {
-    const opcode = b[o]!;
-    const regs = b[o + 1]!;
-    const off = ((b[o + 2]! | (b[o + 3]! << 8)) << 16) >> 16;
-    const imm = b[o + 4]! | (b[o + 5]! << 8) | (b[o + 6]! << 16) | (b[o + 7]! << 24);
-    if (opcode !== OP_LD_IMM64) {
-      out.push({ opcode, dst: regs & 0x0f, src: regs >> 4, off, imm });
-      continue;
-    }
-    const p = o + INSN_SIZE;
-    if (p >= n || b[p] !== 0 || b[p + 1] !== 0 || b[p + 2] !== 0 || b[p + 3] !== 0) badSecondHalf(b, o, opts);
-    const hi = b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16) | (b[p + 7]! << 24);
-    const imm64 = hi === 0 ? BigInt(imm >>> 0) : (BigInt(hi >>> 0) << 32n) | BigInt(imm >>> 0);
-    out.push({ opcode, dst: regs & 0x0f, src: regs >> 4, off, imm, imm64 });
-    o = p;
-  }
+  for (let o = 0; o < n; o += bytes[o] === OP_LD_IMM64 ? 2 * INSN_SIZE : INSN_SIZE) out.push(decodeAt(bytes, o, opts));
   return out;
+}
+
+/**
+ * The instruction at byte `o` of `bytes` (a multiple of 8 below its length), as `decode`
+ * gives it: one object, without decoding the rest (an ld_imm64 reads its second half).
+ */
+export function decodeAt(bytes: Uint8Array, o: number, opts?: DecodeOptions): Instruction {
+  const b = bytes;
+  const opcode = b[o]!;
+  const regs = b[o + 1]!;
+  const off = ((b[o + 2]! | (b[o + 3]! << 8)) << 16) >> 16;
+  const imm = b[o + 4]! | (b[o + 5]! << 8) | (b[o + 6]! << 16) | (b[o + 7]! << 24);
+  if (opcode !== OP_LD_IMM64) return { opcode, dst: regs & 0x0f, src: regs >> 4, off, imm };
+  const p = o + INSN_SIZE;
+  if (p >= b.length || b[p] !== 0 || b[p + 1] !== 0 || b[p + 2] !== 0 || b[p + 3] !== 0) badSecondHalf(b, o, opts);
+  const hi = b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16) | (b[p + 7]! << 24);
+  const imm64 = hi === 0 ? BigInt(imm >>> 0) : (BigInt(hi >>> 0) << 32n) | BigInt(imm >>> 0);
+  return { opcode, dst: regs & 0x0f, src: regs >> 4, off, imm, imm64 };
 }
 
 /**

@@ -54,6 +54,10 @@ const MODIFIERS = new Set<BtfKindName>(['typedef', 'const', 'volatile', 'restric
 const SEARCHES_BEFORE_INDEX = 32;
 /** Below this many records a walk is as cheap as the index: none is built. */
 const INDEX_MIN_RECORDS = 4096;
+/** Up to this many records (below INDEX_MIN_RECORDS), typeByName(name, kind) compares the names of that kind's records one by one. */
+const SCAN_NAMES_MAX_RECORDS = 2048;
+/** A name of characters 0x01-0x7f. */
+const ASCII_NAME = /^[\x01-\x7f]+$/;
 const U32_MAX = 0xffffffff;
 /** Bytes of a pointer (BPF is 64-bit). */
 const POINTER_SIZE = 8;
@@ -513,6 +517,18 @@ export class Btf {
     const b = this.base?.typeByName(name, kind);
     if (b) return b;
     if (name.includes('\0')) return undefined;
+    if (this.origCount <= SCAN_NAMES_MAX_RECORDS && !this.base && this.overrides.size === 0 && this.added.length === 0 && ASCII_NAME.test(name)) {
+      // An object's BTF, as loadCollectionSpec asks it for its DATASECs by name: the names
+      // of the records of that kind compared as strings (an ASCII name equals a record's
+      // decoded name exactly when their bytes are equal), no query bytes made.
+      const k = KIND_NUMBERS[kind], kinds = this.kinds, w = this.w, offsets = this.offsets, strs = this.strings;
+      for (let i = 0; i < this.origCount; i++) {
+        if (kinds[i] !== k) continue;
+        const off = w[offsets[i]!]!;
+        if (off !== 0 && strs.get(off) === name) return this.typeById(this.firstId + i);
+      }
+      return undefined;
+    }
     this.searches++;
     const raw = searchRecords(this.table(), [makeQuery(name)], false, KIND_NUMBERS[kind])[0]!;
     for (const id of this.withChanges(raw, (t) => t.kind === kind && t.name === name)) {

@@ -58,7 +58,9 @@ export class BtfStrings {
     if (text === undefined) {
       // Few names asked for (an object's BTF, a lookup in vmlinux): read them from the bytes
       // rather than make a latin1 text of the whole section.
-      if (++this.gets <= Math.max(GETS_BEFORE_TEXT, this.bytes.length >>> BYTES_PER_GET_SHIFT)) return this.fromBytes(rel);
+      // A small section (an object's) is made one text at once: a native call per name
+      // costs more than the slices (map definitions read a dozen names each).
+      if (this.bytes.length > SMALL_SECTION && ++this.gets <= Math.max(GETS_BEFORE_TEXT, this.bytes.length >>> BYTES_PER_GET_SHIFT)) return this.fromBytes(rel);
       return this.slice(this.loadText(), rel);
     }
     return this.slice(text, rel);
@@ -135,6 +137,8 @@ export class BtfStrings {
  * fewer and makes no text).
  */
 const GETS_BEFORE_TEXT = 256;
+/** Up to this many bytes, the section is made one latin1 text on the first name asked for. */
+const SMALL_SECTION = 16 * 1024;
 const BYTES_PER_GET_SHIFT = 12;
 /** Byte searches for strings before find() builds its Map (addString of many names, as encode does). */
 const FINDS_BEFORE_INDEX = 8;

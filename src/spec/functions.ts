@@ -6,7 +6,7 @@
  */
 import {
   BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE,
-  decode, INSN_SIZE, instructionOffsets, OP_CALL, OP_LD_IMM64, slotToIndex,
+  decode, decodeAt, INSN_SIZE, instructionOffsets, OP_CALL, OP_LD_IMM64, slotToIndex,
 } from '../asm/index.js';
 import type { Instruction } from '../asm/types.js';
 import { SpecError } from '../errors.js';
@@ -68,8 +68,7 @@ class ObjectFunc implements Func {
     const patched = this.patched ??= new Map();
     let insn = patched.get(idx);
     if (!insn) {
-      const o = this.insnSlots[idx]! * INSN_SIZE;
-      patched.set(idx, insn = decode(this.bytes.subarray(o, o + (this.bytes[o] === OP_LD_IMM64 ? 2 : 1) * INSN_SIZE))[0]!);
+      patched.set(idx, insn = decodeAt(this.bytes, this.insnSlots[idx]! * INSN_SIZE));
     }
     return insn;
   }
@@ -162,8 +161,6 @@ export function relocateFunctions(elf: ElfFile, funcs: Map<string, Func>, resolv
   }
 
   for (const [sec, list] of bySection) {
-    // the instructions (function, index) that relocations changed, as opposed to calls the compiler resolved
-    const relocated = new Set<Instruction>();
     // symbols whose ranges overlap (aliases): the first in slot order takes the relocation
     const overlapping = list.some((f, i) => i > 0 && list[i - 1]!.slot + list[i - 1]!.slots > f.slot);
     for (const rels of relsBySection.get(sec) ?? []) {
@@ -181,23 +178,19 @@ export function relocateFunctions(elf: ElfFile, funcs: Map<string, Func>, resolv
         const insn = f.at(idx);
         const sym = elf.symbols[rel.symbol]!;
         applyRelocation(elf, starts, resolver, f, insn, sym, sec, rel.offset);
-        relocated.add(insn);
       }
     }
-    // pc-relative bpf-to-bpf calls that the compiler resolved inside the section.
+    // pc-relative bpf-to-bpf calls that the compiler resolved inside the section: read from
+    // the bytes. An instruction a relocation touched (the only ones in `patched` until this
+    // loop reaches them) was resolved by it.
     for (const f of list) {
       const slots = f.insnSlots, bytes = sec.data, base = f.slot;
       for (let i = 0; i < slots.length; i++) {
-        // opcode and src_reg from the bytes, unless a relocation changed them
         const o = (base + slots[i]!) * INSN_SIZE;
-        // relocations change src and imm, never the opcode: most instructions end here
-        const op = bytes[o]!;
-        if (op !== OP_CALL && op !== OP_LD_IMM64) continue;
-        const patched = f.patched?.get(i);
-        const opcode = patched ? patched.opcode : bytes[o]!, src = patched ? patched.src : bytes[o + 1]! >> 4;
+        const opcode = bytes[o]!, src = bytes[o + 1]! >> 4;
         const pseudoCall = opcode === OP_CALL && src === BPF_PSEUDO_CALL;
         const pseudoFunc = opcode === OP_LD_IMM64 && src === BPF_PSEUDO_FUNC;
-        if ((!pseudoCall && !pseudoFunc) || (patched && relocated.has(patched))) continue;
+        if ((!pseudoCall && !pseudoFunc) || f.patched?.has(i)) continue;
         const insn = f.at(i);
         const target = f.slot + f.insnSlots[i]! + insn.imm + 1;
         const callee = starts.at(sec, target);

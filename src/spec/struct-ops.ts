@@ -37,14 +37,15 @@ export const STRUCT_OPS_SECTIONS: readonly string[] = [STRUCT_OPS_SEC, STRUCT_OP
 /** The struct_ops sections of the object. */
 export function structOpsSections(elf: ElfFile): ElfSection[] {
   const out: ElfSection[] = [];
-  // a plain loop, and the four names tested only for sections whose name starts right
+  // a plain loop, and the four names compared only for names with an 's' where theirs has
+  // one ('.struct_ops', '?.struct_ops'): every section of every object passes through here
   for (const s of elf.sections) {
-    const c = s.name.charCodeAt(0);
-    if ((c === DOT || c === QUESTION) && STRUCT_OPS_SECTIONS.includes(s.name)) out.push(s);
+    const n = s.name;
+    if ((n.charCodeAt(1) === LETTER_S || n.charCodeAt(2) === LETTER_S) && STRUCT_OPS_SECTIONS.includes(n)) out.push(s);
   }
   return out;
 }
-const DOT = 0x2e, QUESTION = 0x3f;
+const LETTER_S = 0x73;
 
 /** One map per variable of a struct_ops section, with its byte range in the section. */
 export function collectStructOpsMaps(elf: ElfFile, sec: ElfSection, btf: Btf | undefined): Array<{ spec: MapSpec; offset: number; size: number }> {
