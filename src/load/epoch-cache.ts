@@ -4,6 +4,14 @@ import { kernelEpoch } from '../sys/index.js';
 export class EpochCache<K, V> {
   private epoch = kernelEpoch();
   private readonly map = new Map<K, V>();
+  /**
+   * The cached answer for `key`, or undefined when there is none yet: for callers that ask
+   * often (every type of every load) and would otherwise make a `make` closure per call.
+   */
+  peek(key: K): V | undefined {
+    if (this.epoch !== kernelEpoch()) { this.map.clear(); this.epoch = kernelEpoch(); }
+    return this.map.get(key);
+  }
   /** The cached answer for `key`, or `make()`'s, kept unless it throws. */
   get(key: K, make: () => V): V {
     if (this.epoch !== kernelEpoch()) { this.map.clear(); this.epoch = kernelEpoch(); }

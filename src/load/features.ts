@@ -58,8 +58,9 @@ let forcedMissing = new Set<BtfFeature>();
 
 /** Does the running kernel accept this BTF feature? Probed once per process. */
 export function hasBtfFeature(f: BtfFeature): boolean {
-  if (forcedMissing.has(f)) return false;
-  return cache.get(f, () => loads(() => btfLoad(PROBES[f]())));
+  if (forcedMissing.size > 0 && forcedMissing.has(f)) return false;
+  // asked for every BTF type of every load: the cached answer without a closure made first
+  return cache.peek(f) ?? cache.get(f, () => loads(() => btfLoad(PROBES[f]())));
 }
 
 /**
@@ -259,5 +260,5 @@ const programCache = new EpochCache<ProgramFeature, boolean>();
 
 /** Does the running kernel have this program load feature? Probed once per process (EPERM is thrown: no privileges, not a missing feature). */
 export function hasProgramFeature(f: ProgramFeature): boolean {
-  return programCache.get(f, () => loads(PROGRAM_PROBES[f]));
+  return programCache.peek(f) ?? programCache.get(f, () => loads(PROGRAM_PROBES[f]));
 }

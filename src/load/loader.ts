@@ -61,6 +61,24 @@ const KEY_0 = new Uint8Array(4);
 /** Where BPF maps are pinned by name unless LoadOptions.pinRoot says otherwise (libbpf's default). */
 const DEFAULT_PIN_ROOT = BPFFS_ROOT;
 
+/** The last release parsed by linuxVersionCode, and its code: the release is read once per process. */
+let versionOf: { release: string; code: number } | undefined;
+
+/**
+ * LINUX_VERSION_CODE of the running kernel, for programs whose object gives none (kprobes
+ * on old kernels check it); an unparsable release gives 0, as libbpf sends. Parsed once
+ * per release string, not once per load.
+ */
+function linuxVersionCode(): number {
+  const release = kernelRelease();
+  if (versionOf?.release !== release) {
+    let code = 0;
+    try { code = kernelVersionCode(release); } catch { /* 0 */ }
+    versionOf = { release, code };
+  }
+  return versionOf.code;
+}
+
 /** What a successful load hands to the Collection (which then owns it). */
 export interface LoadedObjects {
   maps: Map<string, BpfMap>;
@@ -434,9 +452,7 @@ export class CollectionLoader {
     const wanted = opts.programs ? new Set(opts.programs) : undefined;
     // a program given a target is loaded even when its section starts with '?'
     const targeted = new Set(Object.keys(opts.attachTargets ?? {}));
-    // LINUX_VERSION_CODE: kprobes on old kernels check it; an unparsable release sends 0, as libbpf does
-    let kernelVersion = 0;
-    try { kernelVersion = kernelVersionCode(kernelRelease()); } catch { /* 0 */ }
+    const kernelVersion = linuxVersionCode();
     const context: ProgramLoadContext = {
       file, maps: this.maps, mapNames: [...spec.maps.keys()], btfFd: this.funcInfo ? this.btfFd : undefined,
       kernelVersion, opts, types: this.types, own: (fd) => this.own(fd),
