@@ -121,7 +121,7 @@ export class Btf {
     this.count = this.firstId + scan.count;
     this.offsets = scan.offsets;
     this.kinds = scan.kinds;
-    this.decoder = new RecordDecoder(w, scan.offsets, scan.kinds, layout.typeStart, this.strings, this, { file: this.file, section: this.section }, scan.count);
+    this.decoder = new RecordDecoder(w, scan.offsets, scan.kinds, layout.typeStart, this.strings, this, { file: this.file, section: this.section });
   }
 
   /** Parse a `.BTF` section (or /sys/kernel/btf/*). Only the header and record layout are checked here. */

@@ -45,14 +45,7 @@ export class RecordDecoder {
     private readonly host: DecodeHost,
     /** File and section for errors. */
     private readonly where: { file: string | undefined; section: string },
-    /** Number of own records: a large BTF gets the table of repeated names (see repeatedName). */
-    records: number,
-  ) {
-    if (records > FULL_CACHE) {
-      this.nameKeys = new Int32Array(NAME_SLOTS);
-      this.nameVals = new Array<string>(NAME_SLOTS).fill('');
-    }
-  }
+  ) {}
 
   /** A BtfError with this BTF's file and section. */
   error(detail: string, ctx: { typeId?: number; offset?: number } = {}): BtfError {
@@ -127,7 +120,7 @@ export class RecordDecoder {
     for (let k = 0, q = p; k < vlen; k++, q += 3) {
       const off = w[q + 2]!;
       members[k] = {
-        name: this.repeatedName(w[q]!, id, q, 'member'),
+        name: this.name(w[q]!, id, q, 'member'),
         type: this.check(w[q + 1]!, last, id, q + 1),
         bitOffset: kflag ? off & 0xffffff : off,
         bitfieldSize: kflag ? off >>> 24 : 0,
@@ -140,7 +133,7 @@ export class RecordDecoder {
   private params(id: number, p: number, vlen: number, last: number): BtfParam[] {
     const w = this.w;
     const params = new Array<BtfParam>(vlen);
-    for (let k = 0, q = p; k < vlen; k++, q += 2) params[k] = { name: this.repeatedName(w[q]!, id, q, 'parameter'), type: this.check(w[q + 1]!, last, id, q + 1) };
+    for (let k = 0, q = p; k < vlen; k++, q += 2) params[k] = { name: this.name(w[q]!, id, q, 'parameter'), type: this.check(w[q + 1]!, last, id, q + 1) };
     return params;
   }
 
@@ -176,29 +169,6 @@ export class RecordDecoder {
     const s = this.strings;
     if (off < s.end && off >= s.start) return s.get(off);
     return this.otherName(off, id, q, what);
-  }
-
-  /** Large BTF only: string offset and name per slot of the table of repeated names. */
-  private readonly nameKeys: Int32Array | undefined;
-  private readonly nameVals: string[] | undefined;
-
-  /**
-   * As name(), for member and parameter names, which repeat: in vmlinux 138k of them are
-   * non-empty, 40k distinct (`next`, `flags`, `ctx`...); a table of 4096 slots by string
-   * offset finds 88k of them decoded already, where a name costs an indexOf and a copy
-   * (names under 13 characters, most member names, are copied by slice). Type and
-   * enumerator names are nearly all distinct and do not go through it. A small BTF (every
-   * decoded type kept) has no table.
-   */
-  private repeatedName(off: number, id: number, q: number, what: string): string {
-    const keys = this.nameKeys;
-    if (keys === undefined) return this.name(off, id, q, what);
-    const h = Math.imul(off, FIBONACCI_HASH) >>> (32 - NAME_BITS);
-    if (keys[h] === off) return this.nameVals![h]!; // empty slots hold offset 0 and '', its name
-    const s = this.name(off, id, q, what);
-    keys[h] = off;
-    this.nameVals![h] = s;
-    return s;
   }
 
   /** A name outside the own string section: the base's or an added string, or an error. */
@@ -264,12 +234,6 @@ export class TypeCache {
     return t;
   }
 }
-
-/** Slots (2^NAME_BITS) of the decoder's table of member and parameter names. */
-const NAME_BITS = 12;
-const NAME_SLOTS = 1 << NAME_BITS;
-/** 2^32 / golden ratio: Fibonacci hashing of string offsets (spreads nearby offsets over the slots). */
-const FIBONACCI_HASH = 0x9e3779b1;
 
 /** Records up to which every decoded type is kept. */
 const FULL_CACHE = 16384;
