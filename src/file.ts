@@ -90,11 +90,12 @@ export function readOpened(fd: number, size: number, file: string, maxBytes = MA
   return have === buf.length ? buf : buf.subarray(0, have);
 }
 
-/** Bytes [start, end) of `fd` into `out` at the same offsets (pread); false when the file ended first. */
-export function readRange(fd: number, out: Uint8Array, start: number, end: number, file: string): boolean {
+/** Bytes [start, end) of `fd` into `out` at offset `at` (by default the same offsets; pread); false when the file ended first. */
+export function readRange(fd: number, out: Uint8Array, start: number, end: number, file: string, at = start): boolean {
+  const shift = at - start;
   for (let p = start; p < end;) {
     let n: number;
-    try { n = readvSync(fd, [out.subarray(p, end)], p); } catch (e) { throw new FileReadError(reason(e), file, { cause: e }); }
+    try { n = readvSync(fd, [out.subarray(p + shift, end + shift)], p); } catch (e) { throw new FileReadError(reason(e), file, { cause: e }); }
     if (n === 0) return false;
     p += n;
   }
