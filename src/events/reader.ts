@@ -307,6 +307,11 @@ export class EventReader implements AsyncIterable<EventRecord> {
     }
     if (!this.#wait) {
       const w = waitReady(this.#ep);
+      // Arming the wait polled our epoll fd, and a perf event's readiness goes to the first
+      // poll (perf_poll clears it): a record that came since the rings were read was seen
+      // by that poll, and the waiter thread's own poll then finds nothing. Records that come
+      // from now on wake the waiter: look at the rings once more.
+      if (this.#sources.some((s) => s.pending())) { w.cancel(); return true; }
       this.#wait = w;
       this.#waitSettled = false;
       void w.ready.then(() => { if (this.#wait === w) this.#waitSettled = true; }, () => {});
