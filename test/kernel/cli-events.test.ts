@@ -5,7 +5,8 @@
 import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closeFd, objGet, progTestRun } from '../../src/sys/index.js';
@@ -104,31 +105,52 @@ test('bad --events: a map that is not a perf/ring buffer, no such map, a type no
 });
 
 const tools = existsSync('/bin/bash') && spawnSync('script', ['--version']).status === 0;
-(tools ? test : uvuTest.skip)("the README's command: --attach uretprobe_entry=/bin/bash:readline --events events='struct event', lines typed into bash", async () => {
-  const run = start(['bpf-objs/tailcall_uretprobe.bpf.o', '--attach', 'uretprobe_entry=/bin/bash:readline', '--events', 'events=struct event', '--count', '2']);
-  const sh = spawn('script', ['-qfec', 'bash --norc --noprofile -i', '/dev/null'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TERM: 'dumb', PS1: '$ ', HOME: '/tmp' }, stdio: ['pipe', 'ignore', 'ignore'] });
+(tools ? test : uvuTest.skip)("the README's command: --attach uretprobe_entry=BASH:readline --events events='struct event', lines typed into bash", async () => {
+  // A uretprobe is set on a file: on /bin/bash it would also see every other interactive
+  // bash on the machine (other test processes type lines into theirs at the same time), and
+  // --count 2 would stop on their lines. So the command is given a copy of /bin/bash of this
+  // run's own, and every event is ours.
+  const dir = mkdtempSync(path.join(tmpdir(), `tsbpf-cli-bash-${process.pid}-`));
+  const bash = path.join(dir, 'bash');
+  copyFileSync('/bin/bash', bash);
+  chmodSync(bash, 0o755);
+  const run = start(['bpf-objs/tailcall_uretprobe.bpf.o', '--attach', `uretprobe_entry=${bash}:readline`, '--events', 'events=struct event', '--count', '2']);
+  let sh: ReturnType<typeof spawn> | undefined;
+  const marker = `tsbpf-cli-${process.pid}`;
+  const printed = () => run.out.split('\n').filter((l) => l.startsWith('events cpu'));
   try {
-    assert.ok(await run.until(() => /reading events until 2 arrive/.test(run.err)), run.err + run.out);
-    // other bash processes on the machine may type lines too: ours are marked
-    const marker = `tsbpf-cli-${process.pid}`;
-    for (const l of [`echo ${marker}-1`, `echo ${marker}-2`, `echo ${marker}-3`]) {
-      sh.stdin.write(`${l}\n`);
-      await new Promise((r) => setTimeout(r, 200));
+    // generous waits: a loaded machine starts node and bash slowly (no assertion depends on speed)
+    assert.ok(await run.until(() => /reading events until 2 arrive/.test(run.err), 120_000), run.err + run.out);
+    // bash starts after the probe is set, so its every readline() returns through it; lines
+    // are typed one at a time, each after the previous one's event, so that exactly two
+    // records ever reach the buffer (a third one read in the same wake-up would count in
+    // the 'read' line although --count stops the printing at two)
+    sh = spawn('script', ['-qfec', `${bash} --norc --noprofile -i`, '/dev/null'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TERM: 'dumb', PS1: '$ ', HOME: '/tmp' }, stdio: ['pipe', 'ignore', 'ignore'] });
+    for (const k of [1, 2]) {
+      sh.stdin!.write(`echo ${marker}-${k}\n`);
+      assert.ok(await run.until(() => printed().length >= k, 120_000), `the event of line ${k}: ${run.out} ${run.err}`);
     }
+    assert.ok(await run.until(() => run.p.exitCode !== null, 120_000), `--count 2 ends the run: ${run.err}`);
     assert.is(await run.exited, 0, run.err);
-    const mine = run.out.split('\n').filter((l) => l.startsWith('events cpu'));
-    assert.ok(mine.length === 2, run.out);
+    const mine = printed();
+    assert.is(mine.length, 2, run.out);
     const re = /^events cpu \d+: \{slot: (135|146), pid: (\d+), rc: (-?\d+), line: "([^"]*)"\}$/;
-    for (const l of mine) {
+    const pids = new Set<string>();
+    mine.forEach((l, i) => {
       const m = re.exec(l);
       assert.ok(m, l);
       assert.is(Number(m![1]), BigInt(m![3]!) & 1n ? 135 : 146, 'the slot the tail call reached follows the parity of the return value');
-    }
-    assert.ok(mine.some((l) => l.includes(marker)), `our lines came through: ${mine.join(' / ')}`);
+      assert.is(m![4], `echo ${marker}-${i + 1}`, 'the line typed, in order');
+      pids.add(m![2]!);
+    });
+    assert.is(pids.size, 1, `one bash typed both: ${mine.join(' / ')}`);
+    assert.is(readlinkSync(`/proc/${[...pids][0]}/exe`), bash, 'the pid in the events is our bash');
     assert.match(run.out, /^events: 2 read, 0 lost$/m);
   } finally {
-    sh.stdin.end('exit\n');
+    sh?.stdin!.end('exit\n');
     if (run.p.exitCode === null) run.p.kill('SIGKILL');
+    if (sh && sh.exitCode === null) await new Promise((r) => { sh!.once('close', r); setTimeout(r, 5000); });
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
