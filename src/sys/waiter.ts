@@ -14,7 +14,10 @@
  * master set (token 0) wakes it and it returns, so the process exits at once.
  *
  * The worker keeps the process alive only while some wait is pending (like a socket a
- * server listens on); otherwise it is unref'd.
+ * server listens on), and until it has booted (loaded koffi): a process that ends while the
+ * worker is inside koffi's native module load dies (FATAL ERROR napi_throw, seen once in 14
+ * CLI runs at load 14 where every record was read without the worker's help); otherwise it
+ * is unref'd.
  */
 import { Worker } from 'node:worker_threads';
 import { TsbpfError } from '../errors.js';
@@ -34,6 +37,7 @@ const wait = k.load('libc.so.6').func('int epoll_wait(int epfd, uint64_t events,
 const buf = new Uint8Array(w.max * w.size);
 const dv = new DataView(buf.buffer);
 const addr = k.address(buf);
+parentPort.postMessage('booted');
 for (;;) {
   const n = wait(w.ep, addr, w.max, -1);
   if (n < 0) {
@@ -74,6 +78,7 @@ class Waiter {
   readonly #worker: Worker;
   readonly #pending = new Map<number, Pending>();
   #next = 1;
+  #booting = true;
   #dead: Error | undefined;
   readonly #onExit = () => { try { eventfdSignal(this.#exitFd); } catch { /* exiting anyway */ } };
 
@@ -89,10 +94,12 @@ class Waiter {
       execArgv: [],
       workerData: { koffi: koffiModulePath(), ep: this.#ep, max: MAX_EVENTS, size: EPOLL_EVENT_SIZE, dataOff: EPOLL_EVENT_DATA_OFFSET },
     });
-    this.#worker.unref();
-    this.#worker.on('message', (m: number[] | { errno: number }) => {
+    this.#worker.on('message', (m: number[] | { errno: number } | 'booted') => {
       if (Array.isArray(m)) for (const t of m) this.#finish(t, true);
-      else this.#fail(new TsbpfError(`tsbpf's epoll worker stopped: epoll_wait failed with errno ${m.errno}`));
+      else if (m === 'booted') {
+        this.#booting = false;
+        if (this.#pending.size === 0) this.#worker.unref();
+      } else this.#fail(new TsbpfError(`tsbpf's epoll worker stopped: epoll_wait failed with errno ${m.errno}`));
     });
     this.#worker.on('error', (e) => this.#fail(new TsbpfError(`tsbpf's epoll worker failed: ${e.message}`, {}, { cause: e })));
     this.#worker.on('exit', () => this.#fail(new TsbpfError("tsbpf's epoll worker exited")));
@@ -119,7 +126,7 @@ class Waiter {
     this.#pending.delete(token);
     if (p.timer) clearTimeout(p.timer);
     epollCtl(this.#ep, EPOLL_CTL_DEL, p.fd, 0, 0, ['ENOENT', 'EBADF']);
-    if (this.#pending.size === 0) this.#worker.unref();
+    if (this.#pending.size === 0 && !this.#booting) this.#worker.unref();
     p.resolve(ready);
   }
 

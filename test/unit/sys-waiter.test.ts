@@ -86,4 +86,13 @@ ${body}
   assert.ok(r.ms >= 300, 'alive until the wait ended');
 });
 
+(linux ? test : test.skip)('a first wait cancelled at once: the process still exits by itself, after the waiter thread has booted', () => {
+  // the worker stays referenced until it has loaded koffi (an exit inside that load kills
+  // the process), and not longer: nothing else keeps this process alive
+  const r = child(`w.cancel(); w.ready.then((x) => console.log('ended ' + x));`, 20000);
+  assert.is(r.signal, null, `killed after ${r.ms.toFixed(0)} ms: the process did not exit by itself`);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /ended false/);
+});
+
 test.run();
