@@ -58,17 +58,23 @@ async function collectUnderDouble(make: () => { addr: bigint }, gone: (addr: big
   return { calls, addr };
 }
 
-test('a Mapping nobody closed is unmapped for real when collected while a double is installed', async () => {
-  await collect(() => false, 3); // earlier garbage
+/** A mapping of the file made by `map` and dropped is unmapped for real while a double is installed, which gets no call. */
+async function droppedMappingIsUnmapped(map: (fd: number) => ArrayBufferLike | undefined): Promise<void> {
   const before = fileMappings();
   const { calls } = await collectUnderDouble(() => {
-    const m = withFd((fd) => Mapping.map(fd, LENGTH, PROT_READ, 0, 'test file'));
-    assert.is(new Uint8Array(m.buffer)[LENGTH - 1], 7);
+    const buffer = withFd(map);
+    assert.ok(buffer, 'mapped');
+    assert.is(new Uint8Array(buffer!)[LENGTH - 1], 7);
     assert.is(fileMappings(), before + 1);
     return { addr: fileMappedAt() };
   }, () => fileMappings() === before);
   assert.equal(calls, [], 'the double received no call');
   assert.is(fileMappings(), before, 'the file is unmapped');
+}
+
+test('a Mapping nobody closed is unmapped for real when collected while a double is installed', async () => {
+  await collect(() => false, 3); // earlier garbage
+  await droppedMappingIsUnmapped((fd) => Mapping.map(fd, LENGTH, PROT_READ, 0, 'test file').buffer);
 });
 
 test('a closed Mapping\'s zero pages are unmapped for real when collected while a double is installed', async () => {
@@ -84,17 +90,8 @@ test('a closed Mapping\'s zero pages are unmapped for real when collected while 
   assert.not.ok(mappedAt(addr), 'the zero pages are unmapped');
 });
 
-test('a mapReadOnly mapping is unmapped for real when collected while a double is installed', async () => {
-  const before = fileMappings();
-  const { calls } = await collectUnderDouble(() => {
-    const bytes = withFd((fd) => mapReadOnly(fd, LENGTH));
-    assert.ok(bytes, 'mapped');
-    assert.is(fileMappings(), before + 1);
-    return { addr: fileMappedAt() };
-  }, () => fileMappings() === before);
-  assert.equal(calls, [], 'the double received no call');
-  assert.is(fileMappings(), before, 'the file is unmapped');
-});
+test('a mapReadOnly mapping is unmapped for real when collected while a double is installed', () =>
+  droppedMappingIsUnmapped((fd) => mapReadOnly(fd, LENGTH)?.buffer));
 
 test('under a double nothing is mapped: Mapping.map refuses naming the object, mapReadOnly gives undefined (the caller reads)', async () => {
   const { calls, restore } = installDouble();
