@@ -17,18 +17,28 @@ const { test } = kernelSuite('attach-uretprobe');
 const SCRIPT = ['/usr/bin/script', '/bin/script'].find(existsSync);
 
 type BashEvent = { slot: number; pid: number; rc: bigint; line: string };
+/** A no-op command line only this run types. */
+const READY = `: ready-${process.pid}`;
 
 /**
  * Runs an interactive bash under a pty and types into it only when it is reading: a
- * readiness line (`:`) is sent every 300 ms until readline's return comes back as an
- * event (a slow start can swallow what arrives before readline sets up the terminal),
- * then each of `lines` and `exit`, each after the previous one's event came back.
- * Returns every event read, in order.
+ * readiness line (`: ready-<our pid>`) is sent every 300 ms until readline's return comes
+ * back as an event (a slow start can swallow what arrives before readline sets up the
+ * terminal), then each of `lines` and `exit`, each after the previous one's event came back.
+ * The probe is on /bin/bash for every process: events from another bash (another test run
+ * on the same kernel) are dropped by pid, the pid of the bash that returned our readiness
+ * line. Returns our bash's events, in order.
  */
 async function typeIntoBash(reader: EventReader, lines: string[]): Promise<BashEvent[]> {
   const p = spawn(SCRIPT!, ['-qfc', 'bash --norc --noprofile -i', '/dev/null'], { stdio: ['pipe', 'ignore', 'ignore'], env: { ...process.env, PS1: '$ ', TERM: 'dumb' } });
   const exited = new Promise<void>((resolve, reject) => { p.on('close', () => resolve()); p.on('error', reject); });
   const events: BashEvent[] = [];
+  let bashPid = 0;
+  /** Keeps the events of our bash (known from its readiness line) and drops other processes'. */
+  const take = (e: BashEvent): void => {
+    if (bashPid === 0 && e.line === READY) bashPid = e.pid;
+    if (bashPid !== 0 && e.pid === bashPid) events.push(e);
+  };
   const deadline = Date.now() + 60_000;
   /** Reads until an event whose line is `want` arrives; writes `resend` every 300 ms meanwhile. */
   const waitFor = async (want: string, resend?: string): Promise<void> => {
@@ -37,25 +47,24 @@ async function typeIntoBash(reader: EventReader, lines: string[]): Promise<BashE
       if (resend !== undefined) p.stdin!.write(`${resend}\n`);
       const r = await reader.read({ timeoutMs: 300 });
       if (!r) continue;
-      const e = r.value as BashEvent;
-      events.push(e);
-      reader.drain((x) => { events.push(x.value as BashEvent); });
+      take(r.value as BashEvent);
+      reader.drain((x) => take(x.value as BashEvent));
       if (events.some((x) => x.line === want)) return;
     }
   };
   try {
-    await waitFor(':', ':');
+    await waitFor(READY, READY);
     for (const line of [...lines, 'exit']) {
       const mark = events.length;
       p.stdin!.write(`${line}\n`);
       await waitFor(line);
       // the line's event must be the first non-empty, non-readiness one after it was typed
-      assert.equal(events.slice(mark).map((e) => e.line).filter((l) => l !== '' && l !== ':')[0], line, `the event after typing ${JSON.stringify(line)}`);
+      assert.equal(events.slice(mark).map((e) => e.line).filter((l) => l !== '' && l !== READY)[0], line, `the event after typing ${JSON.stringify(line)}`);
     }
     p.stdin!.end();
     await exited;
   } finally { if (p.exitCode === null) p.kill('SIGKILL'); }
-  reader.drain((x) => { events.push(x.value as BashEvent); });
+  reader.drain((x) => take(x.value as BashEvent));
   return events;
 }
 
@@ -78,7 +87,7 @@ test('uretprobe on /bin/bash:readline: every typed line runs the entry program a
         assert.is(e.slot, (BigInt(e.rc) & 1n) === 1n ? 135 : 146, `slot of rc ${e.rc}`);
         assert.ok(e.pid > 0 && e.pid !== process.pid);
       }
-      assert.equal(events.map((e) => e.line).filter((l) => l !== '' && l !== ':'), [...lines, 'exit'], 'the lines typed, in order');
+      assert.equal(events.map((e) => e.line).filter((l) => l !== '' && l !== READY), [...lines, 'exit'], 'the lines typed, in order');
     } finally { reader.close(); link.close(); }
   } finally { c.close(); }
   await assertClean(before, id ? [id] : [], 'uretprobe bash');
