@@ -171,7 +171,7 @@ export function collectLegacyMaps(elf: ElfFile, sec: ElfSection): Array<{ spec: 
       numaNode: 0, pinning: 0, mapExtra: 0n, keyType: 0, valueType: 0, kind: 'legacy', section: sec.name, autocreate: true,
     };
     if (size > LEGACY_MAP_DEF_SIZE) {
-      spec.extra = Uint8Array.from(sec.data.subarray(s.value + LEGACY_MAP_DEF_SIZE, s.value + size));
+      spec.extra = new Uint8Array(sec.data.subarray(s.value + LEGACY_MAP_DEF_SIZE, s.value + size));
       spec.extraOffset = s.value + LEGACY_MAP_DEF_SIZE;
     }
     return { spec, offset: s.value, size };

@@ -97,9 +97,9 @@ function copyMap(m: MapSpec): MapSpec {
   const c: MapSpec = { ...m };
   if (m.innerMap) c.innerMap = copyMap(m.innerMap);
   if (m.contents) c.contents = m.contents.map((x) => ({ ...x }));
-  if (m.data) c.data = Uint8Array.from(m.data);
+  if (m.data) c.data = new Uint8Array(m.data); // copies (as Uint8Array.from, without iterating)
   if (m.variables) c.variables = new Map([...m.variables].map(([k, v]) => [k, { ...v }]));
-  if (m.extra) c.extra = Uint8Array.from(m.extra);
+  if (m.extra) c.extra = new Uint8Array(m.extra);
   if (m.structOps) c.structOps = { ...m.structOps, programs: m.structOps.programs.map((x) => ({ ...x })) };
   return c;
 }

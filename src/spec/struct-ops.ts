@@ -74,7 +74,8 @@ export function collectStructOpsMaps(elf: ElfFile, sec: ElfSection, btf: Btf | u
     const spec: MapSpec = {
       name: vt.name, type: 'struct_ops', keySize: 4, valueSize: t.size, maxEntries: 1, flags: link ? BPF_F_LINK : 0,
       numaNode: 0, pinning: 0, mapExtra: 0n, keyType: 0, valueType: 0, kind: 'struct_ops', section: sec.name, autocreate: !optional,
-      data: Uint8Array.from(sec.data.subarray(offset, offset + t.size)),
+      // a copy by the typed array constructor (one memcpy; Uint8Array.from iterates byte by byte)
+      data: new Uint8Array(sec.data.subarray(offset, offset + t.size)),
       structOps: { typeName: essentialName(t.name), typeId, link, programs: [] },
     };
     out.push({ spec, offset, size: t.size });
@@ -104,7 +105,8 @@ export function addStructOpsProgram(
     throw new SpecError(`struct_ops map '${map.name}': member '${member.name}' points at '${sym.name}', which is not defined in this object`, ctx);
   }
   if (sym.value % 8 !== 0) throw new SpecError(`struct_ops map '${map.name}': member '${member.name}' points at byte ${sym.value} of ${elf.sections[sym.shndx]!.name}, not an instruction`, ctx);
-  const fn = [...funcs.values()].find((f) => f.section.index === sym.shndx && f.slot === sym.value / 8);
+  let fn: Func | undefined;
+  for (const f of funcs.values()) if (f.section.index === sym.shndx && f.slot === sym.value / 8) { fn = f; break; }
   const secName = elf.sections[sym.shndx]!.name;
   const prog = fn ? programs.get(fn.name) : undefined;
   if (!fn || !prog) {
