@@ -245,7 +245,8 @@ async function main(): Promise<void> {
   }
 
   const geomean = (table: 'file' | 'mem', key: 'ratio' | 'vs_ratio' = 'ratio') => {
-    const rs = rows.filter((r) => r.table === table && r.fixture && r[key] !== undefined);
+    // the fixtures with a ratio to libbpf (so that --vs's geomean is over the same ones)
+    const rs = rows.filter((r) => r.table === table && r.fixture && r.ratio !== undefined && r[key] !== undefined);
     if (rs.length === 0) return undefined;
     return { ratio: Math.exp(rs.reduce((a, r) => a + Math.log(r[key]!), 0) / rs.length), over: rs.length };
   };
