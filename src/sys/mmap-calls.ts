@@ -5,7 +5,8 @@
  * (mmapOverOwned), used by map-over.ts (a file read-only over a BTF arena) and by
  * mmap.ts's MemoryMapping (ring pages shared into a WebAssembly.Memory), and the one
  * way a mapping is unmapped when its bytes are garbage (unmapWhenUnreachable), used by
- * mapReadOnly here and mmap.ts's Mapping.
+ * mapReadOnly here and mmap.ts's Mapping, and the one way mmap.ts's closes put zero pages
+ * back (releaseToZeroPages); both go to the real kernel even while a double is installed.
  */
 import { TsbpfError } from '../errors.js';
 import { kernelIsFake, koffi, lastErrno, libcFunction, realLibcFunction } from './syscall.js';
@@ -28,9 +29,10 @@ type MmapAddrFn = (addr: bigint, len: number, prot: number, flags: number, fd: n
 
 /** mmap(2) returning koffi's pointer (for koffi's view of the mapped bytes). */
 export const mmapPtr = (): MmapPtrFn => libcFunction<MmapPtrFn>('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)');
+const MMAP_ADDR_DECL = 'uint64_t mmap(uint64_t addr, size_t length, int prot, int flags, int fd, int64_t offset)';
 /** mmap(2) at an address, the result as a bigint (koffi gives a u64 that fits a double as a number). */
 export function mmapAddr(addr: bigint, length: number, prot: number, flags: number, fd: number, offset: number): bigint {
-  return BigInt(libcFunction<MmapAddrFn>('uint64_t mmap(uint64_t addr, size_t length, int prot, int flags, int fd, int64_t offset)')(addr, length, prot, flags, fd, offset));
+  return BigInt(libcFunction<MmapAddrFn>(MMAP_ADDR_DECL)(addr, length, prot, flags, fd, offset));
 }
 const MUNMAP_DECL = 'int munmap(uint64_t addr, size_t length)';
 type MunmapFn = (addr: bigint, len: number) => number;
@@ -96,6 +98,18 @@ export function systemPageSize(): number {
 /** Anonymous zero pages (private, `prot`) over [addr, addr + length), replacing what is there: true when placed. */
 export function zeroPagesOver(addr: bigint, length: number, prot = PROT_READ | PROT_WRITE): boolean {
   return mmapAddr(addr, length, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) === addr;
+}
+
+/**
+ * zeroPagesOver for pages the real kernel mapped, when their owner lets them go
+ * (Mapping.close, MemoryMapping.close): through the real mmap, whatever double is installed
+ * (overrideKernel), as unmapWhenUnreachable's munmap. A double installed by then must not
+ * receive it: the kernel object's pages would stay mapped, and a double without a libc
+ * handler would throw from close() (a reader's other mappings and fds left open).
+ */
+export function releaseToZeroPages(addr: bigint, length: number, prot: number): boolean {
+  const flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+  return BigInt(realLibcFunction<MmapAddrFn>(MMAP_ADDR_DECL)(addr, length, prot, flags, -1, 0)) === addr;
 }
 
 /**

@@ -12,7 +12,7 @@
 import { TsbpfError } from '../errors.js';
 import { SyscallError } from './error.js';
 import { rawFd, type FdLike } from './fd.js';
-import { MAP_FAILED, MAP_SHARED, PROT_READ, PROT_WRITE, mmapOverOwned, mmapPtr, systemPageSize, unmapWhenUnreachable, zeroPagesOver } from './mmap-calls.js';
+import { MAP_FAILED, MAP_SHARED, PROT_READ, PROT_WRITE, mmapOverOwned, mmapPtr, releaseToZeroPages, systemPageSize, unmapWhenUnreachable } from './mmap-calls.js';
 import { kernelIsFake, koffi, lastErrno } from './syscall.js';
 
 export { PROT_READ, PROT_WRITE, systemPageSize } from './mmap-calls.js';
@@ -65,7 +65,7 @@ export class Mapping {
     this.#closed = true;
     // Not replaced (out of memory for page tables?): the kernel's pages stay mapped rather
     // than leave a hole a stale view could fault on; they go when the buffer is garbage.
-    zeroPagesOver(this.#addr, this.length, PROT_READ);
+    releaseToZeroPages(this.#addr, this.length, PROT_READ);
   }
 }
 
@@ -93,7 +93,8 @@ export class MemoryMapping {
   /**
    * Maps `length` bytes of `fd` at `offset` over memory.buffer[at, at + length) (page-aligned,
    * inside the Memory). `what` names the object in errors. Throws TsbpfError (cause: the
-   * SyscallError) when the kernel refuses.
+   * SyscallError) when the kernel refuses, and while a kernel double is installed (it has
+   * no memory to map into the Memory's).
    */
   static map(memory: { readonly buffer: ArrayBuffer }, at: number, fd: FdLike, length: number, prot: number, offset: number, what: string): MemoryMapping {
     const page = systemPageSize();
@@ -101,6 +102,7 @@ export class MemoryMapping {
     if (at % page !== 0 || length <= 0 || length % page !== 0 || at + length > bytes) {
       throw new TsbpfError(`mmap of ${what} into a WebAssembly.Memory: [${at}, ${at + length}) is not page-aligned inside its ${bytes} bytes`);
     }
+    if (kernelIsFake()) throw new TsbpfError(`mmap of ${what} into a WebAssembly.Memory: a kernel double (overrideKernel) is installed, and it has no memory to map`);
     const base = koffi().address(new Uint8Array(memory.buffer));
     if (base % BigInt(page) !== 0n) throw new TsbpfError(`mmap of ${what}: the WebAssembly.Memory does not start on a page`);
     const addr = base + BigInt(at);
@@ -119,6 +121,6 @@ export class MemoryMapping {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    zeroPagesOver(this.#addr, this.length);
+    releaseToZeroPages(this.#addr, this.length, PROT_READ | PROT_WRITE);
   }
 }

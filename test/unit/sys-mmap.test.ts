@@ -1,5 +1,6 @@
 // Mappings made by the real kernel are unmapped by the real munmap when their bytes are
-// garbage, even when the garbage collector gets to them while a test double of the kernel
+// garbage, and their close() puts zero pages in their place through the real mmap, even when
+// the garbage collector (or the close) gets to them while a test double of the kernel
 // is installed (overrideKernel: uvu runs every file of a folder in one process, so one
 // file's double can be installed when another file's mapping is collected). The double
 // must never receive that munmap (the real pages would stay mapped for good, or a double
@@ -13,7 +14,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TsbpfError } from '../../src/errors.js';
 import { errnoNumber, libcFailure, mapReadOnly, overrideKernel } from '../../src/sys/index.js';
-import { Mapping, PROT_READ } from '../../src/sys/mmap.js';
+import { Mapping, MemoryMapping, PROT_READ } from '../../src/sys/mmap.js';
+import { newWasmMemory } from '../../src/wasm/runtime.js';
 import { collect } from '../helpers/gc.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), `tsbpf-mmap-${process.pid}-`));
@@ -106,6 +108,39 @@ test('under a double nothing is mapped: Mapping.map refuses naming the object, m
   } finally {
     restore();
   }
+});
+
+/** Closes `close`'s mapping of the file while a double is installed: the real kernel replaces the file's pages, the double gets no call. */
+function closeUnderDouble(close: () => void): void {
+  const before = fileMappings();
+  const { calls, restore } = installDouble();
+  try { close(); } finally { restore(); }
+  assert.equal(calls, [], 'the double received no call');
+  assert.is(fileMappings(), before - 1, 'the file\'s pages are released');
+}
+
+test('a Mapping closed while a double is installed: its zero pages come from the real kernel', () => {
+  const m = withFd((fd) => Mapping.map(fd, LENGTH, PROT_READ, 0, 'test file'));
+  const addr = fileMappedAt();
+  closeUnderDouble(() => m.close());
+  assert.ok(mappedAt(addr), 'zero pages in their place');
+  assert.is(new Uint8Array(m.buffer)[LENGTH - 1], 0, 'a view reads zeros');
+});
+
+test('a MemoryMapping closed while a double is installed: the real kernel puts zero pages back into the Memory; under a double none is made', () => {
+  const memory = newWasmMemory(LENGTH);
+  const m = withFd((fd) => MemoryMapping.map(memory, 0, fd, LENGTH, PROT_READ, 0, 'test file'));
+  assert.is(new Uint8Array(memory.buffer)[LENGTH - 1], 7, 'the file is seen through the Memory');
+  closeUnderDouble(() => m.close());
+  assert.is(new Uint8Array(memory.buffer)[LENGTH - 1], 0, 'the Memory reads zeros');
+
+  const { calls, restore } = installDouble();
+  try {
+    withFd((fd) => assert.throws(() => MemoryMapping.map(memory, 0, fd, LENGTH, PROT_READ, 0, 'test file'), (e: Error) => e instanceof TsbpfError && /test file/.test(e.message) && /double/.test(e.message)));
+  } finally {
+    restore();
+  }
+  assert.equal(calls, [], 'no mmap reached the double');
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
