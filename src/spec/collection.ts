@@ -228,7 +228,7 @@ interface ProgramSection {
   sleepable: boolean;
   /** a leading '?' turns autoload off whatever follows it (libbpf strips it first) */
   autoload: boolean;
-  /** attachTarget: the text after the pattern's '/' */
+  /** attachTarget: the text after the pattern's '/', undefined when there is none or it is empty */
   target: string | undefined;
 }
 
@@ -247,7 +247,7 @@ function programSection(name: string): ProgramSection {
     flags: def ? (def.sleepable ? BPF_F_SLEEPABLE : 0) | (def.xdpFrags ? BPF_F_XDP_HAS_FRAGS : 0) : 0,
     sleepable: def?.sleepable ?? false,
     autoload: !name.startsWith('?'),
-    target: attachTarget(name),
+    target: attachTarget(name) || undefined, // 'kprobe/' names no target: no attachTo, as before the cache
   });
   if (programSections.size >= PROGRAM_SECTIONS_MAX) programSections.clear();
   programSections.set(name, info);

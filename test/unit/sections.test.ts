@@ -9,6 +9,9 @@ import {
   sectionDef, attachTarget, findSectionEntry, sectionPatternMatches, sectionLoadAttrs, SECTION_DEFS,
 } from '../../src/spec/sections.js';
 import { PROG_TYPES, ATTACH_TYPES, BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS } from '../../src/kernel/enums.js';
+import { SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_PROGBITS, STB_GLOBAL, STT_FUNC } from '../../src/elf/index.js';
+import { loadCollectionSpec } from '../../src/spec/index.js';
+import { buildElf, cstr } from '../helpers/elf-builder.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 interface GoldenRow { name: string; ok: boolean; prog_type: number | null; expected_attach_type: number | null }
@@ -143,6 +146,27 @@ test('attachTarget', () => {
   assert.is(attachTarget('cgroup/connect4'), undefined);
   assert.is(attachTarget('xdp'), undefined);
   assert.is(attachTarget('license'), undefined);
+});
+
+test('ProgramSpec.attachTo: the text after the slash, absent when the section name gives none', () => {
+  const movImm0Exit = new Uint8Array(16);
+  movImm0Exit[0] = 0xb7; // r0 = 0
+  movImm0Exit[8] = 0x95; // exit
+  const attachTo = (sec: string) => {
+    const b = buildElf({
+      sections: [
+        { name: sec, type: SHT_PROGBITS, flags: SHF_ALLOC | SHF_EXECINSTR, data: movImm0Exit },
+        { name: 'license', type: SHT_PROGBITS, flags: SHF_ALLOC | SHF_WRITE, data: cstr('GPL'), addralign: 1 },
+      ],
+      symbols: [{ name: 'prog', section: sec, type: STT_FUNC, bind: STB_GLOBAL, size: 16 }],
+    });
+    const p = loadCollectionSpec(b.bytes, { file: 'attach-to.o' }).programs.get('prog')!;
+    return 'attachTo' in p ? p.attachTo : 'absent';
+  };
+  assert.is(attachTo('fentry/x'), 'x');
+  assert.is(attachTo('fentry/'), 'absent');
+  assert.is(attachTo('kprobe/'), 'absent');
+  assert.is(attachTo('xdp'), 'absent');
 });
 
 test('pattern matching rules of sec_def_matches()', () => {
