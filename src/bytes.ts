@@ -33,8 +33,10 @@ function tableSpace(size: number): number | undefined {
  * BTF's record offsets), carved out of a shared 16 KiB slab when small: a typed array of
  * more than 64 bytes has a backing store of its own, ~0.7 us to make and to sweep (V8 11),
  * which an object's parse paid for a dozen such tables. A view keeps its slab alive, so a
- * kept parse result keeps at most 16 KiB more than it holds itself; slabs are never
- * handed out twice, so the arrays are zeroed.
+ * kept parse result keeps alive every slab it has a table in: up to two slabs (32 KiB)
+ * more than it holds itself, when its tables straddle a slab boundary and share each end
+ * slab with other parses. Slabs are never handed out twice, so the arrays are zeroed and
+ * no later parse writes into a kept one's tables.
  */
 export function tableWords(n: number): Uint32Array {
   const at = tableSpace(n * 4);
