@@ -13,13 +13,14 @@
  * becomes SHT_NOBITS at offset 0 with its size kept (no bytes, as for .bss). Each kept
  * range starts at its file offset modulo 8, so that sections keep their alignment.
  * Everything else in the headers is the file's, so the parser reads the same object.
- * Anything unusual in the header or the table (not ELF64, out of range, small files)
- * reads the whole file instead, so that the parser reports errors on the file's real
- * bytes. Only regular files are read (src/file.ts: FileReadError otherwise).
+ * Anything unusual in the header or the table (not ELF64, out of range, a debug REL
+ * section whose header the parser would refuse, small files) reads the whole file
+ * instead, so that the parser reports errors on the file's real bytes. Only regular
+ * files are read (src/file.ts: FileReadError otherwise).
  */
 import { closeSync } from 'node:fs';
 import { openRegularFile, readOpened, readRange } from '../file.js';
-import { SHT_NOBITS, SHT_NULL } from './types.js';
+import { SHT_NOBITS, SHT_NULL, SHT_REL, SHT_SYMTAB } from './types.js';
 
 /** Below this size the whole file is read (one read is cheaper than several). */
 const SPARSE_MIN_SIZE = 64 * 1024;
@@ -29,6 +30,8 @@ const EHDR_SIZE = 64, SHDR_SIZE = 64;
 const ELFCLASS64 = 2, ELFDATA2LSB = 1;
 /** Field offsets: e_shoff in the ELF header; sh_type, sh_offset, sh_size in a section header. */
 const E_SHOFF = 40, SH_TYPE = 4, SH_OFFSET = 24, SH_SIZE = 32;
+/** More section header fields (sh_link, sh_info, sh_entsize) and the size of an Elf64_Rel. */
+const SH_LINK = 40, SH_INFO = 44, SH_ENTSIZE = 56, REL_SIZE = 16;
 /** Kept ranges start at their file offset modulo this (the largest alignment sections need). */
 const ALIGN = 8;
 
@@ -64,6 +67,12 @@ function readSparse(fd: number, size: number, file: string): Uint8Array | undefi
     const off = sh(i, SH_OFFSET), len = sh(i, SH_SIZE);
     return off + len <= size ? [off, off + len] : undefined;
   };
+  // an SHT_REL header as parseRelSection accepts it: Elf64_Rel entries, the symbol table, a target section
+  const plainRelHeader = (i: number): boolean => {
+    const link = sh(i, SH_LINK), info = sh(i, SH_INFO);
+    return sh(i, SH_ENTSIZE) === REL_SIZE && sh(i, SH_ENTSIZE + 4) === 0 && sh(i, SH_SIZE) % REL_SIZE === 0 &&
+      link < shnum && sh(link, SH_TYPE) === SHT_SYMTAB && info > 0 && info < shnum && sh(info, SH_TYPE) !== SHT_NULL;
+  };
   const strRange = range(shstrndx);
   if (!strRange) return undefined;
   const names = Buffer.alloc(strRange[1] - strRange[0]);
@@ -79,7 +88,12 @@ function readSparse(fd: number, size: number, file: string): Uint8Array | undefi
     const nameOff = sh(i, 0);
     const nul = names.indexOf(0, nameOff);
     if (nameOff >= names.length || nul < 0) return undefined;
-    if (isDebug(names.toString('latin1', nameOff, nul))) leftOut.push(i);
+    if (isDebug(names.toString('latin1', nameOff, nul))) {
+      // the parser checks every REL section's header at open (src/elf/relocations.ts), and a
+      // left-out one is REL no more: one it would refuse is read whole (the bytes' error)
+      if (type === SHT_REL && !plainRelHeader(i)) return undefined;
+      leftOut.push(i);
+    }
     else if (r[1] > r[0]) want.push(r);
   }
   want.sort((a, b) => a[0] - b[0]);

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { loadCollectionSpec, type CollectionSpec } from '../../src/spec/index.js';
 import { readObjectFile } from '../../src/elf/read-file.js';
 import { parseElf } from '../../src/elf/index.js';
-import { SHT_NOBITS } from '../../src/elf/types.js';
-import { TsbpfError } from '../../src/errors.js';
+import { SHT_NOBITS, SHT_REL } from '../../src/elf/types.js';
+import { ElfError, TsbpfError } from '../../src/errors.js';
 
 const dir = path.resolve('bpf-objs');
 const fixtures = readdirSync(dir).filter((f) => f.endsWith('.bpf.o')).map((f) => path.join(dir, f));
@@ -87,6 +87,34 @@ test('only debug sections are left out; a file that is not a sane ELF is read wh
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('a left-out debug relocation section with a bad header: the same ElfError from the path as from the bytes', () => {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'tsbpf-read-'));
+  try {
+    const big = fixtures.map((f) => readFileSync(f)).sort((a, b) => b.length - a.length)[0]!;
+    const rel = parseElf(big).sections.find((s) => s.type === SHT_REL && s.name.startsWith('.rel.debug_'));
+    assert.ok(rel, 'the largest fixture has a .rel.debug_* section');
+    const shoff = Number(Buffer.from(big).readBigUInt64LE(40));
+    // sh_entsize, sh_link, sh_info of that header, each made wrong in its own copy
+    for (const [field, value] of [[56, 24], [40, 0], [44, 0xffff]] as const) {
+      const bad = Buffer.from(big);
+      bad.writeUInt32LE(value, shoff + rel!.index * 64 + field);
+      const file = writeTo(tmp, `bad-${field}.o`, bad);
+      const fromBytes = caught(() => loadCollectionSpec(bad, { file }));
+      assert.ok(fromBytes instanceof ElfError && fromBytes.section === rel!.name, `field ${field}: the bytes are refused for ${rel!.name}`);
+      const fromPath = caught(() => loadCollectionSpec(file));
+      assert.ok(fromPath instanceof ElfError, `field ${field}: the path is refused too`);
+      assert.is((fromPath as ElfError).message, (fromBytes as ElfError).message);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+function caught(fn: () => unknown): unknown {
+  try { fn(); } catch (e) { return e; }
+  return undefined;
+}
 
 function writeTo(d: string, name: string, bytes: Uint8Array): string {
   const p = path.join(d, name);
