@@ -72,6 +72,15 @@ export class JsWalker implements RingWalker {
   }
 }
 
+// RUNS. After the general step has checked one record in full, each walk takes the records
+// that follow for as long as their header words are the same as that record's: for a ring
+// buffer the same length word (the same length and discard bit, and not busy), for a perf
+// buffer a PERF_RECORD_SAMPLE with the same misc / size word and the same raw size. Such a
+// record passes every check the step made, so a comparison replaces them, and its address
+// comes from a constant stride instead of waiting for the previous header's load. max,
+// stop and (perf) the ring's end are checked in the run as in the step; the first record
+// that differs goes back to the general step. walk-wasm.ts has the same two loops.
+
 /**
  * One length word per record: the sign bit is BPF_RINGBUF_BUSY_BIT, bit 30
  * BPF_RINGBUF_DISCARD_BIT, the rest the length; a record takes (len + 8 + 7) & ~7 bytes
