@@ -95,8 +95,8 @@ export function systemPageSize(): number {
   return pageSize;
 }
 
-/** Anonymous zero pages (private, `prot`) over [addr, addr + length), replacing what is there: true when placed. */
-export function zeroPagesOver(addr: bigint, length: number, prot = PROT_READ | PROT_WRITE): boolean {
+/** Anonymous zero pages (private, `prot`) over [addr, addr + length), replacing what is there: true when placed (mmapOverOwned's restore). */
+function zeroPagesOver(addr: bigint, length: number, prot = PROT_READ | PROT_WRITE): boolean {
   return mmapAddr(addr, length, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) === addr;
 }
 
