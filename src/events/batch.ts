@@ -11,6 +11,7 @@
  * in a batch whose `bytes` is a scratch copy.
  */
 import { TsbpfError } from '../errors.js';
+import { EventsError } from './errors.js';
 
 /** The ring's contents make no sense (a record longer than what was produced, a zero-size record). */
 export class RingError extends TsbpfError {}
@@ -31,6 +32,15 @@ export type RecordVisitor = (bytes: Uint8Array, start: number, length: number, c
 export const DEFAULT_BATCH_RECORDS = 4096;
 /** The most records a batch may hold (its arrays take 8 bytes a record). */
 export const MAX_BATCH_RECORDS = 1 << 20;
+
+/** opts.batchRecords (EventReaderOptions, PerfBufferOptions), checked (an integer from 1 to MAX_BATCH_RECORDS), or the default. */
+export function batchRecordsOf(opts: { batchRecords?: number }): number {
+  const n = opts.batchRecords ?? DEFAULT_BATCH_RECORDS;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_BATCH_RECORDS) {
+    throw new EventsError(`event reader: batchRecords ${n} must be an integer from 1 to ${MAX_BATCH_RECORDS}`, {}, { reason: 'options' });
+  }
+  return n;
+}
 
 /**
  * A run of records, reused from one batch to the next: read it inside the call that hands

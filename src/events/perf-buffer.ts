@@ -14,7 +14,7 @@ import {
 import { PERF_MMAP_DATA_OFFSET, PERF_MMAP_DATA_SIZE } from './abi.js';
 import { EventsError } from './errors.js';
 import { onlineCpus, type OpenedMap } from './map-ref.js';
-import { DEFAULT_BATCH_RECORDS, MAX_BATCH_RECORDS, type RecordBatch, type RecordVisitor } from './batch.js';
+import { batchRecordsOf, type RecordBatch, type RecordVisitor } from './batch.js';
 import { PerfConsumer } from './perf-ring.js';
 import type { WalkerChoice } from './walk.js';
 import { WASM_MAX_BYTES, newWasmMemory, wasmAvailable } from '../wasm/runtime.js';
@@ -32,15 +32,6 @@ export interface PerfBufferOptions {
   walker?: WalkerChoice;
   /** The most records one drainBatch call hands out (default DEFAULT_BATCH_RECORDS). */
   batchRecords?: number;
-}
-
-/** opts.batchRecords, checked (an integer from 1 to MAX_BATCH_RECORDS), or the default. */
-export function batchRecordsOf(opts: { batchRecords?: number }): number {
-  const n = opts.batchRecords ?? DEFAULT_BATCH_RECORDS;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_BATCH_RECORDS) {
-    throw new EventsError(`event reader: batchRecords ${n} must be an integer from 1 to ${MAX_BATCH_RECORDS}`, {}, { reason: 'options' });
-  }
-  return n;
 }
 
 export const DEFAULT_PAGES_PER_CPU = 64;

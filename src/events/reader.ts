@@ -24,9 +24,9 @@ import { waitReady, type Wait } from '../sys/waiter.js';
 import { recordDecoder, type RecordDecoder } from './decode.js';
 import { EventsError } from './errors.js';
 import { kernelMapBtf, openEventMap, type EventMapRef } from './map-ref.js';
-import { PerfBufferSource, batchRecordsOf, type PerfBufferOptions } from './perf-buffer.js';
+import { PerfBufferSource, type PerfBufferOptions } from './perf-buffer.js';
 import { RingBufferSource } from './ring-buffer.js';
-import type { RecordBatch } from './batch.js';
+import { batchRecordsOf, type RecordBatch } from './batch.js';
 import type { EventSource } from './source.js';
 
 /** One record. */
