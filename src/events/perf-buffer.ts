@@ -5,12 +5,11 @@
  * the kernel never overwrites what was not read), enabled, and stored in the map at the
  * CPU's index, where bpf_perf_event_output(..., BPF_F_CURRENT_CPU, ...) finds it.
  */
-import { Fd, mapUpdate } from '../sys/index.js';
-import { Mapping, MemoryMapping, PROT_READ, PROT_WRITE, systemPageSize } from '../sys/mmap.js';
 import {
+  Fd, Mapping, MemoryMapping, PROT_READ, PROT_WRITE, mapUpdate, systemPageSize,
   PERF_COUNT_SW_BPF_OUTPUT, PERF_EVENT_IOC_ENABLE, PERF_SAMPLE_RAW, PERF_TYPE_SOFTWARE,
   perfEventIoctl, perfEventOpen,
-} from '../sys/perf.js';
+} from '../sys/index.js';
 import { PERF_MMAP_DATA_OFFSET, PERF_MMAP_DATA_SIZE } from './abi.js';
 import { EventsError } from './errors.js';
 import { onlineCpus, type OpenedMap } from './map-ref.js';

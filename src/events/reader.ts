@@ -18,9 +18,7 @@
  */
 import type { Btf } from '../btf/index.js';
 import type { Value } from '../load/values.js';
-import { epollCreate, epollCtl, EPOLLIN, EPOLL_CTL_ADD } from '../sys/epoll.js';
-import { closeFd } from '../sys/syscall.js';
-import { waitReady, type Wait } from '../sys/waiter.js';
+import { closeFd, epollCreate, epollCtl, EPOLLIN, EPOLL_CTL_ADD, waitReady, type Wait } from '../sys/index.js';
 import { recordDecoder, type RecordDecoder } from './decode.js';
 import { EventsError } from './errors.js';
 import { kernelMapBtf, openEventMap, type EventMapRef } from './map-ref.js';

@@ -3,7 +3,7 @@
  * read-write, the producer page and the data pages (twice in a row) read-only. mapRingbuf
  * also maps user ring buffers for their writer (the other way round).
  */
-import { Mapping, MemoryMapping, PROT_READ, PROT_WRITE, systemPageSize } from '../sys/mmap.js';
+import { Mapping, MemoryMapping, PROT_READ, PROT_WRITE, systemPageSize } from '../sys/index.js';
 import { EventsError } from './errors.js';
 import type { OpenedMap } from './map-ref.js';
 import { DEFAULT_BATCH_RECORDS, TSO, type RecordBatch, type RecordVisitor } from './batch.js';

@@ -10,8 +10,7 @@
  */
 import { closeSync, constants, existsSync, mkdirSync, openSync, readSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ensureTracefs, type MountNotice } from '../sys/mount.js';
-import { waitReady, type Wait } from '../sys/waiter.js';
+import { ensureTracefs, waitReady, type MountNotice, type Wait } from '../sys/index.js';
 import { EventsError } from './errors.js';
 
 /** One trace_pipe line: `<comm>-<pid> [<cpu>] <flags> <timestamp>: <event>: <message>`. */

@@ -9,8 +9,7 @@
  *   await w.writeWait(bytes, { timeoutMs });   // waits for room without blocking the loop
  *   const r = w.reserve(16); r.data.writeUInt32LE(7); r.submit();
  */
-import { EPOLLOUT } from '../sys/epoll.js';
-import { waitReady, type Wait } from '../sys/waiter.js';
+import { EPOLLOUT, waitReady, type Wait } from '../sys/index.js';
 import { EventsError } from './errors.js';
 import { openEventMap, type EventMapRef, type OpenedMap } from './map-ref.js';
 import { RingbufProducer } from './ringbuf.js';

@@ -5,6 +5,9 @@ export {
 export { mapKernelBtfFile } from './file-map.js';
 export { mapFileOver } from './map-over.js';
 export { mapReadOnly, systemPageSize } from './mmap-calls.js';
+export { Mapping, MemoryMapping, PROT_READ, PROT_WRITE } from './mmap.js';
+export { epollCreate, epollCtl, EPOLLIN, EPOLLOUT, EPOLL_CTL_ADD } from './epoll.js';
+export { waitReady, type Wait } from './waiter.js';
 export { SyscallError, errnoName, errnoNumber, errnoDescription, syscallHint } from './error.js';
 export { encodeAttr, readU32, readU64, readString, readBytes, cString } from './attr.js';
 export type { Attr, AttrValues, FieldValue } from './attr.js';
