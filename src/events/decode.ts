@@ -5,7 +5,7 @@
  */
 import type { Btf } from '../btf/index.js';
 import { findType } from '../btf/c-name.js';
-import { decodeValue, type Value } from '../load/values.js';
+import { decodeValue, type Value } from '../load/index.js';
 import { EventsError } from './errors.js';
 
 /** How records of one map are decoded. */

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Btf } from '../btf/index.js';
 import type { MapTypeName } from '../kernel/enums.js';
-import { BpfMap } from '../load/map.js';
+import { BpfMap } from '../load/index.js';
 import { Fd, btfGetFdById, btfRaw, mapGetFdById, mapInfo, objGet, rawFd, type FdLike, type MapInfo } from '../sys/index.js';
 import { EventsError } from './errors.js';
 

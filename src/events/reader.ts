@@ -17,7 +17,7 @@
  * only until the callback returns.
  */
 import type { Btf } from '../btf/index.js';
-import type { Value } from '../load/values.js';
+import type { Value } from '../load/index.js';
 import { closeFd, epollCreate, epollCtl, EPOLLIN, EPOLL_CTL_ADD, waitReady, type Wait } from '../sys/index.js';
 import { recordDecoder, type RecordDecoder } from './decode.js';
 import { EventsError } from './errors.js';
