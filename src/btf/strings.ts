@@ -2,8 +2,9 @@
  * A BTF string section: NUL-terminated names addressed by byte offset. For split BTF
  * (kernel modules) offsets below `start` are the base's strings.
  *
- * Names are decoded only when asked for: from the bytes while few are, then sliced from one
- * latin1 text of the whole section, or as UTF-8 when a name has bytes above 0x7f.
+ * Names are decoded only when asked for: sliced from one latin1 text of the whole section
+ * (made on the first name of a small section, an object's; for a large one, vmlinux's,
+ * after a few names read from the bytes), or as UTF-8 when a name has bytes above 0x7f.
  */
 import * as BufferModule from 'node:buffer';
 import { asBuffer, latin1 } from '../bytes.js';
@@ -130,8 +131,8 @@ export class BtfStrings {
 }
 
 /**
- * Names decoded one by one from the bytes before the whole section is made one latin1
- * text: at least GETS_BEFORE_TEXT, or one per 2^BYTES_PER_GET_SHIFT bytes of section (the
+ * Names decoded one by one from the bytes of a section above SMALL_SECTION before the
+ * whole section is made one latin1 text: at least GETS_BEFORE_TEXT, or one per 2^BYTES_PER_GET_SHIFT bytes of section (the
  * text is a copy of the section, ~0.2 ms for vmlinux's 2.3 MB: about what 600 names read
  * from the bytes cost, measured in a pass over every type; a lookup of task_struct reads
  * fewer and makes no text).
