@@ -9,16 +9,20 @@ export class EpochCache<K, V> {
    * often (every type of every load) and would otherwise make a `make` closure per call.
    */
   peek(key: K): V | undefined {
-    if (this.epoch !== kernelEpoch()) { this.map.clear(); this.epoch = kernelEpoch(); }
-    return this.map.get(key);
+    return this.answers().get(key);
   }
   /** The cached answer for `key`, or `make()`'s, kept unless it throws. */
   get(key: K, make: () => V): V {
-    if (this.epoch !== kernelEpoch()) { this.map.clear(); this.epoch = kernelEpoch(); }
-    if (this.map.has(key)) return this.map.get(key)!;
+    const map = this.answers();
+    if (map.has(key)) return map.get(key)!;
     const v = make();
-    this.map.set(key, v);
+    map.set(key, v);
     return v;
+  }
+  /** The answers of the kernel that answers now (emptied when another one does). */
+  private answers(): Map<K, V> {
+    if (this.epoch !== kernelEpoch()) { this.map.clear(); this.epoch = kernelEpoch(); }
+    return this.map;
   }
   /** Forget every answer (tests that change what the kernel has). */
   clear(): void { this.map.clear(); }
