@@ -5,8 +5,9 @@
  * (mmapOverOwned), used by map-over.ts (a file read-only over a BTF arena) and by
  * mmap.ts's MemoryMapping (ring pages shared into a WebAssembly.Memory), and the one
  * way a mapping is unmapped when its bytes are garbage (unmapWhenUnreachable), used by
- * mapReadOnly here and mmap.ts's Mapping, and the one way mmap.ts's closes put zero pages
- * back (releaseToZeroPages); both go to the real kernel even while a double is installed.
+ * mapReadOnly here and mmap.ts's Mapping, and the one way zero pages are put back over
+ * such memory (zeroPagesOver: mmap.ts's closes, mmapOverOwned's restore); both go to the
+ * real kernel even while a double is installed.
  */
 import { TsbpfError } from '../errors.js';
 import { kernelIsFake, koffi, lastErrno, libcFunction, realLibcFunction } from './syscall.js';
@@ -95,19 +96,16 @@ export function systemPageSize(): number {
   return pageSize;
 }
 
-/** Anonymous zero pages (private, `prot`) over [addr, addr + length), replacing what is there: true when placed (mmapOverOwned's restore). */
-function zeroPagesOver(addr: bigint, length: number, prot = PROT_READ | PROT_WRITE): boolean {
-  return mmapAddr(addr, length, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) === addr;
-}
-
 /**
- * zeroPagesOver for pages the real kernel mapped, when their owner lets them go
- * (Mapping.close, MemoryMapping.close): through the real mmap, whatever double is installed
- * (overrideKernel), as unmapWhenUnreachable's munmap. A double installed by then must not
- * receive it: the kernel object's pages would stay mapped, and a double without a libc
- * handler would throw from close() (a reader's other mappings and fds left open).
+ * Anonymous zero pages (private, `prot`) over [addr, addr + length) of memory the real kernel
+ * mapped, replacing what is there: true when placed. Used where the owner lets pages go
+ * (Mapping.close, MemoryMapping.close) and where a refused MAP_FIXED must be undone
+ * (mmapOverOwned). Always through the real mmap, whatever double is installed
+ * (overrideKernel), as unmapWhenUnreachable's munmap: a double installed by then must not
+ * receive it (the kernel object's pages would stay mapped, and a double without a libc
+ * handler would throw from close(), leaving a reader's other mappings and fds open).
  */
-export function releaseToZeroPages(addr: bigint, length: number, prot: number): boolean {
+export function zeroPagesOver(addr: bigint, length: number, prot: number): boolean {
   const flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
   return BigInt(realLibcFunction<MmapAddrFn>(MMAP_ADDR_DECL)(addr, length, prot, flags, -1, 0)) === addr;
 }
@@ -122,7 +120,7 @@ export function releaseToZeroPages(addr: bigint, length: number, prot: number): 
 export function mmapOverOwned(addr: bigint, length: number, prot: number, flags: number, fd: number, offset: number, restore = length): number {
   if (mmapAddr(addr, length, prot, flags | MAP_FIXED, fd, offset) === addr) return 0;
   const errno = lastErrno();
-  if (!zeroPagesOver(addr, restore)) {
+  if (!zeroPagesOver(addr, restore, PROT_READ | PROT_WRITE)) {
     throw new TsbpfError(`mmap of fd ${fd} over memory at 0x${addr.toString(16)} failed and its pages could not be restored`);
   }
   return errno;

@@ -12,7 +12,7 @@
 import { TsbpfError } from '../errors.js';
 import { SyscallError } from './error.js';
 import { rawFd, type FdLike } from './fd.js';
-import { MAP_FAILED, MAP_SHARED, PROT_READ, PROT_WRITE, mmapOverOwned, mmapPtr, releaseToZeroPages, systemPageSize, unmapWhenUnreachable } from './mmap-calls.js';
+import { MAP_FAILED, MAP_SHARED, PROT_READ, PROT_WRITE, mmapOverOwned, mmapPtr, zeroPagesOver, systemPageSize, unmapWhenUnreachable } from './mmap-calls.js';
 import { kernelIsFake, koffi, lastErrno } from './syscall.js';
 
 export { PROT_READ, PROT_WRITE, systemPageSize } from './mmap-calls.js';
@@ -65,7 +65,7 @@ export class Mapping {
     this.#closed = true;
     // Not replaced (out of memory for page tables?): the kernel's pages stay mapped rather
     // than leave a hole a stale view could fault on; they go when the buffer is garbage.
-    releaseToZeroPages(this.#addr, this.length, PROT_READ);
+    zeroPagesOver(this.#addr, this.length, PROT_READ);
   }
 }
 
@@ -121,6 +121,6 @@ export class MemoryMapping {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    releaseToZeroPages(this.#addr, this.length, PROT_READ | PROT_WRITE);
+    zeroPagesOver(this.#addr, this.length, PROT_READ | PROT_WRITE);
   }
 }

@@ -144,7 +144,7 @@ const realBound = new Map<string, unknown>();
  * The libc function itself, bound once per declaration, whatever double `overrideKernel`
  * has installed: only for work on memory the real kernel gave, which can come while a
  * double is installed (the garbage collector's munmap of a real mapping, mmap-calls.ts
- * unmapWhenUnreachable; a close's zero pages over one, releaseToZeroPages). Everything else
+ * unmapWhenUnreachable; a close's zero pages over one, zeroPagesOver). Everything else
  * calls `libcFunction`.
  */
 export function realLibcFunction<F>(decl: string): F {
