@@ -639,23 +639,12 @@ export class Btf {
     return this.err(`type id cycle: ${loop.join(' -> ')}${from}`, { typeId: start });
   }
 
-  /** Whether own string offset `off` holds exactly `s` (ASCII only; anything else answers false). Compares bytes: no string made. */
-  private ownStringIs(off: number, s: string): boolean {
-    const strs = this.strings;
-    const rel = off - strs.start;
-    const b = strs.bytes;
-    if (rel < 0 || rel + s.length >= b.length) return false;
-    for (let k = 0; k < s.length; k++) {
-      const c = s.charCodeAt(k);
-      if (c > 0x7f || b[rel + k] !== c) return false;
-    }
-    return b[rel + s.length] === 0;
-  }
-
   /** `t` ready to write; `origNameOff`: the name offset of the record it replaces, kept while the name is the same. */
   private prepare(t: BtfType, origNameOff?: number): EncodedType {
     const kind = KIND_NUMBERS[t.kind];
-    const nameOff = origNameOff !== undefined && this.ownStringIs(origNameOff, t.name) ? origNameOff : this.addString(t.name);
+    // an own name offset is kept while it names the same string (no string added)
+    const keep = origNameOff !== undefined && origNameOff >= this.strings.start && this.strings.get(origNameOff) === t.name;
+    const nameOff = keep ? origNameOff : this.addString(t.name);
     let vlen = 0;
     let names: number[] = [];
     switch (t.kind) {
