@@ -163,16 +163,16 @@ function readBtfExt(bytes: Uint8Array, btf: Btf, opts: BtfExtParseOptions, build
   // the records of a section name one file, or a few: its name is made once per run of them
   let fileOff = -1, file = '';
   const lineInfo = subsection<LineInfo>('line_info', 16, 'bpf_line_info', LINE_INFO_MIN, (sec, at) => {
-    const insnOff = insn('line_info', sec, at);
-    if (v.getUint32(at + 4, le) !== fileOff || !build) {
+    const insnOff = insn('line_info', sec, at), fileNameOff = v.getUint32(at + 4, le);
+    if (fileNameOff !== fileOff || !build) {
       file = recStr('line_info', 'file name', sec, at + 4);
-      fileOff = v.getUint32(at + 4, le);
+      fileOff = fileNameOff;
     }
     const fileName = file, line = recStr('line_info', 'line', sec, at + 8);
     if (!build) return undefined;
     const lineCol = v.getUint32(at + 12, le);
     return {
-      insnOff, fileNameOff: v.getUint32(at + 4, le), lineOff: v.getUint32(at + 8, le),
+      insnOff, fileNameOff, lineOff: v.getUint32(at + 8, le),
       fileName, line, lineNum: lineCol >>> 10, column: lineCol & 0x3ff,
     };
   });
