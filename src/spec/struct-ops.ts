@@ -34,18 +34,14 @@ export const BPF_F_LINK = 1 << 13;
 /** The struct_ops section names libbpf knows (bpf_object__elf_collect). */
 export const STRUCT_OPS_SECTIONS: readonly string[] = [STRUCT_OPS_SEC, STRUCT_OPS_LINK_SEC, `?${STRUCT_OPS_SEC}`, `?${STRUCT_OPS_LINK_SEC}`];
 
+const STRUCT_OPS_NAMES: ReadonlySet<string> = new Set(STRUCT_OPS_SECTIONS);
+
 /** The struct_ops sections of the object. */
 export function structOpsSections(elf: ElfFile): ElfSection[] {
   const out: ElfSection[] = [];
-  // a plain loop, and the four names compared only for names with an 's' where theirs has
-  // one ('.struct_ops', '?.struct_ops'): every section of every object passes through here
-  for (const s of elf.sections) {
-    const n = s.name;
-    if ((n.charCodeAt(1) === LETTER_S || n.charCodeAt(2) === LETTER_S) && STRUCT_OPS_SECTIONS.includes(n)) out.push(s);
-  }
+  for (const s of elf.sections) if (STRUCT_OPS_NAMES.has(s.name)) out.push(s); // every section of every object passes here
   return out;
 }
-const LETTER_S = 0x73;
 
 /** One map per variable of a struct_ops section, with its byte range in the section. */
 export function collectStructOpsMaps(elf: ElfFile, sec: ElfSection, btf: Btf | undefined): Array<{ spec: MapSpec; offset: number; size: number }> {
