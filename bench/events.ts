@@ -146,8 +146,7 @@ function onBatch(b: Tsbpf.EventBatch): void {
 /** One timed tsbpf drain of n pre-filled records: records, wall and CPU microseconds, records lost. */
 async function tsbpf(kind: Kind, method: Method, n: number): Promise<[number, number, number, number]> {
   const r = t.EventReader.open(mapOf(kind), {
-    pagesPerCpu: PERF_PAGES, walker: method === 'drainBatch js' ? 'js' : 'auto',
-    ...(o.batchRecords !== undefined ? { batchRecords: o.batchRecords } : {}),
+    pagesPerCpu: PERF_PAGES, walker: method === 'drainBatch js' ? 'js' : 'auto', batchRecords: o.batchRecords, // undefined: the default
   });
   try {
     fill(kind, n);
