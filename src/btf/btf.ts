@@ -27,7 +27,7 @@ import {
 import { BTF_HEADER_SIZE, BTF_MAGIC, BTF_TYPE_SIZE, BTF_VERSION, KIND_NAMES, KIND_NUMBERS, extraSize, infoVlen, isModifierKind, kindHasVlen } from './kinds.js';
 import { RecordDecoder, TypeCache } from './decode.js';
 import { type EncodedType, writeType } from './encode.js';
-import { NameIndex, essentialName, makeQuery, searchRecords, type Query, type RecordTable } from './names.js';
+import { NameIndex, essentialName, makeQuery, searchFirst, searchRecords, type Query, type RecordTable } from './names.js';
 import { readHeader, scanRecords, typeWords } from './records.js';
 import { BtfStrings } from './strings.js';
 
@@ -531,6 +531,14 @@ export class Btf {
       return undefined;
     }
     this.searches++;
+    if (this.overrides.size === 0) {
+      // No changed type can come first: the first own record of that kind and name, the
+      // search stopped there; added types come after every own one.
+      const i = searchFirst(this.table(), makeQuery(name), KIND_NUMBERS[kind]);
+      if (i >= 0) return this.typeById(this.firstId + i);
+      for (const t of this.added) if (t.kind === kind && t.name === name) return t;
+      return undefined;
+    }
     const raw = searchRecords(this.table(), [makeQuery(name)], false, KIND_NUMBERS[kind])[0]!;
     for (const id of this.withChanges(raw, (t) => t.kind === kind && t.name === name)) {
       const t = this.typeById(id);

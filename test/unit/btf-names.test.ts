@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
-import { Btf, BTF_INT_SIGNED, KIND_NAMES, essentialName, type BtfKindName } from '../../src/btf/index.js';
+import { Btf, BTF_INT_SIGNED, KIND_NAMES, essentialName, type BtfKindName, type BtfType } from '../../src/btf/index.js';
 import { BtfBuilder } from '../helpers/btf-builder.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
@@ -176,6 +176,38 @@ test('typeByName(name, kind): the first of that kind, changed and added types in
     const added = btf.addType({ kind: 'enum', id: 0, name: 'x', size: 4, signed: false, values: [] });
     assert.is(btf.typeByName('x', 'enum')!.id, added);
   }
+});
+
+test('typeByName(name, kind) on a BTF of 2048-4096 records (a walk of the kinds that stops at the first match): the first of that kind for every name and kind, changed types too', () => {
+  const b = new BtfBuilder();
+  const int = b.add({ kind: 'int', name: 'int', size: 4, encoding: BTF_INT_SIGNED, bitOffset: 0, bits: 32 });
+  const kinds = ['typedef', 'struct', 'union', 'const', 'ptr', 'struct', 'typedef'] as const;
+  for (let i = 0; i < 3000; i++) {
+    const name = `n${(i * 7919) % 97}`; // 97 names, each on ~31 records of several kinds, in no order
+    const kind = kinds[(i * 31) % kinds.length]!;
+    if (kind === 'struct' || kind === 'union') b.add({ kind, name, size: 4, members: [] });
+    else b.add({ kind, name: kind === 'typedef' || i % 3 !== 0 ? name : '', type: int });
+  }
+  const bytes = b.build();
+  const want = naive(Btf.parse(bytes));
+  const check = (btf: Btf, label: string) => {
+    const bad: string[] = [];
+    for (const [name, ids] of want) {
+      for (const kind of ['typedef', 'struct', 'union', 'const', 'ptr', 'enum'] as BtfKindName[]) {
+        const exp = ids.find((id) => btf.kindOf(id) === kind);
+        const got = btf.typeByName(name, kind)?.id;
+        if (got !== exp) bad.push(`${name} ${kind}: got ${got} want ${exp}`);
+      }
+    }
+    assert.equal(bad, [], label);
+  };
+  check(Btf.parse(bytes), 'fresh');
+  const changed = Btf.parse(bytes);
+  const first = want.get('n5')!.find((id) => changed.kindOf(id) === 'struct')!;
+  changed.setType(first, { ...(changed.typeById(first) as BtfType & { kind: 'struct' }), name: 'renamed' });
+  want.set('n5', want.get('n5')!.filter((id) => id !== first));
+  want.set('renamed', [first]);
+  check(changed, 'after setType');
 });
 
 test('split BTF: own types named from the base strings; base ids first', () => {
