@@ -198,6 +198,17 @@ export class Btf {
   }
 
   /**
+   * Name of `id` without decoding it: an own, unchanged record's name offset is read from
+   * its words (checked at parse), so this throws only for an id out of range.
+   */
+  nameOf(id: number): string {
+    const i = this.rawIndex(id);
+    if (i < 0) return this.typeById(id).name;
+    const off = this.w[this.offsets[i]!]!;
+    return off === 0 ? '' : this.string(off);
+  }
+
+  /**
    * The type with this id; id 0 is void. Throws BtfError for ids out of range or malformed
    * records. The object is plain data shared with this Btf (read-only: change a copy and
    * `setType` it). An object's BTF gives the same object for an id every time; a BTF of
@@ -312,6 +323,35 @@ export class Btf {
   /** The type under typedef / const / volatile / restrict / type_tag. */
   resolveType(id: number): BtfType {
     return this.typeById(this.resolve(id));
+  }
+
+  /**
+   * The id a PTR points to, read from its record without decoding it (with the checks a
+   * decode makes: no vlen, the id in range); undefined when `id` is not a PTR. Map
+   * definitions read two or three of these per member (`__uint`: PTR -> ARRAY).
+   */
+  pointee(id: number): number | undefined {
+    const i = this.rawIndex(id);
+    const o = i >= 0 ? this.offsets[i]! : 0;
+    if (i < 0 || this.kinds[i] !== BTF_KIND_PTR || infoVlen(this.w[o + 1]!) !== 0) {
+      const t = this.typeById(id); // what decoding throws, it throws
+      return t.kind === 'ptr' ? t.type : undefined;
+    }
+    return this.ref(this.w[o + 2]!, id, o + 2);
+  }
+
+  /** The element count of an ARRAY, read as `pointee` reads a PTR (both type ids checked); undefined when `id` is not an ARRAY. */
+  arrayLength(id: number): number | undefined {
+    const i = this.rawIndex(id);
+    const o = i >= 0 ? this.offsets[i]! : 0;
+    if (i < 0 || this.kinds[i] !== BTF_KIND_ARRAY || infoVlen(this.w[o + 1]!) !== 0) {
+      const t = this.typeById(id);
+      return t.kind === 'array' ? t.nelems : undefined;
+    }
+    const w = this.w; // btf_array { type, index_type, nelems }
+    this.ref(w[o + 3]!, id, o + 3);
+    this.ref(w[o + 4]!, id, o + 4);
+    return w[o + 5]!;
   }
 
   /** Size in bytes: pointers are 8, arrays n * element, var its type, modifiers followed. */

@@ -13,6 +13,7 @@ import type { ElfFile } from '../elf/types.js';
 import { STB_LOCAL, STV_HIDDEN, STV_INTERNAL } from '../elf/types.js';
 import { SpecError } from '../errors.js';
 import { sortByKey } from './order.js';
+import { ByName } from './by-name.js';
 import type { Func } from './functions.js';
 import type { MapSpec } from './types.js';
 
@@ -22,24 +23,30 @@ export function fixupDatasecs(btf: Btf, elf: ElfFile, kconfig: MapSpec | undefin
     if (ds.kind !== 'datasec' || ds.name === '.ksyms') continue;
     const ctx = { file: elf.file, section: ds.name, typeId: id };
     let size: number;
-    const offsetOf = new Map<string, number>();
+    // the offset of each variable name: the last symbol (or .kconfig variable) of that name
+    let offsetOf: (name: string) => number | undefined;
     if (ds.name === '.kconfig') {
       if (!kconfig) continue;
       size = kconfig.valueSize;
-      for (const v of kconfig.variables!.values()) offsetOf.set(v.name, v.offset);
+      const named = new ByName([...kconfig.variables!.values()], 'last');
+      offsetOf = (name) => named.get(name)?.offset;
     } else {
       const sec = elf.sectionByName(ds.name);
       if (!sec) throw new SpecError(`BTF DATASEC '${ds.name}' has no ELF section of that name`, ctx);
       size = sec.size;
-      for (const s of elf.symbolsIn(sec.index)) offsetOf.set(s.name, s.value);
+      const named = new ByName(elf.symbolsIn(sec.index), 'last');
+      offsetOf = (name) => named.get(name)?.value;
     }
-    if (ds.size === size && ds.vars.every((v) => {
-      const vt = btf.typeById(v.type);
-      return offsetOf.get(vt.name) === undefined || offsetOf.get(vt.name) === v.offset;
-    })) continue;
+    let same = ds.size === size;
+    for (let i = 0; same && i < ds.vars.length; i++) {
+      const v = ds.vars[i]!;
+      const off = offsetOf(btf.typeById(v.type).name);
+      same = off === undefined || off === v.offset;
+    }
+    if (same) continue;
     const vars = ds.vars.map((v) => {
       const vt = btf.typeById(v.type);
-      const off = offsetOf.get(vt.name);
+      const off = offsetOf(vt.name);
       if (off === undefined) throw new SpecError(`variable '${vt.name}' of DATASEC '${ds.name}' has no ELF symbol to give its offset`, { ...ctx, symbol: vt.name });
       if (off + v.size > size) throw new SpecError(`variable '${vt.name}' (offset ${off}, size ${v.size}) runs past the end of '${ds.name}' (${size} bytes)`, { ...ctx, symbol: vt.name });
       return { ...v, offset: off };
@@ -59,10 +66,16 @@ export function fixupDatasecs(btf: Btf, elf: ElfFile, kconfig: MapSpec | undefin
  */
 export function staticHiddenFuncs(btf: Btf, funcs: Map<string, Func>): string[] {
   const changed: string[] = [];
+  let funcIds: number[] | undefined;
   for (const f of funcs.values()) {
     if (f.section.name !== '.text' || f.bind === STB_LOCAL) continue;
     if (f.visibility !== STV_HIDDEN && f.visibility !== STV_INTERNAL) continue;
-    for (const id of btf.idsByName(f.name)) {
+    // The FUNCs of an object's BTF are few: their names compared as strings (read from the
+    // records, nothing decoded) cost less than a byte search of every record per name.
+    funcIds ??= btf.idsOfKind('func');
+    const ids = funcIds.length <= SCAN_FUNCS ? funcIds : btf.idsByName(f.name);
+    for (const id of ids) {
+      if (btf.nameOf(id) !== f.name) continue;
       const t = btf.typeById(id);
       if (t.kind !== 'func' || t.linkage !== BTF_FUNC_GLOBAL) continue;
       btf.setType(id, { ...t, linkage: BTF_FUNC_STATIC });
@@ -72,3 +85,6 @@ export function staticHiddenFuncs(btf: Btf, funcs: Map<string, Func>): string[] 
   }
   return changed;
 }
+
+/** Up to this many FUNCs, staticHiddenFuncs compares their names rather than search every record by name. */
+const SCAN_FUNCS = 64;

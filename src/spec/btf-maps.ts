@@ -31,11 +31,14 @@ function resolved(btf: Btf, id: number): BtfType {
 }
 
 function uintMember(btf: Btf, m: BtfMember, ctx: ErrorContext): number {
-  const ptr = resolved(btf, m.type);
-  if (ptr.kind !== 'ptr') throw new SpecError(`map member '${m.name}' is a ${ptr.kind}, expected __uint() (a pointer to an array)`, ctx);
-  const arr = resolved(btf, ptr.type);
-  if (arr.kind !== 'array') throw new SpecError(`map member '${m.name}' points to a ${arr.kind}, expected __uint() (a pointer to an array)`, ctx);
-  return arr.nelems;
+  // PTR -> ARRAY read from the records (nothing decoded unless it is something else)
+  const ptrId = btf.resolve(m.type);
+  const target = btf.pointee(ptrId);
+  if (target === undefined) throw new SpecError(`map member '${m.name}' is a ${btf.typeById(ptrId).kind}, expected __uint() (a pointer to an array)`, ctx);
+  const arrId = btf.resolve(target);
+  const nelems = btf.arrayLength(arrId);
+  if (nelems === undefined) throw new SpecError(`map member '${m.name}' points to a ${btf.typeById(arrId).kind}, expected __uint() (a pointer to an array)`, ctx);
+  return nelems;
 }
 
 function ulongMember(btf: Btf, m: BtfMember, ctx: ErrorContext): bigint {
@@ -50,9 +53,10 @@ function ulongMember(btf: Btf, m: BtfMember, ctx: ErrorContext): bigint {
 
 /** `__type(name, T)`: PTR -> T; returns T's id and size. */
 function typeMember(btf: Btf, m: BtfMember, ctx: ErrorContext): { id: number; size: number } {
-  const ptr = resolved(btf, m.type);
-  if (ptr.kind !== 'ptr') throw new SpecError(`map member '${m.name}' is a ${ptr.kind}, expected __type() (a pointer)`, ctx);
-  return { id: ptr.type, size: btf.sizeof(ptr.type) };
+  const ptrId = btf.resolve(m.type);
+  const id = btf.pointee(ptrId);
+  if (id === undefined) throw new SpecError(`map member '${m.name}' is a ${btf.typeById(ptrId).kind}, expected __type() (a pointer)`, ctx);
+  return { id, size: btf.sizeof(id) };
 }
 
 /**

@@ -5,11 +5,12 @@
 import { Btf, checkBtfExt, parseBtfExt } from '../btf/index.js';
 import type { BtfExt } from '../btf/types.js';
 import { parseElf } from '../elf/index.js';
-import type { ElfFile, ElfSection, ElfSymbol } from '../elf/types.js';
+import type { ElfFile, ElfSection } from '../elf/types.js';
 import { SHN_UNDEF, STB_LOCAL, STB_WEAK, STT_FUNC, STT_SECTION } from '../elf/types.js';
 import { SpecError, TsbpfError } from '../errors.js';
 import { readObjectFile } from '../elf/read-file.js';
 import { parseBtfMapDef } from './btf-maps.js';
+import { ByName } from './by-name.js';
 import { collectFunctions, isExecSection, relocateFunctions, type Func, type SymbolResolver } from './functions.js';
 import { collectDataMaps, collectKconfigMap, collectLegacyMaps } from './data-maps.js';
 import { callOrder, linkFunctions, type LinkedProgram } from './calls.js';
@@ -111,7 +112,7 @@ function buildSpec(elf: ElfFile): CollectionSpec {
     const ds = btf.datasecByName('.maps');
     if (!ds) throw new SpecError('BTF has no DATASEC for .maps', { file, section: '.maps' });
     const list: MapRange[] = [];
-    const symbols = symbolsByName(elf, btfMapsSec);
+    const symbols = new ByName(elf.symbolsIn(btfMapsSec.index), 'first');
     for (const v of ds.vars) {
       const vt = btf.typeById(v.type);
       if (vt.kind !== 'var') throw new SpecError(`.maps DATASEC entry is a ${vt.kind}, expected a VAR`, { file, section: '.maps', typeId: v.type });
@@ -303,13 +304,6 @@ function lazyProgram(
   Object.defineProperty(p, 'lineInfo', LINE_INFO);
   Object.defineProperty(p, 'coreRelos', CORE_RELOS);
   return p;
-}
-
-/** The symbols of `sec` by name (the first of a name, as a search in symbol order finds it). */
-function symbolsByName(elf: ElfFile, sec: ElfSection): Map<string, ElfSymbol> {
-  const out = new Map<string, ElfSymbol>();
-  for (const s of elf.symbolsIn(sec.index)) if (!out.has(s.name)) out.set(s.name, s);
-  return out;
 }
 
 /**
