@@ -183,6 +183,41 @@ test('names, resolve, sizeof, findMember, datasecByName', () => {
   btf.validate();
 });
 
+test('nameOf, pointee, arrayLength read records as typeById decodes them, with its errors', () => {
+  const k = everyKind();
+  const btf = Btf.parse(k.b.build());
+  for (let id = 0; id < btf.length; id++) {
+    const t = btf.typeById(id);
+    assert.is(btf.nameOf(id), t.name, `name of ${id}`);
+    assert.is(btf.pointee(id), t.kind === 'ptr' ? t.type : undefined, `pointee of ${id}`);
+    assert.is(btf.arrayLength(id), t.kind === 'array' ? t.nelems : undefined, `arrayLength of ${id}`);
+  }
+  // a changed type is read from its new self
+  btf.setType(k.arr, { id: k.arr, name: 'renamed', kind: 'array', type: k.int, indexType: k.int, nelems: 9 });
+  assert.is(btf.nameOf(k.arr), 'renamed');
+  assert.is(btf.arrayLength(k.arr), 9);
+  throwsBtf(() => btf.nameOf(btf.length), /out of range/);
+  // bad records: the errors of a decode, before and after one
+  const b = new BtfBuilder();
+  b.add({ kind: 'int', name: 'int', size: 4, encoding: 0, bitOffset: 0, bits: 32 });
+  b.add({ kind: 'ptr', name: '', type: 99 }); // 2
+  b.add({ kind: 'array', name: '', type: 1, indexType: 77, nelems: 4 }); // 3
+  b.add({ kind: 'array', name: '', type: 66, indexType: 1, nelems: 4 }); // 4
+  b.raw([0, (2 << 24) | 3, 1]); // 5: ptr with vlen 3
+  b.raw([0, (3 << 24) | 1, 0, 1, 1, 2]); // 6: array with vlen 1
+  for (let pass = 0; pass < 2; pass++) {
+    const bad = Btf.parse(b.build());
+    if (pass === 1) for (const id of [2, 3, 4, 5, 6]) { try { bad.typeById(id); } catch { /* the same errors below */ } }
+    throwsBtf(() => bad.pointee(2), /type id 2.*references type id 99, but the last type id is 6/);
+    throwsBtf(() => bad.arrayLength(3), /type id 3.*references type id 77/);
+    throwsBtf(() => bad.arrayLength(4), /type id 4.*references type id 66/);
+    throwsBtf(() => bad.pointee(5), /vlen 3 on a ptr record, expected 0/);
+    throwsBtf(() => bad.arrayLength(6), /vlen 1 on a array record, expected 0/);
+    assert.is(bad.pointee(1), undefined);
+    assert.is(bad.arrayLength(1), undefined);
+  }
+});
+
 test('anonymous members are searched by findMember', () => {
   const b = new BtfBuilder();
   const int = b.add({ kind: 'int', name: 'int', size: 4, encoding: 1, bitOffset: 0, bits: 32 });
