@@ -54,6 +54,8 @@ const SLAB_SIZE = 64 * 1024;
 const SLAB_MAX_REQUEST = 16 * 1024;
 let slab = new ArrayBuffer(SLAB_SIZE);
 let slabUsed = 0;
+/** A DataView over the whole current slab, made once per slab (a DataView per buffer cost ~0.2 us). */
+let slabDataView: DataView | undefined;
 
 /**
  * `n` zeroed bytes carved out of a shared slab (8-byte aligned; never handed out twice, so
@@ -65,8 +67,18 @@ let slabUsed = 0;
  */
 export function slabBytes(n: number): Uint8Array {
   if (n > SLAB_MAX_REQUEST) return new Uint8Array(n);
-  if (slabUsed + n > SLAB_SIZE) { slab = new ArrayBuffer(SLAB_SIZE); slabUsed = 0; }
+  if (slabUsed + n > SLAB_SIZE) { slab = new ArrayBuffer(SLAB_SIZE); slabUsed = 0; slabDataView = undefined; }
   const out = new Uint8Array(slab, slabUsed, n);
   slabUsed += (n + 7) & ~7;
   return out;
+}
+
+/**
+ * A DataView over `bytes`' whole buffer, to be written at `bytes.byteOffset + i`: for a
+ * view `slabBytes` gave, the current slab's one DataView (no DataView per buffer); for
+ * anything else a new one.
+ */
+export function viewOver(bytes: Uint8Array): DataView {
+  if (bytes.buffer === slab) return (slabDataView ??= new DataView(slab));
+  return new DataView(bytes.buffer, 0, bytes.buffer.byteLength);
 }

@@ -104,43 +104,47 @@ export function encodedSize(insns: readonly Instruction[]): number {
  */
 export function encode(insns: readonly Instruction[], alloc: (size: number) => Uint8Array = (n) => new Uint8Array(n)): Uint8Array {
   const out = alloc(encodedSize(insns));
-  let o = 0;
-  for (let k = 0; k < insns.length; k++) {
-    const i = insns[k]!;
-    const { opcode, dst, src, off, imm } = i;
-    if (!Number.isInteger(opcode) || opcode < 0 || opcode > 0xff) fail('opcode', opcode, k);
-    if (!Number.isInteger(dst) || dst < 0 || dst > 15) fail('dst register', dst, k);
-    if (!Number.isInteger(src) || src < 0 || src > 15) fail('src register', src, k);
-    if (!Number.isInteger(off) || off < -0x8000 || off > 0xffff) fail('offset', off, k);
-    if (!Number.isInteger(imm) || imm < -0x80000000 || imm > 0xffffffff) fail('immediate', imm, k);
-    out[o] = opcode;
-    out[o + 1] = dst | (src << 4);
-    out[o + 2] = off & 0xff;
-    out[o + 3] = (off >> 8) & 0xff;
-    out[o + 4] = imm & 0xff;
-    out[o + 5] = (imm >>> 8) & 0xff;
-    out[o + 6] = (imm >>> 16) & 0xff;
-    out[o + 7] = (imm >>> 24) & 0xff;
-    o += INSN_SIZE;
-    if (opcode !== OP_LD_IMM64) continue;
-    let hi = 0;
-    if (i.imm64 !== undefined) {
-      const v = i.imm64;
-      if (typeof v !== 'bigint' || v < -(1n << 63n) || v >= 1n << 64n) fail('imm64', v, k);
-      const u = BigInt.asUintN(64, v);
-      const lo = Number(u & 0xffffffffn);
-      if (lo !== imm >>> 0) {
-        throw new AsmError(`instruction ${k}: ld_imm64 imm (${imm}) disagrees with the low 32 bits of imm64 (0x${u.toString(16)}); use setImm64()`);
-      }
-      hi = Number(u >> 32n);
-    }
-    out[o + 4] = hi & 0xff;
-    out[o + 5] = (hi >>> 8) & 0xff;
-    out[o + 6] = (hi >>> 16) & 0xff;
-    out[o + 7] = (hi >>> 24) & 0xff;
-    o += INSN_SIZE;
-  }
+  for (let k = 0, o = 0; k < insns.length; k++) o = encodeAt(out, o, insns[k]!, k);
   return out;
+}
+
+/**
+ * Writes instruction `i` (the `k`-th, for messages) at byte `o` of `out` as `encode` does,
+ * with the same checks (every byte of its 8 or 16 is written); returns the byte after it.
+ */
+export function encodeAt(out: Uint8Array, o: number, i: Instruction, k: number): number {
+  const { opcode, dst, src, off, imm } = i;
+  if (!Number.isInteger(opcode) || opcode < 0 || opcode > 0xff) fail('opcode', opcode, k);
+  if (!Number.isInteger(dst) || dst < 0 || dst > 15) fail('dst register', dst, k);
+  if (!Number.isInteger(src) || src < 0 || src > 15) fail('src register', src, k);
+  if (!Number.isInteger(off) || off < -0x8000 || off > 0xffff) fail('offset', off, k);
+  if (!Number.isInteger(imm) || imm < -0x80000000 || imm > 0xffffffff) fail('immediate', imm, k);
+  out[o] = opcode;
+  out[o + 1] = dst | (src << 4);
+  out[o + 2] = off & 0xff;
+  out[o + 3] = (off >> 8) & 0xff;
+  out[o + 4] = imm & 0xff;
+  out[o + 5] = (imm >>> 8) & 0xff;
+  out[o + 6] = (imm >>> 16) & 0xff;
+  out[o + 7] = (imm >>> 24) & 0xff;
+  o += INSN_SIZE;
+  if (opcode !== OP_LD_IMM64) return o;
+  let hi = 0;
+  if (i.imm64 !== undefined) {
+    const v = i.imm64;
+    if (typeof v !== 'bigint' || v < -(1n << 63n) || v >= 1n << 64n) fail('imm64', v, k);
+    const u = BigInt.asUintN(64, v);
+    const lo = Number(u & 0xffffffffn);
+    if (lo !== imm >>> 0) {
+      throw new AsmError(`instruction ${k}: ld_imm64 imm (${imm}) disagrees with the low 32 bits of imm64 (0x${u.toString(16)}); use setImm64()`);
+    }
+    hi = Number(u >> 32n);
+  }
+  out[o + 4] = hi & 0xff;
+  out[o + 5] = (hi >>> 8) & 0xff;
+  out[o + 6] = (hi >>> 16) & 0xff;
+  out[o + 7] = (hi >>> 24) & 0xff;
+  return o + INSN_SIZE;
 }
 
 /** Sets the 64-bit constant of a ld_imm64 (both `imm64` and its low half `imm`). */

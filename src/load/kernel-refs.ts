@@ -218,7 +218,9 @@ export const inVmlinux = (source: string) => source === 'vmlinux';
  * `insns` itself when there is none); `refs` gets where each kfunc and typed ksym was found.
  */
 export function resolveExterns(p: ProgramSpec, insns: Instruction[], types: KernelTypes, file: string, refs: KernelRef[] = []): Instruction[] {
-  if (!insns.some((insn) => insn.reference?.kind === 'extern')) return insns; // most programs: nothing to copy
+  let externs = false;
+  for (let i = 0; i < insns.length && !externs; i++) externs = insns[i]!.reference?.kind === 'extern';
+  if (!externs) return insns; // most programs: nothing to copy
   const seen = new Set<string>();
   const note = (r: KernelRef) => { const k = `${r.kind} ${r.name}`; if (!seen.has(k)) { seen.add(k); refs.push(r); } };
   const slots = rawOffsets(insns);

@@ -2,24 +2,36 @@
  * Pure preparation for the kernel (no syscalls): kernel-safe names, instructions with
  * map fds patched in, func_info / line_info records, BTF rewritten for BPF_BTF_LOAD.
  */
-import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, encode, OP_CALL, OP_LD_IMM64, rawOffsets } from '../asm/index.js';
+import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, encodeAt, encodedSize, OP_CALL, OP_LD_IMM64, rawOffsets } from '../asm/index.js';
 import type { Instruction } from '../asm/types.js';
 import type { FuncInfo, LineInfo } from '../btf/types.js';
-import { slabBytes } from '../bytes.js';
+import { slabBytes, viewOver } from '../bytes.js';
 import { TsbpfError } from '../errors.js';
 import type { MapSpec, ProgramSpec } from '../spec/types.js';
 
 const BPF_OBJ_NAME_LEN = 16;
 
+/** Whether char code `c` is kept in a kernel object name: [A-Za-z0-9_.]. */
+function nameChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2e;
+}
+
 function sanitize(name: string): string {
-  return name.replace(/[^A-Za-z0-9_.]/g, '_');
+  // most names need nothing: a loop over the characters instead of a regex replace per name
+  for (let i = 0; i < name.length; i++) if (!nameChar(name.charCodeAt(i))) return name.replace(/[^A-Za-z0-9_.]/g, '_');
+  return name;
 }
 
 /** The object's name as libbpf takes it: the file's basename up to its first '.'. */
+let lastObject: { file: string; name: string } | undefined;
+
 export function objectName(file: string): string {
+  if (lastObject?.file === file) return lastObject.name; // an object loaded again: its name once
   const base = file.slice(file.lastIndexOf('/') + 1);
   const dot = base.indexOf('.');
-  return dot > 0 ? base.slice(0, dot) : base || 'buffer';
+  const name = dot > 0 ? base.slice(0, dot) : base || 'buffer';
+  lastObject = { file, name };
+  return name;
 }
 
 /**
@@ -56,12 +68,13 @@ export function patchInstructions(
   p: ProgramSpec, mapFd: (name: string) => number | undefined, file: string,
   notCreated?: (name: string) => number | undefined, insns: readonly Instruction[] = p.instructions,
 ): Uint8Array {
-  // one array, a copy only of the instructions that change (no array per instruction)
-  const out: Instruction[] = [];
-  for (let i = 0; i < insns.length; i++) {
+  // one pass, written straight into the output bytes: an instruction that changes is
+  // written from a small literal (no copy of the instruction object, no array of them)
+  const out = slabBytes(encodedSize(insns));
+  for (let i = 0, o = 0; i < insns.length; i++) {
     const insn = insns[i]!;
     const ref = insn.reference;
-    if (!ref || (ref.kind !== 'map' && ref.kind !== 'extern')) { out.push(insn); continue; }
+    if (!ref || (ref.kind !== 'map' && ref.kind !== 'extern')) { o = encodeAt(out, o, insn, i); continue; }
     if (ref.kind === 'extern') {
       throw new TsbpfError(`program '${p.name}' uses extern '${ref.name}' (instruction ${rawOffsets(insns)[i]}) that was not resolved against the kernel (resolveExterns)`, { file, section: p.section, symbol: p.name });
     }
@@ -70,24 +83,24 @@ export function patchInstructions(
       const idx = notCreated?.(ref.name);
       if (idx !== undefined && insn.opcode === OP_LD_IMM64) {
         const call: Instruction = { opcode: OP_CALL, dst: 0, src: 0, off: 0, imm: POISON_LDIMM64_MAP_BASE + idx };
-        out.push(call, { ...call });
+        o = encodeAt(out, encodeAt(out, o, call, i), call, i);
         continue;
       }
       throw new TsbpfError(`program '${p.name}' references map '${ref.name}', which was not created`, { file, section: p.section, symbol: p.name });
     }
-    const c: Instruction = { ...insn };
-    if (ref.value) {
-      c.src = BPF_PSEUDO_MAP_VALUE;
-      c.imm = fd;
-      c.imm64 = (BigInt(ref.offset ?? 0) << 32n) | BigInt(fd >>> 0);
-    } else {
-      c.src = BPF_PSEUDO_MAP_FD;
-      c.imm = fd;
-      c.imm64 = BigInt(fd >>> 0);
+    // ld_imm64: BPF_PSEUDO_MAP_FD with the fd, or BPF_PSEUDO_MAP_VALUE with the fd and the
+    // value offset in the second half's imm
+    const at = o;
+    o = encodeAt(out, o, { opcode: insn.opcode, dst: insn.dst, src: ref.value ? BPF_PSEUDO_MAP_VALUE : BPF_PSEUDO_MAP_FD, off: insn.off, imm: fd }, i);
+    if (ref.value && insn.opcode === OP_LD_IMM64) {
+      const hi = (ref.offset ?? 0) >>> 0;
+      out[at + 12] = hi & 0xff;
+      out[at + 13] = (hi >>> 8) & 0xff;
+      out[at + 14] = (hi >>> 16) & 0xff;
+      out[at + 15] = (hi >>> 24) & 0xff;
     }
-    out.push(c);
   }
-  return encode(out, slabBytes);
+  return out;
 }
 
 /** A verifier log that stopped on a poisoned map reference: which map (by `names[n]`). */
@@ -105,8 +118,8 @@ export const LINE_INFO_REC_SIZE = 16;
 
 export function funcInfoBytes(records: FuncInfo[]): Uint8Array {
   const b = slabBytes(records.length * FUNC_INFO_REC_SIZE);
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  for (let i = 0, o = 0; i < records.length; i++, o += FUNC_INFO_REC_SIZE) {
+  const dv = viewOver(b);
+  for (let i = 0, o = b.byteOffset; i < records.length; i++, o += FUNC_INFO_REC_SIZE) {
     const r = records[i]!;
     dv.setUint32(o, r.insnOff, true);
     dv.setUint32(o + 4, r.typeId, true);
@@ -116,8 +129,8 @@ export function funcInfoBytes(records: FuncInfo[]): Uint8Array {
 
 export function lineInfoBytes(records: LineInfo[]): Uint8Array {
   const b = slabBytes(records.length * LINE_INFO_REC_SIZE);
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  for (let i = 0, o = 0; i < records.length; i++, o += LINE_INFO_REC_SIZE) {
+  const dv = viewOver(b);
+  for (let i = 0, o = b.byteOffset; i < records.length; i++, o += LINE_INFO_REC_SIZE) {
     const r = records[i]!;
     dv.setUint32(o, r.insnOff, true);
     dv.setUint32(o + 4, r.fileNameOff, true);

@@ -78,7 +78,9 @@ export function loadProgram(p: ProgramSpec, ctx: ProgramLoadContext, structOps?:
   const fdArray = types.fdArray();
   // libbpf: an optional expected attach type is not sent to a kernel that takes none (FEAT_EXP_ATTACH_TYPE)
   const expectedAttachType = def?.expectedAttachTypeOptional && !programFeature('expectedAttachType', where) ? undefined : p.attachType;
-  const withInfo = ctx.btfFd !== undefined && p.funcInfo.length > 0;
+  // the list accessors of a ProgramSpec are read once each (a getter call per read)
+  const funcInfo = p.funcInfo, lineInfo = p.lineInfo;
+  const withInfo = ctx.btfFd !== undefined && funcInfo.length > 0;
   // one literal with every key (undefined where unused; encodeProgLoad treats those as
   // absent): spreads of optional keys into it took V8's slow path, ~1 us each
   const attr: ProgLoadOptions = {
@@ -95,8 +97,8 @@ export function loadProgram(p: ProgramSpec, ctx: ProgramLoadContext, structOps?:
     fdArray: fdArray || undefined,
     expectedAttachType: structOps ? structOps.memberIndex : expectedAttachType || undefined,
     btfFd: withInfo ? ctx.btfFd : undefined,
-    funcInfo: withInfo ? { recSize: FUNC_INFO_REC_SIZE, data: funcInfoBytes(p.funcInfo), count: p.funcInfo.length } : undefined,
-    lineInfo: withInfo && p.lineInfo.length ? { recSize: LINE_INFO_REC_SIZE, data: lineInfoBytes(p.lineInfo), count: p.lineInfo.length } : undefined,
+    funcInfo: withInfo ? { recSize: FUNC_INFO_REC_SIZE, data: funcInfoBytes(funcInfo), count: funcInfo.length } : undefined,
+    lineInfo: withInfo && lineInfo.length ? { recSize: LINE_INFO_REC_SIZE, data: lineInfoBytes(lineInfo), count: lineInfo.length } : undefined,
   };
   const explain = (log: string) => explainCoreFailure(core, log) ?? explainWeakKfunc(refs, log) ?? explainMissingMap(ctx.mapNames, log);
   const t0 = process.hrtime.bigint(); // not performance.now(): its first use loads perf_hooks (~1 ms of a CLI start)

@@ -1,4 +1,4 @@
-import { slabBytes } from '../bytes.js';
+import { slabBytes, viewOver } from '../bytes.js';
 import { TsbpfError } from '../errors.js';
 import type { Field, Layout } from './layout.js';
 import { addressOf } from './syscall.js';
@@ -50,7 +50,8 @@ export function encodeAttr<F extends string>(l: Layout<F>, values: AttrValues<F>
   // slab, bytes.ts: zeroed, no backing store or native address lookup per attr) and cut
   // to the size the fields given need.
   const room = slabBytes(fullSize(l));
-  const dv = new DataView(room.buffer, room.byteOffset, room.byteLength);
+  const dv = viewOver(room);
+  const base = room.byteOffset;
   let size = l.size;
   const refs: ArrayBufferView[] = [];
   for (const k in values) {
@@ -66,29 +67,29 @@ export function encodeAttr<F extends string>(l: Layout<F>, values: AttrValues<F>
       case 'u32':
         if (typeof v !== 'number' || !Number.isInteger(v) || v < -0x8000_0000 || v > 0xffff_ffff)
           throw new TsbpfError(`${l.name}.${k}: ${String(v)} is not a 32-bit integer`);
-        dv.setUint32(f.off, v >>> 0, true);
+        dv.setUint32(base + f.off, v >>> 0, true);
         break;
       case 'u16':
       case 'u8': {
         const max = f.kind === 'u16' ? 0xffff : 0xff;
         if (typeof v !== 'number' || !Number.isInteger(v) || v < -(max + 1) / 2 || v > max)
           throw new TsbpfError(`${l.name}.${k}: ${String(v)} is not a ${f.size * 8}-bit integer`);
-        if (f.kind === 'u16') dv.setUint16(f.off, v & max, true);
-        else dv.setUint8(f.off, v & max);
+        if (f.kind === 'u16') dv.setUint16(base + f.off, v & max, true);
+        else dv.setUint8(base + f.off, v & max);
         break;
       }
       case 'u64':
         if (typeof v === 'number') {
           if (!Number.isSafeInteger(v) || v < 0) throw new TsbpfError(`${l.name}.${k}: ${v} is not a u64`);
-          dv.setBigUint64(f.off, BigInt(v), true);
-        } else if (typeof v === 'bigint') dv.setBigUint64(f.off, BigInt.asUintN(64, v), true);
+          dv.setBigUint64(base + f.off, BigInt(v), true);
+        } else if (typeof v === 'bigint') dv.setBigUint64(base + f.off, BigInt.asUintN(64, v), true);
         else throw new TsbpfError(`${l.name}.${k}: expected a number or bigint`);
         break;
       case 'ptr':
-        if (typeof v === 'bigint') dv.setBigUint64(f.off, v, true);
+        if (typeof v === 'bigint') dv.setBigUint64(base + f.off, v, true);
         else if (typeof v === 'object' && ArrayBuffer.isView(v)) {
           if (v.byteLength > 0) {
-            dv.setBigUint64(f.off, addressOf(v), true);
+            dv.setBigUint64(base + f.off, addressOf(v), true);
             refs.push(v);
           }
         } else throw new TsbpfError(`${l.name}.${k}: expected a buffer, an address or null`);
