@@ -100,6 +100,8 @@ export class Btf {
   private exactHits: Map<string, number[]> | undefined;
   private essentialHits: Map<string, number[]> | undefined;
   private searches = 0;
+  /** DATASEC names of an object's BTF (see firstOfKind): own record index of the first of each name. */
+  private datasecNames: Map<string, number> | undefined;
   private nameIndex: NameIndex | undefined;
 
   private constructor(bytes: Uint8Array, opts: BtfParseOptions) {
@@ -563,6 +565,12 @@ export class Btf {
       // of the records of that kind compared as strings (an ASCII name equals a record's
       // decoded name exactly when their bytes are equal), no query bytes made.
       const k = KIND_NUMBERS[kind], kinds = this.kinds, w = this.w, offsets = this.offsets, strs = this.strings;
+      if (k === BTF_KIND_DATASEC) {
+        // asked for four or five times per open (.maps, each data section, .kconfig,
+        // struct_ops): the DATASECs' names are read once, into a Map of the first of each
+        const i = (this.datasecNames ??= this.namesOfKind(k)).get(name);
+        return i === undefined ? undefined : this.typeById(this.firstId + i);
+      }
       for (let i = 0; i < this.origCount; i++) {
         if (kinds[i] !== k) continue;
         const off = w[offsets[i]!]!;
@@ -585,6 +593,20 @@ export class Btf {
       if (t.kind === kind) return t;
     }
     return undefined;
+  }
+
+  /** Own record index of the first record of kind `k` of each name (unnamed ones left out), from the records as parsed. */
+  private namesOfKind(k: number): Map<string, number> {
+    const out = new Map<string, number>();
+    const kinds = this.kinds, w = this.w, offsets = this.offsets, strs = this.strings;
+    for (let i = 0; i < this.origCount; i++) {
+      if (kinds[i] !== k) continue;
+      const off = w[offsets[i]!]!;
+      if (off === 0) continue;
+      const n = strs.get(off);
+      if (!out.has(n)) out.set(n, i);
+    }
+    return out;
   }
 
   /** Cached raw search results, exact or essential. */

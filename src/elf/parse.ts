@@ -2,7 +2,7 @@ import { readSectionTable } from './section-table.js';
 import { findSymtab, parseSymbols } from './symbols.js';
 import { parseRelSection } from './relocations.js';
 import { STT_FILE, STT_SECTION, SHT_REL, type ElfFile, type ElfRelSection, type ElfSection, type ElfSymbol } from './types.js';
-import { asBuffer, viewOf } from './read.js';
+import { asBuffer } from './read.js';
 
 const NONE: readonly ElfSymbol[] = Object.freeze([]);
 
@@ -15,8 +15,7 @@ const SCAN_SECTIONS = 64;
  * ElfError for anything malformed or unsupported.
  */
 export function parseElf(bytes: Uint8Array, file = '<buffer>'): ElfFile {
-  const { header, sections, names } = readSectionTable(bytes, file);
-  const dv = viewOf(bytes);
+  const { header, sections, names, dv } = readSectionTable(bytes, file);
   const symtab = findSymtab(sections, file);
   const symbols: ElfSymbol[] = symtab ? parseSymbols(symtab, sections, asBuffer(bytes), dv, file, { index: header.shstrndx, names }) : [];
   const relocations: ElfRelSection[] = [];

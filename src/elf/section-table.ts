@@ -81,6 +81,8 @@ export interface SectionTable {
   sections: ElfSection[];
   /** The section name table's names (the symbol table's too when it shares it, as clang's objects do). */
   names: StringTable;
+  /** A view of the whole object, for the readers that follow (one per parse). */
+  dv: DataView;
 }
 
 /**
@@ -199,7 +201,7 @@ export function readSectionTable(bytes: Uint8Array, file: string): SectionTable 
     // an SHT_NULL header is inactive (gABI): whatever sh_size says, it holds no bytes
     if (s.type === SHT_NULL) s.size = 0;
   }
-  return { header: { flags: dv.getUint32(48, true), shstrndx, shoff }, sections, names };
+  return { header: { flags: dv.getUint32(48, true), shstrndx, shoff }, sections, names, dv };
 }
 
 /** Rejects 64-bit fields above 2^53 and file bytes beyond the end of the file. */

@@ -50,10 +50,26 @@ function readObject(input: ObjectInput, opts: LoadSpecOptions): { bytes: Uint8Ar
   }
 }
 
-function cString(data: Uint8Array): string {
-  const end = data.indexOf(0);
-  return Buffer.from(data.buffer, data.byteOffset, end < 0 ? data.length : end).toString('latin1');
+/** The last license text read and its bytes: most objects of a process share one ('GPL', 'Dual BSD/GPL'). */
+let lastLicense = { bytes: new Uint8Array(0), text: '' };
+
+/** The `license` section's text, up to its first NUL (latin1). */
+function licenseText(data: Uint8Array): string {
+  let end = data.indexOf(0);
+  if (end < 0) end = data.length;
+  // the same bytes as the last object's give its string: a Buffer and a native decode cost
+  // ~0.4 us, a few percent of a small object's open
+  const last = lastLicense;
+  if (last.bytes.length === end) {
+    let i = 0;
+    while (i < end && last.bytes[i] === data[i]) i++;
+    if (i === end) return last.text;
+  }
+  const text = Buffer.from(data.buffer, data.byteOffset, end).toString('latin1');
+  if (end <= MAX_CACHED_LICENSE) lastLicense = { bytes: data.slice(0, end), text };
+  return text;
 }
+const MAX_CACHED_LICENSE = 64;
 
 /**
  * Reads a BPF object (path or bytes) into an editable CollectionSpec. Throws TsbpfError
@@ -90,7 +106,7 @@ function buildSpec(elf: ElfFile): CollectionSpec {
   }
 
   const licSec = elf.sectionByName('license');
-  const license = licSec ? cString(licSec.data) : '';
+  const license = licSec ? licenseText(licSec.data) : '';
   const verSec = elf.sectionByName('version');
   let kernelVersion = 0;
   if (verSec) {
@@ -329,6 +345,11 @@ function rangeFinder(list: readonly MapRange[], minSize: number): (offset: numbe
   };
 }
 
+/** Where an error about a map's relocation points (made only for an error or a struct_ops member: not per relocation). */
+function where(file: string, section: string, symbol: string, offset: number): { file: string; section: string; symbol: string; offset: number } {
+  return { file, section, symbol, offset };
+}
+
 function fillContents(
   elf: ElfFile, ranges: Map<ElfSection, MapRange[]>, maps: Map<string, MapSpec>,
   programs: Map<string, ProgramSpec>, funcs: Map<string, Func>, btf: Btf | undefined,
@@ -339,41 +360,40 @@ function fillContents(
     const list = ranges.get(rs.target);
     if (!list) continue;
     const find = rangeFinder(list, 0);
+    const section = rs.target.name;
     for (const rel of rs.entries) {
-      const ctx = { file, section: rs.target.name, offset: rel.offset };
       const sym = elf.symbols[rel.symbol]!;
       const range = find(rel.offset);
-      if (!range) throw new SpecError(`relocation against '${sym.name}' outside of any map definition`, ctx);
+      if (!range) throw new SpecError(`relocation against '${sym.name}' outside of any map definition`, { file, section, offset: rel.offset });
       const map = maps.get(range.name)!;
-      const mctx = { file, section: rs.target.name, symbol: range.name, offset: rel.offset };
       if (range.structOps) {
-        addStructOpsProgram(elf, btf!, map, rel.offset - range.offset, sym, programs, funcs, mctx);
+        addStructOpsProgram(elf, btf!, map, rel.offset - range.offset, sym, programs, funcs, where(file, section, range.name, rel.offset));
         continue;
       }
-      if (!range.values) throw new SpecError(`map '${range.name}': relocation against '${sym.name}' inside the definition; only __array(values) slots can be initialised`, mctx);
+      if (!range.values) throw new SpecError(`map '${range.name}': relocation against '${sym.name}' inside the definition; only __array(values) slots can be initialised`, where(file, section, range.name, rel.offset));
       const rel0 = rel.offset - range.offset - range.values.offset;
-      if (rel0 < 0) throw new SpecError(`map '${range.name}': relocation against '${sym.name}' lies before the 'values' member`, mctx);
-      if (rel0 % 8 !== 0) throw new SpecError(`map '${range.name}': relocation against '${sym.name}' at byte ${rel0} of 'values' is not on an 8-byte slot boundary`, mctx);
+      if (rel0 < 0) throw new SpecError(`map '${range.name}': relocation against '${sym.name}' lies before the 'values' member`, where(file, section, range.name, rel.offset));
+      if (rel0 % 8 !== 0) throw new SpecError(`map '${range.name}': relocation against '${sym.name}' at byte ${rel0} of 'values' is not on an 8-byte slot boundary`, where(file, section, range.name, rel.offset));
       const slot = rel0 / 8;
-      if (slot >= map.maxEntries) throw new SpecError(`map '${range.name}': .values slot ${slot} (-> '${sym.name}') is at or beyond max_entries ${map.maxEntries}`, mctx);
+      if (slot >= map.maxEntries) throw new SpecError(`map '${range.name}': .values slot ${slot} (-> '${sym.name}') is at or beyond max_entries ${map.maxEntries}`, where(file, section, range.name, rel.offset));
       let value: string;
       if (range.values.holds === 'program') {
         const sec = sym.shndx !== SHN_UNDEF && sym.shndx < elf.sections.length ? elf.sections[sym.shndx]! : undefined;
-        if (sym.type === STT_FUNC && sec?.name === '.text') throw new SpecError(`map '${range.name}': slot ${slot} points at '${sym.name}', a subprogram in .text, not a program`, mctx);
+        if (sym.type === STT_FUNC && sec?.name === '.text') throw new SpecError(`map '${range.name}': slot ${slot} points at '${sym.name}', a subprogram in .text, not a program`, where(file, section, range.name, rel.offset));
         if (!programs.has(sym.name)) {
           const why = funcs.has(sym.name) ? `a function in a section that is not a program (${sec?.name})` : 'a symbol in no program';
-          throw new SpecError(`map '${range.name}': slot ${slot} points at '${sym.name}', ${why}`, mctx);
+          throw new SpecError(`map '${range.name}': slot ${slot} points at '${sym.name}', ${why}`, where(file, section, range.name, rel.offset));
         }
         value = sym.name;
       } else {
         const inner = sym.shndx < elf.sections.length ? ranges.get(elf.sections[sym.shndx]!)?.find((m) => m.offset === sym.value) : undefined;
-        if (!inner || sym.type === STT_SECTION) throw new SpecError(`map '${range.name}': slot ${slot} points at '${sym.name}', which is not a map in .maps`, mctx);
+        if (!inner || sym.type === STT_SECTION) throw new SpecError(`map '${range.name}': slot ${slot} points at '${sym.name}', which is not a map in .maps`, where(file, section, range.name, rel.offset));
         value = inner.name;
       }
       map.contents ??= [];
       let slots = filled.get(map);
       if (!slots) filled.set(map, slots = new Set(map.contents.map((c) => c.key)));
-      if (slots.has(slot)) throw new SpecError(`map '${range.name}': slot ${slot} is initialised twice`, mctx);
+      if (slots.has(slot)) throw new SpecError(`map '${range.name}': slot ${slot} is initialised twice`, where(file, section, range.name, rel.offset));
       map.contents.push({ key: slot, value });
       slots.add(slot);
     }
