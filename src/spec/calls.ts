@@ -74,6 +74,7 @@ function firstAtOrAfter(records: readonly { insnOff: number }[], slot: number): 
 
 /** `entry` and the functions it calls, directly or not, depth-first (libbpf's order); throws for a call to no function. */
 export function callOrder(entry: Func, funcs: Map<string, Func>, file: string): Func[] {
+  if (entry.callees.length === 0) return [entry]; // most programs: no Set, no closure
   const order: Func[] = [];
   const seen = new Set<string>();
   const visit = (f: Func) => {

@@ -11,6 +11,7 @@ import { SpecError, TsbpfError } from '../errors.js';
 import { readObjectFile } from '../elf/read-file.js';
 import { parseBtfMapDef } from './btf-maps.js';
 import { ByName } from './by-name.js';
+import { sortByKey } from './order.js';
 import { collectFunctions, isExecSection, relocateFunctions, type Func, type SymbolResolver } from './functions.js';
 import { collectDataMaps, collectKconfigMap, collectLegacyMaps } from './data-maps.js';
 import { callOrder, linkFunctions, type LinkedProgram } from './calls.js';
@@ -211,7 +212,7 @@ function buildSpec(elf: ElfFile): CollectionSpec {
     const link = () => linked ??= linkFunctions(order, readExt(), file);
     const p = lazyProgram({
       name: f.name, section: info.section, type: info.type, flags: info.flags, sleepable: info.sleepable, autoload: info.autoload,
-    }, order.slice(1).map((g) => g.name), license, kernelVersion, link);
+    }, order.length === 1 ? [] : order.slice(1).map((g) => g.name), license, kernelVersion, link);
     if (info.attachType !== undefined) p.attachType = info.attachType;
     if (info.target !== undefined) p.attachTo = info.target;
     if (btf) p.btf = btf;
@@ -322,6 +323,9 @@ function lazyProgram(
   return p;
 }
 
+/** Up to this many map ranges in a section, rangeFinder searches them in order. */
+const LINEAR_RANGES = 8;
+
 /**
  * The first range of `list` (in list order) that holds byte `offset`, a range being at
  * least `minSize` bytes. By binary search over the ranges sorted by offset when none
@@ -330,7 +334,14 @@ function lazyProgram(
  */
 function rangeFinder(list: readonly MapRange[], minSize: number): (offset: number) => MapRange | undefined {
   const size = (m: MapRange) => Math.max(m.size, minSize);
-  const sorted = [...list].sort((a, b) => a.offset - b.offset);
+  // a few maps (most objects): the linear search, without a sorted copy
+  if (list.length <= LINEAR_RANGES) {
+    return (offset) => {
+      for (const m of list) if (offset >= m.offset && offset < m.offset + size(m)) return m;
+      return undefined;
+    };
+  }
+  const sorted = sortByKey([...list], (m) => m.offset);
   if (!sorted.every((m, i) => i === 0 || sorted[i - 1]!.offset + size(sorted[i - 1]!) <= m.offset)) {
     return (offset) => list.find((m) => offset >= m.offset && offset < m.offset + size(m));
   }
@@ -400,7 +411,7 @@ function fillContents(
   }
   for (const map of maps.values()) {
     if (!map.contents) continue;
-    map.contents.sort((a, b) => a.key - b.key);
+    sortByKey(map.contents, (c) => c.key);
     if (map.type !== 'prog_array') continue;
     const first = map.contents[0];
     if (!first) continue;
