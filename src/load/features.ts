@@ -138,14 +138,15 @@ function needsSanitizing(btf: Btf, has: Record<BtfFeature, boolean>): boolean {
   // by a name search first
   for (let id = 1; id < btf.length; id++) {
     switch (btf.kindOf(id)) {
+      // linkage read from the record (no name, no object: an object has a VAR per global
+      // and a FUNC per function)
       case 'var': {
-        const t = btf.typeById(id) as BtfType & { kind: 'var' };
-        if (t.linkage === 2 || !has.datasec) return true;
+        if (btf.linkageOf(id) === 2 || !has.datasec) return true;
         break;
       }
       case 'func': {
-        const t = btf.typeById(id) as BtfType & { kind: 'func' };
-        if (t.linkage === 2 || !has.func || (t.linkage !== 0 && !has.globalFunc)) return true;
+        const linkage = btf.linkageOf(id);
+        if (linkage === 2 || !has.func || (linkage !== 0 && !has.globalFunc)) return true;
         break;
       }
       case 'datasec': {

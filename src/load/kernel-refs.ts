@@ -109,6 +109,7 @@ export class KernelTypes {
 
   /** Closes the module BTF fds (after the programs are loaded: the kernel holds its own references). */
   close(): void {
+    if (this.moduleFds.size === 0) return; // most loads open none (a length store on an array is a runtime call)
     for (const fd of this.moduleFds.values()) fd.close();
     this.moduleFds.clear();
     this.kfuncFds.length = 0;

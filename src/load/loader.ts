@@ -61,6 +61,26 @@ const KEY_0 = new Uint8Array(4);
 /** Where BPF maps are pinned by name unless LoadOptions.pinRoot says otherwise (libbpf's default). */
 const DEFAULT_PIN_ROOT = BPFFS_ROOT;
 
+/** Largest global data copied into a slab before BPF_MAP_UPDATE_ELEM. */
+const SLAB_COPY_MAX = 4096;
+
+function allZero(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * `data` in a slab view (bytes.ts) when small: a global data map's bytes are a view into
+ * the object file's buffer, new at every open, and taking a new buffer's address is a
+ * native call (koffi.address) where a slab's is taken once.
+ */
+function slabCopy(data: Uint8Array): Uint8Array {
+  if (data.length > SLAB_COPY_MAX) return data; // a copy would cost more than the address
+  const b = slabBytes(data.length);
+  b.set(data);
+  return b;
+}
+
 /** The last release parsed by linuxVersionCode, and its code: the release is read once per process. */
 let versionOf: { release: string; code: number } | undefined;
 
@@ -83,7 +103,7 @@ function linuxVersionCode(): number {
 export interface LoadedObjects {
   maps: Map<string, BpfMap>;
   programs: Map<string, Program>;
-  btfFd?: Fd;
+  btfFd: Fd | undefined;
   btfChanges: string[];
 }
 
@@ -136,9 +156,10 @@ export class CollectionLoader {
       this.close();
       throw this.located(e);
     }
-    const done: LoadedObjects = { maps: this.maps, programs: this.programs, btfChanges: this.btfChanges, ...(this.btfFd ? { btfFd: this.btfFd } : {}) };
+    // one literal (a spread of an optional key takes V8's slow path)
+    const done: LoadedObjects = { maps: this.maps, programs: this.programs, btfChanges: this.btfChanges, btfFd: this.btfFd };
     this.owned.length = 0; // the Collection owns them now
-    this.pinned.length = 0;
+    if (this.pinned.length) this.pinned.length = 0;
     return done;
   }
 
@@ -285,17 +306,17 @@ export class CollectionLoader {
   loadMap(m: MapSpec): BpfMap {
     const pinPath = this.pinPath(m);
     const pinned = pinPath === undefined ? undefined : this.openPinned(m, pinPath);
+    const kernelName = kernelMapName(this.objName, m);
     let fd: Fd;
     let maxEntries: number;
     if (pinned) ({ fd, maxEntries } = this.reusePinned(m, pinPath!, pinned));
     else {
       // the inner map template is only needed while the outer map is created
       const inner = m.innerMap ? this.createMap({ ...m.innerMap, pinning: 0 }) : undefined;
-      ({ fd, maxEntries } = this.createMap(m, inner?.fd));
+      ({ fd, maxEntries } = this.createMap(m, inner?.fd, kernelName));
       inner?.fd.close();
     }
     const plan = this.structOpsPlans.get(m.name);
-    const kernelName = kernelMapName(this.objName, m);
     // a struct_ops map's value is the kernel's struct bpf_struct_ops_<name>, not the object's struct
     const bm = plan
       ? new BpfMap({ ...m, valueSize: plan.valueSize }, fd, kernelName, maxEntries)
@@ -342,8 +363,7 @@ export class CollectionLoader {
   }
 
   /** BPF_MAP_CREATE's fields for a map (struct_ops maps: the kernel's value type, no key/value BTF). */
-  private mapCreateOptions(m: MapSpec, innerFd?: Fd): MapCreateOptions {
-    const name = kernelMapName(this.objName, m);
+  private mapCreateOptions(m: MapSpec, innerFd?: Fd, name = kernelMapName(this.objName, m)): MapCreateOptions {
     const plan = this.structOpsPlans.get(m.name);
     if (plan) {
       return { type: 'struct_ops', keySize: 4, valueSize: plan.valueSize, maxEntries: 1, flags: m.flags, name, btfFd: this.btfFd, btfVmlinuxValueTypeId: plan.kernValueTypeId };
@@ -372,8 +392,8 @@ export class CollectionLoader {
    * BPF_MAP_CREATE, with the object's key / value BTF types where the map type takes them
    * (retried without them when the kernel refuses, as libbpf does); pinned by name after.
    */
-  private createMap(m: MapSpec, innerFd?: Fd): { fd: Fd; maxEntries: number } {
-    const o = this.mapCreateOptions(m, innerFd);
+  private createMap(m: MapSpec, innerFd?: Fd, name?: string): { fd: Fd; maxEntries: number } {
+    const o = this.mapCreateOptions(m, innerFd, name);
     this.checkMapCreate(m, o);
     const withBtf = this.btfFd && o.type !== 'struct_ops' && !NO_BTF_VALUE.has(m.type) && (m.keyType || m.valueType)
       ? { ...o, btfFd: this.btfFd, btfKeyTypeId: m.keyType, btfValueTypeId: m.valueType } : undefined;
@@ -423,7 +443,7 @@ export class CollectionLoader {
       data = kconfigData(m.variables.values(), m.valueSize, spec.btf, { weak: (n) => m.variables!.get(n)?.weak ?? false, readConfig: readKconfig, file });
     }
     try {
-      if (data && data.some((b) => b !== 0)) mapUpdate(fd, KEY_0, data);
+      if (data && !allZero(data)) mapUpdate(fd, KEY_0, slabCopy(data));
       if (m.readOnly) mapFreeze(fd);
     } catch (e) { throw TsbpfError.wrap(e, this.context(m)); }
   }

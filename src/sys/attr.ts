@@ -114,14 +114,14 @@ export function encodeAttr<F extends string>(l: Layout<F>, values: AttrValues<F>
 export function readU32<F extends string>(l: Layout<F>, bytes: Uint8Array, name: F): number {
   const f = (l.fields as Record<string, Field>)[name]!;
   if (f.off + 4 > bytes.length) return 0;
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(f.off, true);
+  return viewOver(bytes).getUint32(bytes.byteOffset + f.off, true);
 }
 
 /** Read a u64 / ptr field back. */
 export function readU64<F extends string>(l: Layout<F>, bytes: Uint8Array, name: F): bigint {
   const f = (l.fields as Record<string, Field>)[name]!;
   if (f.off + 8 > bytes.length) return 0n;
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(f.off, true);
+  return viewOver(bytes).getBigUint64(bytes.byteOffset + f.off, true);
 }
 
 /** Read a char[N] field as a string up to its first NUL. */

@@ -8,6 +8,7 @@ import {
   BPF_MAP_GET_FD_BY_ID, BPF_OBJ_GET_INFO_BY_FD, BPF_BTF_LOAD, BPF_BTF_GET_NEXT_ID,
   BPF_BTF_GET_FD_BY_ID, MAP_TYPE_NAMES, PROG_TYPE_NAMES, type MapTypeName, type ProgTypeName,
 } from '../kernel/enums.js';
+import { slabBytes, viewOver } from '../bytes.js';
 import { TsbpfError } from '../errors.js';
 import { cString, encodeAttr, readU32, readU64, readString, readBytes, type AttrValues, type Bytes } from './attr.js';
 import { bpf, bpfErrno, checkErrno } from './syscall.js';
@@ -121,7 +122,8 @@ export function objGetInfo(fd: FdLike, info: Uint8Array): number {
  * are the caller's: it reads them afterwards.
  */
 function infoOf<F extends string>(fd: FdLike, layout: Layout<F>, size: number, ask: AttrValues<F> = {}): Uint8Array {
-  const buf = new Uint8Array(size);
+  // a slab view (bytes.ts): read and dropped by the callers here, never kept
+  const buf = slabBytes(size);
   buf.set(encodeAttr(layout, ask).bytes.subarray(0, size));
   objGetInfo(fd, buf);
   return buf;
@@ -176,7 +178,7 @@ export function progInfo(fd: FdLike): ProgInfo {
     createdByUid: readU32(PROG_INFO, buf, 'created_by_uid'),
     mapIds,
     ifindex: readU32(PROG_INFO, buf, 'ifindex'),
-    gplCompatible: (new DataView(buf.buffer).getUint32(PROG_INFO_GPL_WORD, true) & 1) === 1,
+    gplCompatible: (viewOver(buf).getUint32(buf.byteOffset + PROG_INFO_GPL_WORD, true) & 1) === 1,
     btfId: readU32(PROG_INFO, buf, 'btf_id'),
     nrFuncInfo: readU32(PROG_INFO, buf, 'nr_func_info'),
     nrLineInfo: readU32(PROG_INFO, buf, 'nr_line_info'),
