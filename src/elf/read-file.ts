@@ -50,16 +50,43 @@ function isDebug(name: string): boolean {
   return name.startsWith('.debug_') || name.startsWith('.rel.debug_') || name.startsWith('.rela.debug_');
 }
 
+/**
+ * The first bytes of the file, and its last bytes from the section header table (or
+ * before it) to the end: clang writes the section header table last, after .symtab and
+ * .strtab and the small REL sections, so that two reads bring the headers, the names and
+ * often most kept ranges (each read through Node's fs is ~2 us here: a read per range
+ * was most of a large object's read).
+ */
+const HEAD_BYTES = 4096, TAIL_BYTES = 8192;
+/** A tail read starts at most this far before the end of the file (a table elsewhere is read alone). */
+const TAIL_MAX = 64 * 1024;
+
+/** A read made already: file bytes [start, start + bytes.length). */
+interface Held { start: number; bytes: Buffer }
+
+/** Bytes [start, end) of the file from a read made already, or undefined. */
+function fromHeld(held: readonly Held[], start: number, end: number): Buffer | undefined {
+  for (const h of held) if (start >= h.start && end <= h.start + h.bytes.length) return h.bytes.subarray(start - h.start, end - h.start);
+  return undefined;
+}
+
 function readSparse(fd: number, size: number, file: string): Uint8Array | undefined {
-  const eh = Buffer.alloc(EHDR_SIZE);
-  if (!readRange(fd, eh, 0, EHDR_SIZE, file, 0)) return undefined;
+  const head = Buffer.allocUnsafeSlow(Math.min(size, HEAD_BYTES));
+  if (!readRange(fd, head, 0, head.length, file, 0)) return undefined;
+  const eh = head; // the ELF header
   if (eh.readUInt32BE(0) !== 0x7f454c46 || eh[4] !== ELFCLASS64 || eh[5] !== ELFDATA2LSB) return undefined;
   const shoffHi = eh.readUInt32LE(E_SHOFF + 4), shoff = eh.readUInt32LE(E_SHOFF);
   const shentsize = eh.readUInt16LE(58), shnum = eh.readUInt16LE(60), shstrndx = eh.readUInt16LE(62);
   const tableEnd = shoff + shnum * SHDR_SIZE;
   if (shoffHi !== 0 || shentsize !== SHDR_SIZE || shnum === 0 || shstrndx >= shnum || shoff < EHDR_SIZE || tableEnd > size) return undefined;
-  const table = Buffer.alloc(tableEnd - shoff);
-  if (!readRange(fd, table, shoff, tableEnd, file, 0)) return undefined;
+  // the table, with the file's end when the table is near it
+  const nearEnd = size - shoff <= TAIL_MAX;
+  const tailStart = nearEnd ? Math.min(shoff, size - TAIL_BYTES) : shoff;
+  const tailEnd = nearEnd ? size : tableEnd;
+  const tail = Buffer.allocUnsafeSlow(tailEnd - tailStart);
+  if (!readRange(fd, tail, tailStart, tailEnd, file, 0)) return undefined;
+  const held: Held[] = [{ start: 0, bytes: head }, { start: tailStart, bytes: tail }];
+  const table = tail.subarray(shoff - tailStart, tableEnd - tailStart);
   const sh = (i: number, field: number) => table.readUInt32LE(i * SHDR_SIZE + field);
   // offset and size of section i, or undefined when they need more than 32 bits (then read it all)
   const range = (i: number): [number, number] | undefined => {
@@ -75,8 +102,11 @@ function readSparse(fd: number, size: number, file: string): Uint8Array | undefi
   };
   const strRange = range(shstrndx);
   if (!strRange) return undefined;
-  const names = Buffer.alloc(strRange[1] - strRange[0]);
-  if (!readRange(fd, names, strRange[0], strRange[1], file, 0)) return undefined;
+  let names = fromHeld(held, strRange[0], strRange[1]);
+  if (!names) {
+    names = Buffer.allocUnsafeSlow(strRange[1] - strRange[0]);
+    if (!readRange(fd, names, strRange[0], strRange[1], file, 0)) return undefined;
+  }
   // the ranges to keep: the header, the table, and every section with bytes that is not debug info
   const want: [number, number][] = [[0, EHDR_SIZE], [shoff, tableEnd]];
   const leftOut: number[] = [];
@@ -112,7 +142,9 @@ function readSparse(fd: number, size: number, file: string): Uint8Array | undefi
   let filled = 0;
   for (const m of merged) {
     out.fill(0, filled, m.at); // alignment padding
-    if (!readRange(fd, out, m.start, m.end, file, m.at)) return undefined;
+    const have = fromHeld(held, m.start, m.end);
+    if (have) out.set(have, m.at);
+    else if (!readRange(fd, out, m.start, m.end, file, m.at)) return undefined;
     filled = m.at + m.end - m.start;
   }
   // where a file offset is in the packed buffer (an offset at the end of a kept range included)
