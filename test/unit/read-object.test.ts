@@ -88,6 +88,24 @@ test('only debug sections are left out; a file that is not a sane ELF is read wh
   }
 });
 
+test('the section header table not near the end of the file: the same object and spec from the path', () => {
+  // readSparse reads the table with the file's end when it is near it, else alone (and the
+  // names and each kept range then by their own reads): bytes after the table move it away
+  const tmp = mkdtempSync(path.join(tmpdir(), 'tsbpf-read-'));
+  try {
+    const big = fixtures.map((f) => readFileSync(f)).sort((a, b) => b.length - a.length)[0]!;
+    for (const pad of [0, 5000, 30_000, 200_000]) {
+      const padded = Buffer.concat([big, Buffer.alloc(pad, 0x5a)]);
+      const f = writeTo(tmp, `pad${pad}.o`, padded);
+      const read = readObjectFile(f);
+      assert.ok(sameButDebug(read, padded, f) > 0, `${f}: packed`);
+      assert.equal(plain(loadCollectionSpec(f)), plain(loadCollectionSpec(padded, { file: f })), f);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
 test('a left-out debug relocation section with a bad header: the same ElfError from the path as from the bytes', () => {
   const tmp = mkdtempSync(path.join(tmpdir(), 'tsbpf-read-'));
   try {
