@@ -54,6 +54,9 @@ const NO_BTF_VALUE: ReadonlySet<MapTypeName> = new Set<MapTypeName>([
   'prog_array',
 ]);
 
+/** No program names (no attachTargets given). */
+const NO_NAMES: ReadonlySet<string> = new Set();
+
 /** Key 0: the one entry of global data and struct_ops maps. */
 const KEY_0 = new Uint8Array(4);
 /** A prog array's or map-in-map's value: the fd of the program or inner map, a u32. */
@@ -184,14 +187,14 @@ export class CollectionLoader {
   /** Names given in LoadOptions must be in the object. */
   private checkOptions(): void {
     const { spec, opts, file } = this;
-    for (const n of Object.keys(opts.autocreate ?? {})) {
+    if (opts.autocreate) for (const n of Object.keys(opts.autocreate)) {
       if (!spec.maps.has(n)) throw new TsbpfError(`autocreate: no map '${n}' in the object (have: ${[...spec.maps.keys()].join(', ')})`, { file });
     }
     if (opts.memlock !== undefined && opts.memlock !== 'auto' && opts.memlock !== 'keep') throw new TsbpfError(`memlock: '${String(opts.memlock)}' is not 'auto' or 'keep'`, { file });
     const have = () => [...spec.programs.keys()].join(', ');
     const wanted = opts.programs ? new Set(opts.programs) : undefined;
     if (wanted) for (const n of wanted) if (!spec.programs.has(n)) throw new TsbpfError(`no program '${n}' in the object (have: ${have()})`, { file });
-    for (const n of Object.keys(opts.attachTargets ?? {})) {
+    if (opts.attachTargets) for (const n of Object.keys(opts.attachTargets)) {
       if (!spec.programs.has(n)) throw new TsbpfError(`attachTargets names program '${n}', which is not in the object (have: ${have()})`, { file });
       if (wanted && !wanted.has(n)) throw new TsbpfError(`attachTargets names program '${n}', which is not among the programs to load (${[...wanted].join(', ')})`, { file });
     }
@@ -207,7 +210,7 @@ export class CollectionLoader {
       if (m.innerMap) this.checkDefinition(m.innerMap, m);
     }
     // libbpf's "missing BPF prog type": a program to load whose section gave it no type
-    const targeted = new Set(Object.keys(opts.attachTargets ?? {}));
+    const targeted: ReadonlySet<string> = opts.attachTargets ? new Set(Object.keys(opts.attachTargets)) : NO_NAMES;
     for (const p of spec.programs.values()) {
       if (p.type !== undefined || (wanted ? !wanted.has(p.name) : !p.autoload && !targeted.has(p.name))) continue;
       throw missingProgramType(p, file);
@@ -289,13 +292,19 @@ export class CollectionLoader {
       if (!spec.btf) throw new TsbpfError(`struct_ops map '${m.name}' needs the object's BTF`, { file, section: m.section, symbol: m.name });
       this.structOpsPlans.set(m.name, planStructOps(m, spec.btf, this.types, file));
     }
-    this.structOpsMembers = structOpsAttach([...this.structOpsPlans.values()], file);
+    if (this.structOpsPlans.size > 0) this.structOpsMembers = structOpsAttach([...this.structOpsPlans.values()], file);
   }
 
   /** Every map to create, inner map templates' outer maps last. */
   createMaps(): void {
-    const order = [...this.spec.maps.values()].filter((m) => this.created(m)).sort((a, b) => Number(!!a.innerMap) - Number(!!b.innerMap));
-    for (const m of order) this.loadMap(m);
+    // two passes in spec order (the order a stable sort on "has an inner map" gave), without
+    // the array copies and the comparator sort
+    let outer = false;
+    for (const m of this.spec.maps.values()) {
+      if (m.innerMap) outer = true;
+      else if (this.created(m)) this.loadMap(m);
+    }
+    if (outer) for (const m of this.spec.maps.values()) if (m.innerMap && this.created(m)) this.loadMap(m);
   }
 
   private pinPath(m: MapSpec): string | undefined {
@@ -471,7 +480,7 @@ export class CollectionLoader {
     const { spec, opts, file } = this;
     const wanted = opts.programs ? new Set(opts.programs) : undefined;
     // a program given a target is loaded even when its section starts with '?'
-    const targeted = new Set(Object.keys(opts.attachTargets ?? {}));
+    const targeted: ReadonlySet<string> = opts.attachTargets ? new Set(Object.keys(opts.attachTargets)) : NO_NAMES;
     const kernelVersion = linuxVersionCode();
     const context: ProgramLoadContext = {
       file, maps: this.maps, mapNames: [...spec.maps.keys()], btfFd: this.funcInfo ? this.btfFd : undefined,
