@@ -42,21 +42,34 @@ export function btfLoad(btf: Bytes, log?: BtfLog): number {
 
 const ENOENT = errnoNumber('ENOENT')!;
 
+const utf8 = new TextEncoder();
+
+/**
+ * `path` as the NUL-terminated UTF-8 the kernel reads, in a slab view (bytes.ts): no Buffer
+ * from the pool (whose slab's address is a native call each time the pool moves on) and
+ * no concatenated string. Used once, for the call at hand.
+ */
+function cPath(path: string): Uint8Array {
+  const b = slabBytes(path.length * 3 + 1);
+  const { written } = utf8.encodeInto(path, b);
+  return b.subarray(0, written + 1); // slabBytes is zeroed: the NUL is there
+}
+
 /** BPF_OBJ_PIN: pin a map/program/link/BTF fd at `path` on a bpffs mount. */
 export function objPin(fd: FdLike, path: string): void {
-  const p = Buffer.from(path + '\0');
+  const p = cPath(path);
   bpf(BPF_OBJ_PIN, encodeAttr(OBJ, { pathname: p, bpf_fd: rawFd(fd) }).bytes);
 }
 
 /** BPF_OBJ_GET: open a pinned object (flags: BPF_F_RDONLY / BPF_F_WRONLY). Returns a new fd. */
 export function objGet(path: string, flags = 0): number {
-  const p = Buffer.from(path + '\0');
+  const p = cPath(path);
   return bpf(BPF_OBJ_GET, encodeAttr(OBJ, { pathname: p, file_flags: flags }).bytes);
 }
 
 /** BPF_OBJ_GET that answers undefined, without making an Error, when nothing is at `path` (ENOENT); other errors throw. */
 export function objGetIfPinned(path: string, flags = 0): number | undefined {
-  const p = Buffer.from(path + '\0');
+  const p = cPath(path);
   const r = bpfErrno(BPF_OBJ_GET, encodeAttr(OBJ, { pathname: p, file_flags: flags }).bytes);
   return r === -ENOENT ? undefined : checkErrno(BPF_OBJ_GET, r);
 }
