@@ -22,10 +22,15 @@ function hasPrefix(name: string, base: string): boolean {
   return name.startsWith(base) && (name.length === base.length || name.charCodeAt(base.length) === DOT);
 }
 const DOT = 0x2e;
+const LETTER_A = 0x61, LETTER_O = 0x6f, LETTER_S = 0x73;
 
 /** libbpf's rule: .data / .data.* and .rodata / .rodata.* with bytes, .bss / .bss.* without. */
 export function dataSectionKind(s: ElfSection): 'data' | 'rodata' | 'bss' | undefined {
   if (s.size === 0 || (s.flags & SHF_EXECINSTR) !== 0) return undefined;
+  // every section of every object passes here, half of them .debug_* (PROGBITS): the
+  // third character of '.data', '.rodata', '.bss' ('a', 'o', 's') first
+  const c = s.name.charCodeAt(2);
+  if (c !== LETTER_A && c !== LETTER_O && c !== LETTER_S) return undefined;
   if (s.type === SHT_PROGBITS) {
     if (hasPrefix(s.name, '.data')) return 'data';
     if (hasPrefix(s.name, '.rodata')) return 'rodata';

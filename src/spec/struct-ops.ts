@@ -36,6 +36,7 @@ export const STRUCT_OPS_SECTIONS: readonly string[] = [STRUCT_OPS_SEC, STRUCT_OP
 
 /** The shortest and longest of the four names ('.struct_ops', '?.struct_ops.link'). */
 const STRUCT_OPS_MIN = STRUCT_OPS_SEC.length, STRUCT_OPS_MAX = STRUCT_OPS_LINK_SEC.length + 1;
+const LETTER_S = 0x73;
 
 /** The struct_ops sections of the object. */
 export function structOpsSections(elf: ElfFile): ElfSection[] {
@@ -45,7 +46,10 @@ export function structOpsSections(elf: ElfFile): ElfSection[] {
   // of another length is not compared at all.
   for (const s of elf.sections) {
     const n = s.name, l = n.length;
-    if (l >= STRUCT_OPS_MIN && l <= STRUCT_OPS_MAX && STRUCT_OPS_SECTIONS.includes(n)) out.push(s);
+    if (l < STRUCT_OPS_MIN || l > STRUCT_OPS_MAX) continue;
+    // '.s' or '?.s' ('.debug_info', '.rel.debug_*', '.llvm_addrsig' have these lengths too)
+    if (n.charCodeAt(1) !== LETTER_S && n.charCodeAt(2) !== LETTER_S) continue;
+    if (STRUCT_OPS_SECTIONS.includes(n)) out.push(s);
   }
   return out;
 }
