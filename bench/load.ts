@@ -1,7 +1,7 @@
 /**
  * Load benchmark: tsbpf against libbpf, measured in the same run (issue 3, "Benchmark").
  *
- *   node --import tsx bench/load.ts [--n N] [--rounds R] [--json] [--src] [--tsbpf-only] [obj.bpf.o...]
+ *   node --import tsx bench/load.ts [--n N] [--rounds R] [--json] [--src] [--tsbpf-only] [--vs DIR] [obj.bpf.o...]
  *
  * Goal: loading the uretprobe tail-call fixture (default object
  * bpf-objs/tailcall_uretprobe.bpf.o) in process at most 1.0x libbpf's
@@ -30,6 +30,9 @@
  * bench/common.ts, shared by every benchmark; here dist/index.js and its modules, to share
  * src/sys's instances); --src measures src/*.ts through tsx instead.
  *
+ * --vs DIR: another built checkout (DIR/dist/index.js, DIR/dist/sys/index.js) timed in the same
+ * rounds, the two builds taking turns going first; a second table gives this/vs per object.
+ *
  * Where the time goes: user / system CPU per iteration on both sides (getrusage,
  * process.cpuUsage; node's is process-wide, so GC and compiler threads count too), and for a
  * function-level view:
@@ -47,7 +50,7 @@ import { buildReference, buildTsbpf, die, median, root } from './common.js';
 
 // ---- options ----
 
-interface Options { n: number; rounds: number; src: boolean; json: boolean; tsbpfOnly: boolean; profile?: string; objects: string[] }
+interface Options { n: number; rounds: number; src: boolean; json: boolean; tsbpfOnly: boolean; profile?: string; vs?: string; objects: string[] }
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { n: 300, rounds: 3, src: false, json: false, tsbpfOnly: false, objects: [] };
@@ -65,8 +68,13 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--tsbpf-only') o.tsbpfOnly = true;
     else if (a === '--all') o.objects.push(...readdirSync(join(root, 'bpf-objs')).filter((f) => f.endsWith('.bpf.o')).sort().map((f) => join(root, 'bpf-objs', f)));
     else if (a === '--profile') { const v = argv[++i]; if (!v) die('--profile needs a file'); o.profile = v; o.tsbpfOnly = true; }
+    else if (a === '--vs') {
+      const v = argv[++i];
+      if (!v || !existsSync(join(v, 'dist', 'index.js')) || !existsSync(join(v, 'dist', 'sys', 'index.js'))) die(`--vs ${v ?? ''}: no dist/index.js and dist/sys/index.js there (npm run build in it first)`);
+      o.vs = v;
+    }
     else if (a === '-h' || a === '--help') {
-      console.log('usage: node --import tsx bench/load.ts [--n N] [--rounds R] [--json] [--src] [--tsbpf-only] [--profile FILE.cpuprofile] [--all | obj.bpf.o...]');
+      console.log('usage: node --import tsx bench/load.ts [--n N] [--rounds R] [--json] [--src] [--tsbpf-only] [--profile FILE.cpuprofile] [--vs DIR] [--all | obj.bpf.o...]');
       process.exit(0);
     } else if (a.startsWith('-')) die(`unknown option ${a}`);
     else o.objects.push(a);
@@ -110,8 +118,13 @@ const emptySamples = (): Samples => ({ total: [], open: [], load: [], close: [],
 let profiler: Session | undefined;
 const profiles: object[] = [];
 
+/** A tsbpf build to time: its package entry and its src/sys (for bpfClock and progInfo). */
+interface Impl { mod: typeof Tsbpf; sys: typeof Sys }
 let mod: typeof Tsbpf;
 let sys: typeof Sys;
+/** This checkout's build (`mod`, `sys`), and with --vs the other checkout's. */
+let self: Impl;
+let vsImpl: Impl | undefined;
 
 /**
  * Iterations redone because BPF_PROG_LOAD returned EAGAIN: the verifier gives up with EAGAIN
@@ -120,16 +133,16 @@ let sys: typeof Sys;
  */
 let eagainRetries = 0;
 
-function tsbpfOnce(file: string, into?: Samples): void {
+function tsbpfOnce(file: string, into?: Samples, impl: Impl = self): void {
   for (let attempt = 0; ; attempt++) {
-    try { return tsbpfOnceRaw(file, into); } catch (e) {
+    try { return tsbpfOnceRaw(file, into, impl); } catch (e) {
       if (attempt < 20 && /\(EAGAIN\)/.test((e as Error).message)) { eagainRetries++; continue; }
       throw e;
     }
   }
 }
 
-function tsbpfOnceRaw(file: string, into?: Samples): void {
+function tsbpfOnceRaw(file: string, into: Samples | undefined, { mod, sys }: Impl): void {
   const t0 = performance.now();
   const spec = mod.loadCollectionSpec(file);
   const t1 = performance.now();
@@ -152,15 +165,15 @@ function tsbpfOnceRaw(file: string, into?: Samples): void {
 }
 
 /** Warm-up (at least `warm` runs and 300 ms on the first round, so the JIT settles), then n timed runs. */
-function timeTsbpf(file: string, n: number, warm: number, first: boolean, into: Samples): void {
+function timeTsbpf(file: string, n: number, warm: number, first: boolean, into: Samples, impl: Impl = self): void {
   const w0 = performance.now();
-  for (let i = 0; i < warm || (first && performance.now() - w0 < 300 && i < 10_000); i++) tsbpfOnce(file);
-  profiler?.post('Profiler.start');
+  for (let i = 0; i < warm || (first && performance.now() - w0 < 300 && i < 10_000); i++) tsbpfOnce(file, undefined, impl);
+  if (impl === self) profiler?.post('Profiler.start');
   const cpu0 = process.cpuUsage();
   try {
-    for (let i = 0; i < n; i++) tsbpfOnce(file, into);
+    for (let i = 0; i < n; i++) tsbpfOnce(file, into, impl);
   } finally {
-    profiler?.post('Profiler.stop', (err, r) => { if (!err) profiles.push(r.profile); });
+    if (impl === self) profiler?.post('Profiler.stop', (err, r) => { if (!err) profiles.push(r.profile); });
   }
   const cpu = process.cpuUsage(cpu0);
   into.userUs += cpu.user;
@@ -210,6 +223,8 @@ interface ObjResult {
   file: string;
   tsbpf?: Side;
   libbpf?: Side;
+  /** --vs: the other build, timed in the same rounds. */
+  vs?: Side;
   ratio?: number;
   tsbpfError?: string; libbpfError?: string;
   kernel?: { libbpf?: KernelView | null; tsbpf?: KernelView; btfChanges?: string[]; differences: string[] };
@@ -222,6 +237,15 @@ async function main(): Promise<void> {
   sys = (await import(pathToFileURL(join(dirname(built.entry), 'sys', `index${extname(built.entry)}`)).href)) as typeof Sys;
   const bin = o.tsbpfOnly ? undefined : buildReference('libbpf-load');
   sys.bpfClock(true); // time inside bpf(2) at tsbpf's chokepoint (libbpf-load.c does the same for libbpf)
+  self = { mod, sys };
+  if (o.vs) {
+    // another built checkout, timed in the same rounds (its own module instances and clock)
+    vsImpl = {
+      mod: (await import(pathToFileURL(join(o.vs, 'dist', 'index.js')).href)) as typeof Tsbpf,
+      sys: (await import(pathToFileURL(join(o.vs, 'dist', 'sys', 'index.js')).href)) as typeof Sys,
+    };
+    vsImpl.sys.bpfClock(true);
+  }
   if (o.profile) {
     o.rounds = 1; // one profile per object
     profiler = new Session();
@@ -232,6 +256,7 @@ async function main(): Promise<void> {
 
   const files = o.objects;
   const ts = new Map(files.map((f) => [f, emptySamples()]));
+  const vs = new Map(files.map((f) => [f, emptySamples()]));
   const lb = new Map(files.map((f) => [f, emptySamples()]));
   const tsErr = new Map<string, string>();
   const lbErr = new Map<string, string>();
@@ -261,7 +286,16 @@ async function main(): Promise<void> {
     }
     for (const f of files) {
       if (tsErr.has(f)) continue;
-      try { timeTsbpf(f, n, warm, r === 0, ts.get(f)!); } catch (e) { tsErr.set(f, (e as Error).message.split('\n')[0]!); }
+      // with --vs the two builds take turns going first (the second pays the first's GC debt)
+      const sides: Array<[Impl, Samples]> = vsImpl ? [[self, ts.get(f)!], [vsImpl, vs.get(f)!]] : [[self, ts.get(f)!]];
+      if (r % 2 === 1) sides.reverse();
+      for (const [impl, into] of sides) {
+        try { timeTsbpf(f, n, warm, r === 0, into, impl); } catch (e) {
+          if (impl === self) { tsErr.set(f, (e as Error).message.split('\n')[0]!); break; }
+          vs.delete(f); // the other build cannot load it: no comparison for this object
+          sides.splice(sides.findIndex(([i]) => i === impl), 1);
+        }
+      }
     }
   }
 
@@ -288,6 +322,7 @@ async function main(): Promise<void> {
     if (tsErr.has(f)) r.tsbpfError = tsErr.get(f)!; else r.tsbpf = summarize(t);
     if (lbErr.has(f)) r.libbpfError = lbErr.get(f)!; else if (l.iters) r.libbpf = summarize(l);
     if (r.tsbpf && r.libbpf) r.ratio = r.tsbpf.total.median_us / r.libbpf.total.median_us;
+    if (r.tsbpf && vs.get(f)?.iters) r.vs = summarize(vs.get(f)!);
     if (!r.tsbpfError) {
       const tk = tsbpfKernelView(f);
       const { btfChanges, ...view } = tk;
@@ -296,7 +331,7 @@ async function main(): Promise<void> {
     return r;
   });
 
-  const meta = { eagainRetries, node: process.version, tsbpf: built.how, libbpf: libbpfVersion, kernel: spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim(), n: o.n, rounds: o.rounds, platform: `${process.platform}-${process.arch}` };
+  const meta = { eagainRetries, node: process.version, tsbpf: built.how, ...(o.vs ? { vs: o.vs } : {}), libbpf: libbpfVersion, kernel: spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim(), n: o.n, rounds: o.rounds, platform: `${process.platform}-${process.arch}` };
   if (o.json) {
     console.log(JSON.stringify({ ...meta, results }, null, 2));
     return;
@@ -306,7 +341,7 @@ async function main(): Promise<void> {
   const rat = (a?: number, b?: number) => a !== undefined && b ? `${(a / b).toFixed(2)}x` : '-';
   console.log(`tsbpf load benchmark: node ${meta.node}, libbpf ${meta.libbpf}, kernel ${meta.kernel}, ${meta.platform}`);
   console.log(`N=${o.n} open+load+close iterations per object and side, in ${o.rounds} interleaved rounds (libbpf, tsbpf, ...); medians over all samples`);
-  console.log(`tsbpf code measured: ${meta.tsbpf}`);
+  console.log(`tsbpf code measured: ${meta.tsbpf}${o.vs ? `; --vs: ${join(o.vs, 'dist')}, timed in the same rounds, taking turns going first` : ''}`);
   if (eagainRetries) console.log(`tsbpf iterations redone after EAGAIN from BPF_PROG_LOAD (signal during verification): ${eagainRetries}`);
   console.log('');
   const head = ['object', 'phase', 'tsbpf median', 'libbpf median', 'ratio'];
@@ -348,6 +383,23 @@ async function main(): Promise<void> {
     for (const t of srows) console.log(sl(t));
     const g = Math.exp(both.reduce((a, r) => a + Math.log(r.ratio!), 0) / both.length);
     console.log(`geometric mean ratio ${g.toFixed(2)}x over ${both.length} objects; above 1.0x: ${both.filter((r) => r.ratio! > 1).map((r) => basename(r.file)).join(', ') || 'none'}`);
+    console.log('');
+  }
+  // --vs: this build against the other, same rounds; "load + close" is user space outside open
+  const withVs = results.filter((r) => r.tsbpf && r.vs);
+  if (withVs.length) {
+    const lc = (x: Side) => x.overhead.median_us - x.open.median_us;
+    const vh = ['object', 'total', 'total vs', 'this/vs', 'open', 'open vs', 'load+close user', 'vs', 'this/vs'];
+    const vrows = withVs.map((r) => [basename(r.file), fmt(r.tsbpf!.total.median_us), fmt(r.vs!.total.median_us), rat(r.tsbpf!.total.median_us, r.vs!.total.median_us),
+      fmt(r.tsbpf!.open.median_us), fmt(r.vs!.open.median_us), fmt(lc(r.tsbpf!)), fmt(lc(r.vs!)), rat(lc(r.tsbpf!), lc(r.vs!))]);
+    const vw = vh.map((h, i) => Math.max(h.length, ...vrows.map((t) => t[i]!.length)));
+    const vl = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(vw[i]!) : c.padStart(vw[i]!))).join('  ');
+    console.log(`--vs ${o.vs}: medians of this build and the other over the same rounds; load+close user = total - bpf() - open`);
+    console.log(vl(vh));
+    console.log(vw.map((n) => '-'.repeat(n)).join('  '));
+    for (const t of vrows) console.log(vl(t));
+    const gv = Math.exp(withVs.reduce((a, r) => a + Math.log(r.tsbpf!.total.median_us / r.vs!.total.median_us), 0) / withVs.length);
+    console.log(`geometric mean this/vs (total) ${gv.toFixed(2)}x over ${withVs.length} objects`);
     console.log('');
   }
   for (const r of results) {
