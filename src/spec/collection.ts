@@ -170,11 +170,12 @@ function buildSpec(elf: ElfFile): CollectionSpec {
   // ---- functions and their relocations ----
   const funcs = collectFunctions(elf);
   if (btf) staticHiddenFuncs(btf, funcs);
-  const finders = new Map<readonly MapRange[], (offset: number) => MapRange | undefined>();
+  let finders: Map<readonly MapRange[], (offset: number) => MapRange | undefined> | undefined; // made on the first map reference
   const resolver: SymbolResolver = {
     mapAt(section, offset) {
       const list = ranges.get(section);
       if (!list) return undefined;
+      finders ??= new Map();
       let find = finders.get(list);
       if (!find) finders.set(list, find = rangeFinder(list, 1));
       const r = find(offset);
@@ -195,13 +196,13 @@ function buildSpec(elf: ElfFile): CollectionSpec {
 
   // ---- programs ----
   const programs = new Map<string, ProgramSpec>();
-  const untyped = new Map<string, string[]>();
+  let untyped: Map<string, string[]> | undefined; // made on the first program without a type
   for (const f of funcs.values()) {
     const sec = f.section;
     if (sec.name === '.text') continue;
     const info = programSection(sec.name);
     // A section no table knows: the program is kept without a type, as libbpf keeps it.
-    if (info.type === undefined) untyped.set(sec.name, [...(untyped.get(sec.name) ?? []), f.name]);
+    if (info.type === undefined) (untyped ??= new Map()).set(sec.name, [...(untyped.get(sec.name) ?? []), f.name]);
     if (f.bind === STB_LOCAL) {
       throw new SpecError(`program '${f.name}' is static: libbpf (and tsbpf) need programs to be global functions`, { file, section: sec.name, symbol: f.name, offset: f.slot * 8 });
     }
@@ -218,7 +219,7 @@ function buildSpec(elf: ElfFile): CollectionSpec {
     if (btf) p.btf = btf;
     programs.set(f.name, p);
   }
-  for (const [sec, names] of untyped) {
+  for (const [sec, names] of untyped ?? []) {
     warnings.push(`section '${sec}': no program type is known for this section name; ${names.map((n) => `'${n}'`).join(', ')} ${names.length > 1 ? 'are' : 'is'} kept without a type, and loading fails (as with libbpf) unless one is set first: ProgramSpec.type, or --type PROG=TYPE in the CLI`);
   }
   const withFuncs = new Set<ElfSection>();
@@ -366,7 +367,7 @@ function fillContents(
   programs: Map<string, ProgramSpec>, funcs: Map<string, Func>, btf: Btf | undefined,
 ): void {
   const file = elf.file;
-  const filled = new Map<MapSpec, Set<unknown>>(); // slots set so far, per map
+  let filled: Map<MapSpec, Set<unknown>> | undefined; // slots set so far, per map (made on the first slot)
   for (const rs of elf.relocations) {
     const list = ranges.get(rs.target);
     if (!list) continue;
@@ -402,6 +403,7 @@ function fillContents(
         value = inner.name;
       }
       map.contents ??= [];
+      filled ??= new Map();
       let slots = filled.get(map);
       if (!slots) filled.set(map, slots = new Set(map.contents.map((c) => c.key)));
       if (slots.has(slot)) throw new SpecError(`map '${range.name}': slot ${slot} is initialised twice`, where(file, section, range.name, rel.offset));
