@@ -22,9 +22,10 @@ function sanitize(name: string): string {
   return name;
 }
 
-/** The object's name as libbpf takes it: the file's basename up to its first '.'. */
+/** The last file objectName was asked about, and its answer. */
 let lastObject: { file: string; name: string } | undefined;
 
+/** The object's name as libbpf takes it: the file's basename up to its first '.'. */
 export function objectName(file: string): string {
   if (lastObject?.file === file) return lastObject.name; // an object loaded again: its name once
   const base = file.slice(file.lastIndexOf('/') + 1);
