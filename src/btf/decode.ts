@@ -64,22 +64,22 @@ export class RecordDecoder {
     const info = w[o + 1]!;
     const kind = this.kinds[i]!;
     const vlen = infoVlen(info);
-    const sizeOrType = w[o + 2]!; // struct btf_type's size / type union
+    const sizeOrType = w[o + 2]!; // struct btf_type's size / type union (a bad type id's error points at this word)
     const name = this.name(w[o]!, id, o, 'type'); // range checked in parse
     if (vlen !== 0 && !kindHasVlen(kind)) throw this.error(`vlen ${vlen} on a ${KIND_NAMES[kind]} record, expected 0`, { typeId: id, offset: this.at(o) });
     const last = this.host.length;
     const p = o + 3;
     switch (kind) {
-      case BTF_KIND_FUNC: return { id, name, kind: 'func', type: this.check(sizeOrType, last, id, o), linkage: vlen };
-      case BTF_KIND_FUNC_PROTO: return { id, name, kind: 'func_proto', type: this.check(sizeOrType, last, id, o), params: this.params(id, p, vlen, last) };
+      case BTF_KIND_FUNC: return { id, name, kind: 'func', type: this.check(sizeOrType, last, id, o + 2), linkage: vlen };
+      case BTF_KIND_FUNC_PROTO: return { id, name, kind: 'func_proto', type: this.check(sizeOrType, last, id, o + 2), params: this.params(id, p, vlen, last) };
       case BTF_KIND_STRUCT: case BTF_KIND_UNION:
         return { id, name, kind: kind === BTF_KIND_STRUCT ? 'struct' : 'union', size: sizeOrType, members: this.members(id, p, vlen, infoKflag(info), last) };
-      case BTF_KIND_PTR: return { id, name, kind: 'ptr', type: this.check(sizeOrType, last, id, o) };
-      case BTF_KIND_CONST: return { id, name, kind: 'const', type: this.check(sizeOrType, last, id, o) };
-      case BTF_KIND_TYPEDEF: return { id, name, kind: 'typedef', type: this.check(sizeOrType, last, id, o) };
-      case BTF_KIND_VOLATILE: return { id, name, kind: 'volatile', type: this.check(sizeOrType, last, id, o) };
-      case BTF_KIND_RESTRICT: return { id, name, kind: 'restrict', type: this.check(sizeOrType, last, id, o) };
-      case BTF_KIND_TYPE_TAG: return { id, name, kind: 'type_tag', type: this.check(sizeOrType, last, id, o) };
+      case BTF_KIND_PTR: return { id, name, kind: 'ptr', type: this.check(sizeOrType, last, id, o + 2) };
+      case BTF_KIND_CONST: return { id, name, kind: 'const', type: this.check(sizeOrType, last, id, o + 2) };
+      case BTF_KIND_TYPEDEF: return { id, name, kind: 'typedef', type: this.check(sizeOrType, last, id, o + 2) };
+      case BTF_KIND_VOLATILE: return { id, name, kind: 'volatile', type: this.check(sizeOrType, last, id, o + 2) };
+      case BTF_KIND_RESTRICT: return { id, name, kind: 'restrict', type: this.check(sizeOrType, last, id, o + 2) };
+      case BTF_KIND_TYPE_TAG: return { id, name, kind: 'type_tag', type: this.check(sizeOrType, last, id, o + 2) };
       case BTF_KIND_INT: {
         const d = w[p]!;
         return { id, name, kind: 'int', size: sizeOrType, encoding: (d >>> 24) & 0x0f, bitOffset: (d >>> 16) & 0xff, bits: d & 0xff };
@@ -91,14 +91,14 @@ export class RecordDecoder {
         return { id, name, kind: 'enum', size: sizeOrType, signed, values: this.enumValues(id, p, vlen, signed) };
       }
       case BTF_KIND_FWD: return { id, name, kind: 'fwd', union: infoKflag(info) };
-      case BTF_KIND_VAR: return { id, name, kind: 'var', type: this.check(sizeOrType, last, id, o), linkage: w[p]! };
+      case BTF_KIND_VAR: return { id, name, kind: 'var', type: this.check(sizeOrType, last, id, o + 2), linkage: w[p]! };
       case BTF_KIND_DATASEC: {
         const vars = new Array<BtfVarSecinfo>(vlen);
         for (let k = 0, q = p; k < vlen; k++, q += 3) vars[k] = { type: this.check(w[q]!, last, id, q), offset: w[q + 1]!, size: w[q + 2]! };
         return { id, name, kind: 'datasec', size: sizeOrType, vars };
       }
       case BTF_KIND_FLOAT: return { id, name, kind: 'float', size: sizeOrType };
-      case BTF_KIND_DECL_TAG: return { id, name, kind: 'decl_tag', type: this.check(sizeOrType, last, id, o), componentIdx: w[p]! | 0 };
+      case BTF_KIND_DECL_TAG: return { id, name, kind: 'decl_tag', type: this.check(sizeOrType, last, id, o + 2), componentIdx: w[p]! | 0 };
       case BTF_KIND_ENUM64: {
         const signed = infoKflag(info);
         const values = new Array<BtfEnum64Value>(vlen);

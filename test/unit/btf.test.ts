@@ -218,6 +218,36 @@ test('nameOf, pointee, arrayLength read records as typeById decodes them, with i
   }
 });
 
+test('a bad type reference is one error (message, type id, offset: the word that holds it) whichever reader meets it', () => {
+  const b = new BtfBuilder();
+  const int = b.add({ kind: 'int', name: 'int', size: 4, encoding: 0, bitOffset: 0, bits: 32 });
+  const ptr = b.add({ kind: 'ptr', name: '', type: 99 });
+  const variable = b.add({ kind: 'var', name: 'v', type: 98, linkage: 1 });
+  const func = b.add({ kind: 'func', name: 'f', type: 97, linkage: 1 });
+  const td = b.add({ kind: 'typedef', name: 't', type: 96 });
+  const arr = b.add({ kind: 'array', name: '', type: int, indexType: 95, nelems: 2 });
+  const bytes = b.build();
+  const caught = (fn: () => unknown): BtfError => throwsBtf(fn, /references type id 9\d, but the last type id is/);
+  const readers: Array<[number, (btf: Btf) => unknown]> = [
+    [ptr, (btf) => btf.pointee(ptr)],
+    [variable, (btf) => btf.linkageOf(variable)], [variable, (btf) => btf.sizeof(variable)],
+    [func, (btf) => btf.linkageOf(func)],
+    [td, (btf) => btf.resolve(td)], [td, (btf) => btf.sizeof(td)],
+    [arr, (btf) => btf.arrayLength(arr)],
+  ];
+  for (const [id, read] of readers) {
+    const decoded = caught(() => Btf.parse(bytes).typeById(id));
+    const raw = caught(() => read(Btf.parse(bytes)));
+    assert.is(raw.message, decoded.message, `type ${id}`);
+    assert.is(raw.typeId, id);
+    assert.is(raw.offset, decoded.offset, `type ${id}: offset`);
+  }
+  // the offset is the referencing word's: for a PTR its btf_type's type field, 8 bytes into the record
+  const ptrErr = caught(() => Btf.parse(bytes).typeById(ptr));
+  const intRecord = 12 + 4, header = 24;
+  assert.is(ptrErr.offset, header + intRecord + 8);
+});
+
 test('anonymous members are searched by findMember', () => {
   const b = new BtfBuilder();
   const int = b.add({ kind: 'int', name: 'int', size: 4, encoding: 1, bitOffset: 0, bits: 32 });
