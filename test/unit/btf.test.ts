@@ -183,6 +183,34 @@ test('names, resolve, sizeof, findMember, datasecByName', () => {
   btf.validate();
 });
 
+test('datasecByName: the first of a name, and after setType / addType (its names, read once, are not kept past a change)', () => {
+  const b = new BtfBuilder();
+  const int = b.add({ kind: 'int', name: 'int', size: 4, encoding: 0, bitOffset: 0, bits: 32 });
+  const v = b.add({ kind: 'var', name: 'v', type: int, linkage: 1 });
+  const first = b.add({ kind: 'datasec', name: '.data', size: 4, vars: [{ type: v, offset: 0, size: 4 }] });
+  const second = b.add({ kind: 'datasec', name: '.data', size: 8, vars: [] });
+  const maps = b.add({ kind: 'datasec', name: '.maps', size: 0, vars: [] });
+  b.add({ kind: 'struct', name: '.bss', size: 4, members: [] }); // a name, but not a DATASEC's
+  const btf = Btf.parse(b.build());
+  assert.is(btf.datasecByName('.data')?.id, first);
+  assert.is(btf.datasecByName('.maps')?.id, maps);
+  assert.is(btf.datasecByName('.bss'), undefined);
+  assert.is(btf.datasecByName(''), undefined);
+  btf.setType(first, { ...(btf.typeById(first) as BtfType & { kind: 'datasec' }), name: '.rodata' });
+  btf.setType(maps, { id: maps, name: '.maps', kind: 'struct', size: 0, members: [] });
+  assert.is(btf.datasecByName('.data')?.id, second, 'renamed away: the next of that name');
+  assert.is(btf.datasecByName('.rodata')?.id, first, 'renamed to');
+  assert.is(btf.datasecByName('.maps'), undefined, 'no longer a DATASEC');
+  const added = btf.addType({ id: 0, name: '.bss', kind: 'datasec', size: 4, vars: [] });
+  assert.is(btf.datasecByName('.bss')?.id, added);
+  // a BTF with only added types (no change to its own records)
+  const fresh = Btf.parse(b.build());
+  assert.is(fresh.datasecByName('.kconfig'), undefined);
+  const kconfig = fresh.addType({ id: 0, name: '.kconfig', kind: 'datasec', size: 0, vars: [] });
+  assert.is(fresh.datasecByName('.kconfig')?.id, kconfig);
+  assert.is(fresh.datasecByName('.data')?.id, first);
+});
+
 test('nameOf, pointee, arrayLength read records as typeById decodes them, with its errors', () => {
   const k = everyKind();
   const btf = Btf.parse(k.b.build());
