@@ -67,7 +67,8 @@ function licenseText(data: Uint8Array): string {
     if (i === end) return last.text;
   }
   const text = Buffer.from(data.buffer, data.byteOffset, end).toString('latin1');
-  if (end <= MAX_CACHED_LICENSE) lastLicense = { bytes: data.slice(0, end), text };
+  // a copy, also of a Buffer (whose slice is a view): the input may be rewritten after the parse
+  if (end <= MAX_CACHED_LICENSE) lastLicense = { bytes: new Uint8Array(data.subarray(0, end)), text };
   return text;
 }
 const MAX_CACHED_LICENSE = 64;

@@ -2,10 +2,11 @@
 // independently (from the C sources, llvm-objdump and bpftool) in fixture-facts.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decode, encode, loadCollectionSpec } from '../../src/index.js';
+import { parseElf } from '../../src/elf/index.js';
 import { fixtures } from './fixture-facts.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -70,5 +71,28 @@ for (const [name, fx] of Object.entries(fixtures)) {
     }
   });
 }
+
+test('the license is each object\'s own: other bytes of the same length, the same buffer rewritten, no NUL', () => {
+  // loadCollectionSpec reuses the last license string when the bytes are the same
+  const bytes = readFileSync(path.join(root, 'bpf-objs/bpf2bpf.bpf.o'));
+  const lic = parseElf(bytes).sectionByName('license')!;
+  const at = lic.offset;
+  assert.is(bytes.toString('latin1', at, at + 4), 'GPL\0');
+  const other = Buffer.from(bytes);
+  other.write('BSD\0', at, 'latin1');
+  assert.is(loadCollectionSpec(bytes).license, 'GPL');
+  assert.is(loadCollectionSpec(other).license, 'BSD');
+  assert.is(loadCollectionSpec(bytes).license, 'GPL');
+  // the buffer last read, changed in place: its new text (nothing kept refers to it)
+  bytes.write('MIT\0', at, 'latin1');
+  assert.is(loadCollectionSpec(bytes).license, 'MIT');
+  bytes.write('GPL\0', at, 'latin1');
+  assert.is(loadCollectionSpec(bytes).license, 'GPL');
+  // no NUL: the section's bytes (as many as it has)
+  other.write('GPLx', at, 'latin1');
+  assert.is(loadCollectionSpec(other).license, 'GPLx');
+  other.write('GP\0x', at, 'latin1');
+  assert.is(loadCollectionSpec(other).license, 'GP');
+});
 
 test.run();
