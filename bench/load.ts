@@ -226,7 +226,7 @@ interface ObjResult {
   /** --vs: the other build, timed in the same rounds. */
   vs?: Side;
   ratio?: number;
-  tsbpfError?: string; libbpfError?: string;
+  tsbpfError?: string; libbpfError?: string; vsError?: string;
   kernel?: { libbpf?: KernelView | null; tsbpf?: KernelView; btfChanges?: string[]; differences: string[] };
 }
 
@@ -259,6 +259,8 @@ async function main(): Promise<void> {
   const vs = new Map(files.map((f) => [f, emptySamples()]));
   const lb = new Map(files.map((f) => [f, emptySamples()]));
   const tsErr = new Map<string, string>();
+  /** --vs: objects the other build cannot load (no comparison for them). */
+  const vsErr = new Map<string, string>();
   const lbErr = new Map<string, string>();
   const lbKernel = new Map<string, KernelView | null>();
   let libbpfVersion = '?';
@@ -266,6 +268,7 @@ async function main(): Promise<void> {
   // which objects tsbpf can load at all (CO-RE, kfuncs, ... may not be supported yet)
   for (const f of files) {
     try { tsbpfOnce(f); } catch (e) { tsErr.set(f, (e as Error).message.split('\n')[0]!); }
+    if (vsImpl) try { tsbpfOnce(f, undefined, vsImpl); } catch (e) { vsErr.set(f, (e as Error).message.split('\n')[0]!); }
   }
 
   for (let r = 0; r < o.rounds; r++) {
@@ -287,13 +290,13 @@ async function main(): Promise<void> {
     for (const f of files) {
       if (tsErr.has(f)) continue;
       // with --vs the two builds take turns going first (the second pays the first's GC debt)
-      const sides: Array<[Impl, Samples]> = vsImpl ? [[self, ts.get(f)!], [vsImpl, vs.get(f)!]] : [[self, ts.get(f)!]];
+      const sides: Array<[Impl, Samples]> = vsImpl && !vsErr.has(f) ? [[self, ts.get(f)!], [vsImpl, vs.get(f)!]] : [[self, ts.get(f)!]];
       if (r % 2 === 1) sides.reverse();
       for (const [impl, into] of sides) {
         try { timeTsbpf(f, n, warm, r === 0, into, impl); } catch (e) {
-          if (impl === self) { tsErr.set(f, (e as Error).message.split('\n')[0]!); break; }
-          vs.delete(f); // the other build cannot load it: no comparison for this object
-          sides.splice(sides.findIndex(([i]) => i === impl), 1);
+          const why = (e as Error).message.split('\n')[0]!;
+          if (impl === self) { tsErr.set(f, why); break; }
+          vsErr.set(f, why); // the other build failed: no comparison for this object, this build still timed
         }
       }
     }
@@ -322,7 +325,8 @@ async function main(): Promise<void> {
     if (tsErr.has(f)) r.tsbpfError = tsErr.get(f)!; else r.tsbpf = summarize(t);
     if (lbErr.has(f)) r.libbpfError = lbErr.get(f)!; else if (l.iters) r.libbpf = summarize(l);
     if (r.tsbpf && r.libbpf) r.ratio = r.tsbpf.total.median_us / r.libbpf.total.median_us;
-    if (r.tsbpf && vs.get(f)?.iters) r.vs = summarize(vs.get(f)!);
+    if (r.tsbpf && !vsErr.has(f) && vs.get(f)!.iters) r.vs = summarize(vs.get(f)!);
+    if (vsErr.has(f)) r.vsError = vsErr.get(f)!;
     if (!r.tsbpfError) {
       const tk = tsbpfKernelView(f);
       const { btfChanges, ...view } = tk;
@@ -406,6 +410,7 @@ async function main(): Promise<void> {
     const name = basename(r.file);
     if (r.tsbpfError) console.log(`${name}: tsbpf fails: ${r.tsbpfError}`);
     if (r.libbpfError) console.log(`${name}: libbpf fails: ${r.libbpfError}`);
+    if (r.vsError) console.log(`${name}: --vs build fails: ${r.vsError}`);
     if (r.ratio !== undefined) console.log(`${name}: total ratio ${r.ratio.toFixed(2)}x (goal: <= 1.00x)`);
     if (r.kernel) {
       const progs = r.kernel.tsbpf!.programs;
