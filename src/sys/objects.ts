@@ -47,9 +47,11 @@ const utf8 = new TextEncoder();
 /**
  * `path` as the NUL-terminated UTF-8 the kernel reads, in a slab view (bytes.ts): no Buffer
  * from the pool (whose slab's address is a native call each time the pool moves on) and
- * no concatenated string. Used once, for the call at hand.
+ * no concatenated string. Used once, for the call at hand. A path holding a NUL is
+ * refused (reason 'nul-in-path'): the kernel would stop there and pin or open another path.
  */
 function cPath(path: string): Uint8Array {
+  if (path.includes('\0')) throw new TsbpfError(`path ${JSON.stringify(path)} holds a NUL character: the kernel would read it only up to there`, {}, { reason: 'nul-in-path' });
   const b = slabBytes(path.length * 3 + 1);
   const { written } = utf8.encodeInto(path, b);
   return b.subarray(0, written + 1); // slabBytes is zeroed: the NUL is there

@@ -170,6 +170,21 @@ test('verifier log: a bad program fails with EACCES/EINVAL and fills the log', (
   assert.match(text, /R0 !read_ok/);
 });
 
+test('a pin at a non-ASCII path is that file on bpffs (UTF-8) and opens again', () => {
+  const path = `/sys/fs/bpf/tsbpf-é表😀-${process.pid}`;
+  ensureBpffs('/sys/fs/bpf');
+  const m = arrayMap(2, 'tsbpf_utf8');
+  try {
+    objPin(m, path);
+    assert.ok(readdirSync('/sys/fs/bpf').includes(path.slice('/sys/fs/bpf/'.length)), 'the file name is the path\'s UTF-8');
+    const again = new Fd(objGet(path), 'pinned');
+    try { assert.is(mapInfo(again).id, mapInfo(m).id); } finally { again.close(); }
+  } finally {
+    if (existsSync(path)) unlinkSync(path);
+    m.close();
+  }
+});
+
 test('pin to /sys/fs/bpf, OBJ_GET it back, unlink', () => {
   const path = `/sys/fs/bpf/tsbpf-test-${process.pid}`;
   ensureBpffs('/sys/fs/bpf'); // a fresh machine has no bpffs mounted
