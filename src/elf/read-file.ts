@@ -3,9 +3,11 @@
  *
  * clang's BPF objects are mostly DWARF: of the 646 KB of bpf-objs/core.bpf.o, 600 KB are
  * .debug_* sections and their relocations, which loading never reads (libbpf maps the
- * file and never touches them either). So a large file is read as: ELF header, section
- * header table, section name table, then every section that is not debug info, in as few
- * reads as the layout allows, packed into one buffer of about their size (~35 KB for
+ * file and never touches them either). So a large file is read as: its first 4 KiB (the
+ * ELF header) and its end from the section header table on (see HEAD_BYTES), then the
+ * section name table and every section that is not debug info, each copied from those
+ * two reads when it lies in one, else read with its neighbours in as few reads as the
+ * layout allows; the kept sections are packed into one buffer of about their size (~35 KB for
  * core.bpf.o) rather than one of the file's size: zeroing 646 KB for the left-out bytes
  * cost more than all of the reads (~50-130 us, with the GC that V8's accounting of
  * external memory triggers). The copy's section header table says where each section is
