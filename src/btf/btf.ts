@@ -578,7 +578,10 @@ export class Btf {
     return this.nameIndex !== undefined || (this.searches >= SEARCHES_BEFORE_INDEX && this.origCount > INDEX_MIN_RECORDS);
   }
 
-  /** typeByName(name, kind) by a search of the records of that kind only (not cached). */
+  /**
+   * typeByName(name, kind) by a search of the records of that kind only (not cached, but
+   * for an unchanged object's BTF the DATASECs' names, read once: datasecNames).
+   */
   private firstOfKind(name: string, kind: BtfKindName): BtfType | undefined {
     if (name === '') return undefined; // unnamed types are found by no name
     const b = this.base?.typeByName(name, kind);
