@@ -330,23 +330,20 @@ const LINEAR_RANGES = 8;
 
 /**
  * The first range of `list` (in list order) that holds byte `offset`, a range being at
- * least `minSize` bytes. By binary search over the ranges sorted by offset when none
- * overlap (so that the relocations of a 1,000-slot prog array, or 1,000 programs' map
- * references, are not quadratic); a linear search otherwise.
+ * least `minSize` bytes. By binary search over the ranges sorted by offset when there
+ * are more than a few and none overlap (so that the relocations of a 1,000-slot prog
+ * array, or 1,000 programs' map references, are not quadratic); a linear search otherwise
+ * (most objects: no sorted copy).
  */
 function rangeFinder(list: readonly MapRange[], minSize: number): (offset: number) => MapRange | undefined {
   const size = (m: MapRange) => Math.max(m.size, minSize);
-  // a few maps (most objects): the linear search, without a sorted copy
-  if (list.length <= LINEAR_RANGES) {
-    return (offset) => {
-      for (const m of list) if (offset >= m.offset && offset < m.offset + size(m)) return m;
-      return undefined;
-    };
-  }
+  const linear = (offset: number): MapRange | undefined => {
+    for (const m of list) if (offset >= m.offset && offset < m.offset + size(m)) return m;
+    return undefined;
+  };
+  if (list.length <= LINEAR_RANGES) return linear;
   const sorted = sortByKey([...list], (m) => m.offset);
-  if (!sorted.every((m, i) => i === 0 || sorted[i - 1]!.offset + size(sorted[i - 1]!) <= m.offset)) {
-    return (offset) => list.find((m) => offset >= m.offset && offset < m.offset + size(m));
-  }
+  if (!sorted.every((m, i) => i === 0 || sorted[i - 1]!.offset + size(sorted[i - 1]!) <= m.offset)) return linear;
   return (offset) => {
     let lo = 0, hi = sorted.length;
     while (lo < hi) {
