@@ -6,8 +6,7 @@
  * (made on the first name of a small section, an object's; for a large one, vmlinux's,
  * after a few names read from the bytes), or as UTF-8 when a name has bytes above 0x7f.
  */
-import * as BufferModule from 'node:buffer';
-import { asBuffer, latin1 } from '../bytes.js';
+import { asBuffer, isAsciiBytes, latin1 } from '../bytes.js';
 
 const NUL = 0;
 const utf8 = new TextDecoder();
@@ -145,10 +144,6 @@ const BYTES_PER_GET_SHIFT = 12;
 const FINDS_BEFORE_INDEX = 8;
 const ZERO = Buffer.alloc(1);
 
-/** True when every byte is below 0x80 (Node's buffer.isAscii when there is one). */
-const isAsciiBytes: (b: Uint8Array) => boolean = typeof (BufferModule as { isAscii?: unknown }).isAscii === 'function'
-  ? (b) => b.length === 0 || (BufferModule as unknown as { isAscii(b: Uint8Array): boolean }).isAscii(b)
-  : (b) => { for (let i = 0; i < b.length; i++) if (b[i]! >= 0x80) return false; return true; };
 
 /** True when every char code of a latin1-decoded string is below 0x80. */
 function isAsciiText(s: string): boolean {

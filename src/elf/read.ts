@@ -2,7 +2,7 @@
  * Little-endian reads shared by the ELF parsers. All offsets handed to these helpers have
  * already been bounds-checked by the caller; the helpers only make 64-bit reads exact.
  */
-import { latin1 } from '../bytes.js';
+import { isAsciiBytes, latin1 } from '../bytes.js';
 
 export { asBuffer } from '../bytes.js';
 
@@ -48,9 +48,6 @@ export function cString(bytes: Buffer, start: number, end: number): string | und
   return latin1(bytes, start, i);
 }
 
-/** A byte at or above 0x80 in a latin1 decoding (then names are decoded one by one, as cString does). */
-const NON_ASCII = /[\x80-\xff]/;
-
 /**
  * The NUL-terminated names of one string table (.strtab, .shstrtab), as {@link cString}
  * reads them. When the table is all ASCII (clang's always are) it is decoded once, on the
@@ -65,8 +62,7 @@ export class StringTable {
   at(off: number): string | undefined {
     let text = this.text;
     if (text === undefined) {
-      text = latin1(this.bytes, this.start, this.end);
-      this.text = text = NON_ASCII.test(text) ? null : text;
+      this.text = text = isAsciiBytes(this.bytes.subarray(this.start, this.end)) ? latin1(this.bytes, this.start, this.end) : null;
     }
     if (text === null) return cString(this.bytes, this.start + off, this.end);
     const nul = text.indexOf('\0', off);

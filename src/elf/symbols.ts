@@ -53,16 +53,17 @@ export function parseSymbols(
     }
     const info = bytes[e + 4]!;
     const shndx = dv.getUint16(e + 6, true);
-    const label = name || `#${i}`;
     if (shndx < SHN_LORESERVE ? shndx >= nsec : shndx !== SHN_ABS && shndx !== SHN_COMMON) {
       const why = shndx < SHN_LORESERVE ? `out of range (the object has ${nsec} sections)`
         : `a reserved index that is not supported (only SHN_ABS and SHN_COMMON are)`;
+      const label = name || `#${i}`;
       throw new ElfError(`symbol ${label} (#${i}): st_shndx ${shndx} (0x${shndx.toString(16)}) is ${why}`,
         { file, section, symbol: label, offset: i * ELF64_SYM_SIZE });
     }
     const value = u64(dv, e + 8), size = u64(dv, e + 16);
     if (value < 0 || size < 0) {
       const [what, at] = value < 0 ? ['st_value', 8] : ['st_size', 16];
+      const label = name || `#${i}`; // made only for an error: most symbols (sections') are unnamed
       throw new ElfError(`symbol ${label} (#${i}): ${what} ${u64Text(dv, e + (at as number))} is too large (above 2^53)`,
         { file, section, symbol: label, offset: i * ELF64_SYM_SIZE });
     }
