@@ -223,10 +223,8 @@ function buildSpec(elf: ElfFile): CollectionSpec {
   for (const [sec, names] of untyped ?? []) {
     warnings.push(`section '${sec}': no program type is known for this section name; ${names.map((n) => `'${n}'`).join(', ')} ${names.length > 1 ? 'are' : 'is'} kept without a type, and loading fails (as with libbpf) unless one is set first: ProgramSpec.type, or --type PROG=TYPE in the CLI`);
   }
-  const withFuncs = new Set<ElfSection>();
-  for (const f of funcs.values()) withFuncs.add(f.section);
   for (const sec of elf.sections) {
-    if (isExecSection(sec) && !withFuncs.has(sec)) {
+    if (isExecSection(sec) && !hasFunction(funcs, sec)) {
       warnings.push(`section '${sec.name}' has code but no function symbols; it is skipped`);
     }
   }
@@ -235,6 +233,15 @@ function buildSpec(elf: ElfFile): CollectionSpec {
   fillContents(elf, ranges, maps, programs, funcs, btf);
 
   return { file, maps, programs, license, kernelVersion, btf, warnings };
+}
+
+/**
+ * Whether a function of `funcs` is in `sec`. Asked once per code section (a few per
+ * object): a scan of the functions costs less than a Set of their sections.
+ */
+function hasFunction(funcs: Map<string, Func>, sec: ElfSection): boolean {
+  for (const f of funcs.values()) if (f.section === sec) return true;
+  return false;
 }
 
 /** What a program's section name makes of it: the ProgramSpec fields it decides. */
