@@ -16,9 +16,15 @@ function nameChar(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2e;
 }
 
+/** `name` with '_' for each UTF-16 unit not kept (nameChar); most names come back as they are. */
 function sanitize(name: string): string {
-  // most names need nothing: a loop over the characters instead of a regex replace per name
-  for (let i = 0; i < name.length; i++) if (!nameChar(name.charCodeAt(i))) return name.replace(/[^A-Za-z0-9_.]/g, '_');
+  // a loop over the characters instead of a regex replace per name, and one rule (nameChar)
+  for (let i = 0; i < name.length; i++) {
+    if (nameChar(name.charCodeAt(i))) continue;
+    let out = name.slice(0, i);
+    for (let j = i; j < name.length; j++) out += nameChar(name.charCodeAt(j)) ? name[j] : '_';
+    return out;
+  }
   return name;
 }
 

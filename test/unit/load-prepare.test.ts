@@ -24,6 +24,12 @@ test('global data maps are named as libbpf names them', () => {
   const t = loadCollectionSpec(obj('tailcall_run'));
   assert.is(kernelMapName('tailcall_run', t.maps.get('run_table')!), 'run_table');
   assert.is(kernelProgName({ ...t.programs.get('run_entry')!, name: 'a_very_long_program_name' }), 'a_very_long_pro');
+  // every UTF-16 unit outside [A-Za-z0-9_.] becomes one '_' (an astral character two), as libbpf's byte-wise rule does for ASCII
+  const named = (name: string) => kernelProgName({ ...t.programs.get('run_entry')!, name });
+  assert.is(named('a-b:c$é😀.Z9'), 'a_b_c____.Z9');
+  assert.is(named('-x'), '_x');
+  assert.is(named('ok_name.1'), 'ok_name.1');
+  assert.is(kernelMapName('o', { ...t.maps.get('run_table')!, name: 'map/with space' }), 'map_with_space');
 });
 
 test('map and data references become BPF_PSEUDO_MAP_FD / MAP_VALUE with the fd', () => {
