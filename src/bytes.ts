@@ -1,4 +1,4 @@
-/** Byte helpers shared by the parsers (ELF, BTF). */
+/** Byte helpers shared by the parsers (ELF, BTF) and by the load path (src/load, src/sys: `slabBytes`, `viewOver`). */
 import * as BufferModule from 'node:buffer';
 
 /**
@@ -73,7 +73,9 @@ let slabDataView: DataView | undefined;
  * (attrs, encoded instructions, func_info / line_info records): `new Uint8Array(n)` of a
  * few hundred bytes costs ~1 us (an off-heap backing store each), and src/sys then takes
  * each one's address with a native call, where a slab's is taken once (addressOf caches
- * it per ArrayBuffer). A view keeps its whole slab alive: do not keep these arrays.
+ * it per ArrayBuffer). Also BPF_BTF_LOAD's rewritten BTF, BPF_OBJ_PIN / GET paths,
+ * BPF_OBJ_GET_INFO_BY_FD's info structs and copies of global data. A view keeps its whole
+ * slab alive: do not keep these arrays (nor hand them to a caller who may).
  */
 export function slabBytes(n: number): Uint8Array {
   if (n > SLAB_MAX_REQUEST) return new Uint8Array(n);
@@ -86,7 +88,9 @@ export function slabBytes(n: number): Uint8Array {
 /**
  * A DataView over `bytes`' whole buffer, to be written at `bytes.byteOffset + i`: for a
  * view `slabBytes` gave, the current slab's one DataView (no DataView per buffer); for
- * anything else a new one.
+ * anything else a new one. Its bounds are the buffer's, not `bytes`': a write past
+ * `bytes.length` throws no RangeError but lands in a neighbour's bytes, so check the
+ * length first where it is not fixed by construction.
  */
 export function viewOver(bytes: Uint8Array): DataView {
   if (bytes.buffer === slab) return (slabDataView ??= new DataView(slab));
