@@ -41,7 +41,7 @@ export type TsbpfErrorReason =
   | 'struct-ops-name-taken'
   /** A name from the object (program, map) would not stay one file name inside the directory a path is built in ('/', NUL, '.', '..'). */
   | 'unsafe-name'
-  /** A path given for a pin (BPF_OBJ_PIN) or to open one (BPF_OBJ_GET) holds a NUL character: the kernel would read another path. */
+  /** A path given for a pin (BPF_OBJ_PIN) or to open one (BPF_OBJ_GET), or a directory pin or log paths are built in (LoadOptions.pinRoot), holds a NUL character: the kernel would read another path. */
   | 'nul-in-path'
   /** A program calls (or takes the address of) a kfunc that is in neither vmlinux's nor any module's BTF, and it is not __weak. */
   | 'kfunc-missing'

@@ -16,9 +16,12 @@ export function pinName(name: string): string {
  * `dir/name` for a name that comes from an object (a program or map name: ELF symbol
  * names may hold any byte). Refused with a TsbpfError (reason 'unsafe-name') unless the
  * name is one file name that stays inside `dir`: no '/', no NUL, not '', '.' or '..'.
- * `what` names it in the error ("program", "map").
+ * `what` names it in the error ("program", "map"). A `dir` holding a NUL is refused too
+ * (reason 'nul-in-path', as src/sys refuses such a path at BPF_OBJ_PIN / GET), here before
+ * anything is created.
  */
 export function pathInDir(dir: string, name: string, what: string, ctx: ErrorContext = {}): string {
+  if (dir.includes('\0')) throw new TsbpfError(`directory ${JSON.stringify(dir)} for ${what} '${name}' holds a NUL character: a path ends at its first NUL for the kernel`, { symbol: name, ...ctx }, { reason: 'nul-in-path' });
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
     throw new TsbpfError(`${what} name ${JSON.stringify(name)} cannot be a file name in ${dir}: it would leave the directory or is not a file name ('/', NUL, '.' and '..' are refused)`,
       { symbol: name, ...ctx }, { reason: 'unsafe-name' });

@@ -83,6 +83,16 @@ test('every fixture loads and closes against the double, leaving no fd and no pi
   });
 });
 
+test('a pinRoot holding a NUL is refused before anything is created (the kernel would pin elsewhere)', () => {
+  const k = new FakeKernel();
+  const e = loadError(k, 'map_types', { pinRoot: path.join(tmpdir(), 'tsbpf\0elsewhere') });
+  assert.instance(e, TsbpfError);
+  assert.is((e as TsbpfError).reason, 'nul-in-path');
+  assert.ok((e as TsbpfError).symbol, 'names the map pinned by name');
+  assert.equal(k.calls.filter((c) => c.command.startsWith('BPF_')).map((c) => c.command).filter((c) => c !== 'BPF_PROG_LOAD'), [], 'no BTF, map or pin call (feature probes aside)');
+  assert.equal(k.openFds(), []);
+});
+
 test('EPERM from BPF_MAP_CREATE: a SyscallError naming the map; the BTF fd is closed', () => {
   const k = new FakeKernel();
   k.rules.push((c) => (c.command === 'BPF_MAP_CREATE' ? 'EPERM' : undefined));
