@@ -94,7 +94,13 @@ test('the section header table not near the end of the file: the same object and
   const tmp = mkdtempSync(path.join(tmpdir(), 'tsbpf-read-'));
   try {
     const big = fixtures.map((f) => readFileSync(f)).sort((a, b) => b.length - a.length)[0]!;
-    for (const pad of [0, 5000, 30_000, 200_000]) {
+    // odd sizes too, and those either side of the two edges (read-file.ts TAIL_BYTES,
+    // TAIL_MAX): where the last 8 KiB no longer reach the table's start (the end is read
+    // from the table on), and where the table starts more than 64 KiB before the end (read alone)
+    const tableLen = big.readUInt16LE(60) * 64;
+    const after = big.length - Number(big.readBigUInt64LE(40)) - tableLen;
+    const edges = [8192, 65_536].flatMap((at) => [-1, 0, 1].map((d) => at - tableLen - after + d)).filter((p) => p > 0);
+    for (const pad of [0, 1, 5000, 30_000, 200_000, ...edges]) {
       const padded = Buffer.concat([big, Buffer.alloc(pad, 0x5a)]);
       const f = writeTo(tmp, `pad${pad}.o`, padded);
       const read = readObjectFile(f);
