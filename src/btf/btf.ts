@@ -496,7 +496,8 @@ export class Btf {
 
   /**
    * Valid BTF (24-byte header, types, strings) of this BTF's own types; split BTF stays split.
-   * `alloc` gives the output array (zeroed or not: every byte is written); default a new one.
+   * `alloc` gives the output array of `size` bytes or more (zeroed or not: every byte is
+   * written; a shorter one is a BtfError); default a new one.
    * Only changed and added types are encoded again: the records between them are copied,
    * and a changed type keeps its name's offset while its name is the one it had.
    */
@@ -528,6 +529,8 @@ export class Btf {
     const strLen = own.length + this.addedStrLen;
     const size = BTF_HEADER_SIZE + typeLen + strLen;
     const out = alloc(size);
+    // the DataView's bounds are the buffer's, not out's: a short array would be written past
+    if (out.length < size) throw this.err(`encode: the array for the output has ${out.length} bytes, ${size} are needed`);
     // one DataView per slab, not per encode (~0.4 us): written at out.byteOffset + i
     const v = viewOver(out);
     const at = out.byteOffset;

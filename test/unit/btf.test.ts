@@ -354,6 +354,13 @@ test('encode: a changed type keeps its name offset; types changed out of id orde
   const third = Btf.parse(plain);
   assert.is(third.typeById(k.st).name, 'renamed_st');
   assert.is(third.typeByName('brand_new_int')!.kind, 'int');
+  // an array shorter than asked for: a BtfError, and nothing written around it (encode
+  // writes through a DataView of the whole buffer)
+  for (const short of [plain.length - 1, 10]) {
+    const around = new Uint8Array(plain.length + 64).fill(0xee);
+    throwsBtf(() => btf.encode(() => around.subarray(32, 32 + short)), /encode: the array for the output has \d+ bytes, \d+ are needed/);
+    assert.ok(around.every((b) => b === 0xee), `${short} bytes: nothing written`);
+  }
 });
 
 // ---- vmlinux ----
