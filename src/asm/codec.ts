@@ -67,17 +67,22 @@ export function decodeAt(bytes: Uint8Array, o: number, opts?: DecodeOptions): In
  * making an object per instruction, and returns each instruction's offset in 8-byte slots
  * (what `rawOffsets(decode(bytes))` gives).
  */
-export function instructionOffsets(bytes: Uint8Array, opts?: DecodeOptions): Uint32Array {
-  const n = bytes.length;
-  if (n % INSN_SIZE !== 0) badLength(n, opts);
+export function instructionOffsets(bytes: Uint8Array, opts?: DecodeOptions, start = 0, end = bytes.length): Uint32Array {
+  // bytes [start, end) of `bytes` (a function inside its section's bytes, without a view of
+  // its own); on any error the same check of a view of them throws what it throws
+  const n = end - start;
+  const whole = start === 0 && end === bytes.length;
+  if (n % INSN_SIZE !== 0) return whole ? badLength(n, opts) : instructionOffsets(bytes.subarray(start, end), opts);
   const out = tableWords(n / INSN_SIZE);
   const b = bytes;
   let count = 0;
-  for (let o = 0; o < n; o += INSN_SIZE) {
-    out[count++] = o / INSN_SIZE;
+  for (let o = start; o < end; o += INSN_SIZE) {
+    out[count++] = (o - start) / INSN_SIZE;
     if (b[o] !== OP_LD_IMM64) continue;
     const p = o + INSN_SIZE;
-    if (p >= n || b[p] !== 0 || b[p + 1] !== 0 || b[p + 2] !== 0 || b[p + 3] !== 0) badSecondHalf(b, o, opts);
+    if (p >= end || b[p] !== 0 || b[p + 1] !== 0 || b[p + 2] !== 0 || b[p + 3] !== 0) {
+      return whole ? badSecondHalf(b, o, opts) : instructionOffsets(bytes.subarray(start, end), opts);
+    }
     o = p;
   }
   return count === out.length ? out : out.subarray(0, count);
