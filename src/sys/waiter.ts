@@ -14,10 +14,12 @@
  * master set (token 0) wakes it and it returns, so the process exits at once.
  *
  * The worker keeps the process alive only while some wait is pending (like a socket a
- * server listens on), and until it has booted (loaded koffi): a process that ends while the
- * worker is inside koffi's native module load dies (FATAL ERROR napi_throw, seen once in 14
- * CLI runs at load 14 where every record was read without the worker's help); otherwise it
- * is unref'd.
+ * server listens on), and until it has booted (loaded koffi); otherwise it is unref'd.
+ * A process that ends while the worker is inside koffi's native module load dies (FATAL
+ * ERROR napi_throw: seen once in 14 CLI runs at load 14, and in 2 of 80 process.exit()
+ * calls 0-60 ms after a first wait at load 4): so the exit handler first waits, blocking,
+ * until the worker has left that load (a shared flag the worker sets whether the load
+ * succeeded or threw), for at most BOOT_WAIT_MS, then wakes it.
  */
 import { Worker } from 'node:worker_threads';
 import { TsbpfError } from '../errors.js';
@@ -27,13 +29,24 @@ import { errnoNumber } from './error.js';
 
 /** Events one epoll_wait of the worker returns at most. */
 const MAX_EVENTS = 64;
+/** How long an exit waits at most for the worker to leave koffi's load (it takes ~5-50 ms). */
+const BOOT_WAIT_MS = 5000;
 const EINTR = errnoNumber('EINTR')!;
 
 // CommonJS run by the worker (eval): epoll_wait in a loop; token 0 (the exit eventfd) ends it.
 const WORKER_SOURCE = `'use strict';
 const { parentPort, workerData: w } = require('node:worker_threads');
-const k = require(w.koffi);
-const wait = k.load('libc.so.6').func('int epoll_wait(int epfd, uint64_t events, int maxevents, int timeout)');
+const loaded = new Int32Array(w.loaded);
+let k, wait;
+try {
+  k = require(w.koffi);
+  wait = k.load('libc.so.6').func('int epoll_wait(int epfd, uint64_t events, int maxevents, int timeout)');
+  if (w.holdMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, w.holdMs); // a slow load, for a test
+} finally {
+  // out of koffi's load: an exit may go on now (see BOOT_WAIT_MS)
+  Atomics.store(loaded, 0, 1);
+  Atomics.notify(loaded, 0);
+}
 const buf = new Uint8Array(w.max * w.size);
 const dv = new DataView(buf.buffer);
 const addr = k.address(buf);
@@ -80,7 +93,13 @@ class Waiter {
   #next = 1;
   #booting = true;
   #dead: Error | undefined;
-  readonly #onExit = () => { try { eventfdSignal(this.#exitFd); } catch { /* exiting anyway */ } };
+  /** [0] becomes 1 when the worker has left koffi's load (set by the worker). */
+  readonly #loaded = new Int32Array(new SharedArrayBuffer(4));
+  readonly #onExit = () => {
+    // the main thread may block here: the process is ending and the worker runs on its own
+    if (Atomics.load(this.#loaded, 0) === 0) Atomics.wait(this.#loaded, 0, 0, BOOT_WAIT_MS);
+    try { eventfdSignal(this.#exitFd); } catch { /* exiting anyway */ }
+  };
 
   constructor() {
     this.#ep = epollCreate();
@@ -92,7 +111,7 @@ class Waiter {
       eval: true,
       name: 'tsbpf-epoll',
       execArgv: [],
-      workerData: { koffi: koffiModulePath(), ep: this.#ep, max: MAX_EVENTS, size: EPOLL_EVENT_SIZE, dataOff: EPOLL_EVENT_DATA_OFFSET },
+      workerData: { koffi: koffiModulePath(), loaded: this.#loaded.buffer, holdMs: loadHoldMs, ep: this.#ep, max: MAX_EVENTS, size: EPOLL_EVENT_SIZE, dataOff: EPOLL_EVENT_DATA_OFFSET },
     });
     this.#worker.on('message', (m: number[] | { errno: number } | 'booted') => {
       if (Array.isArray(m)) for (const t of m) this.#finish(t, true);
@@ -151,6 +170,13 @@ class Waiter {
 }
 
 let waiter: Waiter | undefined;
+let loadHoldMs = 0;
+
+/**
+ * For tests: the next waiter thread stays inside its koffi load `ms` longer, so that an exit
+ * certainly lands in it (the real load's window is a few ms wide).
+ */
+export function holdWaiterLoadForTest(ms: number): void { loadHoldMs = ms; }
 
 /**
  * Waits until `fd` is ready for `events` (EPOLLIN by default), for at most `timeoutMs`
