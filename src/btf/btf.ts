@@ -334,9 +334,8 @@ export class Btf {
    * definitions read two or three of these per member (`__uint`: PTR -> ARRAY).
    */
   pointee(id: number): number | undefined {
-    const i = this.rawIndex(id);
-    const o = i >= 0 ? this.offsets[i]! : 0;
-    if (i < 0 || this.kinds[i] !== BTF_KIND_PTR || infoVlen(this.w[o + 1]!) !== 0) {
+    const o = this.plainRecord(id, BTF_KIND_PTR);
+    if (o < 0) {
       const t = this.typeById(id); // what decoding throws, it throws
       return t.kind === 'ptr' ? t.type : undefined;
     }
@@ -345,9 +344,8 @@ export class Btf {
 
   /** The element count of an ARRAY, read as `pointee` reads a PTR (both type ids checked); undefined when `id` is not an ARRAY. */
   arrayLength(id: number): number | undefined {
-    const i = this.rawIndex(id);
-    const o = i >= 0 ? this.offsets[i]! : 0;
-    if (i < 0 || this.kinds[i] !== BTF_KIND_ARRAY || infoVlen(this.w[o + 1]!) !== 0) {
+    const o = this.plainRecord(id, BTF_KIND_ARRAY);
+    if (o < 0) {
       const t = this.typeById(id);
       return t.kind === 'array' ? t.nelems : undefined;
     }
@@ -365,13 +363,27 @@ export class Btf {
    */
   linkageOf(id: number): number | undefined {
     const i = this.rawIndex(id);
-    if (i >= 0) {
-      const o = this.offsets[i]!, w = this.w;
-      if (this.kinds[i] === BTF_KIND_FUNC) { this.ref(w[o + 2]!, id, o + 2); return infoVlen(w[o + 1]!); }
-      if (this.kinds[i] === BTF_KIND_VAR && infoVlen(w[o + 1]!) === 0) { this.ref(w[o + 2]!, id, o + 2); return w[o + 3]!; }
+    if (i >= 0 && this.kinds[i] === BTF_KIND_FUNC) { // a FUNC's vlen is its linkage
+      const o = this.offsets[i]!;
+      this.ref(this.w[o + 2]!, id, o + 2);
+      return infoVlen(this.w[o + 1]!);
     }
+    const o = this.plainRecord(id, BTF_KIND_VAR);
+    if (o >= 0) { this.ref(this.w[o + 2]!, id, o + 2); return this.w[o + 3]!; }
     const t = this.typeById(id); // what decoding throws, it throws
     return t.kind === 'var' || t.kind === 'func' ? t.linkage : undefined;
+  }
+
+  /**
+   * The word offset of `id`'s record when it is an own, unchanged record of kind `kind`
+   * with no vlen (what pointee, arrayLength and linkageOf read in place); -1 otherwise, and
+   * then they decode it, so that a malformed record throws what typeById throws.
+   */
+  private plainRecord(id: number, kind: number): number {
+    const i = this.rawIndex(id);
+    if (i < 0 || this.kinds[i] !== kind) return -1;
+    const o = this.offsets[i]!;
+    return infoVlen(this.w[o + 1]!) === 0 ? o : -1;
   }
 
   /** Size in bytes: pointers are 8, arrays n * element, var its type, modifiers followed. */
