@@ -175,12 +175,9 @@ export function readSectionTable(bytes: Uint8Array, file: string): SectionTable 
   for (let i = 0; i < shnum; i++) {
     const h = shoff + i * ELF64_SHDR_SIZE;
     // the four u64 fields' high words: all 0 in a BPF object, then each is its low word
-    const hi = dv.getUint32(h + 28, true) | dv.getUint32(h + 36, true) | dv.getUint32(h + 52, true) | dv.getUint32(h + 60, true);
-    sections[i] = hi === 0
-      ? new Section(i, dv.getUint32(h + 4, true), dv.getUint32(h + 8, true), dv.getUint32(h + 24, true), dv.getUint32(h + 32, true),
-        dv.getUint32(h + 40, true), dv.getUint32(h + 44, true), dv.getUint32(h + 48, true), dv.getUint32(h + 56, true), bytes)
-      : new Section(i, dv.getUint32(h + 4, true), dv.getUint32(h + 8, true), u64(dv, h + 24), u64(dv, h + 32),
-        dv.getUint32(h + 40, true), dv.getUint32(h + 44, true), u64(dv, h + 48), u64(dv, h + 56), bytes);
+    const wide = (dv.getUint32(h + 28, true) | dv.getUint32(h + 36, true) | dv.getUint32(h + 52, true) | dv.getUint32(h + 60, true)) !== 0;
+    sections[i] = new Section(i, dv.getUint32(h + 4, true), dv.getUint32(h + 8, true), field64(dv, h + 24, wide), field64(dv, h + 32, wide),
+      dv.getUint32(h + 40, true), dv.getUint32(h + 44, true), field64(dv, h + 48, wide), field64(dv, h + 56, wide), bytes);
   }
 
   // --- section name table first: every other check names its section
@@ -207,6 +204,11 @@ export function readSectionTable(bytes: Uint8Array, file: string): SectionTable 
     if (s.type === SHT_NULL) s.size = 0;
   }
   return { header: { flags: dv.getUint32(48, true), shstrndx, shoff }, sections, names, dv };
+}
+
+/** A section header's u64 field: its low word when no field of the header has a high word (`wide` false), else u64. */
+function field64(dv: DataView, off: number, wide: boolean): number {
+  return wide ? u64(dv, off) : dv.getUint32(off, true);
 }
 
 /**
