@@ -91,9 +91,8 @@ class Waiter {
   readonly #worker: Worker;
   readonly #pending = new Map<number, Pending>();
   #next = 1;
-  #booting = true;
   #dead: Error | undefined;
-  /** [0] becomes 1 when the worker has left koffi's load (set by the worker). */
+  /** [0] becomes 1 when the worker has left koffi's load (set by the worker): until then an exit waits, and the worker stays referenced. */
   readonly #loaded = new Int32Array(new SharedArrayBuffer(4));
   readonly #onExit = () => {
     // the main thread may block here: the process is ending and the worker runs on its own
@@ -116,7 +115,6 @@ class Waiter {
     this.#worker.on('message', (m: number[] | { errno: number } | 'booted') => {
       if (Array.isArray(m)) for (const t of m) this.#finish(t, true);
       else if (m === 'booted') {
-        this.#booting = false;
         if (this.#pending.size === 0) this.#worker.unref();
       } else this.#fail(new TsbpfError(`tsbpf's epoll worker stopped: epoll_wait failed with errno ${m.errno}`));
     });
@@ -145,7 +143,7 @@ class Waiter {
     this.#pending.delete(token);
     if (p.timer) clearTimeout(p.timer);
     epollCtl(this.#ep, EPOLL_CTL_DEL, p.fd, 0, 0, ['ENOENT', 'EBADF']);
-    if (this.#pending.size === 0 && !this.#booting) this.#worker.unref();
+    if (this.#pending.size === 0 && Atomics.load(this.#loaded, 0) === 1) this.#worker.unref();
     p.resolve(ready);
   }
 
